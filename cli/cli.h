@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* The agora command: shared pieces of its subcommands. */
+#ifndef AGORA_CLI_H
+#define AGORA_CLI_H
+
+#include <stdbool.h>
+
+#include "agora/config.h"
+#include "agora/redis.h"
+
+/* Exit codes (docs/cli.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,   /* a runtime failure: Redis, I/O */
+	EXIT_USAGE = 2,  /* bad arguments or bad input */
+	EXIT_AGENTS = 3, /* finished, but some agents failed */
+};
+
+/* Options every command that talks to Redis shares. */
+struct cli_common {
+	agora_config cfg;
+	const char *config_file;
+	bool json;
+};
+
+/* Print "agora: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* If argv[*i] is a common option, consume it (and its value) and return 1;
+ * 0 if it is not one; -1 (after printing why) if it is malformed. */
+int cli_common_option(struct cli_common *co, int argc, char **argv, int *i);
+/* Defaults, then the config file, then AGORA_* variables, then the options
+ * already set on the command line (kept aside until now). */
+bool cli_common_finish(struct cli_common *co);
+
+/* Start the private Redis if no URL is configured, and arrange for it to be
+ * stopped (and its directory removed) on exit or on SIGINT/SIGTERM. */
+bool cli_redis_prepare(struct cli_common *co);
+void cli_redis_release(void);
+
+int cli_run(int argc, char **argv, bool chat);
+
+#endif

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* Options shared by the subcommands, and the private Redis's lifetime: the
+ * CLI starts it itself so that a signal handler can stop it and remove its
+ * directory (with async-signal-safe calls only) when the user presses
+ * Ctrl-C. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agora/alloc.h"
+#include "cli.h"
+
+static agora_redis_server *cli_server;
+static volatile pid_t cli_server_pid;
+static char cli_server_files[3][512]; /* socket, log, directory */
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("agora: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Command-line --set and shortcuts are applied after file and environment,
+ * so they are kept here in order until cli_common_finish. */
+static struct {
+	const char *key;
+	const char *value;
+} cli_sets[64];
+static int cli_nsets;
+
+static int
+cli_defer(const char *key, const char *value)
+{
+	if (cli_nsets == 64) {
+		cli_error("too many --set options");
+		return -1;
+	}
+	cli_sets[cli_nsets].key = key;
+	cli_sets[cli_nsets].value = value;
+	cli_nsets++;
+	return 1;
+}
+
+int
+cli_common_option(struct cli_common *co, int argc, char **argv, int *i)
+{
+	const char *opt = argv[*i];
+	const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+	static const struct {
+		const char *opt;
+		const char *key;
+	} shortcuts[] = { { "--redis", "redis.url" }, { "--session", "session" },
+		{ "--log-level", "log.level" },
+		{ "--deadline-ms", "step.deadline_ms" } };
+
+	if (strcmp(opt, "--json") == 0) {
+		co->json = true;
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof(shortcuts) / sizeof(shortcuts[0]); k++) {
+		if (strcmp(opt, shortcuts[k].opt) == 0) {
+			if (val == NULL) {
+				cli_error("%s needs a value", opt);
+				return -1;
+			}
+			(*i)++;
+			return cli_defer(shortcuts[k].key, val);
+		}
+	}
+	if (strcmp(opt, "--config") == 0 || strcmp(opt, "--set") == 0) {
+		if (val == NULL) {
+			cli_error("%s needs a value", opt);
+			return -1;
+		}
+		(*i)++;
+		if (strcmp(opt, "--config") == 0) {
+			co->config_file = val;
+			return 1;
+		}
+		{
+			const char *eq = strchr(val, '=');
+			char *key;
+			if (eq == NULL) {
+				cli_error("--set wants KEY=VALUE, not '%s'", val);
+				return -1;
+			}
+			/* Kept for the process's life, like argv itself. */
+			key = agora_strndup(val, (size_t)(eq - val));
+			return cli_defer(key, eq + 1);
+		}
+	}
+	return 0;
+}
+
+bool
+cli_common_finish(struct cli_common *co)
+{
+	char err[512];
+
+	if (co->config_file != NULL &&
+	    agora_config_load_file(&co->cfg, co->config_file, err,
+		sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		return false;
+	}
+	if (agora_config_load_env(&co->cfg, err, sizeof(err)) != AGORA_OK) {
+		cli_error("environment: %s", err);
+		return false;
+	}
+	for (int k = 0; k < cli_nsets; k++) {
+		if (agora_config_set(&co->cfg, cli_sets[k].key, cli_sets[k].value,
+			err, sizeof(err)) != AGORA_OK) {
+			cli_error("%s", err);
+			return false;
+		}
+	}
+	agora_log_set_level((agora_log_level)co->cfg.log_level);
+	agora_config_dump(&co->cfg);
+	return true;
+}
+
+static void
+cli_on_signal(int sig)
+{
+	if (cli_server_pid > 0) {
+		kill(cli_server_pid, SIGKILL);
+		unlink(cli_server_files[0]);
+		unlink(cli_server_files[1]);
+		rmdir(cli_server_files[2]);
+	}
+	_exit(128 + sig);
+}
+
+bool
+cli_redis_prepare(struct cli_common *co)
+{
+	char err[512];
+	struct sigaction sa;
+
+	if (co->cfg.redis_url != NULL && co->cfg.redis_url[0] != '\0') {
+		return true;
+	}
+	if (agora_redis_server_start(&cli_server, co->cfg.redis_server, err,
+		sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		return false;
+	}
+	snprintf(cli_server_files[0], sizeof(cli_server_files[0]),
+	    "%s/redis.sock", agora_redis_server_dir(cli_server));
+	snprintf(cli_server_files[1], sizeof(cli_server_files[1]),
+	    "%s/redis.log", agora_redis_server_dir(cli_server));
+	snprintf(cli_server_files[2], sizeof(cli_server_files[2]), "%s",
+	    agora_redis_server_dir(cli_server));
+	cli_server_pid = agora_redis_server_pid(cli_server);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	agora_free(co->cfg.redis_url);
+	co->cfg.redis_url = agora_strdup(agora_redis_server_url(cli_server));
+	return true;
+}
+
+void
+cli_redis_release(void)
+{
+	cli_server_pid = 0;
+	agora_redis_server_stop(cli_server);
+	cli_server = NULL;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* agora: the command. Dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/agora.h"
+#include "agora/kinds.h"
+#include "cli.h"
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: agora COMMAND [options]\n"
+	    "\n"
+	    "A C runtime for multi-agent LLM applications.\n"
+	    "\n"
+	    "commands:\n"
+	    "  run FILE     run a scenario file, printing frames as they stream\n"
+	    "  chat FILE    run a scenario and ask you whenever a human role "
+	    "acts\n"
+	    "  kinds        list the agent kinds\n"
+	    "  version      print the version\n"
+	    "\n"
+	    "`agora COMMAND --help` tells more. Docs: docs/ in the source.\n");
+}
+
+static int
+main_kinds(void)
+{
+	agora_strv names = { 0 };
+
+	agora_kinds_builtin();
+	agora_kind_names(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		const agora_kind *k = agora_kind_find(names.v[i]);
+		printf("%-10s %s\n", k->name, k->summary != NULL ? k->summary : "");
+	}
+	agora_strv_clear(&names);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (cmd == NULL) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		main_usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "chat") == 0) {
+		return cli_run(argc - 1, argv + 1, strcmp(cmd, "chat") == 0);
+	}
+	if (strcmp(cmd, "kinds") == 0) {
+		return main_kinds();
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("agora %s\n", AGORA_VERSION);
+		return EXIT_OK;
+	}
+	cli_error("unknown command '%s' (see agora --help)", cmd);
+	return EXIT_USAGE;
+}

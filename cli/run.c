@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* `agora run FILE` and `agora chat FILE`: run a scenario in the terminal,
+ * printing frames as they stream. Text mode groups a role's chunks on one
+ * line as they arrive; --frames prints ModelScope's "<role>: chunk" frame by
+ * frame; --json prints one JSON object per frame. Chat mode asks the person
+ * on stdin whenever a human role acts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/scenario.h"
+#include "cli.h"
+
+struct run_view {
+	bool json;
+	bool frames;
+	bool chat;
+	char last_role[AGORA_ROLE_MAX + 1]; /* role of the open text line */
+	agora_buf line;
+};
+
+static void
+view_close_line(struct run_view *v)
+{
+	if (v->last_role[0] != '\0') {
+		fputc('\n', stdout);
+		v->last_role[0] = '\0';
+	}
+}
+
+static void
+view_frame(void *arg, const agora_frame *f)
+{
+	struct run_view *v = arg;
+
+	agora_buf_reset(&v->line);
+	if (v->json || v->frames) {
+		if (v->json) {
+			(void)agora_frame_json(f, &v->line);
+		} else {
+			(void)agora_frame_render(f, &v->line);
+		}
+		fputs(v->line.data != NULL ? v->line.data : "", stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		return;
+	}
+	if (f->type == AGORA_FRAME_CHUNK) {
+		if (strcmp(v->last_role, f->role) != 0) {
+			view_close_line(v);
+			printf("<%s>: ", f->role);
+			snprintf(v->last_role, sizeof(v->last_role), "%s",
+			    f->role);
+		}
+		fwrite(f->content, 1, f->len, stdout);
+	} else if (f->type == AGORA_FRAME_ERROR ||
+	    f->type == AGORA_FRAME_AWAITING_INPUT) {
+		view_close_line(v);
+		(void)agora_frame_render(f, &v->line);
+		puts(v->line.data != NULL ? v->line.data : "");
+	} else if (strcmp(v->last_role, f->role) == 0) {
+		view_close_line(v); /* end of this role's reply */
+	}
+	fflush(stdout);
+}
+
+static char *
+view_ask(void *arg, const char *role)
+{
+	struct run_view *v = arg;
+	char line[8192];
+	size_t n;
+
+	view_close_line(v);
+	fprintf(stderr, "[%s] your words (empty line: skip): ", role);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fputc('\n', stderr);
+		return NULL;
+	}
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return agora_strdup(line);
+}
+
+static void
+run_usage(FILE *f, bool chat)
+{
+	fprintf(f,
+	    "usage: agora %s FILE [options]\n"
+	    "\n"
+	    "%s\n"
+	    "\n"
+	    "options:\n"
+	    "  --json             one JSON object per frame\n"
+	    "  --frames           one \"<role>: chunk\" line per frame\n"
+	    "  --redis URL        use this Redis (redis://host:port/db,\n"
+	    "                     unix:///path); default: a private one\n"
+	    "  --session ID       session id (key prefix); default: new\n"
+	    "  --deadline-ms MS   time limit of each step\n"
+	    "  --config FILE      configuration file (JSON)\n"
+	    "  --set KEY=VALUE    one configuration value\n"
+	    "  --log-level LEVEL  error, warn, info or debug\n"
+	    "  -h, --help         this help\n"
+	    "\n"
+	    "configuration keys (also AGORA_<KEY> in the environment):\n",
+	    chat ? "chat" : "run",
+	    chat ? "Run a scenario and ask you on stdin whenever a human role "
+		   "acts."
+		 : "Run a scenario file, printing the agents' frames as they "
+		   "stream.");
+	agora_config_help(f);
+	fprintf(f, "\nexit status: 0 done, 1 runtime failure, 2 bad "
+		   "arguments or input, 3 done but agents failed\n");
+}
+
+static int
+run_scenario(struct cli_common *co, const char *path, struct run_view *v)
+{
+	agora_scenario *s = NULL;
+	agora_center *c = NULL;
+	agora_run_hooks hooks = { view_frame, NULL, NULL, v };
+	agora_run_stats stats = { 0 };
+	char err[1024];
+	int code = EXIT_OK;
+	agora_err rv;
+
+	rv = agora_scenario_load(&s, path, err, sizeof(err));
+	if (rv != AGORA_OK) {
+		cli_error("%s", err);
+		return rv == AGORA_ENOTFOUND && strstr(err, "unknown") == NULL
+		    ? EXIT_USAGE
+		    : EXIT_USAGE;
+	}
+	if ((co->cfg.session == NULL || co->cfg.session[0] == '\0') &&
+	    agora_scenario_session(s) != NULL) {
+		agora_free(co->cfg.session);
+		co->cfg.session = agora_strdup(agora_scenario_session(s));
+	}
+	if (!cli_redis_prepare(co)) {
+		agora_scenario_free(s);
+		return EXIT_FAIL;
+	}
+	rv = agora_center_new(&c, &co->cfg, err, sizeof(err));
+	if (rv != AGORA_OK) {
+		cli_error("%s", err);
+		code = rv == AGORA_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	rv = agora_scenario_add_agents(s, c, err, sizeof(err));
+	if (rv != AGORA_OK) {
+		cli_error("%s", err);
+		code = rv == AGORA_EREDIS ? EXIT_FAIL : EXIT_USAGE;
+		goto out;
+	}
+	if (v->chat) {
+		hooks.ask = view_ask;
+	}
+	rv = agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err));
+	view_close_line(v);
+	if (rv != AGORA_OK) {
+		cli_error("%s", err);
+		code = rv == AGORA_EREDIS || rv == AGORA_ESYS ? EXIT_FAIL
+							      : EXIT_USAGE;
+		goto out;
+	}
+	fprintf(stderr,
+	    "agora: %s: %zu steps, %zu frames, %zu agent errors (session %s)\n",
+	    agora_scenario_name(s), stats.steps, stats.frames, stats.errors,
+	    agora_center_session(c));
+	if (stats.errors > 0) {
+		code = EXIT_AGENTS;
+	}
+out:
+	agora_center_free(c);
+	agora_scenario_free(s);
+	return code;
+}
+
+int
+cli_run(int argc, char **argv, bool chat)
+{
+	struct cli_common co = { 0 };
+	struct run_view v = { 0 };
+	const char *path = NULL;
+	int code;
+
+	agora_config_init(&co.cfg);
+	v.chat = chat;
+	for (int i = 1; i < argc; i++) {
+		int r = cli_common_option(&co, argc, argv, &i);
+		if (r < 0) {
+			agora_config_fini(&co.cfg);
+			return EXIT_USAGE;
+		}
+		if (r > 0) {
+			continue;
+		}
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			run_usage(stdout, chat);
+			agora_config_fini(&co.cfg);
+			return EXIT_OK;
+		}
+		if (strcmp(argv[i], "--frames") == 0) {
+			v.frames = true;
+		} else if (argv[i][0] == '-' || path != NULL) {
+			cli_error("%s: unexpected argument '%s' (see agora %s "
+				  "--help)",
+			    chat ? "chat" : "run", argv[i], chat ? "chat" : "run");
+			agora_config_fini(&co.cfg);
+			return EXIT_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (path == NULL) {
+		cli_error("%s: no scenario file given (see agora %s --help)",
+		    chat ? "chat" : "run", chat ? "chat" : "run");
+		agora_config_fini(&co.cfg);
+		return EXIT_USAGE;
+	}
+	if (!cli_common_finish(&co)) {
+		agora_config_fini(&co.cfg);
+		return EXIT_USAGE;
+	}
+	v.json = co.json;
+	agora_buf_init(&v.line, 4u << 20);
+	code = run_scenario(&co, path, &v);
+	agora_buf_fini(&v.line);
+	cli_redis_release();
+	agora_config_fini(&co.cfg);
+	return code;
+}

@@ -1,0 +1,8 @@
+# agora_test(NAME SOURCE LABELS...): one cmocka executable, one ctest entry.
+function(agora_test name src)
+	add_executable(${name} ${src})
+	target_link_libraries(${name} PRIVATE agora_testsupport)
+	add_test(NAME ${name} COMMAND ${name})
+	set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS "${ARGN}"
+		ENVIRONMENT "AGORA_BIN=$<TARGET_FILE:agora>;AGORA_SRC=${PROJECT_SOURCE_DIR}")
+endfunction()

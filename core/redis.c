@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* The Redis connection: the only file that includes hiredis. Synchronous
+ * hiredis with a per-command timeout (0.14 has no timeout in its async
+ * API). A broken connection is re-dialled once at the next command, so a
+ * restarted Redis is picked up and a dead one fails fast with a clear
+ * message instead of hanging. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "agora/alloc.h"
+#include "redis_cmd.h"
+
+#define REDIS_MAX_SCRIPTS 16
+
+struct agora_redis {
+	redisContext *ctx;
+	char *url;
+	char *host;     /* NULL for unix */
+	char *path;     /* unix socket path */
+	int port;
+	int db;
+	char *password; /* NULL: no AUTH */
+	struct timeval timeout;
+	int pending;    /* pipelined commands without a reply yet */
+	struct {
+		const agora_script *script;
+		char sha[48];
+	} scripts[REDIS_MAX_SCRIPTS];
+	int nscripts;
+	char errstr[256];
+};
+
+void
+agora__redis_set_err(agora_redis *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->errstr, sizeof(r->errstr), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+agora_redis_errstr(const agora_redis *r)
+{
+	return r->errstr;
+}
+
+const char *
+agora_redis_url(const agora_redis *r)
+{
+	return r->url;
+}
+
+/* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] */
+static agora_err
+redis_parse_url(agora_redis *r, const char *url, char *err, size_t errlen)
+{
+	char *end;
+
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *path = url + 7;
+		const char *q = strchr(path, '?');
+		if (*path != '/') {
+			goto bad;
+		}
+		r->path = q != NULL ? agora_strndup(path, (size_t)(q - path))
+				    : agora_strdup(path);
+		if (q != NULL) {
+			if (strncmp(q, "?db=", 4) != 0) {
+				goto bad;
+			}
+			r->db = (int)strtol(q + 4, &end, 10);
+			if (*end != '\0' || r->db < 0) {
+				goto bad;
+			}
+		}
+		return AGORA_OK;
+	}
+	if (strncmp(url, "redis://", 8) == 0) {
+		const char *p = url + 8;
+		const char *at = strchr(p, '@');
+		const char *slash;
+		const char *colon;
+
+		if (at != NULL) {
+			const char *pc = memchr(p, ':', (size_t)(at - p));
+			const char *pw = pc != NULL ? pc + 1 : p;
+			r->password = agora_strndup(pw, (size_t)(at - pw));
+			p = at + 1;
+		}
+		slash = strchr(p, '/');
+		colon = strchr(p, ':');
+		if (colon != NULL && slash != NULL && colon > slash) {
+			colon = NULL;
+		}
+		{
+			const char *hend = colon != NULL ? colon
+			    : slash != NULL		 ? slash
+						 : p + strlen(p);
+			if (hend == p) {
+				goto bad;
+			}
+			r->host = agora_strndup(p, (size_t)(hend - p));
+		}
+		r->port = 6379;
+		if (colon != NULL) {
+			long port = strtol(colon + 1, &end, 10);
+			if (end == colon + 1 || port < 1 || port > 65535 ||
+			    (*end != '\0' && *end != '/')) {
+				goto bad;
+			}
+			r->port = (int)port;
+		}
+		if (slash != NULL && slash[1] != '\0') {
+			r->db = (int)strtol(slash + 1, &end, 10);
+			if (*end != '\0' || r->db < 0) {
+				goto bad;
+			}
+		}
+		return AGORA_OK;
+	}
+bad:
+	snprintf(err, errlen,
+	    "bad Redis URL '%s' (want redis://host:port/db or unix:///path)",
+	    url);
+	return AGORA_EINVAL;
+}
+
+static agora_err
+redis_dial(agora_redis *r)
+{
+	struct timeval connect_timeout = r->timeout;
+	redisReply *rep;
+
+	redisFree(r->ctx);
+	r->pending = 0;
+	r->nscripts = 0;
+	if (r->path != NULL) {
+		r->ctx = redisConnectUnixWithTimeout(r->path, connect_timeout);
+	} else {
+		r->ctx = redisConnectWithTimeout(r->host, r->port,
+		    connect_timeout);
+	}
+	if (r->ctx == NULL || r->ctx->err != 0) {
+		agora__redis_set_err(r, "cannot connect to %s: %s", r->url,
+		    r->ctx != NULL ? r->ctx->errstr : "out of memory");
+		redisFree(r->ctx);
+		r->ctx = NULL;
+		return AGORA_EREDIS;
+	}
+	redisSetTimeout(r->ctx, r->timeout);
+	if (r->password != NULL) {
+		rep = redisCommand(r->ctx, "AUTH %s", r->password);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+			agora__redis_set_err(r, "%s: AUTH failed: %s", r->url,
+			    rep != NULL ? rep->str : r->ctx->errstr);
+			freeReplyObject(rep);
+			redisFree(r->ctx);
+			r->ctx = NULL;
+			return AGORA_EREDIS;
+		}
+		freeReplyObject(rep);
+	}
+	if (r->db != 0) {
+		rep = redisCommand(r->ctx, "SELECT %d", r->db);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+			agora__redis_set_err(r, "%s: SELECT %d failed", r->url,
+			    r->db);
+			freeReplyObject(rep);
+			redisFree(r->ctx);
+			r->ctx = NULL;
+			return AGORA_EREDIS;
+		}
+		freeReplyObject(rep);
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
+    char *err, size_t errlen)
+{
+	agora_redis *r;
+	agora_err rv;
+
+	*rp = NULL;
+	if (url == NULL) {
+		snprintf(err, errlen, "no Redis URL");
+		return AGORA_EINVAL;
+	}
+	r = agora_calloc(1, sizeof(*r));
+	r->url = agora_strdup(url);
+	if (timeout_ms <= 0) {
+		timeout_ms = 5000;
+	}
+	r->timeout.tv_sec = (time_t)(timeout_ms / 1000);
+	r->timeout.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	rv = redis_parse_url(r, url, err, errlen);
+	if (rv == AGORA_OK) {
+		rv = redis_dial(r);
+		if (rv != AGORA_OK) {
+			snprintf(err, errlen, "%s", r->errstr);
+		}
+	}
+	if (rv != AGORA_OK) {
+		agora_redis_close(r);
+		return rv;
+	}
+	*rp = r;
+	return AGORA_OK;
+}
+
+void
+agora_redis_close(agora_redis *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	redisFree(r->ctx);
+	agora_free(r->url);
+	agora_free(r->host);
+	agora_free(r->path);
+	agora_free(r->password);
+	agora_free(r);
+}
+
+/* Make sure there is a live context; a broken one is re-dialled once. */
+static agora_err
+redis_ready(agora_redis *r)
+{
+	if (r->ctx != NULL && r->ctx->err == 0) {
+		return AGORA_OK;
+	}
+	return redis_dial(r);
+}
+
+static agora_err
+redis_io_error(agora_redis *r)
+{
+	agora__redis_set_err(r, "%s: %s", r->url,
+	    r->ctx->err == REDIS_ERR_EOF ? "connection closed by server"
+	    : r->ctx->err == REDIS_ERR_IO && r->ctx->errstr[0] == '\0'
+		? "i/o error"
+	    : strstr(r->ctx->errstr, "temporarily unavailable") != NULL
+		? "timed out waiting for a reply"
+		: r->ctx->errstr);
+	/* Leave ctx with err set: the next command re-dials. */
+	r->pending = 0;
+	return AGORA_EREDIS;
+}
+
+/* Translate an error reply; our scripts say "AGORA_ENOTFOUND detail". */
+static agora_err
+redis_reply_error(agora_redis *r, const redisReply *rep)
+{
+	const char *s = rep->str;
+
+	agora__redis_set_err(r, "%s", s);
+	if (strncmp(s, "AGORA_", 6) == 0) {
+		const char *sp = strchr(s, ' ');
+		size_t n = sp != NULL ? (size_t)(sp - s - 6) : strlen(s + 6);
+		for (int e = 0; e <= (int)AGORA_EAGENT; e++) {
+			const char *name = agora_errname((agora_err)e);
+			if (strlen(name) == n && strncmp(name, s + 6, n) == 0) {
+				agora__redis_set_err(r, "%s",
+				    sp != NULL ? sp + 1 : s);
+				return (agora_err)e;
+			}
+		}
+	}
+	return AGORA_EREDIS;
+}
+
+agora_err
+agora__redis_append(agora_redis *r, int argc, const char *const *argv,
+    const size_t *lens)
+{
+	agora_err rv = r->pending > 0 ? AGORA_OK : redis_ready(r);
+
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (redisAppendCommandArgv(r->ctx, argc,
+		(const char **)(uintptr_t)argv, lens) !=
+	    REDIS_OK) {
+		return redis_io_error(r);
+	}
+	r->pending++;
+	return AGORA_OK;
+}
+
+agora_err
+agora__redis_get(agora_redis *r, agora_reply **out)
+{
+	void *reply = NULL;
+	redisReply *rep;
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (r->ctx == NULL || r->pending <= 0) {
+		agora__redis_set_err(r, "no reply pending");
+		return AGORA_EINTERNAL;
+	}
+	if (redisGetReply(r->ctx, &reply) != REDIS_OK) {
+		return redis_io_error(r);
+	}
+	r->pending--;
+	rep = reply;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		agora_err rv = redis_reply_error(r, rep);
+		freeReplyObject(rep);
+		return rv;
+	}
+	if (out != NULL) {
+		*out = (agora_reply *)rep;
+	} else {
+		freeReplyObject(rep);
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	agora_err rv = agora__redis_append(r, argc, argv, lens);
+
+	if (rv != AGORA_OK) {
+		if (out != NULL) {
+			*out = NULL;
+		}
+		return rv;
+	}
+	return agora__redis_get(r, out);
+}
+
+agora_err
+agora__redis_cmdv(agora_redis *r, agora_reply **out, ...)
+{
+	const char *argv[32];
+	size_t lens[32];
+	int argc = 0;
+	const char *s;
+	va_list ap;
+
+	va_start(ap, out);
+	while ((s = va_arg(ap, const char *)) != NULL && argc < 32) {
+		argv[argc] = s;
+		lens[argc] = strlen(s);
+		argc++;
+	}
+	va_end(ap);
+	return agora__redis_cmd(r, out, argc, argv, lens);
+}
+
+static const char *
+redis_script_sha(agora_redis *r, const agora_script *s)
+{
+	for (int i = 0; i < r->nscripts; i++) {
+		if (r->scripts[i].script == s) {
+			return r->scripts[i].sha;
+		}
+	}
+	return NULL;
+}
+
+static agora_err
+redis_script_load(agora_redis *r, const agora_script *s)
+{
+	agora_reply *rep = NULL;
+	const char *sha;
+	size_t n;
+	int slot;
+	agora_err rv;
+
+	rv = agora__redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->src, NULL);
+	if (rv != AGORA_OK) {
+		agora__redis_set_err(r, "loading script %s: %s", s->name,
+		    r->errstr);
+		return rv;
+	}
+	sha = agora__reply_str(rep, &n);
+	slot = -1;
+	for (int i = 0; i < r->nscripts; i++) {
+		if (r->scripts[i].script == s) {
+			slot = i;
+		}
+	}
+	if (slot < 0) {
+		slot = r->nscripts < REDIS_MAX_SCRIPTS ? r->nscripts++ : 0;
+	}
+	r->scripts[slot].script = s;
+	snprintf(r->scripts[slot].sha, sizeof(r->scripts[slot].sha), "%.*s",
+	    (int)n, sha != NULL ? sha : "");
+	agora__reply_free(rep);
+	return AGORA_OK;
+}
+
+agora_err
+agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
+    int nkeys, int argc, const char *const *argv, const size_t *lens)
+{
+	const char **args = agora_malloc((size_t)(argc + 3) * sizeof(char *));
+	size_t *alens = agora_malloc((size_t)(argc + 3) * sizeof(size_t));
+	char nk[16];
+	agora_err rv = AGORA_OK;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *sha = NULL;
+
+		rv = redis_ready(r);
+		if (rv == AGORA_OK) {
+			sha = redis_script_sha(r, s);
+		}
+		if (rv == AGORA_OK && sha == NULL) {
+			rv = redis_script_load(r, s);
+			sha = redis_script_sha(r, s);
+		}
+		if (rv != AGORA_OK) {
+			break;
+		}
+		snprintf(nk, sizeof(nk), "%d", nkeys);
+		args[0] = "EVALSHA";
+		args[1] = sha;
+		args[2] = nk;
+		alens[0] = 7;
+		alens[1] = strlen(sha);
+		alens[2] = strlen(nk);
+		for (int i = 0; i < argc; i++) {
+			args[i + 3] = argv[i];
+			alens[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
+		}
+		rv = agora__redis_cmd(r, out, argc + 3, args, alens);
+		/* After a Redis restart or SCRIPT FLUSH, load and try again. */
+		if (rv == AGORA_EREDIS && strncmp(r->errstr, "NOSCRIPT", 8) == 0) {
+			r->nscripts = 0;
+			continue;
+		}
+		break;
+	}
+	agora_free(args);
+	agora_free(alens);
+	return rv;
+}
+
+agora_err
+agora_redis_ping(agora_redis *r)
+{
+	return agora__redis_cmdv(r, NULL, "PING", NULL);
+}
+
+agora_reply_type
+agora__reply_type(const agora_reply *rep)
+{
+	const redisReply *x = (const redisReply *)rep;
+
+	switch (x->type) {
+	case REDIS_REPLY_STRING:
+		return AGORA_REPLY_STRING;
+	case REDIS_REPLY_ARRAY:
+		return AGORA_REPLY_ARRAY;
+	case REDIS_REPLY_INTEGER:
+		return AGORA_REPLY_INTEGER;
+	case REDIS_REPLY_STATUS:
+		return AGORA_REPLY_STATUS;
+	case REDIS_REPLY_ERROR:
+		return AGORA_REPLY_ERROR;
+	default:
+		return AGORA_REPLY_NIL;
+	}
+}
+
+const char *
+agora__reply_str(const agora_reply *rep, size_t *len)
+{
+	const redisReply *x = (const redisReply *)rep;
+
+	if (x == NULL || (x->type != REDIS_REPLY_STRING &&
+			     x->type != REDIS_REPLY_STATUS &&
+			     x->type != REDIS_REPLY_ERROR)) {
+		if (len != NULL) {
+			*len = 0;
+		}
+		return NULL;
+	}
+	if (len != NULL) {
+		*len = x->len;
+	}
+	return x->str;
+}
+
+long long
+agora__reply_int(const agora_reply *rep)
+{
+	const redisReply *x = (const redisReply *)rep;
+
+	if (x == NULL) {
+		return 0;
+	}
+	if (x->type == REDIS_REPLY_STRING) {
+		return strtoll(x->str, NULL, 10);
+	}
+	return x->type == REDIS_REPLY_INTEGER ? x->integer : 0;
+}
+
+size_t
+agora__reply_len(const agora_reply *rep)
+{
+	const redisReply *x = (const redisReply *)rep;
+
+	return x != NULL && x->type == REDIS_REPLY_ARRAY ? x->elements : 0;
+}
+
+const agora_reply *
+agora__reply_at(const agora_reply *rep, size_t i)
+{
+	const redisReply *x = (const redisReply *)rep;
+
+	if (x == NULL || x->type != REDIS_REPLY_ARRAY || i >= x->elements) {
+		return NULL;
+	}
+	return (const agora_reply *)x->element[i];
+}
+
+void
+agora__reply_free(agora_reply *rep)
+{
+	freeReplyObject(rep);
+}

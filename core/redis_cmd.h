@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Private: commands on an agora_redis for env/ and registry/. Replies are
+ * hiredis replies seen through an opaque type, so no hiredis header leaks
+ * beyond core/redis.c. Error replies become error codes: a script error
+ * starting "AGORA_<NAME> " maps to AGORA_<NAME>, anything else to
+ * AGORA_EREDIS; the text is kept for agora_redis_errstr(). */
+#ifndef AGORA_CORE_REDIS_CMD_H
+#define AGORA_CORE_REDIS_CMD_H
+
+#include <stddef.h>
+
+#include "agora/redis.h"
+
+typedef struct agora_reply agora_reply;
+
+typedef enum agora_reply_type {
+	AGORA_REPLY_STRING,
+	AGORA_REPLY_ARRAY,
+	AGORA_REPLY_INTEGER,
+	AGORA_REPLY_NIL,
+	AGORA_REPLY_STATUS,
+	AGORA_REPLY_ERROR,
+} agora_reply_type;
+
+/* A Lua script; its SHA is learnt per connection on first use. */
+typedef struct agora_script {
+	const char *name;
+	const char *src;
+} agora_script;
+
+/* One command; *out (may be NULL if not wanted) is the caller's to free. */
+agora_err agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
+    const char *const *argv, const size_t *lens);
+/* Convenience: C-string arguments ending with NULL. */
+agora_err agora__redis_cmdv(agora_redis *r, agora_reply **out, ...);
+/* Pipelining: append n commands, then get n replies. */
+agora_err agora__redis_append(agora_redis *r, int argc,
+    const char *const *argv, const size_t *lens);
+agora_err agora__redis_get(agora_redis *r, agora_reply **out);
+/* EVALSHA, loading the script when the server does not know it. argv[0..]
+ * are KEYS then ARGV; nkeys says how many are keys. */
+agora_err agora__redis_eval(agora_redis *r, const agora_script *s,
+    agora_reply **out, int nkeys, int argc, const char *const *argv,
+    const size_t *lens);
+/* Record a detail for agora_redis_errstr (for checks done above us). */
+void agora__redis_set_err(agora_redis *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+agora_reply_type agora__reply_type(const agora_reply *rep);
+const char *agora__reply_str(const agora_reply *rep, size_t *len);
+long long agora__reply_int(const agora_reply *rep);
+size_t agora__reply_len(const agora_reply *rep);
+const agora_reply *agora__reply_at(const agora_reply *rep, size_t i);
+void agora__reply_free(agora_reply *rep);
+
+#endif

@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/* The Environment on Redis. Each operation is one Lua script run with
+ * EVALSHA (the .lua files in env/lua, embedded at build time), so it is atomic, and the
+ * batch forms cover many roles or messages in one round trip: a step of
+ * 1,000 agents costs a handful of round trips, not thousands.
+ *
+ * Keys, all under "agora:{<session>}:" (the braces are a Redis Cluster hash
+ * tag, keeping a session on one slot): seq, roles, roleset, history (a
+ * stream whose entry 0-<id> holds message <id>), inbox:<role>,
+ * inflight:<role>, view:<role>, mem:<role>, req; events on the channel
+ * <prefix>events. Inboxes, views and memories hold ids, so a message sent
+ * to all is stored once. See docs/environment.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/env.h"
+#include "agora/log.h"
+#include "redis_cmd.h"
+
+extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
+    agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
+    agora_lua_bodies[], agora_lua_reset[];
+
+static const agora_script script_register = { "register", agora_lua_register };
+static const agora_script script_store = { "store", agora_lua_store };
+static const agora_script script_drain = { "drain", agora_lua_drain };
+static const agora_script script_ack = { "ack", agora_lua_ack };
+static const agora_script script_requeue = { "requeue", agora_lua_requeue };
+static const agora_script script_notified = { "notified", agora_lua_notified };
+static const agora_script script_bodies = { "bodies", agora_lua_bodies };
+static const agora_script script_reset = { "reset", agora_lua_reset };
+
+struct agora_env {
+	agora_redis *r;
+	char *session;
+	char *prefix; /* "agora:{session}:" */
+	char memory_max[24];
+	char drain_max[24];
+	char errstr[256];
+};
+
+/* An argument vector that grows; strings are borrowed or owned. */
+struct argv_builder {
+	const char **v;
+	size_t *lens;
+	char **owned;
+	size_t n, cap, nowned;
+};
+
+static void
+ab_push(struct argv_builder *ab, const char *s, size_t len)
+{
+	if (ab->n == ab->cap) {
+		ab->cap = ab->cap == 0 ? 16 : ab->cap * 2;
+		ab->v = agora_realloc(ab->v, ab->cap * sizeof(char *));
+		ab->lens = agora_realloc(ab->lens, ab->cap * sizeof(size_t));
+		ab->owned = agora_realloc(ab->owned, ab->cap * sizeof(char *));
+	}
+	ab->v[ab->n] = s;
+	ab->lens[ab->n] = len;
+	ab->n++;
+}
+
+static void
+ab_pushs(struct argv_builder *ab, const char *s)
+{
+	ab_push(ab, s, strlen(s));
+}
+
+/* Push a string the builder will free. */
+static void
+ab_take(struct argv_builder *ab, char *s, size_t len)
+{
+	ab_push(ab, s, len);
+	ab->owned[ab->nowned++] = s;
+}
+
+static void
+ab_free(struct argv_builder *ab)
+{
+	for (size_t i = 0; i < ab->nowned; i++) {
+		agora_free(ab->owned[i]);
+	}
+	agora_free(ab->v);
+	agora_free(ab->lens);
+	agora_free(ab->owned);
+}
+
+static agora_err
+env_eval(agora_env *env, const agora_script *s, struct argv_builder *ab,
+    agora_reply **out)
+{
+	agora_err rv = agora__redis_eval(env->r, s, out, 1, (int)ab->n, ab->v,
+	    ab->lens);
+
+	if (rv != AGORA_OK) {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		    agora_redis_errstr(env->r));
+	}
+	return rv;
+}
+
+static bool
+env_session_valid(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > 64) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '_' || c == '-' ||
+			c == '.')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+agora_err
+agora_env_open(agora_env **envp, agora_redis *r, const char *session,
+    const agora_env_opts *opts)
+{
+	agora_env *env;
+	int64_t drain_max = opts != NULL && opts->drain_max > 0
+	    ? opts->drain_max
+	    : 10000;
+	int64_t memory_max = opts != NULL && opts->memory_max > 0
+	    ? opts->memory_max
+	    : 10000;
+
+	*envp = NULL;
+	if (r == NULL || !env_session_valid(session)) {
+		return AGORA_EINVAL;
+	}
+	env = agora_calloc(1, sizeof(*env));
+	env->r = r;
+	env->session = agora_strdup(session);
+	env->prefix = agora_sprintf("agora:{%s}:", session);
+	snprintf(env->drain_max, sizeof(env->drain_max), "%lld",
+	    (long long)drain_max);
+	snprintf(env->memory_max, sizeof(env->memory_max), "%lld",
+	    (long long)memory_max);
+	*envp = env;
+	return AGORA_OK;
+}
+
+void
+agora_env_close(agora_env *env)
+{
+	if (env == NULL) {
+		return;
+	}
+	agora_free(env->session);
+	agora_free(env->prefix);
+	agora_free(env);
+}
+
+const char *
+agora_env_session(const agora_env *env)
+{
+	return env->session;
+}
+
+const char *
+agora_env_errstr(const agora_env *env)
+{
+	return env->errstr;
+}
+
+agora_redis *
+agora_env_redis(agora_env *env)
+{
+	return env->r;
+}
+
+agora_err
+agora_env_register_roles(agora_env *env, const char *const *roles, size_t n)
+{
+	struct argv_builder ab = { 0 };
+	agora_err rv;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!agora_role_valid(roles[i])) {
+			snprintf(env->errstr, sizeof(env->errstr),
+			    "invalid role name '%.80s' (1-%d bytes; no spaces, "
+			    "<>:,\"'\\/; not 'all' or 'user_requirement')",
+			    roles[i] != NULL ? roles[i] : "(null)",
+			    AGORA_ROLE_MAX);
+			return AGORA_EINVAL;
+		}
+	}
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	ab_pushs(&ab, env->prefix);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_register, &ab, NULL);
+	ab_free(&ab);
+	return rv;
+}
+
+static agora_err
+env_strings(agora_env *env, const agora_reply *rep, agora_strv *out)
+{
+	(void)env;
+	for (size_t i = 0; i < agora__reply_len(rep); i++) {
+		size_t len;
+		const char *s = agora__reply_str(agora__reply_at(rep, i), &len);
+		if (s != NULL) {
+			char *copy = agora_strndup(s, len);
+			agora_strv_push(out, copy);
+			agora_free(copy);
+		}
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora_env_roles(agora_env *env, agora_strv *out)
+{
+	agora_reply *rep = NULL;
+	char *key = agora_sprintf("%sroles", env->prefix);
+	agora_err rv;
+
+	agora_strv_clear(out);
+	rv = agora__redis_cmdv(env->r, &rep, "LRANGE", key, "0", "-1", NULL);
+	if (rv == AGORA_OK) {
+		env_strings(env, rep, out);
+	} else {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		    agora_redis_errstr(env->r));
+	}
+	agora__reply_free(rep);
+	agora_free(key);
+	return rv;
+}
+
+agora_err
+agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
+    size_t n)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	char count[24];
+	agora_err rv = AGORA_OK;
+	int64_t now = agora_wall_ms();
+
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->memory_max);
+	snprintf(count, sizeof(count), "%zu", n);
+	ab_pushs(&ab, count);
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		agora_msg *m = msgs[i];
+		agora_buf body;
+		char *nto;
+
+		rv = agora_msg_validate(m, env->errstr, sizeof(env->errstr));
+		if (rv != AGORA_OK) {
+			break;
+		}
+		if (m->ts_ms == 0) {
+			m->ts_ms = now;
+		}
+		agora_buf_init(&body, AGORA_MSG_MAX_BYTES);
+		rv = agora_msg_encode(m, false, &body);
+		if (rv != AGORA_OK) {
+			snprintf(env->errstr, sizeof(env->errstr),
+			    "message over %u bytes", AGORA_MSG_MAX_BYTES);
+			agora_buf_fini(&body);
+			break;
+		}
+		ab_pushs(&ab, m->sent_from);
+		ab_pushs(&ab, acks != NULL && acks[i] ? "1" : "0");
+		nto = agora_sprintf("%zu", m->send_to.n);
+		ab_take(&ab, nto, strlen(nto));
+		for (size_t k = 0; k < m->send_to.n; k++) {
+			ab_pushs(&ab, m->send_to.v[k]);
+		}
+		{
+			size_t len = body.len;
+			ab_take(&ab, agora_buf_steal(&body), len);
+		}
+	}
+	if (rv == AGORA_OK) {
+		rv = env_eval(env, &script_store, &ab, &rep);
+	}
+	if (rv == AGORA_OK && agora__reply_len(rep) == n) {
+		for (size_t i = 0; i < n; i++) {
+			msgs[i]->id = (uint64_t)agora__reply_int(
+			    agora__reply_at(rep, i));
+		}
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
+}
+
+agora_err
+agora_env_store(agora_env *env, agora_msg *msg)
+{
+	return agora_env_store_many(env, &msg, NULL, 1);
+}
+
+/* Decode a body from Redis; a body we cannot read is logged and skipped,
+ * never fatal (only our own encoder writes these keys). */
+static void
+env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
+    agora_msgs *out)
+{
+	agora_msg *m = NULL;
+	char why[160];
+
+	if (agora_msg_decode(&m, s, len, why, sizeof(why)) != AGORA_OK) {
+		agora_log(AGORA_LOG_WARN, "env", "session %s: skipping %s",
+		    env->session, why);
+		return;
+	}
+	m->redelivered = redelivered;
+	agora_msgs_push(out, m);
+}
+
+agora_err
+agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
+    agora_msgs *outs)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	agora_err rv;
+
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->drain_max);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_drain, &ab, &rep);
+	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
+		const agora_reply *list = agora__reply_at(rep, i);
+		for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
+			size_t flen, blen;
+			const char *flag = agora__reply_str(
+			    agora__reply_at(list, k), &flen);
+			const char *body = agora__reply_str(
+			    agora__reply_at(list, k + 1), &blen);
+			if (body != NULL) {
+				env_decode_into(env, body, blen,
+				    flag != NULL && flag[0] == 'r', &outs[i]);
+			}
+		}
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
+}
+
+agora_err
+agora_env_drain(agora_env *env, const char *role, agora_msgs *out)
+{
+	return agora_env_drain_many(env, &role, 1, out);
+}
+
+agora_err
+agora_env_ack_many(agora_env *env, const char *const *roles, size_t n)
+{
+	struct argv_builder ab = { 0 };
+	agora_err rv;
+
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->memory_max);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_ack, &ab, NULL);
+	ab_free(&ab);
+	return rv;
+}
+
+agora_err
+agora_env_requeue_many(agora_env *env, const char *const *roles, size_t n,
+    size_t *moved)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	agora_err rv;
+
+	if (moved != NULL) {
+		*moved = 0;
+	}
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	ab_pushs(&ab, env->prefix);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_requeue, &ab, &rep);
+	if (rv == AGORA_OK && moved != NULL) {
+		*moved = (size_t)agora__reply_int(rep);
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
+}
+
+agora_err
+agora_env_notified_roles(agora_env *env, agora_strv *out)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	agora_err rv;
+
+	agora_strv_clear(out);
+	ab_pushs(&ab, env->prefix);
+	rv = env_eval(env, &script_notified, &ab, &rep);
+	if (rv == AGORA_OK) {
+		env_strings(env, rep, out);
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
+}
+
+static agora_err
+env_bodies(agora_env *env, const char *list_suffix, size_t limit,
+    agora_msgs *out)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	char *key = agora_sprintf("%s%s", env->prefix, list_suffix);
+	char lim[24];
+	agora_err rv;
+
+	snprintf(lim, sizeof(lim), "%zu", limit);
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, key);
+	ab_pushs(&ab, lim);
+	/* Two keys: the prefix and the list. */
+	rv = agora__redis_eval(env->r, &script_bodies, &rep, 2, (int)ab.n,
+	    ab.v, ab.lens);
+	if (rv != AGORA_OK) {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		    agora_redis_errstr(env->r));
+	}
+	for (size_t i = 0; rv == AGORA_OK && i < agora__reply_len(rep); i++) {
+		size_t len;
+		const char *s = agora__reply_str(agora__reply_at(rep, i), &len);
+		if (s != NULL) {
+			env_decode_into(env, s, len, false, out);
+		}
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	agora_free(key);
+	return rv;
+}
+
+agora_err
+agora_env_history(agora_env *env, size_t limit, agora_msgs *out)
+{
+	agora_reply *rep = NULL;
+	char *key = agora_sprintf("%shistory", env->prefix);
+	char count[24];
+	agora_err rv;
+
+	snprintf(count, sizeof(count), "%zu", limit);
+	if (limit > 0) {
+		rv = agora__redis_cmdv(env->r, &rep, "XREVRANGE", key, "+", "-",
+		    "COUNT", count, NULL);
+	} else {
+		rv = agora__redis_cmdv(env->r, &rep, "XRANGE", key, "-", "+",
+		    NULL);
+	}
+	if (rv != AGORA_OK) {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		    agora_redis_errstr(env->r));
+	}
+	for (size_t k = 0; rv == AGORA_OK && k < agora__reply_len(rep); k++) {
+		/* XREVRANGE gives newest first: read it backwards. */
+		size_t i = limit > 0 ? agora__reply_len(rep) - 1 - k : k;
+		const agora_reply *fields = agora__reply_at(
+		    agora__reply_at(rep, i), 1);
+		size_t len;
+		const char *s = agora__reply_str(agora__reply_at(fields, 1),
+		    &len);
+		if (s != NULL) {
+			env_decode_into(env, s, len, false, out);
+		}
+	}
+	agora__reply_free(rep);
+	agora_free(key);
+	return rv;
+}
+
+agora_err
+agora_env_view(agora_env *env, const char *role, size_t limit,
+    agora_msgs *out)
+{
+	char *suffix = agora_sprintf("view:%s", role);
+	agora_err rv = env_bodies(env, suffix, limit, out);
+
+	agora_free(suffix);
+	return rv;
+}
+
+agora_err
+agora_env_memory(agora_env *env, const char *role, size_t limit,
+    agora_msgs *out)
+{
+	char *suffix = agora_sprintf("mem:%s", role);
+	agora_err rv = env_bodies(env, suffix, limit, out);
+
+	/* In a role's memory its own words are the assistant's. */
+	for (size_t i = 0; rv == AGORA_OK && i < out->n; i++) {
+		if (strcmp(out->v[i]->sent_from, role) == 0) {
+			out->v[i]->role = AGORA_ROLE_ASSISTANT;
+		}
+	}
+	agora_free(suffix);
+	return rv;
+}
+
+agora_err
+agora_env_requirements(agora_env *env, agora_msgs *out)
+{
+	return env_bodies(env, "req", 0, out);
+}
+
+agora_err
+agora_env_pending(agora_env *env, const char *role, size_t *count)
+{
+	agora_reply *rep = NULL;
+	char *key = agora_sprintf("%sinbox:%s", env->prefix, role);
+	agora_err rv;
+
+	rv = agora__redis_cmdv(env->r, &rep, "LLEN", key, NULL);
+	*count = rv == AGORA_OK ? (size_t)agora__reply_int(rep) : 0;
+	if (rv != AGORA_OK) {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		    agora_redis_errstr(env->r));
+	}
+	agora__reply_free(rep);
+	agora_free(key);
+	return rv;
+}
+
+agora_err
+agora_env_reset(agora_env *env, bool keep_roles)
+{
+	struct argv_builder ab = { 0 };
+	agora_err rv;
+
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, keep_roles ? "1" : "0");
+	rv = env_eval(env, &script_reset, &ab, NULL);
+	ab_free(&ab);
+	return rv;
+}

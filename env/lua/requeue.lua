@@ -1,0 +1,16 @@
+-- Give roles back what they drained but did not answer (the agent failed,
+-- timed out or died): in-flight ids return to the head of the inbox, in
+-- their order, marked as redelivered. Returns how many were returned.
+-- KEYS[1] = prefix; ARGV = roles.
+local p = KEYS[1]
+local moved = 0
+for a = 1, #ARGV do
+	local fl = p .. 'inflight:' .. ARGV[a]
+	local items = redis.call('LRANGE', fl, 0, -1)
+	for k = #items, 1, -1 do
+		redis.call('LPUSH', p .. 'inbox:' .. ARGV[a], items[k])
+	end
+	moved = moved + #items
+	redis.call('DEL', fl)
+end
+return moved

@@ -1,0 +1,84 @@
+-- Store a batch of messages, all or nothing: every sender and recipient of
+-- every message is checked before anything is written. For each message:
+-- a new id from the session counter, the body (JSON without its id) added to
+-- the history stream as entry 0-<id>, the id appended to the requirements if
+-- the sender is user_requirement, to each recipient's inbox ("all" = every
+-- role but the sender), to the sender's view and memory, and an event.
+-- With ack = 1 the sender's in-flight messages (what it drained for this
+-- reply) are moved to its memory first.
+-- KEYS[1] = prefix; ARGV = memory_max, n, then per message:
+--   from, ack, nto, to_1 .. to_nto, body
+-- Returns the ids.
+local p = KEYS[1]
+local memmax = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local i = 3
+local plan = {}
+for m = 1, n do
+	local from, ack, nto = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+	i = i + 3
+	if from ~= 'user_requirement' and
+	    redis.call('SISMEMBER', p .. 'roleset', from) == 0 then
+		return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. from)
+	end
+	local to, all = {}, false
+	for k = 1, nto do
+		local r = ARGV[i]
+		i = i + 1
+		if r == 'all' then
+			all = true
+		elseif redis.call('SISMEMBER', p .. 'roleset', r) == 0 then
+			return redis.error_reply('AGORA_ENOTFOUND unknown recipient role ' .. r)
+		else
+			to[#to + 1] = r
+		end
+	end
+	plan[m] = { from = from, ack = ack, all = all, to = to, body = ARGV[i] }
+	i = i + 1
+end
+
+local function memory_add(role, id)
+	local key = p .. 'mem:' .. role
+	redis.call('RPUSH', key, id)
+	redis.call('LTRIM', key, -memmax, -1)
+end
+
+local everyone = nil
+local ids = {}
+for m = 1, n do
+	local msg = plan[m]
+	local isrole = msg.from ~= 'user_requirement'
+	if isrole and msg.ack == '1' then
+		local fl = p .. 'inflight:' .. msg.from
+		for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
+			if string.sub(e, 1, 1) == 'r' then e = string.sub(e, 2) end
+			memory_add(msg.from, e)
+		end
+		redis.call('DEL', fl)
+	end
+	local id = redis.call('INCR', p .. 'seq')
+	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
+	redis.call('XADD', p .. 'history', '0-' .. id, 'm', body)
+	if not isrole then
+		redis.call('RPUSH', p .. 'req', id)
+	end
+	local seen = {}
+	local rcpts = msg.to
+	if msg.all then
+		everyone = everyone or redis.call('LRANGE', p .. 'roles', 0, -1)
+		rcpts = everyone
+	end
+	for _, r in ipairs(rcpts) do
+		if r ~= msg.from and not seen[r] then
+			seen[r] = true
+			redis.call('RPUSH', p .. 'inbox:' .. r, id)
+		end
+	end
+	if isrole then
+		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
+		memory_add(msg.from, id)
+	end
+	redis.call('PUBLISH', p .. 'events', body)
+	ids[m] = id
+end
+return ids

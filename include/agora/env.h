@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* The Environment: the message hub of one session, kept in Redis
+ * (DESIGN.md section 3). Every operation is one atomic Lua script, and the
+ * *_many forms do many roles or messages in one round trip. Roles keep
+ * registration order; a store checks sender and recipients before it
+ * writes anything; a drain never returns a message twice (unless it was
+ * requeued, and then it is marked redelivered). Not thread-safe: one
+ * agora_env per thread. */
+#ifndef AGORA_ENV_H
+#define AGORA_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agora/err.h"
+#include "agora/msg.h"
+#include "agora/redis.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct agora_env agora_env;
+
+typedef struct agora_env_opts {
+	int64_t drain_max;  /* messages per drain; 0: 10000 */
+	int64_t memory_max; /* memory entries per role; 0: 10000 */
+} agora_env_opts;
+
+/* Open the environment of session (1..64 bytes, no braces or spaces) on r,
+ * which is borrowed and must outlive env. opts may be NULL. */
+AGORA_API agora_err agora_env_open(agora_env **envp, agora_redis *r,
+    const char *session, const agora_env_opts *opts);
+AGORA_API void agora_env_close(agora_env *env);
+AGORA_API const char *agora_env_session(const agora_env *env);
+/* The detail of the last error ("unknown recipient role ghost" ...). */
+AGORA_API const char *agora_env_errstr(const agora_env *env);
+AGORA_API agora_redis *agora_env_redis(agora_env *env);
+
+/* Register roles in order. Invalid names: AGORA_EINVAL, nothing written.
+ * An already registered role is a no-op. */
+AGORA_API agora_err agora_env_register_roles(agora_env *env,
+    const char *const *roles, size_t n);
+/* All roles in registration order (into out, which is cleared first). */
+AGORA_API agora_err agora_env_roles(agora_env *env, agora_strv *out);
+
+/* Store msg from its sent_from (a role or user_requirement): validate, then
+ * atomically give it an id (set in msg->id), add it to the history, deliver
+ * it and publish an event. An unknown sender or recipient is
+ * AGORA_ENOTFOUND and nothing is written. msg stays the caller's. */
+AGORA_API agora_err agora_env_store(agora_env *env, agora_msg *msg);
+/* Store n messages in one round trip, all or nothing. acks[i] true first
+ * moves the sender's in-flight messages to its memory (a turn's reply);
+ * acks may be NULL. */
+AGORA_API agora_err agora_env_store_many(agora_env *env, agora_msg *const *msgs,
+    const bool *acks, size_t n);
+
+/* Move role's pending messages into its view (and in-flight list) and
+ * return them in delivery order (appended to out). */
+AGORA_API agora_err agora_env_drain(agora_env *env, const char *role,
+    agora_msgs *out);
+/* Drain n roles in one round trip; outs[i] receives roles[i]'s messages. */
+AGORA_API agora_err agora_env_drain_many(agora_env *env,
+    const char *const *roles, size_t n, agora_msgs *outs);
+/* The drained messages were handled without a reply: into memory. */
+AGORA_API agora_err agora_env_ack_many(agora_env *env,
+    const char *const *roles, size_t n);
+/* The drained messages were not handled (the agent failed): back to the
+ * head of the inbox, to be delivered again. *moved (may be NULL) counts. */
+AGORA_API agora_err agora_env_requeue_many(agora_env *env,
+    const char *const *roles, size_t n, size_t *moved);
+
+/* Roles with pending messages, in registration order. */
+AGORA_API agora_err agora_env_notified_roles(agora_env *env, agora_strv *out);
+/* The last limit messages of the history (0: all), oldest first. */
+AGORA_API agora_err agora_env_history(agora_env *env, size_t limit,
+    agora_msgs *out);
+/* The messages role has seen: sent to it (drained), to all, or by it. */
+AGORA_API agora_err agora_env_view(agora_env *env, const char *role,
+    size_t limit, agora_msgs *out);
+/* Role's memory: what it handled in its turns and what it said. */
+AGORA_API agora_err agora_env_memory(agora_env *env, const char *role,
+    size_t limit, agora_msgs *out);
+/* The messages sent from user_requirement. */
+AGORA_API agora_err agora_env_requirements(agora_env *env, agora_msgs *out);
+/* Pending inbox length of role. */
+AGORA_API agora_err agora_env_pending(agora_env *env, const char *role,
+    size_t *count);
+/* Empty inboxes, views, memories, history and requirements; keep the roles
+ * if keep_roles. Ids keep counting up. */
+AGORA_API agora_err agora_env_reset(agora_env *env, bool keep_roles);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* A connection to Redis (the one place that speaks hiredis), and the
+ * embedded default: a private redis-server on a unix socket in a temporary
+ * directory, stopped on exit. A connection is not thread-safe: one per
+ * thread. */
+#ifndef AGORA_REDIS_H
+#define AGORA_REDIS_H
+
+#include <stdint.h>
+
+#include "agora/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct agora_redis agora_redis;
+
+/* Connect to url: redis://host[:port][/db] or unix:///path[?db=N]. Each
+ * command may take timeout_ms (0: 5000). */
+AGORA_API agora_err agora_redis_open(agora_redis **rp, const char *url,
+    int64_t timeout_ms, char *err, size_t errlen);
+AGORA_API void agora_redis_close(agora_redis *r);
+/* One PING round trip. */
+AGORA_API agora_err agora_redis_ping(agora_redis *r);
+/* The last error's detail ("connection refused", the server's text ...). */
+AGORA_API const char *agora_redis_errstr(const agora_redis *r);
+AGORA_API const char *agora_redis_url(const agora_redis *r);
+
+typedef struct agora_redis_server agora_redis_server;
+
+/* Start a private redis-server (program: NULL means "redis-server" in
+ * PATH) with no persistence, on a unix socket in a new temporary directory,
+ * and wait until it answers. The child dies with this process. If the
+ * program is missing, AGORA_ENOTFOUND and err says how to install it. */
+AGORA_API agora_err agora_redis_server_start(agora_redis_server **sp,
+    const char *program, char *err, size_t errlen);
+/* unix:///tmp/agora-XXXXXX/redis.sock */
+AGORA_API const char *agora_redis_server_url(const agora_redis_server *s);
+AGORA_API int agora_redis_server_pid(const agora_redis_server *s);
+/* Its temporary directory (holds redis.sock and redis.log). */
+AGORA_API const char *agora_redis_server_dir(const agora_redis_server *s);
+/* Stop the server and remove its directory. NULL is fine. */
+AGORA_API void agora_redis_server_stop(agora_redis_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The AgentRegistry: every agent of a session by role, with its kind, where
+ * it runs, its status, human mode, watcher flag, steps done and when it was
+ * last seen, kept in Redis so other processes (agent servers, `agora ctl`,
+ * a UI) see the same. Not thread-safe: one per thread. */
+#ifndef AGORA_REGISTRY_H
+#define AGORA_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agora/err.h"
+#include "agora/redis.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum agora_agent_status {
+	AGORA_AGENT_IDLE,
+	AGORA_AGENT_BUSY,
+	AGORA_AGENT_OFFLINE,
+	AGORA_AGENT_ERROR,
+} agora_agent_status;
+
+typedef struct agora_agent_info {
+	char *role;
+	char *kind;
+	char *server; /* "local" for an agent in the caller's process */
+	agora_agent_status status;
+	bool human;   /* human mode on: answers come from a person */
+	bool watcher; /* reads everything, publishes nothing */
+	uint64_t steps;
+	int64_t last_seen_ms; /* wall clock */
+} agora_agent_info;
+
+typedef struct agora_registry agora_registry;
+
+/* r is borrowed and must outlive the registry. */
+AGORA_API agora_err agora_registry_open(agora_registry **regp,
+    agora_redis *r, const char *session);
+AGORA_API void agora_registry_close(agora_registry *reg);
+AGORA_API const char *agora_registry_errstr(const agora_registry *reg);
+
+/* Add or replace an agent's record; the role keeps its first place in the
+ * listing order. */
+AGORA_API agora_err agora_registry_put(agora_registry *reg,
+    const agora_agent_info *info);
+/* Fill *out (free with agora_agent_info_fini); AGORA_ENOTFOUND if absent. */
+AGORA_API agora_err agora_registry_get(agora_registry *reg, const char *role,
+    agora_agent_info *out);
+/* Every agent in registration order; free with agora_agent_infos_free. */
+AGORA_API agora_err agora_registry_list(agora_registry *reg,
+    agora_agent_info **out, size_t *n);
+/* Set the status (and last seen) of n agents in one round trip; with
+ * step_done their step counts go up by one. */
+AGORA_API agora_err agora_registry_mark_many(agora_registry *reg,
+    const char *const *roles, size_t n, agora_agent_status status,
+    bool step_done);
+AGORA_API agora_err agora_registry_set_human(agora_registry *reg,
+    const char *role, bool human);
+/* Remove every record of the session. */
+AGORA_API agora_err agora_registry_clear(agora_registry *reg);
+
+AGORA_API const char *agora_agent_status_name(agora_agent_status s);
+AGORA_API void agora_agent_info_fini(agora_agent_info *info);
+AGORA_API void agora_agent_infos_free(agora_agent_info *v, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* The AgentRegistry in Redis: a hash per agent, "agora:{s}:agent:<role>",
+ * with one field per attribute so that a status change or a step count is a
+ * single HSET or HINCRBY from any process, never a read-modify-write; and a
+ * sorted set "agora:{s}:agents" (score: the time of first registration) for
+ * listing in order. Batches are pipelined. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/registry.h"
+#include "redis_cmd.h"
+
+struct agora_registry {
+	agora_redis *r;
+	char *prefix;
+	char errstr[256];
+};
+
+static const char *const status_names[] = { "idle", "busy", "offline",
+	"error" };
+
+const char *
+agora_agent_status_name(agora_agent_status s)
+{
+	return (unsigned)s < 4 ? status_names[s] : "unknown";
+}
+
+static agora_agent_status
+status_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++) {
+		if (s != NULL && strcmp(s, status_names[i]) == 0) {
+			return (agora_agent_status)i;
+		}
+	}
+	return AGORA_AGENT_OFFLINE;
+}
+
+static agora_err
+reg_fail(agora_registry *reg, agora_err rv)
+{
+	snprintf(reg->errstr, sizeof(reg->errstr), "%s",
+	    agora_redis_errstr(reg->r));
+	return rv;
+}
+
+agora_err
+agora_registry_open(agora_registry **regp, agora_redis *r,
+    const char *session)
+{
+	agora_registry *reg;
+
+	*regp = NULL;
+	if (r == NULL || session == NULL || session[0] == '\0') {
+		return AGORA_EINVAL;
+	}
+	reg = agora_calloc(1, sizeof(*reg));
+	reg->r = r;
+	reg->prefix = agora_sprintf("agora:{%s}:", session);
+	*regp = reg;
+	return AGORA_OK;
+}
+
+void
+agora_registry_close(agora_registry *reg)
+{
+	if (reg == NULL) {
+		return;
+	}
+	agora_free(reg->prefix);
+	agora_free(reg);
+}
+
+const char *
+agora_registry_errstr(const agora_registry *reg)
+{
+	return reg->errstr;
+}
+
+agora_err
+agora_registry_put(agora_registry *reg, const agora_agent_info *info)
+{
+	char *key = agora_sprintf("%sagent:%s", reg->prefix, info->role);
+	char *set = agora_sprintf("%sagents", reg->prefix);
+	char steps[24], seen[24], score[24];
+	agora_err rv;
+
+	snprintf(steps, sizeof(steps), "%llu", (unsigned long long)info->steps);
+	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
+	snprintf(score, sizeof(score), "%lld", (long long)agora_now_us());
+	{
+		const char *hset[] = { "HSET", key, "role", info->role, "kind",
+			info->kind != NULL ? info->kind : "", "server",
+			info->server != NULL ? info->server : "local", "status",
+			agora_agent_status_name(info->status), "human",
+			info->human ? "1" : "0", "watcher",
+			info->watcher ? "1" : "0", "steps", steps, "last_seen",
+			seen };
+		const char *zadd[] = { "ZADD", set, "NX", score, info->role };
+		size_t hl[18], zl[5];
+		for (int i = 0; i < 18; i++) {
+			hl[i] = strlen(hset[i]);
+		}
+		for (int i = 0; i < 5; i++) {
+			zl[i] = strlen(zadd[i]);
+		}
+		rv = agora__redis_append(reg->r, 18, hset, hl);
+		if (rv == AGORA_OK) {
+			rv = agora__redis_append(reg->r, 5, zadd, zl);
+		}
+		if (rv == AGORA_OK) {
+			rv = agora__redis_get(reg->r, NULL);
+			agora_err rv2 = agora__redis_get(reg->r, NULL);
+			rv = rv != AGORA_OK ? rv : rv2;
+		}
+	}
+	agora_free(key);
+	agora_free(set);
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+static void
+info_from_hash(agora_agent_info *out, const agora_reply *rep)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i + 1 < agora__reply_len(rep); i += 2) {
+		size_t kl, vl;
+		const char *k = agora__reply_str(agora__reply_at(rep, i), &kl);
+		const char *v = agora__reply_str(agora__reply_at(rep, i + 1),
+		    &vl);
+		char *val;
+
+		if (k == NULL || v == NULL) {
+			continue;
+		}
+		val = agora_strndup(v, vl);
+		if (strcmp(k, "role") == 0) {
+			out->role = val;
+			val = NULL;
+		} else if (strcmp(k, "kind") == 0) {
+			out->kind = val;
+			val = NULL;
+		} else if (strcmp(k, "server") == 0) {
+			out->server = val;
+			val = NULL;
+		} else if (strcmp(k, "status") == 0) {
+			out->status = status_parse(val);
+		} else if (strcmp(k, "human") == 0) {
+			out->human = val[0] == '1';
+		} else if (strcmp(k, "watcher") == 0) {
+			out->watcher = val[0] == '1';
+		} else if (strcmp(k, "steps") == 0) {
+			out->steps = strtoull(val, NULL, 10);
+		} else if (strcmp(k, "last_seen") == 0) {
+			out->last_seen_ms = strtoll(val, NULL, 10);
+		}
+		agora_free(val);
+	}
+}
+
+agora_err
+agora_registry_get(agora_registry *reg, const char *role,
+    agora_agent_info *out)
+{
+	char *key = agora_sprintf("%sagent:%s", reg->prefix, role);
+	agora_reply *rep = NULL;
+	agora_err rv;
+
+	memset(out, 0, sizeof(*out));
+	rv = agora__redis_cmdv(reg->r, &rep, "HGETALL", key, NULL);
+	agora_free(key);
+	if (rv != AGORA_OK) {
+		return reg_fail(reg, rv);
+	}
+	if (agora__reply_len(rep) == 0) {
+		snprintf(reg->errstr, sizeof(reg->errstr), "no agent '%s'",
+		    role);
+		agora__reply_free(rep);
+		return AGORA_ENOTFOUND;
+	}
+	info_from_hash(out, rep);
+	agora__reply_free(rep);
+	return AGORA_OK;
+}
+
+agora_err
+agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
+{
+	char *set = agora_sprintf("%sagents", reg->prefix);
+	agora_reply *roles = NULL;
+	agora_agent_info *v = NULL;
+	size_t count = 0;
+	agora_err rv;
+
+	*out = NULL;
+	*n = 0;
+	rv = agora__redis_cmdv(reg->r, &roles, "ZRANGE", set, "0", "-1", NULL);
+	agora_free(set);
+	if (rv != AGORA_OK) {
+		return reg_fail(reg, rv);
+	}
+	count = agora__reply_len(roles);
+	v = agora_calloc(count, sizeof(*v));
+	/* One pipelined HGETALL per agent: one round trip for the list. */
+	for (size_t i = 0; i < count && rv == AGORA_OK; i++) {
+		size_t len;
+		const char *role = agora__reply_str(agora__reply_at(roles, i),
+		    &len);
+		char *key = agora_sprintf("%sagent:%.*s", reg->prefix, (int)len,
+		    role);
+		const char *argv[] = { "HGETALL", key };
+		size_t lens[] = { 7, strlen(key) };
+		rv = agora__redis_append(reg->r, 2, argv, lens);
+		agora_free(key);
+	}
+	for (size_t i = 0; i < count && rv == AGORA_OK; i++) {
+		agora_reply *rep = NULL;
+		rv = agora__redis_get(reg->r, &rep);
+		if (rv == AGORA_OK) {
+			info_from_hash(&v[i], rep);
+		}
+		agora__reply_free(rep);
+	}
+	agora__reply_free(roles);
+	if (rv != AGORA_OK) {
+		agora_agent_infos_free(v, count);
+		return reg_fail(reg, rv);
+	}
+	*out = v;
+	*n = count;
+	return AGORA_OK;
+}
+
+agora_err
+agora_registry_mark_many(agora_registry *reg, const char *const *roles,
+    size_t n, agora_agent_status status, bool step_done)
+{
+	char seen[24];
+	size_t sent = 0;
+	agora_err rv = AGORA_OK;
+
+	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		char *key = agora_sprintf("%sagent:%s", reg->prefix, roles[i]);
+		const char *hset[] = { "HSET", key, "status",
+			agora_agent_status_name(status), "last_seen", seen };
+		size_t hl[6];
+		for (int k = 0; k < 6; k++) {
+			hl[k] = strlen(hset[k]);
+		}
+		rv = agora__redis_append(reg->r, 6, hset, hl);
+		sent += rv == AGORA_OK;
+		if (rv == AGORA_OK && step_done) {
+			const char *inc[] = { "HINCRBY", key, "steps", "1" };
+			size_t il[] = { 7, strlen(key), 5, 1 };
+			rv = agora__redis_append(reg->r, 4, inc, il);
+			sent += rv == AGORA_OK;
+		}
+		agora_free(key);
+	}
+	for (size_t i = 0; i < sent; i++) {
+		agora_err r2 = agora__redis_get(reg->r, NULL);
+		if (rv == AGORA_OK) {
+			rv = r2;
+		}
+		if (r2 == AGORA_EREDIS && i == 0) {
+			break; /* the connection is gone; no more replies */
+		}
+	}
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+agora_err
+agora_registry_set_human(agora_registry *reg, const char *role, bool human)
+{
+	char *key = agora_sprintf("%sagent:%s", reg->prefix, role);
+	agora_err rv = agora__redis_cmdv(reg->r, NULL, "HSET", key, "human",
+	    human ? "1" : "0", NULL);
+
+	agora_free(key);
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+agora_err
+agora_registry_clear(agora_registry *reg)
+{
+	agora_agent_info *v = NULL;
+	size_t n = 0;
+	agora_err rv = agora_registry_list(reg, &v, &n);
+
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		char *key = agora_sprintf("%sagent:%s", reg->prefix,
+		    v[i].role != NULL ? v[i].role : "");
+		rv = agora__redis_cmdv(reg->r, NULL, "DEL", key, NULL);
+		agora_free(key);
+	}
+	agora_agent_infos_free(v, n);
+	if (rv == AGORA_OK) {
+		char *set = agora_sprintf("%sagents", reg->prefix);
+		rv = agora__redis_cmdv(reg->r, NULL, "DEL", set, NULL);
+		agora_free(set);
+	}
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+void
+agora_agent_info_fini(agora_agent_info *info)
+{
+	if (info == NULL) {
+		return;
+	}
+	agora_free(info->role);
+	agora_free(info->kind);
+	agora_free(info->server);
+	memset(info, 0, sizeof(*info));
+}
+
+void
+agora_agent_infos_free(agora_agent_info *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		agora_agent_info_fini(&v[i]);
+	}
+	agora_free(v);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* The TaskCenter: owns a session's Environment, Registry and agents, and
+ * stores tasks. Steps live in step.c. With no Redis URL it starts a private
+ * redis-server for its lifetime (the embedded default). */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/log.h"
+#include "tc.h"
+
+void
+agora__center_set_err(agora_center *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errstr, sizeof(c->errstr), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+agora_center_errstr(const agora_center *c)
+{
+	return c->errstr;
+}
+
+static uint64_t
+role_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void
+map_insert(struct role_map *m, agora_agent *a)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct role_map bigger = { 0 };
+		bigger.cap = m->cap == 0 ? 64 : m->cap * 2;
+		bigger.slots = agora_calloc(bigger.cap, sizeof(agora_agent *));
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->slots[i] != NULL) {
+				map_insert(&bigger, m->slots[i]);
+			}
+		}
+		agora_free(m->slots);
+		*m = bigger;
+	}
+	for (size_t i = role_hash(a->role) & (m->cap - 1);;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i] == NULL) {
+			m->slots[i] = a;
+			m->n++;
+			return;
+		}
+	}
+}
+
+agora_agent *
+agora__center_find(const agora_center *c, const char *role)
+{
+	const struct role_map *m = &c->map;
+
+	if (m->cap == 0 || role == NULL) {
+		return NULL;
+	}
+	for (size_t i = role_hash(role) & (m->cap - 1);;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i] == NULL) {
+			return NULL;
+		}
+		if (strcmp(m->slots[i]->role, role) == 0) {
+			return m->slots[i];
+		}
+	}
+}
+
+agora_agent *
+agora_center_agent(agora_center *c, const char *role)
+{
+	return agora__center_find(c, role);
+}
+
+static void
+center_new_session(char *out, size_t outlen)
+{
+	unsigned char rnd[6] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	uint64_t mix = (uint64_t)agora_now_us() ^ ((uint64_t)getpid() << 32);
+
+	if (fd >= 0) {
+		(void)!read(fd, rnd, sizeof(rnd));
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		rnd[i] ^= (unsigned char)(mix >> (8 * i));
+	}
+	snprintf(out, outlen, "s%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+	    rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
+agora_err
+agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
+    size_t errlen)
+{
+	agora_center *c;
+	agora_env_opts eo;
+	const char *url;
+	char session[80];
+	agora_err rv = AGORA_OK;
+
+	*cp = NULL;
+	c = agora_calloc(1, sizeof(*c));
+	c->deadline_ms = cfg->step_deadline_ms;
+	url = cfg->redis_url;
+	if (url == NULL || url[0] == '\0') {
+		rv = agora_redis_server_start(&c->embedded, cfg->redis_server,
+		    err, errlen);
+		url = c->embedded != NULL ? agora_redis_server_url(c->embedded)
+					  : NULL;
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_redis_open(&c->redis, url, cfg->redis_timeout_ms, err,
+		    errlen);
+	}
+	if (cfg->session != NULL && cfg->session[0] != '\0') {
+		snprintf(session, sizeof(session), "%s", cfg->session);
+	} else {
+		center_new_session(session, sizeof(session));
+	}
+	eo.drain_max = cfg->drain_max;
+	eo.memory_max = cfg->memory_max;
+	if (rv == AGORA_OK) {
+		rv = agora_env_open(&c->env, c->redis, session, &eo);
+		if (rv != AGORA_OK) {
+			snprintf(err, errlen,
+			    "invalid session id '%.70s' (1-64 of A-Z a-z 0-9 _ - .)",
+			    session);
+		}
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_registry_open(&c->reg, c->redis, session);
+	}
+	if (rv != AGORA_OK) {
+		agora_center_free(c);
+		return rv;
+	}
+	c->session = agora_strdup(session);
+	agora_log(AGORA_LOG_INFO, "center", "session %s on %s", c->session,
+	    agora_redis_url(c->redis));
+	*cp = c;
+	return AGORA_OK;
+}
+
+void
+agora_center_free(agora_center *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	if (c->active != NULL) {
+		agora_step_free(c->active);
+	}
+	for (size_t i = 0; i < c->nagents; i++) {
+		agora_agent_free(c->agents[i]);
+	}
+	agora_free(c->agents);
+	agora_free(c->map.slots);
+	agora_registry_close(c->reg);
+	agora_env_close(c->env);
+	agora_redis_close(c->redis);
+	agora_redis_server_stop(c->embedded);
+	agora_free(c->session);
+	agora_free(c);
+}
+
+const char *
+agora_center_session(const agora_center *c)
+{
+	return c->session;
+}
+
+agora_env *
+agora_center_env(agora_center *c)
+{
+	return c->env;
+}
+
+agora_registry *
+agora_center_registry(agora_center *c)
+{
+	return c->reg;
+}
+
+const char *
+agora_center_redis_url(const agora_center *c)
+{
+	return agora_redis_url(c->redis);
+}
+
+size_t
+agora__center_index(const agora_center *c, const agora_agent *a)
+{
+	/* Linear, but only used to order a handful of allowed roles; the
+	 * agents array is in registration order. */
+	for (size_t i = 0; i < c->nagents; i++) {
+		if (c->agents[i] == a) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+agora_err
+agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
+{
+	const char **roles = agora_calloc(n, sizeof(char *));
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		roles[i] = agents[i]->role;
+		if (agora__center_find(c, roles[i]) != NULL) {
+			agora__center_set_err(c, "role '%s' already has an agent",
+			    roles[i]);
+			rv = AGORA_EEXIST;
+		}
+		for (size_t k = 0; k < i && rv == AGORA_OK; k++) {
+			if (strcmp(roles[k], roles[i]) == 0) {
+				agora__center_set_err(c,
+				    "role '%s' is given twice", roles[i]);
+				rv = AGORA_EEXIST;
+			}
+		}
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_env_register_roles(c->env, roles, n);
+		if (rv != AGORA_OK) {
+			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+		}
+	}
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		agora_agent_info info = { 0 };
+		info.role = agents[i]->role;
+		info.kind = (char *)(uintptr_t)agents[i]->kind->name;
+		info.server = (char *)(uintptr_t) "local";
+		info.status = AGORA_AGENT_IDLE;
+		info.human = agents[i]->human;
+		info.watcher = agents[i]->watcher;
+		rv = agora_registry_put(c->reg, &info);
+		if (rv != AGORA_OK) {
+			agora__center_set_err(c, "%s",
+			    agora_registry_errstr(c->reg));
+		}
+	}
+	if (rv == AGORA_OK) {
+		c->agents = agora_realloc(c->agents,
+		    (c->nagents + n) * sizeof(agora_agent *));
+		for (size_t i = 0; i < n; i++) {
+			c->agents[c->nagents++] = agents[i];
+			map_insert(&c->map, agents[i]);
+		}
+	}
+	agora_free(roles);
+	return rv;
+}
+
+agora_err
+agora_center_send_task_request(agora_center *c, const char *task,
+    const char *const *send_to, size_t n, const char *send_from)
+{
+	agora_msg *m = agora_msg_new(send_from, NULL, task);
+	agora_err rv;
+
+	if (n > 0) {
+		agora_strv_clear(&m->send_to);
+		for (size_t i = 0; i < n; i++) {
+			agora_strv_push(&m->send_to, send_to[i]);
+		}
+	}
+	rv = agora_env_store(c->env, m);
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+	}
+	agora_msg_free(m);
+	return rv;
+}
+
+agora_err
+agora_center_reset(agora_center *c, bool keep_roles)
+{
+	agora_err rv = agora_env_reset(c->env, keep_roles);
+
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+	}
+	return rv;
+}

@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: MIT */
+/* The round driver: one step of DESIGN.md section 4, read as a stream.
+ *
+ * agora_step_next pulls: it begins a round (one batched drain for every
+ * acting agent, then act() on each), commits the turns that have ended (one
+ * batched store of their replies, acks, requeues and registry updates),
+ * runs due timers, and sleeps until the next one. Frames go out in the
+ * order agents produce them, so a slow agent never holds back another's;
+ * one role's frames keep their order. Nothing blocks on an agent: a kind
+ * that waits asks for a timer. Every step has a deadline, so it ends even
+ * if a kind never ends its turn. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/log.h"
+#include "tc.h"
+
+#define STEP_MAX_ROUNDS   10000
+#define STEP_LLM_ARGS_MAX (64u << 10)
+#define REPLY_MAX         (AGORA_MSG_MAX_BYTES / 2)
+#define WATCH_HISTORY     200
+
+enum step_phase { PHASE_BEGIN, PHASE_RUN, PHASE_END };
+
+struct agora_step {
+	agora_center *c;
+	agora_strv roles; /* acting roles, registration order */
+	agora_turn *turns;
+	size_t nturns;
+	agora_strv send_to;
+	char *task;
+	char *user_response;
+	char *llm_args;
+	bool human_auto;
+	uint32_t rounds;
+	uint32_t round;
+	int64_t deadline;
+	int64_t deadline_ms;
+	enum step_phase phase;
+	size_t open; /* turns of this round not yet committed */
+
+	agora_frame *q; /* frames ready, a ring */
+	size_t qhead, qlen, qcap;
+	agora_frame cur; /* the frame lent by the last next() */
+
+	agora_turn **finished; /* ended, not yet committed */
+	size_t nfinished, capfinished;
+
+	agora_turn **heap; /* pending callbacks, earliest first */
+	size_t nheap, capheap;
+
+	agora_err err;
+	char errstr[512];
+};
+
+/* ---- frames ---------------------------------------------------------- */
+
+static void
+step_push_frame(agora_step *st, agora_turn *t, agora_frame_type type,
+    const char *content, size_t len)
+{
+	agora_frame *f;
+
+	if (st->qlen == st->qcap) {
+		size_t cap = st->qcap == 0 ? 64 : st->qcap * 2;
+		agora_frame *q = agora_malloc(cap * sizeof(*q));
+		for (size_t i = 0; i < st->qlen; i++) {
+			q[i] = st->q[(st->qhead + i) % st->qcap];
+		}
+		agora_free(st->q);
+		st->q = q;
+		st->qcap = cap;
+		st->qhead = 0;
+	}
+	f = &st->q[(st->qhead + st->qlen) % st->qcap];
+	st->qlen++;
+	/* The role is the agent's (it outlives the step); content is ours. */
+	f->role = t->agent->role;
+	f->type = type;
+	f->seq = t->seq++;
+	f->round = st->round;
+	f->content = agora_strndup(content != NULL ? content : "", len);
+	f->len = len;
+}
+
+/* ---- the timer heap -------------------------------------------------- */
+
+static void
+heap_swap(agora_step *st, size_t a, size_t b)
+{
+	agora_turn *t = st->heap[a];
+
+	st->heap[a] = st->heap[b];
+	st->heap[b] = t;
+	st->heap[a]->heap_index = a;
+	st->heap[b]->heap_index = b;
+}
+
+static void
+heap_up(agora_step *st, size_t i)
+{
+	while (i > 0 && st->heap[(i - 1) / 2]->due > st->heap[i]->due) {
+		heap_swap(st, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(agora_step *st, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < st->nheap && st->heap[l]->due < st->heap[m]->due) {
+			m = l;
+		}
+		if (r < st->nheap && st->heap[r]->due < st->heap[m]->due) {
+			m = r;
+		}
+		if (m == i) {
+			return;
+		}
+		heap_swap(st, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_remove(agora_step *st, agora_turn *t)
+{
+	size_t i = t->heap_index;
+
+	if (i == SIZE_MAX) {
+		return;
+	}
+	st->nheap--;
+	if (i != st->nheap) {
+		st->heap[i] = st->heap[st->nheap];
+		st->heap[i]->heap_index = i;
+		heap_down(st, i);
+		heap_up(st, i);
+	}
+	t->heap_index = SIZE_MAX;
+	t->fn = NULL;
+}
+
+static void
+heap_add(agora_step *st, agora_turn *t)
+{
+	if (st->nheap == st->capheap) {
+		st->capheap = st->capheap == 0 ? 64 : st->capheap * 2;
+		st->heap = agora_realloc(st->heap,
+		    st->capheap * sizeof(agora_turn *));
+	}
+	st->heap[st->nheap] = t;
+	t->heap_index = st->nheap++;
+	heap_up(st, t->heap_index);
+}
+
+/* ---- the turn API kinds see ------------------------------------------ */
+
+const char *
+agora_turn_role(const agora_turn *t)
+{
+	return t->agent->role;
+}
+
+uint32_t
+agora_turn_round(const agora_turn *t)
+{
+	return t->round;
+}
+
+const char *
+agora_turn_task(const agora_turn *t)
+{
+	return t->step->task;
+}
+
+size_t
+agora_turn_ninputs(const agora_turn *t)
+{
+	return t->inputs.n;
+}
+
+const agora_msg *
+agora_turn_input(const agora_turn *t, size_t i)
+{
+	return i < t->inputs.n ? t->inputs.v[i] : NULL;
+}
+
+const char *
+agora_turn_llm_args(const agora_turn *t)
+{
+	return t->step->llm_args;
+}
+
+static void
+turn_finish(agora_turn *t, enum turn_state state)
+{
+	agora_step *st = t->step;
+
+	heap_remove(st, t);
+	t->state = state;
+	if (st->nfinished == st->capfinished) {
+		st->capfinished = st->capfinished == 0 ? 64
+						       : st->capfinished * 2;
+		st->finished = agora_realloc(st->finished,
+		    st->capfinished * sizeof(agora_turn *));
+	}
+	st->finished[st->nfinished++] = t;
+}
+
+void
+agora_turn_fail(agora_turn *t, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (t->state != TURN_RUNNING) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	step_push_frame(t->step, t, AGORA_FRAME_ERROR, why, strlen(why));
+	agora_log(AGORA_LOG_WARN, "step", "role=%s failed: %s", t->agent->role,
+	    why);
+	turn_finish(t, TURN_FAILED);
+}
+
+void
+agora_turn_emit(agora_turn *t, const char *text, size_t len)
+{
+	if (t->state != TURN_RUNNING || len == 0) {
+		return;
+	}
+	if (agora_buf_add(&t->reply, text, len) != AGORA_OK) {
+		agora_turn_fail(t, "reply over %u bytes", REPLY_MAX);
+		return;
+	}
+	step_push_frame(t->step, t, AGORA_FRAME_CHUNK, text, len);
+}
+
+void
+agora_turn_emits(agora_turn *t, const char *text)
+{
+	agora_turn_emit(t, text, strlen(text));
+}
+
+void
+agora_turn_done(agora_turn *t)
+{
+	if (t->state == TURN_RUNNING) {
+		turn_finish(t, TURN_DONE);
+	}
+}
+
+void
+agora_turn_after(agora_turn *t, int64_t delay_ms,
+    void (*fn)(void *state, agora_turn *t))
+{
+	if (t->state != TURN_RUNNING || fn == NULL) {
+		return;
+	}
+	heap_remove(t->step, t);
+	t->due = agora_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	t->fn = fn;
+	heap_add(t->step, t);
+}
+
+/* ---- rounds ---------------------------------------------------------- */
+
+static agora_err
+step_fail(agora_step *st, agora_err rv, const char *what, const char *detail)
+{
+	st->err = rv;
+	snprintf(st->errstr, sizeof(st->errstr), "%s: %s", what, detail);
+	agora_log(AGORA_LOG_ERROR, "step", "%s", st->errstr);
+	return rv;
+}
+
+/* Which turns act this round; humans are settled here (section 4.4). */
+static bool
+turn_prepare(agora_step *st, agora_turn *t)
+{
+	agora_agent *a = t->agent;
+
+	agora_msgs_clear(&t->inputs);
+	agora_buf_reset(&t->reply);
+	t->round = st->round;
+	t->drained = false;
+	t->committed = false;
+	t->state = TURN_SKIPPED;
+	if (a->human && !st->human_auto) {
+		if (st->user_response == NULL) {
+			/* Once per step, not once per round. */
+			if (st->round == 1) {
+				step_push_frame(st, t,
+				    AGORA_FRAME_AWAITING_INPUT, "", 0);
+			}
+			return false;
+		}
+		if (t->published_human) {
+			return false; /* a response goes out once per step */
+		}
+	}
+	t->state = TURN_WAITING;
+	return true;
+}
+
+static agora_err
+round_begin(agora_step *st)
+{
+	const char **roles = agora_calloc(st->nturns, sizeof(char *));
+	agora_turn **acting = agora_calloc(st->nturns, sizeof(agora_turn *));
+	agora_msgs *outs;
+	size_t n = 0, nbusy = 0;
+	agora_err rv;
+
+	st->round++;
+	for (size_t i = 0; i < st->nturns; i++) {
+		if (turn_prepare(st, &st->turns[i])) {
+			acting[n] = &st->turns[i];
+			roles[n++] = st->turns[i].agent->role;
+		}
+	}
+	outs = agora_calloc(n == 0 ? 1 : n, sizeof(agora_msgs));
+	rv = agora_env_drain_many(st->c->env, roles, n, outs);
+	if (rv != AGORA_OK) {
+		step_fail(st, rv, "drain", agora_env_errstr(st->c->env));
+	}
+	for (size_t i = 0; i < n; i++) {
+		acting[i]->inputs = outs[i];
+		acting[i]->drained = rv == AGORA_OK;
+	}
+	/* Watchers read the whole recent history, whispers included. */
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		if (acting[i]->agent->watcher) {
+			agora_msgs_clear(&acting[i]->inputs);
+			rv = agora_env_history(st->c->env, WATCH_HISTORY,
+			    &acting[i]->inputs);
+			if (rv != AGORA_OK) {
+				step_fail(st, rv, "history",
+				    agora_env_errstr(st->c->env));
+			}
+		}
+	}
+	/* Agents that run (not humans answering) are busy meanwhile. */
+	for (size_t i = 0; i < n; i++) {
+		agora_agent *a = acting[i]->agent;
+		if (!(a->human && !st->human_auto)) {
+			roles[nbusy++] = a->role;
+		}
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_registry_mark_many(st->c->reg, roles, nbusy,
+		    AGORA_AGENT_BUSY, false);
+		if (rv != AGORA_OK) {
+			step_fail(st, rv, "registry",
+			    agora_registry_errstr(st->c->reg));
+		}
+	}
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		agora_turn *t = acting[i];
+		agora_agent *a = t->agent;
+
+		st->open++;
+		t->state = TURN_RUNNING;
+		if (a->human && !st->human_auto) {
+			/* The person's words replace the agent's: no chunk
+			 * frames, published once; empty publishes nothing. */
+			(void)agora_buf_adds(&t->reply, st->user_response);
+			t->published_human = true;
+			turn_finish(t, TURN_DONE);
+			continue;
+		}
+		a->kind->act(a->state, t);
+	}
+	agora_free(outs);
+	agora_free(roles);
+	agora_free(acting);
+	return rv;
+}
+
+/* Commit every ended turn in a few round trips: replies stored (and what
+ * each drained acked) in one batch, silent turns acked, failed turns'
+ * messages requeued, registry updated; then the end frames go out. */
+static agora_err
+round_commit(agora_step *st)
+{
+	size_t n = st->nfinished;
+	agora_msg **pub = agora_calloc(n, sizeof(agora_msg *));
+	bool *acks = agora_calloc(n, sizeof(bool));
+	const char **ack = agora_calloc(n, sizeof(char *));
+	const char **requeue = agora_calloc(n, sizeof(char *));
+	const char **idle = agora_calloc(n, sizeof(char *));
+	const char **bad = agora_calloc(n, sizeof(char *));
+	size_t npub = 0, nack = 0, nreq = 0, nidle = 0, nbad = 0;
+	agora_center *c = st->c;
+	agora_err rv;
+
+	for (size_t i = 0; i < n; i++) {
+		agora_turn *t = st->finished[i];
+		const char *role = t->agent->role;
+
+		if (t->state == TURN_FAILED) {
+			if (t->drained) {
+				requeue[nreq++] = role;
+			}
+			bad[nbad++] = role;
+		} else if (!t->agent->watcher && t->reply.len > 0) {
+			agora_msg *m = agora_msg_new(role, NULL,
+			    t->reply.data);
+			agora_strv_clear(&m->send_to);
+			for (size_t k = 0; k < st->send_to.n; k++) {
+				agora_strv_push(&m->send_to, st->send_to.v[k]);
+			}
+			m->role = AGORA_ROLE_ASSISTANT;
+			m->round = st->round;
+			acks[npub] = t->drained;
+			pub[npub++] = m;
+			idle[nidle++] = role;
+		} else {
+			if (t->drained) {
+				ack[nack++] = role;
+			}
+			idle[nidle++] = role;
+		}
+	}
+	rv = agora_env_store_many(c->env, pub, acks, npub);
+	if (rv == AGORA_OK) {
+		rv = agora_env_ack_many(c->env, ack, nack);
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_env_requeue_many(c->env, requeue, nreq, NULL);
+	}
+	if (rv != AGORA_OK) {
+		step_fail(st, rv, "publish", agora_env_errstr(c->env));
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_registry_mark_many(c->reg, idle, nidle,
+		    AGORA_AGENT_IDLE, true);
+		if (rv == AGORA_OK) {
+			rv = agora_registry_mark_many(c->reg, bad, nbad,
+			    AGORA_AGENT_ERROR, true);
+		}
+		if (rv != AGORA_OK) {
+			step_fail(st, rv, "registry",
+			    agora_registry_errstr(c->reg));
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		agora_turn *t = st->finished[i];
+		t->committed = rv == AGORA_OK;
+		if (rv == AGORA_OK) {
+			t->drained = false;
+		}
+		if (rv == AGORA_OK && t->state == TURN_DONE) {
+			step_push_frame(st, t, AGORA_FRAME_END, "", 0);
+		}
+	}
+	st->open -= n;
+	st->nfinished = 0;
+	for (size_t i = 0; i < npub; i++) {
+		agora_msg_free(pub[i]);
+	}
+	agora_free(pub);
+	agora_free(acks);
+	agora_free(ack);
+	agora_free(requeue);
+	agora_free(idle);
+	agora_free(bad);
+	return rv;
+}
+
+/* Sleep until the next callback or the deadline, then run what is due. */
+static void
+round_wait(agora_step *st)
+{
+	int64_t now = agora_now_ms();
+	int64_t wake = st->deadline;
+
+	if (st->nheap > 0 && st->heap[0]->due < wake) {
+		wake = st->heap[0]->due;
+	}
+	if (wake > now) {
+		agora_sleep_ms(wake - now);
+		now = agora_now_ms();
+	}
+	if (now >= st->deadline) {
+		for (size_t i = 0; i < st->nturns; i++) {
+			agora_turn *t = &st->turns[i];
+			if (t->state == TURN_RUNNING) {
+				heap_remove(st, t);
+				if (t->agent->kind->cancel != NULL) {
+					t->agent->kind->cancel(t->agent->state,
+					    t);
+				}
+				agora_turn_fail(t,
+				    "timed out: no reply within %lld ms",
+				    (long long)st->deadline_ms);
+			}
+		}
+		return;
+	}
+	while (st->nheap > 0 && st->heap[0]->due <= now) {
+		agora_turn *t = st->heap[0];
+		void (*fn)(void *, agora_turn *) = t->fn;
+		heap_remove(st, t);
+		fn(t->agent->state, t);
+	}
+}
+
+agora_err
+agora_step_next(agora_step *st, const agora_frame **fp)
+{
+	*fp = NULL;
+	agora_free(st->cur.content);
+	st->cur.content = NULL;
+	for (;;) {
+		if (st->qlen > 0) {
+			st->cur = st->q[st->qhead];
+			st->qhead = (st->qhead + 1) % st->qcap;
+			st->qlen--;
+			*fp = &st->cur;
+			return AGORA_OK;
+		}
+		if (st->phase == PHASE_END) {
+			return st->err;
+		}
+		if (st->phase == PHASE_BEGIN) {
+			if (st->round == st->rounds ||
+			    round_begin(st) != AGORA_OK) {
+				st->phase = PHASE_END;
+			} else {
+				st->phase = PHASE_RUN;
+			}
+			continue;
+		}
+		if (st->nfinished > 0) {
+			if (round_commit(st) != AGORA_OK) {
+				st->phase = PHASE_END;
+			}
+			continue;
+		}
+		if (st->open == 0) {
+			st->phase = PHASE_BEGIN;
+			continue;
+		}
+		round_wait(st);
+	}
+}
+
+const char *
+agora_step_errstr(const agora_step *st)
+{
+	return st->errstr;
+}
+
+const agora_strv *
+agora_step_roles(const agora_step *st)
+{
+	return &st->roles;
+}
+
+/* ---- starting and ending a step -------------------------------------- */
+
+static agora_err
+step_check_send_to(agora_step *st)
+{
+	agora_strv env_roles = { 0 };
+	bool fetched = false;
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < st->send_to.n && rv == AGORA_OK; i++) {
+		const char *r = st->send_to.v[i];
+		if (strcmp(r, AGORA_ALL) == 0 ||
+		    agora__center_find(st->c, r) != NULL) {
+			continue;
+		}
+		/* A role of this session without an agent here is fine. */
+		if (!fetched) {
+			rv = agora_env_roles(st->c->env, &env_roles);
+			fetched = true;
+			if (rv != AGORA_OK) {
+				agora__center_set_err(st->c, "%s",
+				    agora_env_errstr(st->c->env));
+				break;
+			}
+		}
+		if (!agora_strv_has(&env_roles, r)) {
+			agora__center_set_err(st->c,
+			    "unknown role '%s' in send_to", r);
+			rv = AGORA_ENOTFOUND;
+		}
+	}
+	agora_strv_clear(&env_roles);
+	return rv;
+}
+
+static int
+turn_order(const void *a, const void *b)
+{
+	size_t x = ((const agora_turn *)a)->heap_index;
+	size_t y = ((const agora_turn *)b)->heap_index;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The acting agents: allowed_roles (checked, registration order) or the
+ * notified roles. */
+static agora_err
+step_pick_agents(agora_step *st, const agora_step_opts *o)
+{
+	agora_center *c = st->c;
+	agora_strv notified = { 0 };
+	agora_err rv = AGORA_OK;
+	size_t n = o->n_allowed;
+
+	if (n == 0) {
+		rv = agora_env_notified_roles(c->env, &notified);
+		if (rv != AGORA_OK) {
+			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+			return rv;
+		}
+		n = notified.n;
+	}
+	st->turns = agora_calloc(n == 0 ? 1 : n, sizeof(agora_turn));
+	for (size_t i = 0; i < n; i++) {
+		const char *role = o->n_allowed > 0 ? o->allowed_roles[i]
+						    : notified.v[i];
+		agora_agent *a = agora__center_find(c, role);
+		bool dup = false;
+
+		if (a == NULL && o->n_allowed > 0) {
+			agora__center_set_err(c,
+			    "unknown role '%.80s' in allowed_roles",
+			    role != NULL ? role : "(null)");
+			rv = AGORA_ENOTFOUND;
+			break;
+		}
+		for (size_t k = 0; k < st->nturns && a != NULL; k++) {
+			dup = dup || st->turns[k].agent == a;
+		}
+		if (a == NULL || dup) {
+			continue; /* a role without an agent here, or twice */
+		}
+		st->turns[st->nturns].agent = a;
+		st->turns[st->nturns].step = st;
+		/* Borrow heap_index as the sort key until the step starts. */
+		st->turns[st->nturns].heap_index = agora__center_index(c, a);
+		st->nturns++;
+	}
+	agora_strv_clear(&notified);
+	if (rv == AGORA_OK && o->n_allowed > 1) {
+		qsort(st->turns, st->nturns, sizeof(agora_turn), turn_order);
+	}
+	for (size_t i = 0; i < st->nturns; i++) {
+		st->turns[i].heap_index = SIZE_MAX;
+		agora_buf_init(&st->turns[i].reply, REPLY_MAX);
+		agora_strv_push(&st->roles, st->turns[i].agent->role);
+	}
+	return rv;
+}
+
+static agora_err
+step_check_llm_args(agora_center *c, const char *args)
+{
+	agora_json *doc = NULL;
+	char why[160];
+	agora_err rv;
+
+	if (args == NULL) {
+		return AGORA_OK;
+	}
+	rv = agora_json_parse(&doc, args, strlen(args), STEP_LLM_ARGS_MAX, 16,
+	    why, sizeof(why));
+	if (rv == AGORA_OK && agora_json_typeof(doc) != AGORA_JSON_OBJECT) {
+		snprintf(why, sizeof(why), "not a JSON object");
+		rv = AGORA_EINVAL;
+	}
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "llm_args: %s", why);
+	}
+	agora_json_free(doc);
+	return rv;
+}
+
+agora_err
+agora_center_step(agora_center *c, const agora_step_opts *opts,
+    agora_step **stp)
+{
+	static const agora_step_opts none = { 0 };
+	const agora_step_opts *o = opts != NULL ? opts : &none;
+	agora_step *st;
+	agora_err rv;
+
+	*stp = NULL;
+	if (c->active != NULL) {
+		agora__center_set_err(c, "a step is already running");
+		return AGORA_EINVAL;
+	}
+	if (o->rounds > STEP_MAX_ROUNDS) {
+		agora__center_set_err(c, "round must be 1 to %d",
+		    STEP_MAX_ROUNDS);
+		return AGORA_EINVAL;
+	}
+	rv = step_check_llm_args(c, o->llm_args);
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	st = agora_calloc(1, sizeof(*st));
+	st->c = c;
+	st->rounds = o->rounds == 0 ? 1 : o->rounds;
+	st->task = o->task != NULL ? agora_strdup(o->task) : NULL;
+	st->user_response = o->user_response != NULL
+	    ? agora_strdup(o->user_response)
+	    : NULL;
+	st->human_auto = o->human_auto;
+	st->llm_args = agora_strdup(o->llm_args != NULL ? o->llm_args : "{}");
+	st->deadline_ms = o->deadline_ms > 0 ? o->deadline_ms : c->deadline_ms;
+	for (size_t i = 0; i < o->n_send_to; i++) {
+		agora_strv_push(&st->send_to, o->send_to[i]);
+	}
+	if (st->send_to.n == 0) {
+		agora_strv_push(&st->send_to, AGORA_ALL);
+	}
+	rv = step_check_send_to(st);
+	if (rv == AGORA_OK) {
+		rv = step_pick_agents(st, o);
+	}
+	if (rv != AGORA_OK) {
+		agora_step_free(st);
+		return rv;
+	}
+	st->deadline = agora_now_ms() + st->deadline_ms;
+	c->active = st;
+	*stp = st;
+	return AGORA_OK;
+}
+
+void
+agora_step_free(agora_step *st)
+{
+	const char **back;
+	size_t nback = 0;
+
+	if (st == NULL) {
+		return;
+	}
+	/* Turns left unfinished give their messages back (best effort: if
+	 * Redis is gone they stay in flight until a requeue). */
+	back = agora_calloc(st->nturns == 0 ? 1 : st->nturns, sizeof(char *));
+	for (size_t i = 0; i < st->nturns; i++) {
+		agora_turn *t = &st->turns[i];
+		if (t->state == TURN_RUNNING && t->agent->kind->cancel != NULL) {
+			t->agent->kind->cancel(t->agent->state, t);
+		}
+		if (t->drained && !t->committed && st->err == AGORA_OK) {
+			back[nback++] = t->agent->role;
+		}
+	}
+	if (nback > 0) {
+		(void)agora_env_requeue_many(st->c->env, back, nback, NULL);
+		(void)agora_registry_mark_many(st->c->reg, back, nback,
+		    AGORA_AGENT_IDLE, false);
+	}
+	agora_free(back);
+	for (size_t i = 0; i < st->nturns; i++) {
+		agora_msgs_clear(&st->turns[i].inputs);
+		agora_buf_fini(&st->turns[i].reply);
+	}
+	for (size_t i = 0; i < st->qlen; i++) {
+		agora_free(st->q[(st->qhead + i) % st->qcap].content);
+	}
+	if (st->c->active == st) {
+		st->c->active = NULL;
+	}
+	agora_free(st->cur.content);
+	agora_free(st->q);
+	agora_free(st->heap);
+	agora_free(st->finished);
+	agora_free(st->turns);
+	agora_strv_clear(&st->roles);
+	agora_strv_clear(&st->send_to);
+	agora_free(st->task);
+	agora_free(st->user_response);
+	agora_free(st->llm_args);
+	agora_free(st);
+}
