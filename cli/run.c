@@ -11,20 +11,125 @@
 #include "agora/scenario.h"
 #include "cli.h"
 
+/* Text mode streams one role's reply live; chunks of roles speaking at the
+ * same time wait in their own buffer until the live one ends, so each
+ * reply reads as one line. */
+struct pending_reply {
+	char role[AGORA_ROLE_MAX + 1];
+	agora_buf text;
+	bool ended;
+};
+
 struct run_view {
 	bool json;
 	bool frames;
 	bool chat;
-	char last_role[AGORA_ROLE_MAX + 1]; /* role of the open text line */
+	char live[AGORA_ROLE_MAX + 1]; /* role whose line is open, or "" */
+	struct pending_reply *waiting; /* in order of first chunk */
+	size_t nwaiting;
 	agora_buf line;
 };
 
 static void
 view_close_line(struct run_view *v)
 {
-	if (v->last_role[0] != '\0') {
+	if (v->live[0] != '\0') {
 		fputc('\n', stdout);
-		v->last_role[0] = '\0';
+		v->live[0] = '\0';
+	}
+}
+
+static struct pending_reply *
+view_pending(struct run_view *v, const char *role)
+{
+	for (size_t i = 0; i < v->nwaiting; i++) {
+		if (strcmp(v->waiting[i].role, role) == 0) {
+			return &v->waiting[i];
+		}
+	}
+	v->waiting = agora_realloc(v->waiting,
+	    (v->nwaiting + 1) * sizeof(*v->waiting));
+	memset(&v->waiting[v->nwaiting], 0, sizeof(*v->waiting));
+	snprintf(v->waiting[v->nwaiting].role, AGORA_ROLE_MAX + 1, "%s", role);
+	agora_buf_init(&v->waiting[v->nwaiting].text, 0);
+	return &v->waiting[v->nwaiting++];
+}
+
+/* The live role ended: print held replies in order; the first one still
+ * running becomes live. */
+static void
+view_next_live(struct run_view *v)
+{
+	view_close_line(v);
+	while (v->nwaiting > 0) {
+		struct pending_reply *p = &v->waiting[0];
+		bool ended = p->ended;
+
+		if (p->text.len > 0) {
+			fwrite(p->text.data, 1, p->text.len, stdout);
+		}
+		if (!ended) {
+			snprintf(v->live, sizeof(v->live), "%s", p->role);
+		} else if (p->text.len > 0 && p->text.data[p->text.len - 1] !=
+		    '\n') {
+			fputc('\n', stdout);
+		}
+		agora_buf_fini(&p->text);
+		memmove(v->waiting, v->waiting + 1,
+		    (v->nwaiting - 1) * sizeof(*v->waiting));
+		v->nwaiting--;
+		if (!ended) {
+			break;
+		}
+	}
+}
+
+static void
+view_text_frame(struct run_view *v, const agora_frame *f)
+{
+	bool live = strcmp(v->live, f->role) == 0;
+	bool ends = f->type != AGORA_FRAME_CHUNK;
+	struct pending_reply *p;
+
+	if (v->live[0] == '\0' && v->nwaiting == 0 && !ends) {
+		printf("<%s>: ", f->role);
+		snprintf(v->live, sizeof(v->live), "%s", f->role);
+		live = true;
+	}
+	agora_buf_reset(&v->line);
+	if (f->type == AGORA_FRAME_ERROR ||
+	    f->type == AGORA_FRAME_AWAITING_INPUT) {
+		(void)agora_frame_render(f, &v->line);
+		(void)agora_buf_adds(&v->line, "\n");
+	}
+	if (live) {
+		if (f->type == AGORA_FRAME_CHUNK) {
+			fwrite(f->content, 1, f->len, stdout);
+		} else if (v->line.len > 0) {
+			fputs("\n", stdout);
+			fputs(v->line.data, stdout);
+			v->live[0] = '\0';
+		}
+		if (ends) {
+			view_next_live(v);
+		}
+		return;
+	}
+	p = view_pending(v, f->role);
+	if (p->text.len == 0 && f->type == AGORA_FRAME_CHUNK) {
+		(void)agora_buf_addf(&p->text, "<%s>: ", f->role);
+	}
+	if (f->type == AGORA_FRAME_CHUNK) {
+		(void)agora_buf_add(&p->text, f->content, f->len);
+	} else if (v->line.len > 0) {
+		if (p->text.len > 0) {
+			(void)agora_buf_adds(&p->text, "\n");
+		}
+		(void)agora_buf_add(&p->text, v->line.data, v->line.len);
+	}
+	p->ended = ends;
+	if (v->live[0] == '\0') {
+		view_next_live(v);
 	}
 }
 
@@ -33,8 +138,8 @@ view_frame(void *arg, const agora_frame *f)
 {
 	struct run_view *v = arg;
 
-	agora_buf_reset(&v->line);
 	if (v->json || v->frames) {
+		agora_buf_reset(&v->line);
 		if (v->json) {
 			(void)agora_frame_json(f, &v->line);
 		} else {
@@ -42,26 +147,24 @@ view_frame(void *arg, const agora_frame *f)
 		}
 		fputs(v->line.data != NULL ? v->line.data : "", stdout);
 		fputc('\n', stdout);
-		fflush(stdout);
-		return;
-	}
-	if (f->type == AGORA_FRAME_CHUNK) {
-		if (strcmp(v->last_role, f->role) != 0) {
-			view_close_line(v);
-			printf("<%s>: ", f->role);
-			snprintf(v->last_role, sizeof(v->last_role), "%s",
-			    f->role);
-		}
-		fwrite(f->content, 1, f->len, stdout);
-	} else if (f->type == AGORA_FRAME_ERROR ||
-	    f->type == AGORA_FRAME_AWAITING_INPUT) {
-		view_close_line(v);
-		(void)agora_frame_render(f, &v->line);
-		puts(v->line.data != NULL ? v->line.data : "");
-	} else if (strcmp(v->last_role, f->role) == 0) {
-		view_close_line(v); /* end of this role's reply */
+	} else {
+		view_text_frame(v, f);
 	}
 	fflush(stdout);
+}
+
+/* Print whatever is still held (a step that stopped early). */
+static void
+view_flush(struct run_view *v)
+{
+	for (size_t i = 0; i < v->nwaiting; i++) {
+		v->waiting[i].ended = true;
+	}
+	view_next_live(v);
+	view_close_line(v);
+	agora_free(v->waiting);
+	v->waiting = NULL;
+	v->nwaiting = 0;
 }
 
 static char *
@@ -71,7 +174,7 @@ view_ask(void *arg, const char *role)
 	char line[8192];
 	size_t n;
 
-	view_close_line(v);
+	view_flush(v);
 	fprintf(stderr, "[%s] your words (empty line: skip): ", role);
 	fflush(stderr);
 	if (fgets(line, sizeof(line), stdin) == NULL) {
@@ -157,7 +260,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		hooks.ask = view_ask;
 	}
 	rv = agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err));
-	view_close_line(v);
+	view_flush(v);
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		code = rv == AGORA_EREDIS || rv == AGORA_ESYS ? EXIT_FAIL

@@ -4,6 +4,7 @@
  * API). A broken connection is re-dialled once at the next command, so a
  * restarted Redis is picked up and a dead one fails fast with a clear
  * message instead of hanging. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,19 @@ redis_dial(agora_redis *r)
 	return AGORA_OK;
 }
 
+/* hiredis writes with write(2), so a server that dies would kill us with
+ * SIGPIPE; the write should fail with EPIPE instead. Only a default
+ * disposition is changed: a handler the program set stays. */
+static void
+redis_ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		signal(SIGPIPE, SIG_IGN);
+	}
+}
+
 agora_err
 agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
     char *err, size_t errlen)
@@ -194,6 +208,7 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
 		snprintf(err, errlen, "no Redis URL");
 		return AGORA_EINVAL;
 	}
+	redis_ignore_sigpipe();
 	r = agora_calloc(1, sizeof(*r));
 	r->url = agora_strdup(url);
 	if (timeout_ms <= 0) {
@@ -243,13 +258,19 @@ redis_ready(agora_redis *r)
 static agora_err
 redis_io_error(agora_redis *r)
 {
-	agora__redis_set_err(r, "%s: %s", r->url,
-	    r->ctx->err == REDIS_ERR_EOF ? "connection closed by server"
-	    : r->ctx->err == REDIS_ERR_IO && r->ctx->errstr[0] == '\0'
-		? "i/o error"
-	    : strstr(r->ctx->errstr, "temporarily unavailable") != NULL
-		? "timed out waiting for a reply"
-		: r->ctx->errstr);
+	const char *why = r->ctx->errstr;
+
+	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
+	    strstr(why, "Broken pipe")) {
+		agora__redis_set_err(r, "%s: connection lost (%s)", r->url,
+		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server" : why);
+	} else if (strstr(why, "temporarily unavailable") != NULL) {
+		agora__redis_set_err(r, "%s: timed out waiting for a reply",
+		    r->url);
+	} else {
+		agora__redis_set_err(r, "%s: %s", r->url,
+		    why[0] != '\0' ? why : "i/o error");
+	}
 	/* Leave ctx with err set: the next command re-dials. */
 	r->pending = 0;
 	return AGORA_EREDIS;
@@ -324,6 +345,15 @@ agora__redis_get(agora_redis *r, agora_reply **out)
 		freeReplyObject(rep);
 	}
 	return AGORA_OK;
+}
+
+agora_err
+agora__redis_read(agora_redis *r, agora_reply **out)
+{
+	if (r->ctx != NULL && r->pending == 0) {
+		r->pending = 1;
+	}
+	return agora__redis_get(r, out);
 }
 
 agora_err

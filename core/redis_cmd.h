@@ -37,6 +37,9 @@ agora_err agora__redis_cmdv(agora_redis *r, agora_reply **out, ...);
 agora_err agora__redis_append(agora_redis *r, int argc,
     const char *const *argv, const size_t *lens);
 agora_err agora__redis_get(agora_redis *r, agora_reply **out);
+/* Read the next reply whether or not one is pending: for a connection in
+ * pub/sub mode, where messages arrive unasked. */
+agora_err agora__redis_read(agora_redis *r, agora_reply **out);
 /* EVALSHA, loading the script when the server does not know it. argv[0..]
  * are KEYS then ARGV; nkeys says how many are keys. */
 agora_err agora__redis_eval(agora_redis *r, const agora_script *s,

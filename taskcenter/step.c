@@ -681,10 +681,10 @@ step_check_llm_args(agora_center *c, const char *args)
 	    why, sizeof(why));
 	if (rv == AGORA_OK && agora_json_typeof(doc) != AGORA_JSON_OBJECT) {
 		snprintf(why, sizeof(why), "not a JSON object");
-		rv = AGORA_EINVAL;
 	}
-	if (rv != AGORA_OK) {
+	if (rv != AGORA_OK || agora_json_typeof(doc) != AGORA_JSON_OBJECT) {
 		agora__center_set_err(c, "llm_args: %s", why);
+		rv = AGORA_EINVAL;
 	}
 	agora_json_free(doc);
 	return rv;

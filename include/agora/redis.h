@@ -16,8 +16,10 @@ extern "C" {
 
 typedef struct agora_redis agora_redis;
 
-/* Connect to url: redis://host[:port][/db] or unix:///path[?db=N]. Each
- * command may take timeout_ms (0: 5000). */
+/* Connect to url: redis://[:password@]host[:port][/db] or
+ * unix:///path[?db=N]. Each command may take timeout_ms (0: 5000). If
+ * SIGPIPE has its default disposition it is set to ignored, so a dead
+ * server is an error, not the end of the process. */
 AGORA_API agora_err agora_redis_open(agora_redis **rp, const char *url,
     int64_t timeout_ms, char *err, size_t errlen);
 AGORA_API void agora_redis_close(agora_redis *r);

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The agora command as a user meets it: help, exit codes, errors that name
+# the problem, the demos, --json, --redis, chat on stdin, a missing
+# redis-server, and Ctrl-C cleaning up the private Redis.
+# usage: cli_test.sh AGORA_BINARY SOURCE_DIR
+set -u
+agora=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+check() { # name, condition command...
+	local name=$1
+	shift
+	if "$@"; then
+		passes=$((passes + 1))
+	else
+		failures=$((failures + 1))
+		echo "FAIL: $name"
+		echo "  stdout: $(head -c 600 "$work/out" 2>/dev/null)"
+		echo "  stderr: $(head -c 600 "$work/err" 2>/dev/null)"
+	fi
+}
+
+run() { # runs agora with args; leaves out, err, and code
+	"$agora" "$@" >"$work/out" 2>"$work/err" </dev/null
+	code=$?
+}
+
+has() { grep -q -- "$1" "$work/$2"; }
+
+run --help
+check "help exits 0" [ "$code" -eq 0 ]
+check "help lists run" has "run FILE" out
+run
+check "no command exits 2" [ "$code" -eq 2 ]
+run frobnicate
+check "unknown command exits 2" [ "$code" -eq 2 ]
+check "unknown command is named" has "unknown command 'frobnicate'" err
+run run --help
+check "run --help exits 0" [ "$code" -eq 0 ]
+check "run --help lists config keys" has "step.deadline_ms" out
+run chat --help
+check "chat --help exits 0" [ "$code" -eq 0 ]
+run run
+check "run without file exits 2" [ "$code" -eq 2 ]
+run run a.json --bogus
+check "bad option exits 2" [ "$code" -eq 2 ]
+check "bad option is named" has "'--bogus'" err
+run run "$work/missing.json"
+check "missing file exits 2" [ "$code" -eq 2 ]
+check "missing file is named" has "missing.json" err
+
+printf '{\n  "agents": [\n    {"role": "a", "kind": "echo"},\n  ]\n}\n' >"$work/bad.json"
+run run "$work/bad.json"
+check "malformed file exits 2" [ "$code" -eq 2 ]
+check "malformed file names file and line" has "bad.json: line 4" err
+
+printf '{"agents":[{"role":"a","kind":"echo"}],"script":[{"step":{"allowed_roles":"ghost"}}]}' >"$work/ghost.json"
+run run "$work/ghost.json"
+check "unknown role exits 2" [ "$code" -eq 2 ]
+check "unknown role is named" has "unknown role 'ghost'" err
+
+run run --set step.deadline_ms=oops "$src/demos/guess/guess.json"
+check "bad config value exits 2" [ "$code" -eq 2 ]
+check "bad config value is named" has "step.deadline_ms" err
+
+run run "$src/demos/debate/debate.json"
+check "debate exits 0" [ "$code" -eq 0 ]
+check "debate streams joe first" has "<joe_biden>: Hillary, between us" out
+check "debate summary on stderr" has "debate: 4 steps" err
+
+run run --json "$src/demos/guess/guess.json"
+check "guess --json exits 0" [ "$code" -eq 0 ]
+check "json frames" has '{"role":"moderator","type":"chunk"' out
+check "every json line is a frame" bash -c "! grep -v '^{\"role\":' '$work/out'"
+
+run run --frames "$src/demos/guess/guess.json"
+check "frames mode" has "<moderator>: \[end\]" out
+
+run run --redis unix:///nonexistent/redis.sock "$src/demos/guess/guess.json"
+check "unreachable redis exits 1" [ "$code" -eq 1 ]
+check "unreachable redis is explained" has "cannot connect to unix:///nonexistent/redis.sock" err
+
+mkdir -p "$work/empty-path"
+PATH="$work/empty-path" "$agora" run "$src/demos/guess/guess.json" >"$work/out" 2>"$work/err"
+code=$?
+check "missing redis-server exits 1" [ "$code" -eq 1 ]
+check "missing redis-server says how to install" has "apt-get install redis-server" err
+
+printf '{"agents":[{"role":"slow","kind":"sleep","seconds":2}],"script":[{"send_task_request":{"task":"x"}},{"step":{"deadline_ms":50}}]}' >"$work/late.json"
+run run "$work/late.json"
+check "agent errors exit 3" [ "$code" -eq 3 ]
+check "timeout frame shown" has "<slow>: \[error\] timed out" out
+
+# An existing Redis, a fixed session, and chat with a person on stdin.
+redis-server --port 0 --unixsocket "$work/r.sock" --save '' --appendonly no \
+	--daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
+rpid=$!
+for _ in $(seq 100); do [ -S "$work/r.sock" ] && break; sleep 0.05; done
+printf 'hello from me\n' | "$agora" chat --redis "unix://$work/r.sock" \
+	--session clitest "$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err"
+code=$?
+check "chat exits 0" [ "$code" -eq 0 ]
+check "chat asked the person" has "\[you\] your words" err
+check "chat stored the person's words" bash -c \
+	"redis-cli -s '$work/r.sock' XRANGE 'agora:{clitest}:history' - + | grep -q 'hello from me'"
+check "registry kept in redis" bash -c \
+	"redis-cli -s '$work/r.sock' HGET 'agora:{clitest}:agent:you' human | grep -q 1"
+"$agora" chat --redis "unix://$work/r.sock" --session clitest2 \
+	"$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err" </dev/null
+code=$?
+check "chat at end of input exits 0" [ "$code" -eq 0 ]
+kill "$rpid" 2>/dev/null
+wait "$rpid" 2>/dev/null
+
+# Ctrl-C stops the private Redis and removes its directory.
+mkdir -p "$work/tmp"
+printf '{"agents":[{"role":"slow","kind":"sleep","seconds":30}],"script":[{"send_task_request":{"task":"x"}},{"step":{}}]}' >"$work/long.json"
+TMPDIR="$work/tmp" "$agora" run "$work/long.json" >"$work/out" 2>"$work/err" &
+apid=$!
+for _ in $(seq 100); do [ -n "$(ls "$work/tmp")" ] && break; sleep 0.05; done
+sleep 0.3
+redis_pid=$(pgrep -P "$apid" redis-server)
+check "private redis runs as a child" [ -n "$redis_pid" ]
+kill -INT "$apid"
+wait "$apid"
+code=$?
+check "interrupted run exits 130" [ "$code" -eq 130 ]
+sleep 0.2
+check "private redis directory removed" [ -z "$(ls "$work/tmp")" ]
+gone() { # no such process, or only a zombie left for init to reap
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -z "$st" ] || [ "${st:0:1}" = Z ]
+}
+check "private redis stopped" gone "${redis_pid:-0}"
+
+echo "cli: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of core/: messages and their codec, caps, UTF-8 and role
+ * names, buffers, JSON errors with line numbers, frames, config. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static void
+msg_round_trips_through_json(void **state)
+{
+	agora_msg *m = agora_msg_new("alice", "bob, carol", "hi \"there\"\n\t\x01");
+	agora_msg *d = NULL;
+	agora_buf b;
+	char err[256];
+
+	(void)state;
+	m->id = 42;
+	m->round = 3;
+	m->ts_ms = 1700000000123;
+	m->meta = agora_strdup("{\"k\":[1,2]}");
+	agora_buf_init(&b, 0);
+	AGORA_PASS(agora_msg_encode(m, true, &b));
+	AGORA_PASS(agora_msg_decode(&d, b.data, b.len, err, sizeof(err)));
+	assert_int_equal(d->id, 42);
+	assert_string_equal(d->sent_from, "alice");
+	assert_int_equal(d->send_to.n, 2);
+	assert_string_equal(d->send_to.v[1], "carol");
+	assert_string_equal(d->content, "hi \"there\"\n\t\x01");
+	assert_int_equal(d->round, 3);
+	assert_true(d->ts_ms == 1700000000123);
+	assert_string_equal(d->meta, "{\"k\":[1,2]}");
+	agora_msg_free(m);
+	agora_msg_free(d);
+	agora_buf_fini(&b);
+}
+
+static void
+msg_decode_rejects_garbage_with_a_reason(void **state)
+{
+	static const char *const bad[] = { "", "{", "[1,2]", "nope",
+		"{\"sent_from\":1,\"send_to\":[],\"content\":\"x\"}",
+		"{\"sent_from\":\"a\",\"content\":\"x\"}",
+		"{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\","
+		"\"role\":\"wizard\"}",
+		"{\"sent_from\":\"a\",\"send_to\":[1],\"content\":\"x\"}",
+		"{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\"} tail" };
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		agora_msg *m = NULL;
+		err[0] = '\0';
+		AGORA_FAIL(agora_msg_decode(&m, bad[i], strlen(bad[i]), err,
+		    sizeof(err)), AGORA_EPROTO);
+		assert_null(m);
+		assert_true(strncmp(err, "message: ", 9) == 0);
+	}
+}
+
+static void
+msg_decode_caps_size_and_depth(void **state)
+{
+	size_t big = AGORA_MSG_MAX_BYTES + 1;
+	char *text = agora_malloc(big + 1);
+	char deep[200];
+	agora_msg *m = NULL;
+	char err[256];
+
+	(void)state;
+	memset(text, ' ', big);
+	text[big] = '\0';
+	AGORA_FAIL(agora_msg_decode(&m, text, big, err, sizeof(err)),
+	    AGORA_ETOOBIG);
+	agora_free(text);
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	AGORA_FAIL(agora_msg_decode(&m, deep, 200, err, sizeof(err)),
+	    AGORA_EPROTO);
+	assert_non_null(strstr(err, "nesting"));
+}
+
+static void
+msg_validate_names_the_problem(void **state)
+{
+	agora_msg *m = agora_msg_new("alice", "bob", "ok");
+	char err[256];
+
+	(void)state;
+	AGORA_PASS(agora_msg_validate(m, err, sizeof(err)));
+	agora_free(m->content);
+	m->content = agora_strdup("bad \xff utf8");
+	AGORA_FAIL(agora_msg_validate(m, err, sizeof(err)), AGORA_EINVAL);
+	assert_non_null(strstr(err, "UTF-8"));
+	agora_free(m->content);
+	m->content = agora_strdup("ok");
+	agora_free(m->send_to.v[0]);
+	m->send_to.v[0] = agora_strdup("<evil>");
+	AGORA_FAIL(agora_msg_validate(m, err, sizeof(err)), AGORA_EINVAL);
+	assert_non_null(strstr(err, "<evil>"));
+	agora_free(m->send_to.v[0]);
+	m->send_to.v[0] = agora_strdup("bob");
+	m->meta = agora_strdup("[1]");
+	AGORA_FAIL(agora_msg_validate(m, err, sizeof(err)), AGORA_EINVAL);
+	assert_non_null(strstr(err, "meta"));
+	agora_msg_free(m);
+}
+
+static void
+role_names_are_checked(void **state)
+{
+	(void)state;
+	assert_true(agora_role_valid("joe_biden"));
+	assert_true(agora_role_valid("主持人"));
+	assert_false(agora_role_valid(""));
+	assert_false(agora_role_valid("all"));
+	assert_false(agora_role_valid("user_requirement"));
+	assert_false(agora_role_valid("a b"));
+	assert_false(agora_role_valid("a: b"));
+	assert_false(agora_role_valid("<bob>"));
+	assert_false(agora_role_valid(
+	    "a-name-that-is-much-longer-than-sixty-four-bytes-in-all-xxxxxxxxx"));
+}
+
+static void
+utf8_validation(void **state)
+{
+	(void)state;
+	assert_true(agora_utf8_valid("héllo €", strlen("héllo €")));
+	assert_false(agora_utf8_valid("\xc0\xaf", 2));         /* overlong */
+	assert_false(agora_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(agora_utf8_valid("\xe2\x82", 2));         /* cut short */
+	assert_false(agora_utf8_valid("a\0b", 3));             /* NUL */
+}
+
+static void
+buf_cap_leaves_buffer_intact(void **state)
+{
+	agora_buf b;
+
+	(void)state;
+	agora_buf_init(&b, 8);
+	AGORA_PASS(agora_buf_adds(&b, "12345"));
+	AGORA_FAIL(agora_buf_adds(&b, "6789"), AGORA_ETOOBIG);
+	assert_string_equal(b.data, "12345");
+	AGORA_FAIL(agora_buf_json_str(&b, "abc", 3), AGORA_ETOOBIG);
+	assert_string_equal(b.data, "12345");
+	agora_buf_fini(&b);
+}
+
+static void
+json_errors_give_line_and_column(void **state)
+{
+	const char *text = "{\n  \"a\": 1,\n  \"b\": oops\n}";
+	agora_json *doc = NULL;
+	char err[256];
+
+	(void)state;
+	AGORA_FAIL(agora_json_parse(&doc, text, strlen(text), 1024, 8, err,
+	    sizeof(err)), AGORA_EPROTO);
+	assert_non_null(strstr(err, "line 3"));
+	assert_null(doc);
+}
+
+static void
+strv_split_trims_and_skips_empty(void **state)
+{
+	agora_strv sv = { 0 };
+
+	(void)state;
+	agora_strv_split(&sv, " a, b ,,c ");
+	assert_int_equal(sv.n, 3);
+	assert_string_equal(sv.v[0], "a");
+	assert_string_equal(sv.v[1], "b");
+	assert_string_equal(sv.v[2], "c");
+	agora_strv_clear(&sv);
+}
+
+static void
+frame_renders_and_extracts(void **state)
+{
+	agora_frame f = { (char *)(uintptr_t) "bob", AGORA_FRAME_CHUNK, 0, 1,
+		(char *)(uintptr_t) "x: y", 4 };
+	agora_buf b;
+	char *role, *content;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	AGORA_PASS(agora_frame_render(&f, &b));
+	assert_string_equal(b.data, "<bob>: x: y");
+	/* Scenario 23: split at the first ": ". */
+	AGORA_PASS(agora_frame_extract(b.data, &role, &content));
+	assert_string_equal(role, "bob");
+	assert_string_equal(content, "x: y");
+	agora_free(role);
+	agora_free(content);
+	AGORA_FAIL(agora_frame_extract("no separator", &role, &content),
+	    AGORA_EPROTO);
+	agora_buf_fini(&b);
+}
+
+static void
+frame_json_round_trip_and_garbage(void **state)
+{
+	agora_frame f = { (char *)(uintptr_t) "bob", AGORA_FRAME_ERROR, 4, 2,
+		(char *)(uintptr_t) "boom \"x\"", 8 };
+	agora_frame d;
+	agora_buf b;
+	char err[256];
+	static const char *const garbage[] = { "\x01\x02garbage", "{}",
+		"{\"role\":\"bob\",\"type\":\"shout\",\"seq\":0,\"round\":1,"
+		"\"content\":\"\"}",
+		"{\"role\":\"a b\",\"type\":\"chunk\",\"seq\":0,\"round\":1,"
+		"\"content\":\"\"}",
+		"{\"role\":\"bob\",\"type\":\"chunk\",\"seq\":-1,\"round\":1,"
+		"\"content\":\"\"}" };
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	AGORA_PASS(agora_frame_json(&f, &b));
+	AGORA_PASS(agora_frame_decode(&d, b.data, b.len, err, sizeof(err)));
+	assert_string_equal(d.role, "bob");
+	assert_int_equal(d.type, AGORA_FRAME_ERROR);
+	assert_int_equal(d.seq, 4);
+	assert_string_equal(d.content, "boom \"x\"");
+	agora_frame_fini(&d);
+	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		agora_err rv = agora_frame_decode(&d, garbage[i],
+		    strlen(garbage[i]), err, sizeof(err));
+		assert_true(rv == AGORA_EPROTO);
+		assert_true(strncmp(err, "frame: ", 7) == 0);
+	}
+	agora_buf_fini(&b);
+}
+
+static void
+config_layers_and_errors(void **state)
+{
+	agora_config cfg;
+	char err[256];
+	char path[] = "/tmp/agora-cfg-XXXXXX";
+	int fd;
+	FILE *f;
+
+	(void)state;
+	agora_config_init(&cfg);
+	assert_int_equal(cfg.redis_timeout_ms, 5000);
+	AGORA_PASS(agora_config_set(&cfg, "step.deadline_ms", "1500", err,
+	    sizeof(err)));
+	assert_int_equal(cfg.step_deadline_ms, 1500);
+	AGORA_FAIL(agora_config_set(&cfg, "step.deadline_ms", "-3", err,
+	    sizeof(err)), AGORA_EINVAL);
+	assert_non_null(strstr(err, "step.deadline_ms"));
+	AGORA_FAIL(agora_config_set(&cfg, "no.such", "1", err, sizeof(err)),
+	    AGORA_ENOTFOUND);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("{\"redis\": {\"timeout_ms\": 250}, \"session\": \"abc\"}", f);
+	fclose(f);
+	AGORA_PASS(agora_config_load_file(&cfg, path, err, sizeof(err)));
+	assert_int_equal(cfg.redis_timeout_ms, 250);
+	assert_string_equal(cfg.session, "abc");
+	f = fopen(path, "w");
+	fputs("{\"redis\": {\"colour\": 1}}", f);
+	fclose(f);
+	AGORA_FAIL(agora_config_load_file(&cfg, path, err, sizeof(err)),
+	    AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "redis.colour"));
+	setenv("AGORA_LOG_LEVEL", "loud", 1);
+	AGORA_FAIL(agora_config_load_env(&cfg, err, sizeof(err)),
+	    AGORA_EINVAL);
+	unsetenv("AGORA_LOG_LEVEL");
+	unlink(path);
+	agora_config_fini(&cfg);
+}
+
+static void
+proc_reports_a_missing_program(void **state)
+{
+	const char *argv[] = { "agora-no-such-program", NULL };
+	agora_proc_opts o = { argv, NULL, true };
+	agora_proc *p = NULL;
+	char err[256];
+
+	(void)state;
+	AGORA_FAIL(agora_proc_spawn(&p, &o, err, sizeof(err)),
+	    AGORA_ENOTFOUND);
+	assert_null(p);
+	assert_non_null(strstr(err, "agora-no-such-program"));
+}
+
+static void
+proc_spawns_stops_and_restarts(void **state)
+{
+	const char *argv[] = { "sleep", "30", NULL };
+	agora_proc_opts o = { argv, NULL, true };
+	agora_proc *p = NULL;
+	char err[256];
+	int first;
+
+	(void)state;
+	AGORA_PASS(agora_proc_spawn(&p, &o, err, sizeof(err)));
+	assert_true(agora_proc_alive(p));
+	first = agora_proc_pid(p);
+	kill(first, 9);
+	while (agora_proc_alive(p)) {
+		agora_sleep_ms(1);
+	}
+	AGORA_PASS(agora_proc_restart(p, err, sizeof(err)));
+	assert_true(agora_proc_alive(p));
+	assert_int_not_equal(agora_proc_pid(p), first);
+	agora_proc_stop(p, 1000);
+	assert_false(agora_proc_alive(p));
+	agora_proc_free(p);
+}
+
+static void
+redis_server_missing_says_how_to_install(void **state)
+{
+	agora_redis_server *s = NULL;
+	char err[512];
+
+	(void)state;
+	AGORA_FAIL(agora_redis_server_start(&s, "/nonexistent/redis-server",
+	    err, sizeof(err)), AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "apt-get install redis-server"));
+	assert_non_null(strstr(err, "--redis"));
+}
+
+static void
+redis_url_errors(void **state)
+{
+	agora_redis *r = NULL;
+	char err[512];
+
+	(void)state;
+	AGORA_FAIL(agora_redis_open(&r, "http://x", 100, err, sizeof(err)),
+	    AGORA_EINVAL);
+	assert_non_null(strstr(err, "bad Redis URL"));
+	AGORA_FAIL(agora_redis_open(&r, "unix:///nonexistent/redis.sock", 100,
+	    err, sizeof(err)), AGORA_EREDIS);
+	assert_non_null(strstr(err, "cannot connect"));
+	assert_null(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(msg_round_trips_through_json),
+		cmocka_unit_test(msg_decode_rejects_garbage_with_a_reason),
+		cmocka_unit_test(msg_decode_caps_size_and_depth),
+		cmocka_unit_test(msg_validate_names_the_problem),
+		cmocka_unit_test(role_names_are_checked),
+		cmocka_unit_test(utf8_validation),
+		cmocka_unit_test(buf_cap_leaves_buffer_intact),
+		cmocka_unit_test(json_errors_give_line_and_column),
+		cmocka_unit_test(strv_split_trims_and_skips_empty),
+		cmocka_unit_test(frame_renders_and_extracts),
+		cmocka_unit_test(frame_json_round_trip_and_garbage),
+		cmocka_unit_test(config_layers_and_errors),
+		cmocka_unit_test(proc_reports_a_missing_program),
+		cmocka_unit_test(proc_spawns_stops_and_restarts),
+		cmocka_unit_test(redis_server_missing_says_how_to_install),
+		cmocka_unit_test(redis_url_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

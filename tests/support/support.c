@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* Test support: the private Redis of a test program, centers, steps run
+ * to completion, and a few test-only agent kinds (a kind is the public
+ * extension point, so these are plugins, not mocks). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static agora_redis_server *t_server;
+
+static void
+t_server_stop(void)
+{
+	agora_redis_server_stop(t_server);
+	t_server = NULL;
+}
+
+const char *
+t_redis_url(void)
+{
+	char err[512];
+
+	if (t_server == NULL) {
+		if (agora_redis_server_start(&t_server, NULL, err,
+			sizeof(err)) != AGORA_OK) {
+			fprintf(stderr, "test: cannot start redis: %s\n", err);
+			exit(1);
+		}
+		atexit(t_server_stop);
+	}
+	return agora_redis_server_url(t_server);
+}
+
+int
+t_redis_pid(void)
+{
+	(void)t_redis_url();
+	return agora_redis_server_pid(t_server);
+}
+
+agora_redis *
+t_redis_open(void)
+{
+	agora_redis *r = NULL;
+	char err[512];
+
+	if (agora_redis_open(&r, t_redis_url(), 5000, err, sizeof(err)) !=
+	    AGORA_OK) {
+		fail_msg("redis open: %s", err);
+	}
+	return r;
+}
+
+agora_center *
+t_center(const char *name)
+{
+	static int serial;
+	agora_config cfg;
+	agora_center *c = NULL;
+	char err[512], session[64];
+
+	agora_kinds_builtin();
+	t_kinds();
+	agora_config_init(&cfg);
+	snprintf(session, sizeof(session), "t%d-%s-%d", (int)getpid(), name,
+	    serial++);
+	agora_config_set(&cfg, "redis.url", t_redis_url(), err, sizeof(err));
+	agora_config_set(&cfg, "session", session, err, sizeof(err));
+	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("center: %s", err);
+	}
+	agora_config_fini(&cfg);
+	return c;
+}
+
+agora_agent *
+t_add_flags(agora_center *c, const char *role, const char *kind,
+    const char *options_json, bool human, bool watcher)
+{
+	agora_json *doc = NULL;
+	agora_agent *a = NULL;
+	char err[512];
+	agora_agent_spec spec = { role, kind, NULL, human, watcher, NULL };
+
+	if (options_json != NULL) {
+		AGORA_PASS(agora_json_parse(&doc, options_json,
+		    strlen(options_json), 1u << 20, 16, err, sizeof(err)));
+		spec.options = doc;
+	}
+	if (agora_agent_new(&a, &spec, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("agent %s: %s", role, err);
+	}
+	agora_json_free(doc);
+	AGORA_PASS(agora_center_add_agents(c, &a, 1));
+	return a;
+}
+
+agora_agent *
+t_add(agora_center *c, const char *role, const char *kind,
+    const char *options_json)
+{
+	return t_add_flags(c, role, kind, options_json, false, false);
+}
+
+agora_err
+t_step(agora_center *c, const agora_step_opts *o, t_frames *out)
+{
+	agora_step *st = NULL;
+	const agora_frame *f;
+	agora_err rv;
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	rv = agora_center_step(c, o, &st);
+	if (rv != AGORA_OK) {
+		snprintf(out->errstr, sizeof(out->errstr), "%s",
+		    agora_center_errstr(c));
+		return rv;
+	}
+	while ((rv = agora_step_next(st, &f)) == AGORA_OK && f != NULL) {
+		if (out->n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			out->v = agora_realloc(out->v, cap * sizeof(agora_frame));
+		}
+		out->v[out->n] = *f;
+		out->v[out->n].role = agora_strdup(f->role);
+		out->v[out->n].content = agora_strndup(f->content, f->len);
+		out->n++;
+	}
+	out->err = rv;
+	snprintf(out->errstr, sizeof(out->errstr), "%s", agora_step_errstr(st));
+	agora_step_free(st);
+	return AGORA_OK;
+}
+
+void
+t_frames_free(t_frames *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		agora_frame_fini(&f->v[i]);
+	}
+	agora_free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+size_t
+t_count(const t_frames *f, const char *role, agora_frame_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		n += (role == NULL || strcmp(f->v[i].role, role) == 0) &&
+		    f->v[i].type == type;
+	}
+	return n;
+}
+
+size_t
+t_first(const t_frames *f, const char *role, agora_frame_type type)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->v[i].role, role) == 0 && f->v[i].type == type) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+char *
+t_text(const t_frames *f, const char *role)
+{
+	agora_buf b;
+
+	agora_buf_init(&b, 0);
+	agora_buf_adds(&b, "");
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->v[i].role, role) == 0 &&
+		    f->v[i].type == AGORA_FRAME_CHUNK) {
+			agora_buf_add(&b, f->v[i].content, f->v[i].len);
+		}
+	}
+	return agora_buf_steal(&b);
+}
+
+char *
+t_msgs(const agora_msgs *ms)
+{
+	agora_buf b;
+
+	agora_buf_init(&b, 0);
+	agora_buf_adds(&b, "");
+	for (size_t i = 0; i < ms->n; i++) {
+		agora_buf_addf(&b, "%s%s>%s", i > 0 ? "|" : "",
+		    ms->v[i]->sent_from, ms->v[i]->content);
+	}
+	return agora_buf_steal(&b);
+}
+
+/* ---- test kinds -------------------------------------------------------- */
+
+static agora_err
+tk_create(void **statep, const agora_agent_spec *spec, char *err,
+    size_t errlen)
+{
+	(void)spec;
+	(void)err;
+	(void)errlen;
+	*statep = NULL;
+	return AGORA_OK;
+}
+
+static void
+tk_fail_act(void *state, agora_turn *t)
+{
+	(void)state;
+	agora_turn_emits(t, "partial ");
+	agora_turn_fail(t, "model exploded");
+}
+
+static void
+tk_hang_act(void *state, agora_turn *t)
+{
+	(void)state;
+	(void)t; /* never ends: the step deadline must */
+}
+
+static void
+tk_args_act(void *state, agora_turn *t)
+{
+	(void)state;
+	agora_turn_emits(t, agora_turn_llm_args(t));
+	agora_turn_done(t);
+}
+
+static void
+tk_count_act(void *state, agora_turn *t)
+{
+	agora_buf b;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	agora_buf_addf(&b, "%zu", agora_turn_ninputs(t));
+	for (size_t i = 0; i < agora_turn_ninputs(t); i++) {
+		agora_buf_addf(&b, " %llu%s",
+		    (unsigned long long)agora_turn_input(t, i)->id,
+		    agora_turn_input(t, i)->redelivered ? "r" : "");
+	}
+	agora_turn_emit(t, b.data, b.len);
+	agora_buf_fini(&b);
+	agora_turn_done(t);
+}
+
+/* What a prompt would be built from: the task, then "sender: content"
+ * lines of what the agent read. */
+static void
+tk_prompt_act(void *state, agora_turn *t)
+{
+	agora_buf b;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	agora_buf_addf(&b, "task=%s",
+	    agora_turn_task(t) != NULL ? agora_turn_task(t) : "");
+	for (size_t i = 0; i < agora_turn_ninputs(t); i++) {
+		agora_buf_addf(&b, "\n%s: %s", agora_turn_input(t, i)->sent_from,
+		    agora_turn_input(t, i)->content);
+	}
+	agora_turn_emit(t, b.data, b.len);
+	agora_buf_fini(&b);
+	agora_turn_done(t);
+}
+
+static const agora_kind tk_fail = { .name = "fail", .create = tk_create,
+	.act = tk_fail_act };
+static const agora_kind tk_hang = { .name = "hang", .create = tk_create,
+	.act = tk_hang_act };
+static const agora_kind tk_args = { .name = "args", .create = tk_create,
+	.act = tk_args_act };
+static const agora_kind tk_count = { .name = "count", .create = tk_create,
+	.act = tk_count_act };
+static const agora_kind tk_prompt = { .name = "prompt", .create = tk_create,
+	.act = tk_prompt_act };
+
+void
+t_kinds(void)
+{
+	(void)agora_kind_register(&tk_fail);
+	(void)agora_kind_register(&tk_hang);
+	(void)agora_kind_register(&tk_args);
+	(void)agora_kind_register(&tk_count);
+	(void)agora_kind_register(&tk_prompt);
+}

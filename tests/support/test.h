@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Test support: cmocka plus helpers. Every test program starts its own
+ * private redis-server (a real one, on a unix socket in a temporary
+ * directory) on first use, so tests never touch a developer's Redis and can
+ * run in parallel. */
+#ifndef AGORA_TEST_H
+#define AGORA_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "agora/agora.h"
+
+#define AGORA_PASS(expr)                                                  \
+	do {                                                              \
+		agora_err pass_rv_ = (expr);                              \
+		if (pass_rv_ != AGORA_OK) {                               \
+			fail_msg("%s failed: %s (%s)", #expr,             \
+			    agora_errname(pass_rv_),                      \
+			    agora_strerror(pass_rv_));                    \
+		}                                                         \
+	} while (0)
+
+#define AGORA_FAIL(expr, code)                                            \
+	do {                                                              \
+		agora_err fail_rv_ = (expr);                              \
+		if (fail_rv_ != (code)) {                                 \
+			fail_msg("%s gave %s, want %s", #expr,            \
+			    agora_errname(fail_rv_), agora_errname(code)); \
+		}                                                         \
+	} while (0)
+
+/* The private Redis of this test program (started on first call). */
+const char *t_redis_url(void);
+/* Its pid, to kill it in fault tests. */
+int t_redis_pid(void);
+/* A raw connection to it (for checking keys); close with
+ * agora_redis_close. */
+agora_redis *t_redis_open(void);
+/* A new center on the test Redis with a session unique to this process
+ * and name. */
+agora_center *t_center(const char *name);
+/* Make an agent from a JSON options text (NULL: none) and add it. */
+agora_agent *t_add(agora_center *c, const char *role, const char *kind,
+    const char *options_json);
+/* Like t_add with human mode or the watcher flag. */
+agora_agent *t_add_flags(agora_center *c, const char *role, const char *kind,
+    const char *options_json, bool human, bool watcher);
+
+/* The frames of one step, copied. */
+typedef struct t_frames {
+	agora_frame *v;
+	size_t n;
+	agora_err err; /* what agora_step_next ended with */
+	char errstr[512];
+} t_frames;
+
+/* Run a step to its end and collect its frames. Returns the error of
+ * agora_center_step (the step's own end state is in out->err). */
+agora_err t_step(agora_center *c, const agora_step_opts *o, t_frames *out);
+void t_frames_free(t_frames *f);
+/* How many frames of this role and type. */
+size_t t_count(const t_frames *f, const char *role, agora_frame_type type);
+/* The joined chunks of role. */
+char *t_text(const t_frames *f, const char *role);
+/* Index of the first frame of role and type, or SIZE_MAX. */
+size_t t_first(const t_frames *f, const char *role, agora_frame_type type);
+
+/* Contents of a message list joined as "from>content|from>content". */
+char *t_msgs(const agora_msgs *ms);
+
+/* Register the test kinds: "fail" (fails every turn), "hang" (never ends
+ * its turn), "args" (answers with the step's llm_args), "count" (answers
+ * how many inputs it read, and their ids), "prompt" (answers the task and
+ * the "sender: content" lines it read). */
+void t_kinds(void);
+
+#endif
