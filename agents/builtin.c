@@ -10,9 +10,10 @@ static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
 static void
 builtin_register(void)
 {
-	static const agora_kind *const all[] = { &agora__kind_echo,
-		&agora__kind_scripted, &agora__kind_user, &agora__kind_random,
-		&agora__kind_moderator, &agora__kind_sleep };
+	static const agora_kind *const all[] = {
+		&agora__kind_echo,   &agora__kind_scripted,  &agora__kind_user,
+		&agora__kind_random, &agora__kind_moderator, &agora__kind_sleep
+	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		(void)agora_kind_register(all[i]);

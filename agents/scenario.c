@@ -34,7 +34,8 @@ struct scen_op {
 	/* step (also uses send_to) */
 	uint32_t rounds;
 	agora_strv allowed;
-	const char *allowed_from; /* take allowed_roles from this role's reply */
+	const char
+	    *allowed_from; /* take allowed_roles from this role's reply */
 	const char *user_response;
 	char *llm_args;
 	int64_t deadline_ms;
@@ -69,12 +70,14 @@ scen_key_in(const char *key, const char *const *list)
 /* Every key of obj must be in one of the lists. */
 static agora_err
 scen_check_keys(const agora_json *obj, const char *const *a,
-    const char *const *b, const char *where, char *err, size_t errlen)
+                const char *const *b, const char *where, char *err,
+                size_t errlen)
 {
 	for (size_t i = 0; i < agora_json_size(obj); i++) {
 		const char *key = agora_json_key(agora_json_at(obj, i));
 		if (!scen_key_in(key, a) && !scen_key_in(key, b)) {
-			snprintf(err, errlen, "%s: unknown key '%s'", where, key);
+			snprintf(err, errlen, "%s: unknown key '%s'", where,
+			         key);
 			return AGORA_EINVAL;
 		}
 	}
@@ -95,11 +98,11 @@ scen_find_agent(const agora_scenario *s, const char *role)
 /* A role or list of roles; each must be an agent (or "all" if allow_all). */
 static agora_err
 scen_roles(const agora_scenario *s, const agora_json *v, bool allow_all,
-    agora_strv *out, const char *where, const char *key, char *err,
-    size_t errlen)
+           agora_strv *out, const char *where, const char *key, char *err,
+           size_t errlen)
 {
-	size_t n = agora_json_typeof(v) == AGORA_JSON_ARRAY ? agora_json_size(v)
-							    : 1;
+	size_t n =
+	    agora_json_typeof(v) == AGORA_JSON_ARRAY ? agora_json_size(v) : 1;
 
 	if (v == NULL) {
 		return AGORA_OK;
@@ -107,22 +110,22 @@ scen_roles(const agora_scenario *s, const agora_json *v, bool allow_all,
 	if (agora_json_typeof(v) != AGORA_JSON_STRING &&
 	    agora_json_typeof(v) != AGORA_JSON_ARRAY) {
 		snprintf(err, errlen, "%s.%s: want a role or a list of roles",
-		    where, key);
+		         where, key);
 		return AGORA_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *r = agora_json_typeof(v) == AGORA_JSON_STRING
-		    ? agora_json_str(v)
-		    : agora_json_str(agora_json_at(v, i));
+		                    ? agora_json_str(v)
+		                    : agora_json_str(agora_json_at(v, i));
 		if (r == NULL) {
 			snprintf(err, errlen, "%s.%s[%zu]: not a string", where,
-			    key, i);
+			         key, i);
 			return AGORA_EINVAL;
 		}
 		if (!(allow_all && strcmp(r, AGORA_ALL) == 0) &&
 		    scen_find_agent(s, r) == NULL) {
 			snprintf(err, errlen, "%s.%s: unknown role '%s'", where,
-			    key, r);
+			         key, r);
 			return AGORA_ENOTFOUND;
 		}
 		agora_strv_push(out, r);
@@ -132,7 +135,7 @@ scen_roles(const agora_scenario *s, const agora_json *v, bool allow_all,
 
 static agora_err
 scen_str(const agora_json *obj, const char *key, const char **out,
-    const char *where, char *err, size_t errlen)
+         const char *where, char *err, size_t errlen)
 {
 	const agora_json *v = agora_json_get(obj, key);
 
@@ -142,7 +145,7 @@ scen_str(const agora_json *obj, const char *key, const char **out,
 	}
 	if (agora_json_typeof(v) != AGORA_JSON_STRING) {
 		snprintf(err, errlen, "%s.%s: want a string, not a %s", where,
-		    key, agora_json_type_name(agora_json_typeof(v)));
+		         key, agora_json_type_name(agora_json_typeof(v)));
 		return AGORA_EINVAL;
 	}
 	*out = agora_json_str(v);
@@ -150,8 +153,8 @@ scen_str(const agora_json *obj, const char *key, const char **out,
 }
 
 static agora_err
-scen_bool(const agora_json *obj, const char *key, bool *out,
-    const char *where, char *err, size_t errlen)
+scen_bool(const agora_json *obj, const char *key, bool *out, const char *where,
+          char *err, size_t errlen)
 {
 	const agora_json *v = agora_json_get(obj, key);
 
@@ -167,12 +170,13 @@ scen_bool(const agora_json *obj, const char *key, bool *out,
 }
 
 static agora_err
-scen_load_agent(agora_scenario *s, size_t i, const agora_json *node,
-    char *err, size_t errlen)
+scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
+                size_t errlen)
 {
-	static const char *const common[] = { "role", "kind", "human",
-		"watcher", "placement", "instruction", "model", "description",
-		NULL };
+	static const char *const common[] = {
+		"role",        "kind",  "human",       "watcher", "placement",
+		"instruction", "model", "description", NULL
+	};
 	struct scen_agent *a = &s->agents[i];
 	const agora_kind *kind;
 	char where[96];
@@ -186,7 +190,8 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node,
 	a->node = node;
 	rv = scen_str(node, "role", &a->role, where, err, errlen);
 	if (rv == AGORA_OK && (a->role == NULL || !agora_role_valid(a->role))) {
-		snprintf(err, errlen,
+		snprintf(
+		    err, errlen,
 		    "%s.role: %s '%.80s' (1-%d bytes; no spaces or <>:,\"'\\/)",
 		    where, a->role == NULL ? "missing" : "invalid role name",
 		    a->role != NULL ? a->role : "", AGORA_ROLE_MAX);
@@ -203,7 +208,7 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node,
 	rv = scen_str(node, "kind", &a->kind, where, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = scen_str(node, "placement", &a->placement, where, err,
-		    errlen);
+		              errlen);
 	}
 	if (rv == AGORA_OK && a->kind == NULL) {
 		snprintf(err, errlen, "%s: missing 'kind'", where);
@@ -216,23 +221,30 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node,
 	a->human = strcmp(a->kind, "user") == 0;
 	rv = scen_bool(node, "human", &a->human, where, err, errlen);
 	if (rv == AGORA_OK) {
-		rv = scen_bool(node, "watcher", &a->watcher, where, err, errlen);
+		rv =
+		    scen_bool(node, "watcher", &a->watcher, where, err, errlen);
 	}
 	kind = agora_kind_find(a->kind);
 	if (rv == AGORA_OK && kind != NULL && kind->option_names != NULL) {
-		rv = scen_check_keys(node, common, kind->option_names, where, err,
-		    errlen);
+		rv = scen_check_keys(node, common, kind->option_names, where,
+		                     err, errlen);
 	}
 	return rv;
 }
 
 static agora_err
 scen_load_step(agora_scenario *s, struct scen_op *op, const agora_json *v,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
-	static const char *const keys[] = { "task", "round", "send_to",
-		"allowed_roles", "allowed_roles_from", "user_response",
-		"llm_args", "deadline_ms", NULL };
+	static const char *const keys[] = { "task",
+		                            "round",
+		                            "send_to",
+		                            "allowed_roles",
+		                            "allowed_roles_from",
+		                            "user_response",
+		                            "llm_args",
+		                            "deadline_ms",
+		                            NULL };
 	const agora_json *llm = agora_json_get(v, "llm_args");
 	const agora_json *round = agora_json_get(v, "round");
 	const agora_json *dl = agora_json_get(v, "deadline_ms");
@@ -245,45 +257,50 @@ scen_load_step(agora_scenario *s, struct scen_op *op, const agora_json *v,
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_str(v, "user_response", &op->user_response, op->where,
-		    err, errlen);
+		              err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_str(v, "allowed_roles_from", &op->allowed_from,
-		    op->where, err, errlen);
+		              op->where, err, errlen);
 	}
 	if (rv == AGORA_OK && op->allowed_from != NULL &&
 	    scen_find_agent(s, op->allowed_from) == NULL) {
-		snprintf(err, errlen, "%s.allowed_roles_from: unknown role '%s'",
-		    op->where, op->allowed_from);
+		snprintf(err, errlen,
+		         "%s.allowed_roles_from: unknown role '%s'", op->where,
+		         op->allowed_from);
 		rv = AGORA_ENOTFOUND;
 	}
 	if (rv == AGORA_OK) {
-		rv = scen_roles(s, agora_json_get(v, "send_to"), true,
-		    &op->send_to, op->where, "send_to", err, errlen);
+		rv =
+		    scen_roles(s, agora_json_get(v, "send_to"), true,
+		               &op->send_to, op->where, "send_to", err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_roles(s, agora_json_get(v, "allowed_roles"), false,
-		    &op->allowed, op->where, "allowed_roles", err, errlen);
+		                &op->allowed, op->where, "allowed_roles", err,
+		                errlen);
 	}
 	if (rv == AGORA_OK && round != NULL &&
 	    !agora_json_int(round, 1, 10000, &n)) {
-		snprintf(err, errlen, "%s.round: want a whole number from 1 to "
-				      "10000",
-		    op->where);
+		snprintf(err, errlen,
+		         "%s.round: want a whole number from 1 to "
+		         "10000",
+		         op->where);
 		rv = AGORA_EINVAL;
 	}
 	op->rounds = (uint32_t)n;
 	if (rv == AGORA_OK && dl != NULL &&
 	    !agora_json_int(dl, 1, 86400000, &op->deadline_ms)) {
-		snprintf(err, errlen, "%s.deadline_ms: want a whole number of ms",
-		    op->where);
+		snprintf(err, errlen,
+		         "%s.deadline_ms: want a whole number of ms",
+		         op->where);
 		rv = AGORA_EINVAL;
 	}
 	if (rv == AGORA_OK && llm != NULL) {
 		agora_buf b;
 		if (agora_json_typeof(llm) != AGORA_JSON_OBJECT) {
 			snprintf(err, errlen, "%s.llm_args: want an object",
-			    op->where);
+			         op->where);
 			return AGORA_EINVAL;
 		}
 		agora_buf_init(&b, 64u << 10);
@@ -296,10 +313,10 @@ scen_load_step(agora_scenario *s, struct scen_op *op, const agora_json *v,
 
 static agora_err
 scen_load_task(agora_scenario *s, struct scen_op *op, const agora_json *v,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	static const char *const keys[] = { "task", "send_to", "send_from",
-		NULL };
+		                            NULL };
 	agora_err rv = scen_check_keys(v, keys, NULL, op->where, err, errlen);
 
 	if (rv == AGORA_OK) {
@@ -311,25 +328,26 @@ scen_load_task(agora_scenario *s, struct scen_op *op, const agora_json *v,
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_str(v, "send_from", &op->send_from, op->where, err,
-		    errlen);
+		              errlen);
 	}
 	if (rv == AGORA_OK && op->send_from != NULL &&
 	    strcmp(op->send_from, AGORA_USER_REQUIREMENT) != 0 &&
 	    scen_find_agent(s, op->send_from) == NULL) {
 		snprintf(err, errlen, "%s.send_from: unknown role '%s'",
-		    op->where, op->send_from);
+		         op->where, op->send_from);
 		rv = AGORA_ENOTFOUND;
 	}
 	if (rv == AGORA_OK) {
-		rv = scen_roles(s, agora_json_get(v, "send_to"), true,
-		    &op->send_to, op->where, "send_to", err, errlen);
+		rv =
+		    scen_roles(s, agora_json_get(v, "send_to"), true,
+		               &op->send_to, op->where, "send_to", err, errlen);
 	}
 	return rv;
 }
 
 static agora_err
 scen_load_op(agora_scenario *s, size_t i, const agora_json *item, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	struct scen_op *op = &s->ops[i];
 	const agora_json *rep = agora_json_get(item, "repeat");
@@ -349,9 +367,10 @@ scen_load_op(agora_scenario *s, size_t i, const agora_json *item, char *err,
 			continue;
 		}
 		if (verb != NULL || (strcmp(key, "step") != 0 &&
-					strcmp(key, "send_task_request") != 0 &&
-					strcmp(key, "reset") != 0)) {
-			snprintf(err, errlen,
+		                     strcmp(key, "send_task_request") != 0 &&
+		                     strcmp(key, "reset") != 0)) {
+			snprintf(
+			    err, errlen,
 			    "%s: want one of step, send_task_request or reset "
 			    "(and repeat), not '%s'",
 			    op->where, key);
@@ -366,12 +385,12 @@ scen_load_op(agora_scenario *s, size_t i, const agora_json *item, char *err,
 	}
 	if (rep != NULL && !agora_json_int(rep, 1, 1000000, &repeat)) {
 		snprintf(err, errlen, "%s.repeat: want a whole number from 1",
-		    op->where);
+		         op->where);
 		return AGORA_EINVAL;
 	}
 	op->repeat = (unsigned)repeat;
 	snprintf(op->where + strlen(op->where),
-	    sizeof(op->where) - strlen(op->where), ".%s", verb);
+	         sizeof(op->where) - strlen(op->where), ".%s", verb);
 	if (agora_json_typeof(body) != AGORA_JSON_OBJECT) {
 		snprintf(err, errlen, "%s: want an object", op->where);
 		return AGORA_EINVAL;
@@ -387,14 +406,15 @@ scen_load_op(agora_scenario *s, size_t i, const agora_json *item, char *err,
 	op->type = OP_RESET;
 	op->keep_roles = true;
 	return scen_bool(body, "keep_roles", &op->keep_roles, op->where, err,
-	    errlen);
+	                 errlen);
 }
 
 static agora_err
 scen_load(agora_scenario *s, char *err, size_t errlen)
 {
-	static const char *const top[] = { "name", "description", "session",
-		"models", "agents", "script", NULL };
+	static const char *const top[] = { "name",   "description", "session",
+		                           "models", "agents",      "script",
+		                           NULL };
 	const agora_json *agents = agora_json_get(s->doc, "agents");
 	const agora_json *script = agora_json_get(s->doc, "script");
 	agora_err rv;
@@ -406,11 +426,11 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 	rv = scen_check_keys(s->doc, top, NULL, "top level", err, errlen);
 	if (rv == AGORA_OK) {
 		rv = scen_str(s->doc, "name", &s->title, "top level", err,
-		    errlen);
+		              errlen);
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_str(s->doc, "session", &s->session, "top level", err,
-		    errlen);
+		              errlen);
 	}
 	if (rv != AGORA_OK) {
 		return rv;
@@ -419,21 +439,22 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 	    agora_json_size(agents) == 0 ||
 	    agora_json_size(agents) > AGORA_SCENARIO_MAX_AGENTS) {
 		snprintf(err, errlen, "agents: want a list of 1 to %d agents",
-		    AGORA_SCENARIO_MAX_AGENTS);
+		         AGORA_SCENARIO_MAX_AGENTS);
 		return AGORA_EINVAL;
 	}
 	if (script != NULL && agora_json_typeof(script) != AGORA_JSON_ARRAY) {
 		snprintf(err, errlen, "script: want a list");
 		return AGORA_EINVAL;
 	}
-	s->agents = agora_calloc(agora_json_size(agents),
-	    sizeof(struct scen_agent));
+	s->agents =
+	    agora_calloc(agora_json_size(agents), sizeof(struct scen_agent));
 	for (size_t i = 0; i < agora_json_size(agents) && rv == AGORA_OK; i++) {
 		s->nagents = i + 1;
-		rv = scen_load_agent(s, i, agora_json_at(agents, i), err, errlen);
+		rv = scen_load_agent(s, i, agora_json_at(agents, i), err,
+		                     errlen);
 	}
-	s->ops = agora_calloc(agora_json_size(script) + 1,
-	    sizeof(struct scen_op));
+	s->ops =
+	    agora_calloc(agora_json_size(script) + 1, sizeof(struct scen_op));
 	for (size_t i = 0; i < agora_json_size(script) && rv == AGORA_OK; i++) {
 		s->nops = i + 1;
 		rv = scen_load_op(s, i, agora_json_at(script, i), err, errlen);
@@ -443,7 +464,7 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 
 agora_err
 agora_scenario_parse(agora_scenario **sp, const char *name, const char *text,
-    size_t len, char *err, size_t errlen)
+                     size_t len, char *err, size_t errlen)
 {
 	agora_scenario *s;
 	char why[400];
@@ -454,7 +475,7 @@ agora_scenario_parse(agora_scenario **sp, const char *name, const char *text,
 	s = agora_calloc(1, sizeof(*s));
 	s->name = agora_strdup(name);
 	rv = agora_json_parse(&s->doc, text, len, AGORA_SCENARIO_MAX_BYTES,
-	    AGORA_JSON_MAX_DEPTH, why, sizeof(why));
+	                      AGORA_JSON_MAX_DEPTH, why, sizeof(why));
 	if (rv == AGORA_OK) {
 		rv = scen_load(s, why, sizeof(why));
 	}
@@ -469,7 +490,7 @@ agora_scenario_parse(agora_scenario **sp, const char *name, const char *text,
 
 agora_err
 agora_scenario_load(agora_scenario **sp, const char *path, char *err,
-    size_t errlen)
+                    size_t errlen)
 {
 	agora_buf b;
 	agora_err rv;
@@ -478,8 +499,8 @@ agora_scenario_load(agora_scenario **sp, const char *path, char *err,
 	agora_buf_init(&b, AGORA_SCENARIO_MAX_BYTES);
 	rv = agora_buf_read_file(&b, path, err, errlen);
 	if (rv == AGORA_OK) {
-		rv = agora_scenario_parse(sp, path, b.data != NULL ? b.data : "",
-		    b.len, err, errlen);
+		rv = agora_scenario_parse(
+		    sp, path, b.data != NULL ? b.data : "", b.len, err, errlen);
 	}
 	agora_buf_fini(&b);
 	return rv;
@@ -517,7 +538,7 @@ agora_scenario_session(const agora_scenario *s)
 
 agora_err
 agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
-    size_t errlen)
+                          size_t errlen)
 {
 	agora_agent **v = agora_calloc(s->nagents, sizeof(agora_agent *));
 	char why[400];
@@ -526,12 +547,12 @@ agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
 
 	for (size_t i = 0; i < s->nagents && rv == AGORA_OK; i++) {
 		const struct scen_agent *a = &s->agents[i];
-		agora_agent_spec spec = { a->role, a->kind, a->node, a->human,
-			a->watcher, a->placement };
+		agora_agent_spec spec = { a->role,  a->kind,    a->node,
+			                  a->human, a->watcher, a->placement };
 		rv = agora_agent_new(&v[i], &spec, why, sizeof(why));
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen, "%s: agents[%zu]: %s", s->name, i,
-			    why);
+			         why);
 		} else {
 			made++;
 		}
@@ -540,7 +561,7 @@ agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
 		rv = agora_center_add_agents(c, v, s->nagents);
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen, "%s: %s", s->name,
-			    agora_center_errstr(c));
+			         agora_center_errstr(c));
 		}
 	}
 	if (rv != AGORA_OK) {
@@ -610,7 +631,7 @@ run_frame(struct run_state *rs, const agora_frame *f, bool *fresh)
 
 static agora_err
 run_step(struct run_state *rs, const agora_step_opts *o, const char *where,
-    char *err, size_t errlen)
+         char *err, size_t errlen)
 {
 	bool *fresh = agora_calloc(rs->reply_roles.n + 1, sizeof(bool));
 	agora_step *st = NULL;
@@ -620,7 +641,7 @@ run_step(struct run_state *rs, const agora_step_opts *o, const char *where,
 	rv = agora_center_step(rs->c, o, &st);
 	if (rv != AGORA_OK) {
 		snprintf(err, errlen, "%s: %s", where,
-		    agora_center_errstr(rs->c));
+		         agora_center_errstr(rs->c));
 		agora_free(fresh);
 		return rv;
 	}
@@ -650,7 +671,7 @@ run_next_speakers(struct run_state *rs, const char *role, agora_strv *out)
 
 	if (open != NULL && close != NULL && close > open &&
 	    agora_json_parse(&doc, open, (size_t)(close - open + 1), 1u << 16,
-		8, NULL, 0) == AGORA_OK) {
+	                     8, NULL, 0) == AGORA_OK) {
 		const agora_json *v = agora_json_get(doc, "next_speakers");
 		if (agora_json_typeof(v) == AGORA_JSON_STRING) {
 			agora_strv_split(&names, agora_json_str(v));
@@ -670,8 +691,8 @@ run_next_speakers(struct run_state *rs, const char *role, agora_strv *out)
 			agora_strv_push(out, names.v[i]);
 		} else {
 			agora_log(AGORA_LOG_WARN, "scenario",
-			    "%s named an unknown speaker '%s'; ignored", role,
-			    names.v[i]);
+			          "%s named an unknown speaker '%s'; ignored",
+			          role, names.v[i]);
 		}
 	}
 	agora_strv_clear(&names);
@@ -681,7 +702,7 @@ run_next_speakers(struct run_state *rs, const char *role, agora_strv *out)
  * ("" lets the agent answer on its own, or skip). */
 static agora_err
 run_ask(struct run_state *rs, const struct scen_op *op, char *err,
-    size_t errlen)
+        size_t errlen)
 {
 	agora_strv waiting = rs->awaiting;
 	agora_err rv = AGORA_OK;
@@ -719,20 +740,19 @@ run_ask(struct run_state *rs, const struct scen_op *op, char *err,
 }
 
 static agora_err
-run_op(struct run_state *rs, const struct scen_op *op, char *err,
-    size_t errlen)
+run_op(struct run_state *rs, const struct scen_op *op, char *err, size_t errlen)
 {
 	agora_strv allowed = { 0 };
 	agora_step_opts o = { 0 };
 	agora_err rv;
 
 	if (op->type == OP_TASK) {
-		rv = agora_center_send_task_request(rs->c, op->task,
-		    (const char *const *)op->send_to.v, op->send_to.n,
-		    op->send_from);
+		rv = agora_center_send_task_request(
+		    rs->c, op->task, (const char *const *)op->send_to.v,
+		    op->send_to.n, op->send_from);
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen, "%s: %s", op->where,
-			    agora_center_errstr(rs->c));
+			         agora_center_errstr(rs->c));
 		}
 		return rv;
 	}
@@ -740,7 +760,7 @@ run_op(struct run_state *rs, const struct scen_op *op, char *err,
 		rv = agora_center_reset(rs->c, op->keep_roles);
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen, "%s: %s", op->where,
-			    agora_center_errstr(rs->c));
+			         agora_center_errstr(rs->c));
 		}
 		return rv;
 	}
@@ -751,8 +771,8 @@ run_op(struct run_state *rs, const struct scen_op *op, char *err,
 		run_next_speakers(rs, op->allowed_from, &allowed);
 		if (allowed.n == 0) {
 			agora_log(AGORA_LOG_WARN, "scenario",
-			    "%s: %s named no known speaker; step skipped",
-			    op->where, op->allowed_from);
+			          "%s: %s named no known speaker; step skipped",
+			          op->where, op->allowed_from);
 			return AGORA_OK;
 		}
 	}
@@ -777,8 +797,8 @@ run_op(struct run_state *rs, const struct scen_op *op, char *err,
 
 agora_err
 agora_scenario_run(const agora_scenario *s, agora_center *c,
-    const agora_run_hooks *hooks, agora_run_stats *stats, char *err,
-    size_t errlen)
+                   const agora_run_hooks *hooks, agora_run_stats *stats,
+                   char *err, size_t errlen)
 {
 	struct run_state rs = { 0 };
 	agora_run_stats local = { 0 };
@@ -792,7 +812,8 @@ agora_scenario_run(const agora_scenario *s, agora_center *c,
 	for (size_t i = 0; i < s->nops; i++) {
 		if (s->ops[i].allowed_from != NULL &&
 		    !agora_strv_has(&rs.reply_roles, s->ops[i].allowed_from)) {
-			agora_strv_push(&rs.reply_roles, s->ops[i].allowed_from);
+			agora_strv_push(&rs.reply_roles,
+			                s->ops[i].allowed_from);
 		}
 	}
 	rs.replies = agora_calloc(rs.reply_roles.n + 1, sizeof(agora_buf));

@@ -57,9 +57,10 @@ cli_common_option(struct cli_common *co, int argc, char **argv, int *i)
 	static const struct {
 		const char *opt;
 		const char *key;
-	} shortcuts[] = { { "--redis", "redis.url" }, { "--session", "session" },
-		{ "--log-level", "log.level" },
-		{ "--deadline-ms", "step.deadline_ms" } };
+	} shortcuts[] = { { "--redis", "redis.url" },
+		          { "--session", "session" },
+		          { "--log-level", "log.level" },
+		          { "--deadline-ms", "step.deadline_ms" } };
 
 	if (strcmp(opt, "--json") == 0) {
 		co->json = true;
@@ -89,7 +90,8 @@ cli_common_option(struct cli_common *co, int argc, char **argv, int *i)
 			const char *eq = strchr(val, '=');
 			char *key;
 			if (eq == NULL) {
-				cli_error("--set wants KEY=VALUE, not '%s'", val);
+				cli_error("--set wants KEY=VALUE, not '%s'",
+				          val);
 				return -1;
 			}
 			/* Kept for the process's life, like argv itself. */
@@ -107,7 +109,7 @@ cli_common_finish(struct cli_common *co)
 
 	if (co->config_file != NULL &&
 	    agora_config_load_file(&co->cfg, co->config_file, err,
-		sizeof(err)) != AGORA_OK) {
+	                           sizeof(err)) != AGORA_OK) {
 		cli_error("%s", err);
 		return false;
 	}
@@ -116,8 +118,9 @@ cli_common_finish(struct cli_common *co)
 		return false;
 	}
 	for (int k = 0; k < cli_nsets; k++) {
-		if (agora_config_set(&co->cfg, cli_sets[k].key, cli_sets[k].value,
-			err, sizeof(err)) != AGORA_OK) {
+		if (agora_config_set(&co->cfg, cli_sets[k].key,
+		                     cli_sets[k].value, err,
+		                     sizeof(err)) != AGORA_OK) {
 			cli_error("%s", err);
 			return false;
 		}
@@ -149,16 +152,16 @@ cli_redis_prepare(struct cli_common *co)
 		return true;
 	}
 	if (agora_redis_server_start(&cli_server, co->cfg.redis_server, err,
-		sizeof(err)) != AGORA_OK) {
+	                             sizeof(err)) != AGORA_OK) {
 		cli_error("%s", err);
 		return false;
 	}
 	snprintf(cli_server_files[0], sizeof(cli_server_files[0]),
-	    "%s/redis.sock", agora_redis_server_dir(cli_server));
+	         "%s/redis.sock", agora_redis_server_dir(cli_server));
 	snprintf(cli_server_files[1], sizeof(cli_server_files[1]),
-	    "%s/redis.log", agora_redis_server_dir(cli_server));
+	         "%s/redis.log", agora_redis_server_dir(cli_server));
 	snprintf(cli_server_files[2], sizeof(cli_server_files[2]), "%s",
-	    agora_redis_server_dir(cli_server));
+	         agora_redis_server_dir(cli_server));
 	cli_server_pid = agora_redis_server_pid(cli_server);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = cli_on_signal;

@@ -10,13 +10,15 @@
 static void
 main_usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: agora COMMAND [options]\n"
 	    "\n"
 	    "A C runtime for multi-agent LLM applications.\n"
 	    "\n"
 	    "commands:\n"
-	    "  run FILE     run a scenario file, printing frames as they stream\n"
+	    "  run FILE     run a scenario file, printing frames as they "
+	    "stream\n"
 	    "  chat FILE    run a scenario and ask you whenever a human role "
 	    "acts\n"
 	    "  kinds        list the agent kinds\n"
@@ -34,7 +36,8 @@ main_kinds(void)
 	agora_kind_names(&names);
 	for (size_t i = 0; i < names.n; i++) {
 		const agora_kind *k = agora_kind_find(names.v[i]);
-		printf("%-10s %s\n", k->name, k->summary != NULL ? k->summary : "");
+		printf("%-10s %s\n", k->name,
+		       k->summary != NULL ? k->summary : "");
 	}
 	agora_strv_clear(&names);
 	return EXIT_OK;

@@ -47,8 +47,8 @@ view_pending(struct run_view *v, const char *role)
 			return &v->waiting[i];
 		}
 	}
-	v->waiting = agora_realloc(v->waiting,
-	    (v->nwaiting + 1) * sizeof(*v->waiting));
+	v->waiting =
+	    agora_realloc(v->waiting, (v->nwaiting + 1) * sizeof(*v->waiting));
 	memset(&v->waiting[v->nwaiting], 0, sizeof(*v->waiting));
 	snprintf(v->waiting[v->nwaiting].role, AGORA_ROLE_MAX + 1, "%s", role);
 	agora_buf_init(&v->waiting[v->nwaiting].text, 0);
@@ -70,13 +70,13 @@ view_next_live(struct run_view *v)
 		}
 		if (!ended) {
 			snprintf(v->live, sizeof(v->live), "%s", p->role);
-		} else if (p->text.len > 0 && p->text.data[p->text.len - 1] !=
-		    '\n') {
+		} else if (p->text.len > 0 &&
+		           p->text.data[p->text.len - 1] != '\n') {
 			fputc('\n', stdout);
 		}
 		agora_buf_fini(&p->text);
 		memmove(v->waiting, v->waiting + 1,
-		    (v->nwaiting - 1) * sizeof(*v->waiting));
+		        (v->nwaiting - 1) * sizeof(*v->waiting));
 		v->nwaiting--;
 		if (!ended) {
 			break;
@@ -189,7 +189,8 @@ view_ask(void *arg, const char *role)
 static void
 run_usage(FILE *f, bool chat)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: agora %s FILE [options]\n"
 	    "\n"
 	    "%s\n"
@@ -209,12 +210,12 @@ run_usage(FILE *f, bool chat)
 	    "configuration keys (also AGORA_<KEY> in the environment):\n",
 	    chat ? "chat" : "run",
 	    chat ? "Run a scenario and ask you on stdin whenever a human role "
-		   "acts."
-		 : "Run a scenario file, printing the agents' frames as they "
-		   "stream.");
+	           "acts."
+	         : "Run a scenario file, printing the agents' frames as they "
+	           "stream.");
 	agora_config_help(f);
 	fprintf(f, "\nexit status: 0 done, 1 runtime failure, 2 bad "
-		   "arguments or input, 3 done but agents failed\n");
+	           "arguments or input, 3 done but agents failed\n");
 }
 
 static int
@@ -232,8 +233,8 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		return rv == AGORA_ENOTFOUND && strstr(err, "unknown") == NULL
-		    ? EXIT_USAGE
-		    : EXIT_USAGE;
+		           ? EXIT_USAGE
+		           : EXIT_USAGE;
 	}
 	if ((co->cfg.session == NULL || co->cfg.session[0] == '\0') &&
 	    agora_scenario_session(s) != NULL) {
@@ -264,10 +265,11 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		code = rv == AGORA_EREDIS || rv == AGORA_ESYS ? EXIT_FAIL
-							      : EXIT_USAGE;
+		                                              : EXIT_USAGE;
 		goto out;
 	}
-	fprintf(stderr,
+	fprintf(
+	    stderr,
 	    "agora: %s: %zu steps, %zu frames, %zu agent errors (session %s)\n",
 	    agora_scenario_name(s), stats.steps, stats.frames, stats.errors,
 	    agora_center_session(c));
@@ -309,8 +311,9 @@ cli_run(int argc, char **argv, bool chat)
 			v.frames = true;
 		} else if (argv[i][0] == '-' || path != NULL) {
 			cli_error("%s: unexpected argument '%s' (see agora %s "
-				  "--help)",
-			    chat ? "chat" : "run", argv[i], chat ? "chat" : "run");
+			          "--help)",
+			          chat ? "chat" : "run", argv[i],
+			          chat ? "chat" : "run");
 			agora_config_fini(&co.cfg);
 			return EXIT_USAGE;
 		} else {
@@ -319,7 +322,7 @@ cli_run(int argc, char **argv, bool chat)
 	}
 	if (path == NULL) {
 		cli_error("%s: no scenario file given (see agora %s --help)",
-		    chat ? "chat" : "run", chat ? "chat" : "run");
+		          chat ? "chat" : "run", chat ? "chat" : "run");
 		agora_config_fini(&co.cfg);
 		return EXIT_USAGE;
 	}

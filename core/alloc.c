@@ -13,7 +13,7 @@ static void
 alloc_oom(size_t n)
 {
 	agora_log_write(AGORA_LOG_ERROR, "alloc", "out of memory (%zu bytes)",
-	    n);
+	                n);
 	abort();
 }
 

@@ -276,7 +276,7 @@ agora_buf_read_file(agora_buf *b, const char *path, char *err, size_t errlen)
 		rv = AGORA_ESYS;
 	} else if (rv != AGORA_OK) {
 		snprintf(err, errlen, "%s: over the %zu-byte limit", path,
-		    b->max);
+		         b->max);
 	}
 	fclose(f);
 	return rv;

@@ -28,22 +28,22 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
 	{ "redis.url", CFG_STR, CFG_F(redis_url), "", 0, 0,
-	    "redis://host:port/db or unix:///path; empty starts a private "
-	    "redis-server" },
+	  "redis://host:port/db or unix:///path; empty starts a private "
+	  "redis-server" },
 	{ "redis.server", CFG_STR, CFG_F(redis_server), "redis-server", 0, 0,
-	    "the redis-server program for the private server" },
+	  "the redis-server program for the private server" },
 	{ "redis.timeout_ms", CFG_INT, CFG_F(redis_timeout_ms), "5000", 10,
-	    600000, "time limit of one Redis command" },
+	  600000, "time limit of one Redis command" },
 	{ "session", CFG_STR, CFG_F(session), "", 0, 0,
-	    "session id (key prefix); empty makes a new one" },
+	  "session id (key prefix); empty makes a new one" },
 	{ "step.deadline_ms", CFG_INT, CFG_F(step_deadline_ms), "300000", 1,
-	    86400000, "time limit of one step; late agents get an error frame" },
+	  86400000, "time limit of one step; late agents get an error frame" },
 	{ "env.drain_max", CFG_INT, CFG_F(drain_max), "10000", 1, 1000000,
-	    "messages one drain takes from an inbox" },
+	  "messages one drain takes from an inbox" },
 	{ "env.memory_max", CFG_INT, CFG_F(memory_max), "10000", 1, 10000000,
-	    "memory entries kept per agent (oldest dropped)" },
+	  "memory entries kept per agent (oldest dropped)" },
 	{ "log.level", CFG_LEVEL, CFG_F(log_level), "warn", 0, 3,
-	    "error, warn, info or debug" },
+	  "error, warn, info or debug" },
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -61,7 +61,7 @@ cfg_find(const char *name)
 
 static agora_err
 cfg_apply(agora_config *cfg, const struct cfg_key *k, const char *value,
-    char *err, size_t errlen)
+          char *err, size_t errlen)
 {
 	char *field = (char *)cfg + k->offset;
 
@@ -75,8 +75,8 @@ cfg_apply(agora_config *cfg, const struct cfg_key *k, const char *value,
 		agora_log_level level;
 		if (agora_log_parse_level(value, &level) != AGORA_OK) {
 			snprintf(err, errlen,
-			    "%s: '%s' is not error, warn, info or debug", k->name,
-			    value);
+			         "%s: '%s' is not error, warn, info or debug",
+			         k->name, value);
 			return AGORA_EINVAL;
 		}
 		*(int64_t *)(void *)field = (int64_t)level;
@@ -90,7 +90,8 @@ cfg_apply(agora_config *cfg, const struct cfg_key *k, const char *value,
 		v = strtoll(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || v < k->lo ||
 		    v > k->hi) {
-			snprintf(err, errlen,
+			snprintf(
+			    err, errlen,
 			    "%s: '%s' is not a whole number from %lld to %lld",
 			    k->name, value, (long long)k->lo, (long long)k->hi);
 			return AGORA_EINVAL;
@@ -108,7 +109,7 @@ agora_config_init(agora_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		(void)cfg_apply(cfg, &cfg_keys[i], cfg_keys[i].def, err,
-		    sizeof(err));
+		                sizeof(err));
 	}
 }
 
@@ -117,8 +118,8 @@ agora_config_fini(agora_config *cfg)
 {
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		if (cfg_keys[i].type == CFG_STR) {
-			char **sp = (char **)(void *)((char *)cfg +
-			    cfg_keys[i].offset);
+			char **sp =
+			    (char **)(void *)((char *)cfg + cfg_keys[i].offset);
 			agora_free(*sp);
 			*sp = NULL;
 		}
@@ -127,7 +128,7 @@ agora_config_fini(agora_config *cfg)
 
 agora_err
 agora_config_set(agora_config *cfg, const char *key, const char *value,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	const struct cfg_key *k = cfg_find(key);
 
@@ -141,7 +142,7 @@ agora_config_set(agora_config *cfg, const char *key, const char *value,
 /* Apply one JSON value under the dotted name prefix (objects recurse). */
 static agora_err
 cfg_load_value(agora_config *cfg, const char *name, const agora_json *v,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	char text[64];
 	agora_json_type t = agora_json_typeof(v);
@@ -150,10 +151,11 @@ cfg_load_value(agora_config *cfg, const char *name, const agora_json *v,
 		for (size_t i = 0; i < agora_json_size(v); i++) {
 			const agora_json *item = agora_json_at(v, i);
 			char *sub = name[0] != '\0'
-			    ? agora_sprintf("%s.%s", name, agora_json_key(item))
-			    : agora_strdup(agora_json_key(item));
-			agora_err rv = cfg_load_value(cfg, sub, item, err,
-			    errlen);
+			                ? agora_sprintf("%s.%s", name,
+			                                agora_json_key(item))
+			                : agora_strdup(agora_json_key(item));
+			agora_err rv =
+			    cfg_load_value(cfg, sub, item, err, errlen);
 			agora_free(sub);
 			if (rv != AGORA_OK) {
 				return rv;
@@ -163,7 +165,7 @@ cfg_load_value(agora_config *cfg, const char *name, const agora_json *v,
 	}
 	if (t == AGORA_JSON_STRING) {
 		return agora_config_set(cfg, name, agora_json_str(v), err,
-		    errlen);
+		                        errlen);
 	}
 	if (t == AGORA_JSON_NUMBER) {
 		int64_t n;
@@ -175,13 +177,13 @@ cfg_load_value(agora_config *cfg, const char *name, const agora_json *v,
 		return agora_config_set(cfg, name, text, err, errlen);
 	}
 	snprintf(err, errlen, "%s: a %s is not a valid value", name,
-	    agora_json_type_name(t));
+	         agora_json_type_name(t));
 	return AGORA_EINVAL;
 }
 
 agora_err
 agora_config_load_file(agora_config *cfg, const char *path, char *err,
-    size_t errlen)
+                       size_t errlen)
 {
 	agora_json *doc = NULL;
 	char why[256];
@@ -214,13 +216,15 @@ agora_config_load_env(agora_config *cfg, char *err, size_t errlen)
 
 		for (const char *p = cfg_keys[i].name;
 		     *p != '\0' && n < sizeof(var) - 1; p++) {
-			var[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+			var[n++] =
+			    *p == '.' ? '_' : (char)toupper((unsigned char)*p);
 		}
 		var[n] = '\0';
-		value = getenv(var); /* NOLINT(concurrency-mt-unsafe): start-up */
+		value =
+		    getenv(var); /* NOLINT(concurrency-mt-unsafe): start-up */
 		if (value != NULL) {
-			agora_err rv = cfg_apply(cfg, &cfg_keys[i], value, err,
-			    errlen);
+			agora_err rv =
+			    cfg_apply(cfg, &cfg_keys[i], value, err, errlen);
 			if (rv != AGORA_OK) {
 				return rv;
 			}
@@ -235,7 +239,7 @@ agora_config_help(FILE *f)
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		fprintf(f, "  %-18s %s (default \"%s\")\n", k->name, k->help,
-		    k->def);
+		        k->def);
 	}
 }
 
@@ -247,10 +251,11 @@ agora_config_dump(const agora_config *cfg)
 		const char *field = (const char *)cfg + k->offset;
 		if (k->type == CFG_STR) {
 			const char *s = *(char *const *)(const void *)field;
-			agora_log(AGORA_LOG_INFO, "config", "%s = \"%s\"", k->name,
-			    s != NULL ? s : "");
+			agora_log(AGORA_LOG_INFO, "config", "%s = \"%s\"",
+			          k->name, s != NULL ? s : "");
 		} else {
-			agora_log(AGORA_LOG_INFO, "config", "%s = %lld", k->name,
+			agora_log(
+			    AGORA_LOG_INFO, "config", "%s = %lld", k->name,
 			    (long long)*(const int64_t *)(const void *)field);
 		}
 	}

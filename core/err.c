@@ -6,8 +6,8 @@ const char *
 agora_strerror(agora_err err)
 {
 	switch (err) {
-#define AGORA_ERR_TEXT(name, text)                                       \
-	case AGORA_##name:                                               \
+#define AGORA_ERR_TEXT(name, text) \
+	case AGORA_##name:         \
 		return text;
 		AGORA_ERR_MAP(AGORA_ERR_TEXT)
 #undef AGORA_ERR_TEXT
@@ -19,8 +19,8 @@ const char *
 agora_errname(agora_err err)
 {
 	switch (err) {
-#define AGORA_ERR_NAME(name, text)                                       \
-	case AGORA_##name:                                               \
+#define AGORA_ERR_NAME(name, text) \
+	case AGORA_##name:         \
 		return #name;
 		AGORA_ERR_MAP(AGORA_ERR_NAME)
 #undef AGORA_ERR_NAME

@@ -54,7 +54,7 @@ json_depth(const cJSON *j, int depth, int max)
 
 static void
 json_where(const char *text, size_t len, size_t off, char *err, size_t errlen,
-    const char *what)
+           const char *what)
 {
 	size_t line = 1, col = 1;
 
@@ -68,13 +68,13 @@ json_where(const char *text, size_t len, size_t off, char *err, size_t errlen,
 	}
 	if (err != NULL) {
 		snprintf(err, errlen, "line %zu, column %zu: %s", line, col,
-		    what);
+		         what);
 	}
 }
 
 agora_err
 agora_json_parse(agora_json **docp, const char *text, size_t len,
-    size_t max_bytes, int max_depth, char *err, size_t errlen)
+                 size_t max_bytes, int max_depth, char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *doc;
@@ -83,25 +83,28 @@ agora_json_parse(agora_json **docp, const char *text, size_t len,
 	pthread_once(&json_once, json_install_hooks);
 	if (len > max_bytes) {
 		if (err != NULL) {
-			snprintf(err, errlen, "%zu bytes is over the %zu-byte limit",
-			    len, max_bytes);
+			snprintf(err, errlen,
+			         "%zu bytes is over the %zu-byte limit", len,
+			         max_bytes);
 		}
 		return AGORA_ETOOBIG;
 	}
 	doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (doc == NULL) {
-		size_t off = end != NULL && end >= text ? (size_t)(end - text)
-							: 0;
+		size_t off =
+		    end != NULL && end >= text ? (size_t)(end - text) : 0;
 		json_where(text, len, off, err, errlen,
-		    off >= len ? "unexpected end of JSON" : "invalid JSON");
+		           off >= len ? "unexpected end of JSON"
+		                      : "invalid JSON");
 		return AGORA_EPROTO;
 	}
 	/* Only white space may follow the value. */
 	for (size_t off = (size_t)(end - text); off < len; off++) {
-		if (text[off] != ' ' && text[off] != '\n' && text[off] != '\t' &&
-		    text[off] != '\r' && text[off] != '\0') {
+		if (text[off] != ' ' && text[off] != '\n' &&
+		    text[off] != '\t' && text[off] != '\r' &&
+		    text[off] != '\0') {
 			json_where(text, len, off, err, errlen,
-			    "unexpected text after the JSON value");
+			           "unexpected text after the JSON value");
 			cJSON_Delete(doc);
 			return AGORA_EPROTO;
 		}
@@ -109,7 +112,7 @@ agora_json_parse(agora_json **docp, const char *text, size_t len,
 	if (json_depth(doc, 1, max_depth) > max_depth) {
 		if (err != NULL) {
 			snprintf(err, errlen, "nesting deeper than %d levels",
-			    max_depth);
+			         max_depth);
 		}
 		cJSON_Delete(doc);
 		return AGORA_EPROTO;
@@ -120,7 +123,7 @@ agora_json_parse(agora_json **docp, const char *text, size_t len,
 
 agora_err
 agora_json_parse_file(agora_json **docp, const char *path, size_t max_bytes,
-    char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	char inner[256];
 	agora_buf b;
@@ -131,7 +134,8 @@ agora_json_parse_file(agora_json **docp, const char *path, size_t max_bytes,
 	rv = agora_buf_read_file(&b, path, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = agora_json_parse(docp, b.data != NULL ? b.data : "", b.len,
-		    max_bytes, AGORA_JSON_MAX_DEPTH, inner, sizeof(inner));
+		                      max_bytes, AGORA_JSON_MAX_DEPTH, inner,
+		                      sizeof(inner));
 		if (rv != AGORA_OK && err != NULL) {
 			snprintf(err, errlen, "%s: %s", path, inner);
 		}
@@ -175,8 +179,8 @@ agora_json_typeof(const agora_json *j)
 const char *
 agora_json_type_name(agora_json_type t)
 {
-	static const char *const names[] = { "null", "boolean", "number",
-		"string", "array", "object" };
+	static const char *const names[] = { "null",   "boolean", "number",
+		                             "string", "array",   "object" };
 
 	return (unsigned)t < 6 ? names[t] : "unknown";
 }

@@ -14,8 +14,7 @@
 agora_log_level agora_log_threshold = AGORA_LOG_WARN;
 static FILE *log_stream;
 
-static const char *const level_names[] = { "ERROR", "WARN", "INFO",
-	"DEBUG" };
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
 void
 agora_log_set_level(agora_log_level level)
@@ -26,8 +25,7 @@ agora_log_set_level(agora_log_level level)
 agora_err
 agora_log_parse_level(const char *s, agora_log_level *out)
 {
-	static const char *const names[] = { "error", "warn", "info",
-		"debug" };
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 
 	for (int i = 0; i < 4; i++) {
 		if (s != NULL && strcmp(s, names[i]) == 0) {
@@ -45,8 +43,8 @@ agora_log_set_stream(FILE *f)
 }
 
 void
-agora_log_write(agora_log_level level, const char *component,
-    const char *fmt, ...)
+agora_log_write(agora_log_level level, const char *component, const char *fmt,
+                ...)
 {
 	char line[2048];
 	struct timespec ts;
@@ -58,9 +56,10 @@ agora_log_write(agora_log_level level, const char *component,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	rv = snprintf(line + n, sizeof(line) - n, ".%03ldZ pid=%ld %s %s: ",
-	    ts.tv_nsec / 1000000, (long)getpid(),
-	    level_names[(unsigned)level & 3u], component);
+	rv = snprintf(line + n, sizeof(line) - n,
+	              ".%03ldZ pid=%ld %s %s: ", ts.tv_nsec / 1000000,
+	              (long)getpid(), level_names[(unsigned)level & 3u],
+	              component);
 	if (rv > 0 && (size_t)rv < sizeof(line) - n) {
 		n += (size_t)rv;
 	}
@@ -69,7 +68,7 @@ agora_log_write(agora_log_level level, const char *component,
 	va_end(ap);
 	if (rv > 0) {
 		n += (size_t)rv < sizeof(line) - n - 1 ? (size_t)rv
-						       : sizeof(line) - n - 2;
+		                                       : sizeof(line) - n - 2;
 	}
 	line[n++] = '\n';
 	line[n] = '\0';

@@ -12,7 +12,8 @@
 void
 agora_strv_push(agora_strv *sv, const char *s)
 {
-	/* Grow by doubling; sv->n is the count, capacity follows powers of 2. */
+	/* Grow by doubling; sv->n is the count, capacity follows powers of 2.
+	 */
 	if ((sv->n & (sv->n - 1)) == 0) {
 		size_t cap = sv->n == 0 ? 4 : sv->n * 2;
 		if (cap < 4) {
@@ -75,7 +76,8 @@ agora_msg_new(const char *from, const char *to, const char *content)
 {
 	agora_msg *m = agora_calloc(1, sizeof(*m));
 
-	m->sent_from = agora_strdup(from != NULL ? from : AGORA_USER_REQUIREMENT);
+	m->sent_from =
+	    agora_strdup(from != NULL ? from : AGORA_USER_REQUIREMENT);
 	agora_strv_split(&m->send_to, to != NULL ? to : AGORA_ALL);
 	if (m->send_to.n == 0) {
 		agora_strv_push(&m->send_to, AGORA_ALL);
@@ -158,7 +160,7 @@ static bool
 msg_sender_valid(const char *s)
 {
 	return s != NULL &&
-	    (strcmp(s, AGORA_USER_REQUIREMENT) == 0 || agora_role_valid(s));
+	       (strcmp(s, AGORA_USER_REQUIREMENT) == 0 || agora_role_valid(s));
 }
 
 agora_err
@@ -166,12 +168,12 @@ agora_msg_validate(const agora_msg *m, char *err, size_t errlen)
 {
 	if (!msg_sender_valid(m->sent_from)) {
 		snprintf(err, errlen, "invalid sender '%.80s'",
-		    m->sent_from != NULL ? m->sent_from : "(none)");
+		         m->sent_from != NULL ? m->sent_from : "(none)");
 		return AGORA_EINVAL;
 	}
 	if (m->send_to.n == 0 || m->send_to.n > AGORA_MSG_MAX_TO) {
 		snprintf(err, errlen, "send_to must name 1 to %d roles",
-		    AGORA_MSG_MAX_TO);
+		         AGORA_MSG_MAX_TO);
 		return AGORA_EINVAL;
 	}
 	for (size_t i = 0; i < m->send_to.n; i++) {
@@ -188,20 +190,21 @@ agora_msg_validate(const agora_msg *m, char *err, size_t errlen)
 	}
 	if (strlen(m->content) > AGORA_MSG_MAX_BYTES / 2) {
 		snprintf(err, errlen, "content over %u bytes",
-		    AGORA_MSG_MAX_BYTES / 2);
+		         AGORA_MSG_MAX_BYTES / 2);
 		return AGORA_ETOOBIG;
 	}
 	if (m->meta != NULL) {
 		agora_json *doc = NULL;
 		char why[128];
 		agora_err rv = agora_json_parse(&doc, m->meta, strlen(m->meta),
-		    AGORA_MSG_MAX_BYTES / 4, 16, why, sizeof(why));
+		                                AGORA_MSG_MAX_BYTES / 4, 16,
+		                                why, sizeof(why));
 		bool ok = rv == AGORA_OK &&
-		    agora_json_typeof(doc) == AGORA_JSON_OBJECT;
+		          agora_json_typeof(doc) == AGORA_JSON_OBJECT;
 		agora_json_free(doc);
 		if (!ok) {
 			snprintf(err, errlen, "meta is not a JSON object (%s)",
-			    rv == AGORA_OK ? "wrong type" : why);
+			         rv == AGORA_OK ? "wrong type" : why);
 			return AGORA_EINVAL;
 		}
 	}
@@ -216,7 +219,8 @@ agora_msg_encode(const agora_msg *m, bool with_id, agora_buf *b)
 
 	rv = agora_buf_add(b, "{", 1);
 	if (with_id && rv == AGORA_OK) {
-		rv = agora_buf_addf(b, "\"id\":%llu", (unsigned long long)m->id);
+		rv =
+		    agora_buf_addf(b, "\"id\":%llu", (unsigned long long)m->id);
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_buf_json_key(b, "sent_from");
@@ -236,19 +240,19 @@ agora_msg_encode(const agora_msg *m, bool with_id, agora_buf *b)
 		}
 		if (rv == AGORA_OK) {
 			rv = agora_buf_json_str(b, m->send_to.v[i],
-			    strlen(m->send_to.v[i]));
+			                        strlen(m->send_to.v[i]));
 		}
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_buf_addf(b, "],\"role\":\"%s\",\"content\":",
-		    agora_msg_role_name(m->role));
+		                    agora_msg_role_name(m->role));
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_buf_json_str(b, m->content, strlen(m->content));
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_buf_addf(b, ",\"round\":%u,\"ts_ms\":%lld",
-		    (unsigned)m->round, (long long)m->ts_ms);
+		                    (unsigned)m->round, (long long)m->ts_ms);
 	}
 	if (rv == AGORA_OK && m->meta != NULL) {
 		rv = agora_buf_addf(b, ",\"meta\":%s", m->meta);
@@ -266,8 +270,7 @@ agora_msg_encode(const agora_msg *m, bool with_id, agora_buf *b)
 }
 
 static agora_err
-msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
-    size_t errlen)
+msg_decode_fields(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
 {
 	const agora_json *to = agora_json_get(doc, "send_to");
 	const agora_json *role = agora_json_get(doc, "role");
@@ -279,7 +282,7 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
 
 	if (from == NULL || content == NULL) {
 		snprintf(err, errlen, "'%s' is missing or not a string",
-		    from == NULL ? "sent_from" : "content");
+		         from == NULL ? "sent_from" : "content");
 		return AGORA_EPROTO;
 	}
 	m->sent_from = agora_strdup(from);
@@ -290,8 +293,8 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
 		for (size_t i = 0; i < agora_json_size(to); i++) {
 			const char *r = agora_json_str(agora_json_at(to, i));
 			if (r == NULL) {
-				snprintf(err, errlen, "send_to[%zu] is not a string",
-				    i);
+				snprintf(err, errlen,
+				         "send_to[%zu] is not a string", i);
 				return AGORA_EPROTO;
 			}
 			agora_strv_push(&m->send_to, r);
@@ -315,7 +318,7 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
 			m->role = AGORA_ROLE_SYSTEM;
 		} else if (r == NULL || strcmp(r, "user") != 0) {
 			snprintf(err, errlen,
-			    "'role' must be user, assistant or system");
+			         "'role' must be user, assistant or system");
 			return AGORA_EPROTO;
 		}
 	}
@@ -323,7 +326,7 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
 		m->round = (uint32_t)v;
 	}
 	if (agora_json_int(agora_json_get(doc, "ts_ms"), 0, INT64_MAX / 2,
-		&v)) {
+	                   &v)) {
 		m->ts_ms = v;
 	}
 	if (meta != NULL && agora_json_typeof(meta) == AGORA_JSON_OBJECT) {
@@ -342,7 +345,7 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err,
 
 agora_err
 agora_msg_decode(agora_msg **mp, const char *text, size_t len, char *err,
-    size_t errlen)
+                 size_t errlen)
 {
 	agora_json *doc = NULL;
 	agora_msg *m;
@@ -351,7 +354,7 @@ agora_msg_decode(agora_msg **mp, const char *text, size_t len, char *err,
 
 	*mp = NULL;
 	rv = agora_json_parse(&doc, text, len, AGORA_MSG_MAX_BYTES, 16, why,
-	    sizeof(why));
+	                      sizeof(why));
 	if (rv != AGORA_OK) {
 		snprintf(err, errlen, "message: %s", why);
 		return rv;

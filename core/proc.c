@@ -26,8 +26,8 @@ struct agora_proc {
 	char *path;     /* resolved program */
 	char *log_path; /* NULL: /dev/null */
 	bool die_with_parent;
-	pid_t pid;      /* 0 when not running */
-	int status;     /* waitpid status once exited, else -1 */
+	pid_t pid;  /* 0 when not running */
+	int status; /* waitpid status once exited, else -1 */
 };
 
 /* Find prog in PATH (or take it as is if it has a slash). */
@@ -110,12 +110,12 @@ proc_start(agora_proc *p, char *err, size_t errlen)
 	pid_t pid;
 
 	out_fd = open(p->log_path != NULL ? p->log_path : "/dev/null",
-	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (out_fd < 0 || pipe(pipefd) != 0 ||
 	    fcntl(pipefd[0], F_SETFD, FD_CLOEXEC) != 0 ||
 	    fcntl(pipefd[1], F_SETFD, FD_CLOEXEC) != 0) {
 		snprintf(err, errlen, "%s: cannot set up the child: %s",
-		    p->argv.v[0], strerror(errno)); /* NOLINT */
+		         p->argv.v[0], strerror(errno)); /* NOLINT */
 		if (out_fd >= 0) {
 			close(out_fd);
 		}
@@ -129,7 +129,7 @@ proc_start(agora_proc *p, char *err, size_t errlen)
 	close(pipefd[1]);
 	if (pid < 0) {
 		snprintf(err, errlen, "%s: fork: %s", p->argv.v[0],
-		    strerror(errno)); /* NOLINT(concurrency-mt-unsafe) */
+		         strerror(errno)); /* NOLINT(concurrency-mt-unsafe) */
 		close(pipefd[0]);
 		return AGORA_ESYS;
 	}
@@ -139,20 +139,21 @@ proc_start(agora_proc *p, char *err, size_t errlen)
 	close(pipefd[0]);
 	if (n == (ssize_t)sizeof(child_errno)) {
 		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "%s: cannot execute: %s", p->path,
+		snprintf(
+		    err, errlen, "%s: cannot execute: %s", p->path,
 		    strerror(child_errno)); /* NOLINT(concurrency-mt-unsafe) */
 		return AGORA_ESYS;
 	}
 	p->pid = pid;
 	p->status = -1;
 	agora_log(AGORA_LOG_INFO, "proc", "started %s as pid %d", p->path,
-	    (int)pid);
+	          (int)pid);
 	return AGORA_OK;
 }
 
 agora_err
 agora_proc_spawn(agora_proc **pp, const agora_proc_opts *opts, char *err,
-    size_t errlen)
+                 size_t errlen)
 {
 	agora_proc *p;
 	agora_err rv;
@@ -166,7 +167,7 @@ agora_proc_spawn(agora_proc **pp, const agora_proc_opts *opts, char *err,
 	p->path = proc_find(opts->argv[0]);
 	if (p->path == NULL) {
 		snprintf(err, errlen, "%s: program not found in PATH",
-		    opts->argv[0]);
+		         opts->argv[0]);
 		agora_free(p);
 		return AGORA_ENOTFOUND;
 	}
@@ -177,8 +178,8 @@ agora_proc_spawn(agora_proc **pp, const agora_proc_opts *opts, char *err,
 	agora_strv_push(&p->argv, "");
 	agora_free(p->argv.v[p->argv.n - 1]);
 	p->argv.v[p->argv.n - 1] = NULL;
-	p->log_path = opts->log_path != NULL ? agora_strdup(opts->log_path)
-					     : NULL;
+	p->log_path =
+	    opts->log_path != NULL ? agora_strdup(opts->log_path) : NULL;
 	p->die_with_parent = opts->die_with_parent;
 	rv = proc_start(p, err, errlen);
 	if (rv != AGORA_OK) {
@@ -226,7 +227,7 @@ agora_proc_restart(agora_proc *p, char *err, size_t errlen)
 		return AGORA_OK;
 	}
 	agora_log(AGORA_LOG_WARN, "proc", "%s exited (status %d); restarting",
-	    p->path, p->status);
+	          p->path, p->status);
 	return proc_start(p, err, errlen);
 }
 

@@ -21,13 +21,13 @@
 struct agora_redis {
 	redisContext *ctx;
 	char *url;
-	char *host;     /* NULL for unix */
-	char *path;     /* unix socket path */
+	char *host; /* NULL for unix */
+	char *path; /* unix socket path */
 	int port;
 	int db;
 	char *password; /* NULL: no AUTH */
 	struct timeval timeout;
-	int pending;    /* pipelined commands without a reply yet */
+	int pending; /* pipelined commands without a reply yet */
 	struct {
 		const agora_script *script;
 		char sha[48];
@@ -71,7 +71,7 @@ redis_parse_url(agora_redis *r, const char *url, char *err, size_t errlen)
 			goto bad;
 		}
 		r->path = q != NULL ? agora_strndup(path, (size_t)(q - path))
-				    : agora_strdup(path);
+		                    : agora_strdup(path);
 		if (q != NULL) {
 			if (strncmp(q, "?db=", 4) != 0) {
 				goto bad;
@@ -101,9 +101,9 @@ redis_parse_url(agora_redis *r, const char *url, char *err, size_t errlen)
 			colon = NULL;
 		}
 		{
-			const char *hend = colon != NULL ? colon
-			    : slash != NULL		 ? slash
-						 : p + strlen(p);
+			const char *hend = colon != NULL   ? colon
+			                   : slash != NULL ? slash
+			                                   : p + strlen(p);
 			if (hend == p) {
 				goto bad;
 			}
@@ -127,7 +127,8 @@ redis_parse_url(agora_redis *r, const char *url, char *err, size_t errlen)
 		return AGORA_OK;
 	}
 bad:
-	snprintf(err, errlen,
+	snprintf(
+	    err, errlen,
 	    "bad Redis URL '%s' (want redis://host:port/db or unix:///path)",
 	    url);
 	return AGORA_EINVAL;
@@ -145,12 +146,13 @@ redis_dial(agora_redis *r)
 	if (r->path != NULL) {
 		r->ctx = redisConnectUnixWithTimeout(r->path, connect_timeout);
 	} else {
-		r->ctx = redisConnectWithTimeout(r->host, r->port,
-		    connect_timeout);
+		r->ctx =
+		    redisConnectWithTimeout(r->host, r->port, connect_timeout);
 	}
 	if (r->ctx == NULL || r->ctx->err != 0) {
 		agora__redis_set_err(r, "cannot connect to %s: %s", r->url,
-		    r->ctx != NULL ? r->ctx->errstr : "out of memory");
+		                     r->ctx != NULL ? r->ctx->errstr
+		                                    : "out of memory");
 		redisFree(r->ctx);
 		r->ctx = NULL;
 		return AGORA_EREDIS;
@@ -160,7 +162,8 @@ redis_dial(agora_redis *r)
 		rep = redisCommand(r->ctx, "AUTH %s", r->password);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
 			agora__redis_set_err(r, "%s: AUTH failed: %s", r->url,
-			    rep != NULL ? rep->str : r->ctx->errstr);
+			                     rep != NULL ? rep->str
+			                                 : r->ctx->errstr);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -172,7 +175,7 @@ redis_dial(agora_redis *r)
 		rep = redisCommand(r->ctx, "SELECT %d", r->db);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
 			agora__redis_set_err(r, "%s: SELECT %d failed", r->url,
-			    r->db);
+			                     r->db);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -198,7 +201,7 @@ redis_ignore_sigpipe(void)
 
 agora_err
 agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	agora_redis *r;
 	agora_err rv;
@@ -263,13 +266,15 @@ redis_io_error(agora_redis *r)
 	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
 	    strstr(why, "Broken pipe")) {
 		agora__redis_set_err(r, "%s: connection lost (%s)", r->url,
-		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server" : why);
+		                     r->ctx->err == REDIS_ERR_EOF
+		                         ? "closed by the server"
+		                         : why);
 	} else if (strstr(why, "temporarily unavailable") != NULL) {
 		agora__redis_set_err(r, "%s: timed out waiting for a reply",
-		    r->url);
+		                     r->url);
 	} else {
 		agora__redis_set_err(r, "%s: %s", r->url,
-		    why[0] != '\0' ? why : "i/o error");
+		                     why[0] != '\0' ? why : "i/o error");
 	}
 	/* Leave ctx with err set: the next command re-dials. */
 	r->pending = 0;
@@ -290,7 +295,7 @@ redis_reply_error(agora_redis *r, const redisReply *rep)
 			const char *name = agora_errname((agora_err)e);
 			if (strlen(name) == n && strncmp(name, s + 6, n) == 0) {
 				agora__redis_set_err(r, "%s",
-				    sp != NULL ? sp + 1 : s);
+				                     sp != NULL ? sp + 1 : s);
 				return (agora_err)e;
 			}
 		}
@@ -300,16 +305,15 @@ redis_reply_error(agora_redis *r, const redisReply *rep)
 
 agora_err
 agora__redis_append(agora_redis *r, int argc, const char *const *argv,
-    const size_t *lens)
+                    const size_t *lens)
 {
 	agora_err rv = r->pending > 0 ? AGORA_OK : redis_ready(r);
 
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	if (redisAppendCommandArgv(r->ctx, argc,
-		(const char **)(uintptr_t)argv, lens) !=
-	    REDIS_OK) {
+	if (redisAppendCommandArgv(r->ctx, argc, (const char **)(uintptr_t)argv,
+	                           lens) != REDIS_OK) {
 		return redis_io_error(r);
 	}
 	r->pending++;
@@ -358,7 +362,7 @@ agora__redis_read(agora_redis *r, agora_reply **out)
 
 agora_err
 agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
-    const char *const *argv, const size_t *lens)
+                 const char *const *argv, const size_t *lens)
 {
 	agora_err rv = agora__redis_append(r, argc, argv, lens);
 
@@ -413,7 +417,7 @@ redis_script_load(agora_redis *r, const agora_script *s)
 	rv = agora__redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->src, NULL);
 	if (rv != AGORA_OK) {
 		agora__redis_set_err(r, "loading script %s: %s", s->name,
-		    r->errstr);
+		                     r->errstr);
 		return rv;
 	}
 	sha = agora__reply_str(rep, &n);
@@ -428,14 +432,15 @@ redis_script_load(agora_redis *r, const agora_script *s)
 	}
 	r->scripts[slot].script = s;
 	snprintf(r->scripts[slot].sha, sizeof(r->scripts[slot].sha), "%.*s",
-	    (int)n, sha != NULL ? sha : "");
+	         (int)n, sha != NULL ? sha : "");
 	agora__reply_free(rep);
 	return AGORA_OK;
 }
 
 agora_err
 agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
-    int nkeys, int argc, const char *const *argv, const size_t *lens)
+                  int nkeys, int argc, const char *const *argv,
+                  const size_t *lens)
 {
 	const char **args = agora_malloc((size_t)(argc + 3) * sizeof(char *));
 	size_t *alens = agora_malloc((size_t)(argc + 3) * sizeof(size_t));
@@ -469,7 +474,8 @@ agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
 		}
 		rv = agora__redis_cmd(r, out, argc + 3, args, alens);
 		/* After a Redis restart or SCRIPT FLUSH, load and try again. */
-		if (rv == AGORA_EREDIS && strncmp(r->errstr, "NOSCRIPT", 8) == 0) {
+		if (rv == AGORA_EREDIS &&
+		    strncmp(r->errstr, "NOSCRIPT", 8) == 0) {
 			r->nscripts = 0;
 			continue;
 		}
@@ -512,9 +518,9 @@ agora__reply_str(const agora_reply *rep, size_t *len)
 {
 	const redisReply *x = (const redisReply *)rep;
 
-	if (x == NULL || (x->type != REDIS_REPLY_STRING &&
-			     x->type != REDIS_REPLY_STATUS &&
-			     x->type != REDIS_REPLY_ERROR)) {
+	if (x == NULL ||
+	    (x->type != REDIS_REPLY_STRING && x->type != REDIS_REPLY_STATUS &&
+	     x->type != REDIS_REPLY_ERROR)) {
 		if (len != NULL) {
 			*len = 0;
 		}

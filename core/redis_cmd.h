@@ -30,12 +30,12 @@ typedef struct agora_script {
 
 /* One command; *out (may be NULL if not wanted) is the caller's to free. */
 agora_err agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
-    const char *const *argv, const size_t *lens);
+                           const char *const *argv, const size_t *lens);
 /* Convenience: C-string arguments ending with NULL. */
 agora_err agora__redis_cmdv(agora_redis *r, agora_reply **out, ...);
 /* Pipelining: append n commands, then get n replies. */
-agora_err agora__redis_append(agora_redis *r, int argc,
-    const char *const *argv, const size_t *lens);
+agora_err agora__redis_append(agora_redis *r, int argc, const char *const *argv,
+                              const size_t *lens);
 agora_err agora__redis_get(agora_redis *r, agora_reply **out);
 /* Read the next reply whether or not one is pending: for a connection in
  * pub/sub mode, where messages arrive unasked. */
@@ -43,8 +43,8 @@ agora_err agora__redis_read(agora_redis *r, agora_reply **out);
 /* EVALSHA, loading the script when the server does not know it. argv[0..]
  * are KEYS then ARGV; nkeys says how many are keys. */
 agora_err agora__redis_eval(agora_redis *r, const agora_script *s,
-    agora_reply **out, int nkeys, int argc, const char *const *argv,
-    const size_t *lens);
+                            agora_reply **out, int nkeys, int argc,
+                            const char *const *argv, const size_t *lens);
 /* Record a detail for agora_redis_errstr (for checks done above us). */
 void agora__redis_set_err(agora_redis *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

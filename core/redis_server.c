@@ -51,7 +51,8 @@ server_rmdir(const char *dir)
 	struct dirent *e;
 
 	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0) {
 			char *p = agora_sprintf("%s/%s", dir, e->d_name);
 			unlink(p);
 			agora_free(p);
@@ -71,8 +72,8 @@ server_wait_ready(agora_redis_server *s, char *err, size_t errlen)
 
 	for (;;) {
 		agora_redis *r = NULL;
-		agora_err rv = agora_redis_open(&r, s->url, 1000, why,
-		    sizeof(why));
+		agora_err rv =
+		    agora_redis_open(&r, s->url, 1000, why, sizeof(why));
 		if (rv == AGORA_OK) {
 			rv = agora_redis_ping(r);
 			agora_redis_close(r);
@@ -83,14 +84,15 @@ server_wait_ready(agora_redis_server *s, char *err, size_t errlen)
 		if (!agora_proc_alive(s->proc)) {
 			char tail[200];
 			server_log_tail(s->dir, tail, sizeof(tail));
-			snprintf(err, errlen, "redis-server exited at start: %s",
-			    tail[0] != '\0' ? tail : "no message");
+			snprintf(err, errlen,
+			         "redis-server exited at start: %s",
+			         tail[0] != '\0' ? tail : "no message");
 			return AGORA_EREDIS;
 		}
 		if (agora_now_ms() > deadline) {
 			snprintf(err, errlen,
-			    "redis-server did not answer within %d ms: %s",
-			    SERVER_READY_MS, why);
+			         "redis-server did not answer within %d ms: %s",
+			         SERVER_READY_MS, why);
 			return AGORA_ETIMEDOUT;
 		}
 		agora_sleep_ms(5);
@@ -99,7 +101,7 @@ server_wait_ready(agora_redis_server *s, char *err, size_t errlen)
 
 agora_err
 agora_redis_server_start(agora_redis_server **sp, const char *program,
-    char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR"); /* NOLINT(concurrency-mt-unsafe) */
 	agora_redis_server *s;
@@ -112,10 +114,10 @@ agora_redis_server_start(agora_redis_server **sp, const char *program,
 	}
 	s = agora_calloc(1, sizeof(*s));
 	s->dir = agora_sprintf("%s/agora-XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	                       tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	if (mkdtemp(s->dir) == NULL) {
 		snprintf(err, errlen, "cannot make a directory for redis: %s",
-		    s->dir);
+		         s->dir);
 		agora_free(s->dir);
 		agora_free(s);
 		return AGORA_ESYS;
@@ -124,16 +126,21 @@ agora_redis_server_start(agora_redis_server **sp, const char *program,
 	log = agora_sprintf("%s/redis.log", s->dir);
 	s->url = agora_sprintf("unix://%s", sock);
 	{
-		const char *argv[] = { program, "--port", "0", "--unixsocket",
-			sock, "--unixsocketperm", "700", "--save", "",
-			"--appendonly", "no", "--dir", s->dir, "--daemonize",
-			"no", "--loglevel", "warning", NULL };
+		const char *argv[] = {
+			program,        "--port",      "0",
+			"--unixsocket", sock,          "--unixsocketperm",
+			"700",          "--save",      "",
+			"--appendonly", "no",          "--dir",
+			s->dir,         "--daemonize", "no",
+			"--loglevel",   "warning",     NULL
+		};
 		agora_proc_opts opts = { argv, log, true };
 		char why[256];
 
 		rv = agora_proc_spawn(&s->proc, &opts, why, sizeof(why));
 		if (rv == AGORA_ENOTFOUND) {
-			snprintf(err, errlen,
+			snprintf(
+			    err, errlen,
 			    "%s not found: install it (apt-get install "
 			    "redis-server) or give the URL of a running Redis "
 			    "with --redis URL",
@@ -152,7 +159,7 @@ agora_redis_server_start(agora_redis_server **sp, const char *program,
 		return rv;
 	}
 	agora_log(AGORA_LOG_INFO, "redis", "private redis-server pid %d at %s",
-	    agora_proc_pid(s->proc), s->url);
+	          agora_proc_pid(s->proc), s->url);
 	*sp = s;
 	return AGORA_OK;
 }

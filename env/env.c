@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The Environment on Redis. Each operation is one Lua script run with
- * EVALSHA (the .lua files in env/lua, embedded at build time), so it is atomic, and the
- * batch forms cover many roles or messages in one round trip: a step of
+ * EVALSHA (the .lua files in env/lua, embedded at build time), so it is atomic,
+ * and the batch forms cover many roles or messages in one round trip: a step of
  * 1,000 agents costs a handful of round trips, not thousands.
  *
  * Keys, all under "agora:{<session>}:" (the braces are a Redis Cluster hash
@@ -90,14 +90,14 @@ ab_free(struct argv_builder *ab)
 
 static agora_err
 env_eval(agora_env *env, const agora_script *s, struct argv_builder *ab,
-    agora_reply **out)
+         agora_reply **out)
 {
-	agora_err rv = agora__redis_eval(env->r, s, out, 1, (int)ab->n, ab->v,
-	    ab->lens);
+	agora_err rv =
+	    agora__redis_eval(env->r, s, out, 1, (int)ab->n, ab->v, ab->lens);
 
 	if (rv != AGORA_OK) {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		    agora_redis_errstr(env->r));
+		         agora_redis_errstr(env->r));
 	}
 	return rv;
 }
@@ -113,8 +113,8 @@ env_session_valid(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '_' || c == '-' ||
-			c == '.')) {
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.')) {
 			return false;
 		}
 	}
@@ -123,15 +123,13 @@ env_session_valid(const char *s)
 
 agora_err
 agora_env_open(agora_env **envp, agora_redis *r, const char *session,
-    const agora_env_opts *opts)
+               const agora_env_opts *opts)
 {
 	agora_env *env;
-	int64_t drain_max = opts != NULL && opts->drain_max > 0
-	    ? opts->drain_max
-	    : 10000;
-	int64_t memory_max = opts != NULL && opts->memory_max > 0
-	    ? opts->memory_max
-	    : 10000;
+	int64_t drain_max =
+	    opts != NULL && opts->drain_max > 0 ? opts->drain_max : 10000;
+	int64_t memory_max =
+	    opts != NULL && opts->memory_max > 0 ? opts->memory_max : 10000;
 
 	*envp = NULL;
 	if (r == NULL || !env_session_valid(session)) {
@@ -142,9 +140,9 @@ agora_env_open(agora_env **envp, agora_redis *r, const char *session,
 	env->session = agora_strdup(session);
 	env->prefix = agora_sprintf("agora:{%s}:", session);
 	snprintf(env->drain_max, sizeof(env->drain_max), "%lld",
-	    (long long)drain_max);
+	         (long long)drain_max);
 	snprintf(env->memory_max, sizeof(env->memory_max), "%lld",
-	    (long long)memory_max);
+	         (long long)memory_max);
 	*envp = env;
 	return AGORA_OK;
 }
@@ -186,7 +184,8 @@ agora_env_register_roles(agora_env *env, const char *const *roles, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (!agora_role_valid(roles[i])) {
-			snprintf(env->errstr, sizeof(env->errstr),
+			snprintf(
+			    env->errstr, sizeof(env->errstr),
 			    "invalid role name '%.80s' (1-%d bytes; no spaces, "
 			    "<>:,\"'\\/; not 'all' or 'user_requirement')",
 			    roles[i] != NULL ? roles[i] : "(null)",
@@ -235,7 +234,7 @@ agora_env_roles(agora_env *env, agora_strv *out)
 		env_strings(env, rep, out);
 	} else {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		    agora_redis_errstr(env->r));
+		         agora_redis_errstr(env->r));
 	}
 	agora__reply_free(rep);
 	agora_free(key);
@@ -244,7 +243,7 @@ agora_env_roles(agora_env *env, agora_strv *out)
 
 agora_err
 agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
-    size_t n)
+                     size_t n)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
@@ -275,7 +274,7 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 		rv = agora_msg_encode(m, false, &body);
 		if (rv != AGORA_OK) {
 			snprintf(env->errstr, sizeof(env->errstr),
-			    "message over %u bytes", AGORA_MSG_MAX_BYTES);
+			         "message over %u bytes", AGORA_MSG_MAX_BYTES);
 			agora_buf_fini(&body);
 			break;
 		}
@@ -296,8 +295,8 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 	}
 	if (rv == AGORA_OK && agora__reply_len(rep) == n) {
 		for (size_t i = 0; i < n; i++) {
-			msgs[i]->id = (uint64_t)agora__reply_int(
-			    agora__reply_at(rep, i));
+			msgs[i]->id =
+			    (uint64_t)agora__reply_int(agora__reply_at(rep, i));
 		}
 	}
 	agora__reply_free(rep);
@@ -315,14 +314,14 @@ agora_env_store(agora_env *env, agora_msg *msg)
  * never fatal (only our own encoder writes these keys). */
 static void
 env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
-    agora_msgs *out)
+                agora_msgs *out)
 {
 	agora_msg *m = NULL;
 	char why[160];
 
 	if (agora_msg_decode(&m, s, len, why, sizeof(why)) != AGORA_OK) {
 		agora_log(AGORA_LOG_WARN, "env", "session %s: skipping %s",
-		    env->session, why);
+		          env->session, why);
 		return;
 	}
 	m->redelivered = redelivered;
@@ -331,7 +330,7 @@ env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
 
 agora_err
 agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
-    agora_msgs *outs)
+                     agora_msgs *outs)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
@@ -350,13 +349,14 @@ agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
 		const agora_reply *list = agora__reply_at(rep, i);
 		for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
 			size_t flen, blen;
-			const char *flag = agora__reply_str(
-			    agora__reply_at(list, k), &flen);
+			const char *flag =
+			    agora__reply_str(agora__reply_at(list, k), &flen);
 			const char *body = agora__reply_str(
 			    agora__reply_at(list, k + 1), &blen);
 			if (body != NULL) {
 				env_decode_into(env, body, blen,
-				    flag != NULL && flag[0] == 'r', &outs[i]);
+				                flag != NULL && flag[0] == 'r',
+				                &outs[i]);
 			}
 		}
 	}
@@ -392,7 +392,7 @@ agora_env_ack_many(agora_env *env, const char *const *roles, size_t n)
 
 agora_err
 agora_env_requeue_many(agora_env *env, const char *const *roles, size_t n,
-    size_t *moved)
+                       size_t *moved)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
@@ -437,7 +437,7 @@ agora_env_notified_roles(agora_env *env, agora_strv *out)
 
 static agora_err
 env_bodies(agora_env *env, const char *list_suffix, size_t limit,
-    agora_msgs *out)
+           agora_msgs *out)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
@@ -450,11 +450,11 @@ env_bodies(agora_env *env, const char *list_suffix, size_t limit,
 	ab_pushs(&ab, key);
 	ab_pushs(&ab, lim);
 	/* Two keys: the prefix and the list. */
-	rv = agora__redis_eval(env->r, &script_bodies, &rep, 2, (int)ab.n,
-	    ab.v, ab.lens);
+	rv = agora__redis_eval(env->r, &script_bodies, &rep, 2, (int)ab.n, ab.v,
+	                       ab.lens);
 	if (rv != AGORA_OK) {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		    agora_redis_errstr(env->r));
+		         agora_redis_errstr(env->r));
 	}
 	for (size_t i = 0; rv == AGORA_OK && i < agora__reply_len(rep); i++) {
 		size_t len;
@@ -480,23 +480,23 @@ agora_env_history(agora_env *env, size_t limit, agora_msgs *out)
 	snprintf(count, sizeof(count), "%zu", limit);
 	if (limit > 0) {
 		rv = agora__redis_cmdv(env->r, &rep, "XREVRANGE", key, "+", "-",
-		    "COUNT", count, NULL);
+		                       "COUNT", count, NULL);
 	} else {
 		rv = agora__redis_cmdv(env->r, &rep, "XRANGE", key, "-", "+",
-		    NULL);
+		                       NULL);
 	}
 	if (rv != AGORA_OK) {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		    agora_redis_errstr(env->r));
+		         agora_redis_errstr(env->r));
 	}
 	for (size_t k = 0; rv == AGORA_OK && k < agora__reply_len(rep); k++) {
 		/* XREVRANGE gives newest first: read it backwards. */
 		size_t i = limit > 0 ? agora__reply_len(rep) - 1 - k : k;
-		const agora_reply *fields = agora__reply_at(
-		    agora__reply_at(rep, i), 1);
+		const agora_reply *fields =
+		    agora__reply_at(agora__reply_at(rep, i), 1);
 		size_t len;
-		const char *s = agora__reply_str(agora__reply_at(fields, 1),
-		    &len);
+		const char *s =
+		    agora__reply_str(agora__reply_at(fields, 1), &len);
 		if (s != NULL) {
 			env_decode_into(env, s, len, false, out);
 		}
@@ -507,8 +507,7 @@ agora_env_history(agora_env *env, size_t limit, agora_msgs *out)
 }
 
 agora_err
-agora_env_view(agora_env *env, const char *role, size_t limit,
-    agora_msgs *out)
+agora_env_view(agora_env *env, const char *role, size_t limit, agora_msgs *out)
 {
 	char *suffix = agora_sprintf("view:%s", role);
 	agora_err rv = env_bodies(env, suffix, limit, out);
@@ -519,7 +518,7 @@ agora_env_view(agora_env *env, const char *role, size_t limit,
 
 agora_err
 agora_env_memory(agora_env *env, const char *role, size_t limit,
-    agora_msgs *out)
+                 agora_msgs *out)
 {
 	char *suffix = agora_sprintf("mem:%s", role);
 	agora_err rv = env_bodies(env, suffix, limit, out);
@@ -551,7 +550,7 @@ agora_env_pending(agora_env *env, const char *role, size_t *count)
 	*count = rv == AGORA_OK ? (size_t)agora__reply_int(rep) : 0;
 	if (rv != AGORA_OK) {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		    agora_redis_errstr(env->r));
+		         agora_redis_errstr(env->r));
 	}
 	agora__reply_free(rep);
 	agora_free(key);

@@ -20,7 +20,7 @@ struct agora_registry {
 };
 
 static const char *const status_names[] = { "idle", "busy", "offline",
-	"error" };
+	                                    "error" };
 
 const char *
 agora_agent_status_name(agora_agent_status s)
@@ -43,13 +43,12 @@ static agora_err
 reg_fail(agora_registry *reg, agora_err rv)
 {
 	snprintf(reg->errstr, sizeof(reg->errstr), "%s",
-	    agora_redis_errstr(reg->r));
+	         agora_redis_errstr(reg->r));
 	return rv;
 }
 
 agora_err
-agora_registry_open(agora_registry **regp, agora_redis *r,
-    const char *session)
+agora_registry_open(agora_registry **regp, agora_redis *r, const char *session)
 {
 	agora_registry *reg;
 
@@ -92,13 +91,26 @@ agora_registry_put(agora_registry *reg, const agora_agent_info *info)
 	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
 	snprintf(score, sizeof(score), "%lld", (long long)agora_now_us());
 	{
-		const char *hset[] = { "HSET", key, "role", info->role, "kind",
-			info->kind != NULL ? info->kind : "", "server",
-			info->server != NULL ? info->server : "local", "status",
-			agora_agent_status_name(info->status), "human",
-			info->human ? "1" : "0", "watcher",
-			info->watcher ? "1" : "0", "steps", steps, "last_seen",
-			seen };
+		const char *hset[] = {
+			"HSET",
+			key,
+			"role",
+			info->role,
+			"kind",
+			info->kind != NULL ? info->kind : "",
+			"server",
+			info->server != NULL ? info->server : "local",
+			"status",
+			agora_agent_status_name(info->status),
+			"human",
+			info->human ? "1" : "0",
+			"watcher",
+			info->watcher ? "1" : "0",
+			"steps",
+			steps,
+			"last_seen",
+			seen
+		};
 		const char *zadd[] = { "ZADD", set, "NX", score, info->role };
 		size_t hl[18], zl[5];
 		for (int i = 0; i < 18; i++) {
@@ -129,8 +141,8 @@ info_from_hash(agora_agent_info *out, const agora_reply *rep)
 	for (size_t i = 0; i + 1 < agora__reply_len(rep); i += 2) {
 		size_t kl, vl;
 		const char *k = agora__reply_str(agora__reply_at(rep, i), &kl);
-		const char *v = agora__reply_str(agora__reply_at(rep, i + 1),
-		    &vl);
+		const char *v =
+		    agora__reply_str(agora__reply_at(rep, i + 1), &vl);
 		char *val;
 
 		if (k == NULL || v == NULL) {
@@ -162,8 +174,7 @@ info_from_hash(agora_agent_info *out, const agora_reply *rep)
 }
 
 agora_err
-agora_registry_get(agora_registry *reg, const char *role,
-    agora_agent_info *out)
+agora_registry_get(agora_registry *reg, const char *role, agora_agent_info *out)
 {
 	char *key = agora_sprintf("%sagent:%s", reg->prefix, role);
 	agora_reply *rep = NULL;
@@ -177,7 +188,7 @@ agora_registry_get(agora_registry *reg, const char *role,
 	}
 	if (agora__reply_len(rep) == 0) {
 		snprintf(reg->errstr, sizeof(reg->errstr), "no agent '%s'",
-		    role);
+		         role);
 		agora__reply_free(rep);
 		return AGORA_ENOTFOUND;
 	}
@@ -207,10 +218,10 @@ agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
 	/* One pipelined HGETALL per agent: one round trip for the list. */
 	for (size_t i = 0; i < count && rv == AGORA_OK; i++) {
 		size_t len;
-		const char *role = agora__reply_str(agora__reply_at(roles, i),
-		    &len);
-		char *key = agora_sprintf("%sagent:%.*s", reg->prefix, (int)len,
-		    role);
+		const char *role =
+		    agora__reply_str(agora__reply_at(roles, i), &len);
+		char *key =
+		    agora_sprintf("%sagent:%.*s", reg->prefix, (int)len, role);
 		const char *argv[] = { "HGETALL", key };
 		size_t lens[] = { 7, strlen(key) };
 		rv = agora__redis_append(reg->r, 2, argv, lens);
@@ -236,7 +247,7 @@ agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
 
 agora_err
 agora_registry_mark_many(agora_registry *reg, const char *const *roles,
-    size_t n, agora_agent_status status, bool step_done)
+                         size_t n, agora_agent_status status, bool step_done)
 {
 	char seen[24];
 	size_t sent = 0;
@@ -245,8 +256,11 @@ agora_registry_mark_many(agora_registry *reg, const char *const *roles,
 	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		char *key = agora_sprintf("%sagent:%s", reg->prefix, roles[i]);
-		const char *hset[] = { "HSET", key, "status",
-			agora_agent_status_name(status), "last_seen", seen };
+		const char *hset[] = {
+			"HSET",      key,
+			"status",    agora_agent_status_name(status),
+			"last_seen", seen
+		};
 		size_t hl[6];
 		for (int k = 0; k < 6; k++) {
 			hl[k] = strlen(hset[k]);
@@ -278,7 +292,7 @@ agora_registry_set_human(agora_registry *reg, const char *role, bool human)
 {
 	char *key = agora_sprintf("%sagent:%s", reg->prefix, role);
 	agora_err rv = agora__redis_cmdv(reg->r, NULL, "HSET", key, "human",
-	    human ? "1" : "0", NULL);
+	                                 human ? "1" : "0", NULL);
 
 	agora_free(key);
 	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
@@ -293,7 +307,7 @@ agora_registry_clear(agora_registry *reg)
 
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		char *key = agora_sprintf("%sagent:%s", reg->prefix,
-		    v[i].role != NULL ? v[i].role : "");
+		                          v[i].role != NULL ? v[i].role : "");
 		rv = agora__redis_cmdv(reg->r, NULL, "DEL", key, NULL);
 		agora_free(key);
 	}

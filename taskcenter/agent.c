@@ -78,7 +78,7 @@ agora_kind_names(agora_strv *out)
 
 agora_err
 agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+                size_t errlen)
 {
 	const agora_kind *kind;
 	agora_agent *a;
@@ -88,14 +88,15 @@ agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
 	*ap = NULL;
 	if (spec == NULL || !agora_role_valid(spec->role)) {
 		snprintf(err, errlen,
-		    "invalid role name '%.80s' (1-%d bytes; no spaces or "
-		    "<>:,\"'\\/; not 'all' or 'user_requirement')",
-		    spec != NULL && spec->role != NULL ? spec->role : "",
-		    AGORA_ROLE_MAX);
+		         "invalid role name '%.80s' (1-%d bytes; no spaces or "
+		         "<>:,\"'\\/; not 'all' or 'user_requirement')",
+		         spec != NULL && spec->role != NULL ? spec->role : "",
+		         AGORA_ROLE_MAX);
 		return AGORA_EINVAL;
 	}
 	if (spec->placement != NULL && strcmp(spec->placement, "local") != 0) {
-		snprintf(err, errlen,
+		snprintf(
+		    err, errlen,
 		    "%s: placement '%.40s' is not available (only 'local')",
 		    spec->role, spec->placement);
 		return AGORA_EINVAL;
@@ -108,11 +109,11 @@ agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
 		agora_buf_init(&list, 1024);
 		for (size_t i = 0; i < names.n; i++) {
 			(void)agora_buf_addf(&list, "%s%s", i > 0 ? ", " : "",
-			    names.v[i]);
+			                     names.v[i]);
 		}
 		snprintf(err, errlen, "%s: unknown kind '%.40s' (known: %s)",
-		    spec->role, spec->kind != NULL ? spec->kind : "",
-		    list.data != NULL ? list.data : "none");
+		         spec->role, spec->kind != NULL ? spec->kind : "",
+		         list.data != NULL ? list.data : "none");
 		agora_buf_fini(&list);
 		agora_strv_clear(&names);
 		return AGORA_ENOTFOUND;

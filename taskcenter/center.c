@@ -106,12 +106,12 @@ center_new_session(char *out, size_t outlen)
 		rnd[i] ^= (unsigned char)(mix >> (8 * i));
 	}
 	snprintf(out, outlen, "s%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-	    rnd[2], rnd[3], rnd[4], rnd[5]);
+	         rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
 agora_err
 agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
-    size_t errlen)
+                 size_t errlen)
 {
 	agora_center *c;
 	agora_env_opts eo;
@@ -125,13 +125,13 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	url = cfg->redis_url;
 	if (url == NULL || url[0] == '\0') {
 		rv = agora_redis_server_start(&c->embedded, cfg->redis_server,
-		    err, errlen);
+		                              err, errlen);
 		url = c->embedded != NULL ? agora_redis_server_url(c->embedded)
-					  : NULL;
+		                          : NULL;
 	}
 	if (rv == AGORA_OK) {
-		rv = agora_redis_open(&c->redis, url, cfg->redis_timeout_ms, err,
-		    errlen);
+		rv = agora_redis_open(&c->redis, url, cfg->redis_timeout_ms,
+		                      err, errlen);
 	}
 	if (cfg->session != NULL && cfg->session[0] != '\0') {
 		snprintf(session, sizeof(session), "%s", cfg->session);
@@ -144,8 +144,9 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 		rv = agora_env_open(&c->env, c->redis, session, &eo);
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen,
-			    "invalid session id '%.70s' (1-64 of A-Z a-z 0-9 _ - .)",
-			    session);
+			         "invalid session id '%.70s' (1-64 of A-Z a-z "
+			         "0-9 _ - .)",
+			         session);
 		}
 	}
 	if (rv == AGORA_OK) {
@@ -157,7 +158,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	}
 	c->session = agora_strdup(session);
 	agora_log(AGORA_LOG_INFO, "center", "session %s on %s", c->session,
-	    agora_redis_url(c->redis));
+	          agora_redis_url(c->redis));
 	*cp = c;
 	return AGORA_OK;
 }
@@ -230,14 +231,14 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		roles[i] = agents[i]->role;
 		if (agora__center_find(c, roles[i]) != NULL) {
-			agora__center_set_err(c, "role '%s' already has an agent",
-			    roles[i]);
+			agora__center_set_err(
+			    c, "role '%s' already has an agent", roles[i]);
 			rv = AGORA_EEXIST;
 		}
 		for (size_t k = 0; k < i && rv == AGORA_OK; k++) {
 			if (strcmp(roles[k], roles[i]) == 0) {
-				agora__center_set_err(c,
-				    "role '%s' is given twice", roles[i]);
+				agora__center_set_err(
+				    c, "role '%s' is given twice", roles[i]);
 				rv = AGORA_EEXIST;
 			}
 		}
@@ -245,7 +246,8 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 	if (rv == AGORA_OK) {
 		rv = agora_env_register_roles(c->env, roles, n);
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+			agora__center_set_err(c, "%s",
+			                      agora_env_errstr(c->env));
 		}
 	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
@@ -259,12 +261,12 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		rv = agora_registry_put(c->reg, &info);
 		if (rv != AGORA_OK) {
 			agora__center_set_err(c, "%s",
-			    agora_registry_errstr(c->reg));
+			                      agora_registry_errstr(c->reg));
 		}
 	}
 	if (rv == AGORA_OK) {
-		c->agents = agora_realloc(c->agents,
-		    (c->nagents + n) * sizeof(agora_agent *));
+		c->agents = agora_realloc(c->agents, (c->nagents + n) *
+		                                         sizeof(agora_agent *));
 		for (size_t i = 0; i < n; i++) {
 			c->agents[c->nagents++] = agents[i];
 			map_insert(&c->map, agents[i]);
@@ -276,7 +278,8 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 
 agora_err
 agora_center_send_task_request(agora_center *c, const char *task,
-    const char *const *send_to, size_t n, const char *send_from)
+                               const char *const *send_to, size_t n,
+                               const char *send_from)
 {
 	agora_msg *m = agora_msg_new(send_from, NULL, task);
 	agora_err rv;

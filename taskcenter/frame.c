@@ -12,7 +12,7 @@
 #define FRAME_MAX_BYTES (1u << 20)
 
 static const char *const frame_types[] = { "chunk", "end", "error",
-	"awaiting_input" };
+	                                   "awaiting_input" };
 
 const char *
 agora_frame_type_name(agora_frame_type t)
@@ -26,12 +26,12 @@ agora_frame_render(const agora_frame *f, agora_buf *b)
 	switch (f->type) {
 	case AGORA_FRAME_CHUNK:
 		return agora_buf_addf(b, "<%s>: %.*s", f->role, (int)f->len,
-		    f->content);
+		                      f->content);
 	case AGORA_FRAME_END:
 		return agora_buf_addf(b, "<%s>: [end]", f->role);
 	case AGORA_FRAME_ERROR:
 		return agora_buf_addf(b, "<%s>: [error] %.*s", f->role,
-		    (int)f->len, f->content);
+		                      (int)f->len, f->content);
 	case AGORA_FRAME_AWAITING_INPUT:
 		return agora_buf_addf(b, "<%s>: [awaiting input]", f->role);
 	}
@@ -47,8 +47,8 @@ agora_frame_json(const agora_frame *f, agora_buf *b)
 		rv = agora_buf_json_str(b, f->role, strlen(f->role));
 	}
 	if (rv == AGORA_OK) {
-		rv = agora_buf_addf(b,
-		    ",\"type\":\"%s\",\"seq\":%u,\"round\":%u,\"content\":",
+		rv = agora_buf_addf(
+		    b, ",\"type\":\"%s\",\"seq\":%u,\"round\":%u,\"content\":",
 		    agora_frame_type_name(f->type), (unsigned)f->seq,
 		    (unsigned)f->round);
 	}
@@ -63,7 +63,7 @@ agora_frame_json(const agora_frame *f, agora_buf *b)
 
 agora_err
 agora_frame_decode(agora_frame *f, const char *text, size_t len, char *err,
-    size_t errlen)
+                   size_t errlen)
 {
 	agora_json *doc = NULL;
 	const char *role, *type, *content;
@@ -74,7 +74,7 @@ agora_frame_decode(agora_frame *f, const char *text, size_t len, char *err,
 
 	memset(f, 0, sizeof(*f));
 	rv = agora_json_parse(&doc, text, len, FRAME_MAX_BYTES, 8, why,
-	    sizeof(why));
+	                      sizeof(why));
 	if (rv != AGORA_OK) {
 		snprintf(err, errlen, "frame: %s", why);
 		return rv;
@@ -91,8 +91,9 @@ agora_frame_decode(agora_frame *f, const char *text, size_t len, char *err,
 	    content == NULL ||
 	    !agora_json_int(agora_json_get(doc, "seq"), 0, UINT32_MAX, &seq) ||
 	    !agora_json_int(agora_json_get(doc, "round"), 0, UINT32_MAX,
-		&round)) {
-		snprintf(err, errlen,
+	                    &round)) {
+		snprintf(
+		    err, errlen,
 		    "frame: want role (a role name), type (chunk, end, error, "
 		    "awaiting_input), seq, round and content");
 		agora_json_free(doc);

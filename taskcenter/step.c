@@ -61,7 +61,7 @@ struct agora_step {
 
 static void
 step_push_frame(agora_step *st, agora_turn *t, agora_frame_type type,
-    const char *content, size_t len)
+                const char *content, size_t len)
 {
 	agora_frame *f;
 
@@ -152,8 +152,8 @@ heap_add(agora_step *st, agora_turn *t)
 {
 	if (st->nheap == st->capheap) {
 		st->capheap = st->capheap == 0 ? 64 : st->capheap * 2;
-		st->heap = agora_realloc(st->heap,
-		    st->capheap * sizeof(agora_turn *));
+		st->heap =
+		    agora_realloc(st->heap, st->capheap * sizeof(agora_turn *));
 	}
 	st->heap[st->nheap] = t;
 	t->heap_index = st->nheap++;
@@ -206,10 +206,10 @@ turn_finish(agora_turn *t, enum turn_state state)
 	heap_remove(st, t);
 	t->state = state;
 	if (st->nfinished == st->capfinished) {
-		st->capfinished = st->capfinished == 0 ? 64
-						       : st->capfinished * 2;
-		st->finished = agora_realloc(st->finished,
-		    st->capfinished * sizeof(agora_turn *));
+		st->capfinished =
+		    st->capfinished == 0 ? 64 : st->capfinished * 2;
+		st->finished = agora_realloc(
+		    st->finished, st->capfinished * sizeof(agora_turn *));
 	}
 	st->finished[st->nfinished++] = t;
 }
@@ -228,7 +228,7 @@ agora_turn_fail(agora_turn *t, const char *fmt, ...)
 	va_end(ap);
 	step_push_frame(t->step, t, AGORA_FRAME_ERROR, why, strlen(why));
 	agora_log(AGORA_LOG_WARN, "step", "role=%s failed: %s", t->agent->role,
-	    why);
+	          why);
 	turn_finish(t, TURN_FAILED);
 }
 
@@ -261,7 +261,7 @@ agora_turn_done(agora_turn *t)
 
 void
 agora_turn_after(agora_turn *t, int64_t delay_ms,
-    void (*fn)(void *state, agora_turn *t))
+                 void (*fn)(void *state, agora_turn *t))
 {
 	if (t->state != TURN_RUNNING || fn == NULL) {
 		return;
@@ -299,8 +299,8 @@ turn_prepare(agora_step *st, agora_turn *t)
 		if (st->user_response == NULL) {
 			/* Once per step, not once per round. */
 			if (st->round == 1) {
-				step_push_frame(st, t,
-				    AGORA_FRAME_AWAITING_INPUT, "", 0);
+				step_push_frame(
+				    st, t, AGORA_FRAME_AWAITING_INPUT, "", 0);
 			}
 			return false;
 		}
@@ -342,10 +342,10 @@ round_begin(agora_step *st)
 		if (acting[i]->agent->watcher) {
 			agora_msgs_clear(&acting[i]->inputs);
 			rv = agora_env_history(st->c->env, WATCH_HISTORY,
-			    &acting[i]->inputs);
+			                       &acting[i]->inputs);
 			if (rv != AGORA_OK) {
 				step_fail(st, rv, "history",
-				    agora_env_errstr(st->c->env));
+				          agora_env_errstr(st->c->env));
 			}
 		}
 	}
@@ -358,10 +358,10 @@ round_begin(agora_step *st)
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_registry_mark_many(st->c->reg, roles, nbusy,
-		    AGORA_AGENT_BUSY, false);
+		                              AGORA_AGENT_BUSY, false);
 		if (rv != AGORA_OK) {
 			step_fail(st, rv, "registry",
-			    agora_registry_errstr(st->c->reg));
+			          agora_registry_errstr(st->c->reg));
 		}
 	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
@@ -413,8 +413,7 @@ round_commit(agora_step *st)
 			}
 			bad[nbad++] = role;
 		} else if (!t->agent->watcher && t->reply.len > 0) {
-			agora_msg *m = agora_msg_new(role, NULL,
-			    t->reply.data);
+			agora_msg *m = agora_msg_new(role, NULL, t->reply.data);
 			agora_strv_clear(&m->send_to);
 			for (size_t k = 0; k < st->send_to.n; k++) {
 				agora_strv_push(&m->send_to, st->send_to.v[k]);
@@ -443,14 +442,14 @@ round_commit(agora_step *st)
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_registry_mark_many(c->reg, idle, nidle,
-		    AGORA_AGENT_IDLE, true);
+		                              AGORA_AGENT_IDLE, true);
 		if (rv == AGORA_OK) {
 			rv = agora_registry_mark_many(c->reg, bad, nbad,
-			    AGORA_AGENT_ERROR, true);
+			                              AGORA_AGENT_ERROR, true);
 		}
 		if (rv != AGORA_OK) {
 			step_fail(st, rv, "registry",
-			    agora_registry_errstr(c->reg));
+			          agora_registry_errstr(c->reg));
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -498,10 +497,10 @@ round_wait(agora_step *st)
 				heap_remove(st, t);
 				if (t->agent->kind->cancel != NULL) {
 					t->agent->kind->cancel(t->agent->state,
-					    t);
+					                       t);
 				}
-				agora_turn_fail(t,
-				    "timed out: no reply within %lld ms",
+				agora_turn_fail(
+				    t, "timed out: no reply within %lld ms",
 				    (long long)st->deadline_ms);
 			}
 		}
@@ -587,14 +586,14 @@ step_check_send_to(agora_step *st)
 			rv = agora_env_roles(st->c->env, &env_roles);
 			fetched = true;
 			if (rv != AGORA_OK) {
-				agora__center_set_err(st->c, "%s",
-				    agora_env_errstr(st->c->env));
+				agora__center_set_err(
+				    st->c, "%s", agora_env_errstr(st->c->env));
 				break;
 			}
 		}
 		if (!agora_strv_has(&env_roles, r)) {
-			agora__center_set_err(st->c,
-			    "unknown role '%s' in send_to", r);
+			agora__center_set_err(
+			    st->c, "unknown role '%s' in send_to", r);
 			rv = AGORA_ENOTFOUND;
 		}
 	}
@@ -624,21 +623,22 @@ step_pick_agents(agora_step *st, const agora_step_opts *o)
 	if (n == 0) {
 		rv = agora_env_notified_roles(c->env, &notified);
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+			agora__center_set_err(c, "%s",
+			                      agora_env_errstr(c->env));
 			return rv;
 		}
 		n = notified.n;
 	}
 	st->turns = agora_calloc(n == 0 ? 1 : n, sizeof(agora_turn));
 	for (size_t i = 0; i < n; i++) {
-		const char *role = o->n_allowed > 0 ? o->allowed_roles[i]
-						    : notified.v[i];
+		const char *role =
+		    o->n_allowed > 0 ? o->allowed_roles[i] : notified.v[i];
 		agora_agent *a = agora__center_find(c, role);
 		bool dup = false;
 
 		if (a == NULL && o->n_allowed > 0) {
-			agora__center_set_err(c,
-			    "unknown role '%.80s' in allowed_roles",
+			agora__center_set_err(
+			    c, "unknown role '%.80s' in allowed_roles",
 			    role != NULL ? role : "(null)");
 			rv = AGORA_ENOTFOUND;
 			break;
@@ -678,7 +678,7 @@ step_check_llm_args(agora_center *c, const char *args)
 		return AGORA_OK;
 	}
 	rv = agora_json_parse(&doc, args, strlen(args), STEP_LLM_ARGS_MAX, 16,
-	    why, sizeof(why));
+	                      why, sizeof(why));
 	if (rv == AGORA_OK && agora_json_typeof(doc) != AGORA_JSON_OBJECT) {
 		snprintf(why, sizeof(why), "not a JSON object");
 	}
@@ -692,7 +692,7 @@ step_check_llm_args(agora_center *c, const char *args)
 
 agora_err
 agora_center_step(agora_center *c, const agora_step_opts *opts,
-    agora_step **stp)
+                  agora_step **stp)
 {
 	static const agora_step_opts none = { 0 };
 	const agora_step_opts *o = opts != NULL ? opts : &none;
@@ -706,7 +706,7 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 	}
 	if (o->rounds > STEP_MAX_ROUNDS) {
 		agora__center_set_err(c, "round must be 1 to %d",
-		    STEP_MAX_ROUNDS);
+		                      STEP_MAX_ROUNDS);
 		return AGORA_EINVAL;
 	}
 	rv = step_check_llm_args(c, o->llm_args);
@@ -717,9 +717,8 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 	st->c = c;
 	st->rounds = o->rounds == 0 ? 1 : o->rounds;
 	st->task = o->task != NULL ? agora_strdup(o->task) : NULL;
-	st->user_response = o->user_response != NULL
-	    ? agora_strdup(o->user_response)
-	    : NULL;
+	st->user_response =
+	    o->user_response != NULL ? agora_strdup(o->user_response) : NULL;
 	st->human_auto = o->human_auto;
 	st->llm_args = agora_strdup(o->llm_args != NULL ? o->llm_args : "{}");
 	st->deadline_ms = o->deadline_ms > 0 ? o->deadline_ms : c->deadline_ms;
@@ -757,7 +756,8 @@ agora_step_free(agora_step *st)
 	back = agora_calloc(st->nturns == 0 ? 1 : st->nturns, sizeof(char *));
 	for (size_t i = 0; i < st->nturns; i++) {
 		agora_turn *t = &st->turns[i];
-		if (t->state == TURN_RUNNING && t->agent->kind->cancel != NULL) {
+		if (t->state == TURN_RUNNING &&
+		    t->agent->kind->cancel != NULL) {
 			t->agent->kind->cancel(t->agent->state, t);
 		}
 		if (t->drained && !t->committed && st->err == AGORA_OK) {
@@ -767,7 +767,7 @@ agora_step_free(agora_step *st)
 	if (nback > 0) {
 		(void)agora_env_requeue_many(st->c->env, back, nback, NULL);
 		(void)agora_registry_mark_many(st->c->reg, back, nback,
-		    AGORA_AGENT_IDLE, false);
+		                               AGORA_AGENT_IDLE, false);
 	}
 	agora_free(back);
 	for (size_t i = 0; i < st->nturns; i++) {

@@ -18,11 +18,11 @@ struct agora_agent {
 };
 
 enum turn_state {
-	TURN_WAITING,  /* not started this round */
-	TURN_RUNNING,  /* act called, not ended */
-	TURN_DONE,     /* ended; commit pending or done */
-	TURN_FAILED,   /* failed; requeue pending or done */
-	TURN_SKIPPED,  /* does not act this round */
+	TURN_WAITING, /* not started this round */
+	TURN_RUNNING, /* act called, not ended */
+	TURN_DONE,    /* ended; commit pending or done */
+	TURN_FAILED,  /* failed; requeue pending or done */
+	TURN_SKIPPED, /* does not act this round */
 };
 
 struct agora_turn {
@@ -30,11 +30,11 @@ struct agora_turn {
 	agora_agent *agent;
 	enum turn_state state;
 	uint32_t round;
-	uint32_t seq;      /* next frame seq of this role in the step */
-	agora_msgs inputs; /* what it reads this round */
-	agora_buf reply;   /* chunks joined */
-	bool drained;      /* holds in-flight messages */
-	bool committed;    /* done/failed handled in Redis */
+	uint32_t seq;         /* next frame seq of this role in the step */
+	agora_msgs inputs;    /* what it reads this round */
+	agora_buf reply;      /* chunks joined */
+	bool drained;         /* holds in-flight messages */
+	bool committed;       /* done/failed handled in Redis */
 	bool published_human; /* a human's response went out this step */
 	/* The one pending callback, in the step's timer heap. */
 	int64_t due;

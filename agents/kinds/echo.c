@@ -14,7 +14,7 @@ struct echo {
 
 static agora_err
 echo_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	const char *prefix;
 	agora_err rv = kind_opt_str(spec, "prefix", "", &prefix, err, errlen);
@@ -34,8 +34,8 @@ echo_act(void *state, agora_turn *t)
 {
 	struct echo *e = state;
 	size_t n = agora_turn_ninputs(t);
-	const char *text = n > 0 ? agora_turn_input(t, n - 1)->content
-				 : agora_turn_task(t);
+	const char *text =
+	    n > 0 ? agora_turn_input(t, n - 1)->content : agora_turn_task(t);
 
 	if (text != NULL && text[0] != '\0') {
 		if (e->prefix[0] != '\0') {

@@ -15,7 +15,7 @@
 
 static agora_err
 moderator_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+                 size_t errlen)
 {
 	(void)spec;
 	(void)err;
@@ -41,7 +41,7 @@ static void
 moderator_act(void *state, agora_turn *t)
 {
 	size_t n = agora_turn_ninputs(t), valid = 0, invalid = 0;
-	double sum = 0, avg, best = INFINITY;
+	double sum = 0, avg, best = HUGE_VAL;
 	const char *winner = NULL;
 	agora_buf b;
 
@@ -62,7 +62,7 @@ moderator_act(void *state, agora_turn *t)
 	agora_buf_init(&b, 4096);
 	if (valid == 0) {
 		(void)agora_buf_addf(&b, "No answers to average (%zu invalid).",
-		    invalid);
+		                     invalid);
 		agora_turn_emit(t, b.data, b.len);
 		agora_buf_fini(&b);
 		agora_turn_done(t);
@@ -79,11 +79,11 @@ moderator_act(void *state, agora_turn *t)
 		}
 	}
 	(void)agora_buf_addf(&b,
-	    "The average of %zu answers is %.3f; closest: %s.", valid, avg,
-	    winner != NULL ? winner : "nobody");
+	                     "The average of %zu answers is %.3f; closest: %s.",
+	                     valid, avg, winner != NULL ? winner : "nobody");
 	if (invalid > 0) {
 		(void)agora_buf_addf(&b, " (%zu answers had no number.)",
-		    invalid);
+		                     invalid);
 	}
 	agora_turn_emit(t, b.data, b.len);
 	agora_buf_fini(&b);

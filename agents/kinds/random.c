@@ -28,7 +28,7 @@ random_next(struct random_agent *r)
 
 static agora_err
 random_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+              size_t errlen)
 {
 	struct random_agent *r;
 	double max, think, seed;
@@ -38,10 +38,11 @@ random_create(void **statep, const agora_agent_spec *spec, char *err,
 	rv = kind_opt_num(spec, "max", 1, 1e9, 100, &max, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = kind_opt_num(spec, "think_ms", 0, 3600000, 0, &think, err,
-		    errlen);
+		                  errlen);
 	}
 	if (rv == AGORA_OK) {
-		rv = kind_opt_num(spec, "seed", 0, 9e15, -1, &seed, err, errlen);
+		rv =
+		    kind_opt_num(spec, "seed", 0, 9e15, -1, &seed, err, errlen);
 	}
 	if (rv != AGORA_OK) {
 		return rv;
@@ -53,7 +54,7 @@ random_create(void **statep, const agora_agent_spec *spec, char *err,
 	r->max = (int64_t)max;
 	r->think_ms = (int64_t)think;
 	r->rng = h ^ (seed >= 0 ? (uint64_t)seed * 0x9e3779b97f4a7c15ull
-				: (uint64_t)agora_now_us());
+	                        : (uint64_t)agora_now_us());
 	if (r->rng == 0) {
 		r->rng = 0x2545f4914f6cdd1dull;
 	}
@@ -68,7 +69,7 @@ random_answer(void *state, agora_turn *t)
 	char text[32];
 
 	snprintf(text, sizeof(text), "%llu",
-	    (unsigned long long)(random_next(r) % (uint64_t)(r->max + 1)));
+	         (unsigned long long)(random_next(r) % (uint64_t)(r->max + 1)));
 	agora_turn_emits(t, text);
 	agora_turn_done(t);
 }
@@ -85,13 +86,12 @@ random_act(void *state, agora_turn *t)
 	}
 }
 
-static const char *const random_options[] = { "max", "think_ms", "seed",
-	NULL };
+static const char *const random_options[] = { "max", "think_ms", "seed", NULL };
 
 const agora_kind agora__kind_random = {
 	.name = "random",
 	.summary = "guessing-game participant: a number in [0, max] (think_ms, "
-		   "seed)",
+	           "seed)",
 	.option_names = random_options,
 	.create = random_create,
 	.act = random_act,

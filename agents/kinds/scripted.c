@@ -19,7 +19,7 @@ struct scripted {
 
 static agora_err
 scripted_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+                size_t errlen)
 {
 	const agora_json *lines = agora_json_get(spec->options, "lines");
 	const agora_json *cycle = agora_json_get(spec->options, "cycle");
@@ -30,17 +30,17 @@ scripted_create(void **statep, const agora_agent_spec *spec, char *err,
 	if (agora_json_typeof(lines) != AGORA_JSON_ARRAY ||
 	    agora_json_size(lines) == 0) {
 		snprintf(err, errlen,
-		    "%s: kind scripted needs 'lines', a list of strings",
-		    spec->role);
+		         "%s: kind scripted needs 'lines', a list of strings",
+		         spec->role);
 		return AGORA_EINVAL;
 	}
 	if (cycle != NULL && agora_json_typeof(cycle) != AGORA_JSON_BOOL) {
 		snprintf(err, errlen, "%s: 'cycle' must be true or false",
-		    spec->role);
+		         spec->role);
 		return AGORA_EINVAL;
 	}
 	rv = kind_opt_num(spec, "word_delay_ms", 0, 60000, 0, &delay, err,
-	    errlen);
+	                  errlen);
 	if (rv != AGORA_OK) {
 		return rv;
 	}
@@ -49,7 +49,7 @@ scripted_create(void **statep, const agora_agent_spec *spec, char *err,
 		const char *line = agora_json_str(agora_json_at(lines, i));
 		if (line == NULL) {
 			snprintf(err, errlen, "%s: lines[%zu] is not a string",
-			    spec->role, i);
+			         spec->role, i);
 			agora_strv_clear(&s->lines);
 			agora_free(s);
 			return AGORA_EINVAL;
@@ -129,7 +129,7 @@ scripted_destroy(void *state)
 }
 
 static const char *const scripted_options[] = { "lines", "word_delay_ms",
-	"cycle", NULL };
+	                                        "cycle", NULL };
 
 const agora_kind agora__kind_scripted = {
 	.name = "scripted",

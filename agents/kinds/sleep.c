@@ -15,7 +15,7 @@ struct sleeper {
 
 static agora_err
 sleep_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	struct sleeper *s;
 	const char *reply;
@@ -31,9 +31,9 @@ sleep_create(void **statep, const agora_agent_spec *spec, char *err,
 	}
 	s = agora_calloc(1, sizeof(*s));
 	s->ms = (int64_t)(seconds * 1000.0 + 0.5);
-	s->reply = reply != NULL ? agora_strdup(reply)
-				 : agora_sprintf("%s slept %g s", spec->role,
-				       seconds);
+	s->reply = reply != NULL
+	               ? agora_strdup(reply)
+	               : agora_sprintf("%s slept %g s", spec->role, seconds);
 	*statep = s;
 	return AGORA_OK;
 }

@@ -7,7 +7,7 @@
 
 static agora_err
 user_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	(void)spec;
 	(void)err;

@@ -7,10 +7,17 @@ for a = 2, #ARGV do
 	local role = ARGV[a]
 	local fl = p .. 'inflight:' .. role
 	local mem = p .. 'mem:' .. role
-	for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
-		redis.call('RPUSH', mem, string.sub(e, 2))
+	local items = redis.call('LRANGE', fl, 0, -1)
+	for s = 1, #items, 1000 do
+		local ids = {}
+		for k = s, math.min(s + 999, #items) do
+			ids[#ids + 1] = string.sub(items[k], 2)
+		end
+		redis.call('RPUSH', mem, unpack(ids))
 	end
-	redis.call('LTRIM', mem, -memmax, -1)
-	redis.call('DEL', fl)
+	if #items > 0 then
+		redis.call('LTRIM', mem, -memmax, -1)
+		redis.call('DEL', fl)
+	end
 end
 return #ARGV - 1

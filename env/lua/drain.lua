@@ -7,12 +7,20 @@
 -- Returns, per role, a flat list: flag ("n" new, "r" redelivered), body, ...
 local p = KEYS[1]
 local limit = tonumber(ARGV[1])
+
+-- RPUSH a list of values in chunks (Lua's unpack has a stack limit).
+local function push_all(key, values)
+	for s = 1, #values, 1000 do
+		redis.call('RPUSH', key, unpack(values, s, math.min(s + 999, #values)))
+	end
+end
+
 local out = {}
 for a = 2, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
 	local items = redis.call('LRANGE', inbox, 0, limit - 1)
-	local got = {}
+	local got, inflight, view = {}, {}, {}
 	if #items > 0 then
 		redis.call('LTRIM', inbox, #items, -1)
 		for _, e in ipairs(items) do
@@ -20,9 +28,9 @@ for a = 2, #ARGV do
 			if string.sub(e, 1, 1) == 'r' then
 				flag, id = 'r', string.sub(e, 2)
 			end
-			redis.call('RPUSH', p .. 'inflight:' .. role, 'r' .. id)
+			inflight[#inflight + 1] = 'r' .. id
 			if flag == 'n' then
-				redis.call('RPUSH', p .. 'view:' .. role, id)
+				view[#view + 1] = id
 			end
 			local entry = redis.call('XRANGE', p .. 'history', '0-' .. id, '0-' .. id)
 			if #entry > 0 then
@@ -30,6 +38,8 @@ for a = 2, #ARGV do
 				got[#got + 1] = entry[1][2][2]
 			end
 		end
+		push_all(p .. 'inflight:' .. role, inflight)
+		push_all(p .. 'view:' .. role, view)
 	end
 	out[#out + 1] = got
 end

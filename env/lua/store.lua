@@ -14,11 +14,17 @@ local memmax = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local i = 3
 local plan = {}
+local known = { user_requirement = true } -- role checks, memoized
+local function registered(r)
+	if known[r] == nil then
+		known[r] = redis.call('SISMEMBER', p .. 'roleset', r) == 1
+	end
+	return known[r]
+end
 for m = 1, n do
 	local from, ack, nto = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
 	i = i + 3
-	if from ~= 'user_requirement' and
-	    redis.call('SISMEMBER', p .. 'roleset', from) == 0 then
+	if not registered(from) then
 		return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. from)
 	end
 	local to, all = {}, false
@@ -27,7 +33,7 @@ for m = 1, n do
 		i = i + 1
 		if r == 'all' then
 			all = true
-		elseif redis.call('SISMEMBER', p .. 'roleset', r) == 0 then
+		elseif r == 'user_requirement' or not registered(r) then
 			return redis.error_reply('AGORA_ENOTFOUND unknown recipient role ' .. r)
 		else
 			to[#to + 1] = r
@@ -37,14 +43,16 @@ for m = 1, n do
 	i = i + 1
 end
 
+-- Memories are trimmed once per role at the end, not once per push.
+local trim = {}
 local function memory_add(role, id)
-	local key = p .. 'mem:' .. role
-	redis.call('RPUSH', key, id)
-	redis.call('LTRIM', key, -memmax, -1)
+	redis.call('RPUSH', p .. 'mem:' .. role, id)
+	trim[role] = true
 end
 
 local everyone = nil
 local ids = {}
+local last = redis.call('INCRBY', p .. 'seq', n)
 for m = 1, n do
 	local msg = plan[m]
 	local isrole = msg.from ~= 'user_requirement'
@@ -56,7 +64,7 @@ for m = 1, n do
 		end
 		redis.call('DEL', fl)
 	end
-	local id = redis.call('INCR', p .. 'seq')
+	local id = last - n + m
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	redis.call('XADD', p .. 'history', '0-' .. id, 'm', body)
 	if not isrole then
@@ -80,5 +88,8 @@ for m = 1, n do
 	end
 	redis.call('PUBLISH', p .. 'events', body)
 	ids[m] = id
+end
+for role in pairs(trim) do
+	redis.call('LTRIM', p .. 'mem:' .. role, -memmax, -1)
 end
 return ids

@@ -41,7 +41,7 @@ typedef struct agora_kind {
 	/* Make one agent's state from spec. An error (bad options) goes to
 	 * err, naming the option; no agent is made. */
 	agora_err (*create)(void **statep, const agora_agent_spec *spec,
-	    char *err, size_t errlen);
+	                    char *err, size_t errlen);
 	/* Begin a turn. The kind must end it exactly once with
 	 * agora_turn_done or agora_turn_fail, during act or later from an
 	 * agora_turn_after callback. */
@@ -64,7 +64,8 @@ AGORA_API void agora_kind_names(agora_strv *out);
 /* Make an agent: checks the role name, finds the kind and creates its
  * state. An unknown kind, a bad role or bad options: err says which. */
 AGORA_API agora_err agora_agent_new(agora_agent **ap,
-    const agora_agent_spec *spec, char *err, size_t errlen);
+                                    const agora_agent_spec *spec, char *err,
+                                    size_t errlen);
 AGORA_API void agora_agent_free(agora_agent *a);
 AGORA_API const char *agora_agent_role(const agora_agent *a);
 AGORA_API const char *agora_agent_kind(const agora_agent *a);
@@ -99,7 +100,7 @@ AGORA_API void agora_turn_fail(agora_turn *t, const char *fmt, ...)
 /* Call fn(state, t) after delay_ms, without holding a thread. One pending
  * callback per turn; it is dropped if the turn ends first. */
 AGORA_API void agora_turn_after(agora_turn *t, int64_t delay_ms,
-    void (*fn)(void *state, agora_turn *t));
+                                void (*fn)(void *state, agora_turn *t));
 
 #ifdef __cplusplus
 }

@@ -18,8 +18,8 @@ extern "C" {
 typedef struct agora_buf {
 	char *data; /* NUL-terminated; NULL until the first append */
 	size_t len;
-	size_t cap;  /* allocated */
-	size_t max;  /* the cap on len */
+	size_t cap; /* allocated */
+	size_t max; /* the cap on len */
 } agora_buf;
 
 /* Initialise in caller memory; cannot fail. max == 0 means SIZE_MAX / 2. */
@@ -37,7 +37,7 @@ AGORA_API agora_err agora_buf_addf(agora_buf *b, const char *fmt, ...)
 /* Append the whole file at path. Errors start with the path: a missing
  * file is AGORA_ENOTFOUND, over the cap AGORA_ETOOBIG. */
 AGORA_API agora_err agora_buf_read_file(agora_buf *b, const char *path,
-    char *err, size_t errlen);
+                                        char *err, size_t errlen);
 
 /* JSON: append s (n bytes) as a quoted, escaped JSON string. */
 AGORA_API agora_err agora_buf_json_str(agora_buf *b, const char *s, size_t n);

@@ -17,8 +17,8 @@ extern "C" {
 #endif
 
 typedef struct agora_config {
-	char *redis_url;          /* redis.url: NULL or "" starts a private one */
-	char *redis_server;       /* redis.server: the redis-server program */
+	char *redis_url;    /* redis.url: NULL or "" starts a private one */
+	char *redis_server; /* redis.server: the redis-server program */
 	int64_t redis_timeout_ms; /* redis.timeout_ms: per command */
 	char *session;            /* session: NULL or "" generates one */
 	int64_t step_deadline_ms; /* step.deadline_ms: a whole step's budget */
@@ -33,14 +33,15 @@ AGORA_API void agora_config_fini(agora_config *cfg);
 
 /* Set one key ("redis.url", "step.deadline_ms" ...) from text. */
 AGORA_API agora_err agora_config_set(agora_config *cfg, const char *key,
-    const char *value, char *err, size_t errlen);
+                                     const char *value, char *err,
+                                     size_t errlen);
 /* Overlay a JSON object file: {"redis": {"url": "..."}, "session": "x"}
  * or flat {"redis.url": "..."}. */
 AGORA_API agora_err agora_config_load_file(agora_config *cfg, const char *path,
-    char *err, size_t errlen);
+                                           char *err, size_t errlen);
 /* Overlay AGORA_REDIS_URL, AGORA_STEP_DEADLINE_MS ... from the environment. */
 AGORA_API agora_err agora_config_load_env(agora_config *cfg, char *err,
-    size_t errlen);
+                                          size_t errlen);
 /* One line per key: name, default, range, meaning. */
 AGORA_API void agora_config_help(FILE *f);
 /* Log every key and its value at INFO. */

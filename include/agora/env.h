@@ -31,7 +31,8 @@ typedef struct agora_env_opts {
 /* Open the environment of session (1..64 bytes, no braces or spaces) on r,
  * which is borrowed and must outlive env. opts may be NULL. */
 AGORA_API agora_err agora_env_open(agora_env **envp, agora_redis *r,
-    const char *session, const agora_env_opts *opts);
+                                   const char *session,
+                                   const agora_env_opts *opts);
 AGORA_API void agora_env_close(agora_env *env);
 AGORA_API const char *agora_env_session(const agora_env *env);
 /* The detail of the last error ("unknown recipient role ghost" ...). */
@@ -41,7 +42,8 @@ AGORA_API agora_redis *agora_env_redis(agora_env *env);
 /* Register roles in order. Invalid names: AGORA_EINVAL, nothing written.
  * An already registered role is a no-op. */
 AGORA_API agora_err agora_env_register_roles(agora_env *env,
-    const char *const *roles, size_t n);
+                                             const char *const *roles,
+                                             size_t n);
 /* All roles in registration order (into out, which is cleared first). */
 AGORA_API agora_err agora_env_roles(agora_env *env, agora_strv *out);
 
@@ -54,39 +56,41 @@ AGORA_API agora_err agora_env_store(agora_env *env, agora_msg *msg);
  * moves the sender's in-flight messages to its memory (a turn's reply);
  * acks may be NULL. */
 AGORA_API agora_err agora_env_store_many(agora_env *env, agora_msg *const *msgs,
-    const bool *acks, size_t n);
+                                         const bool *acks, size_t n);
 
 /* Move role's pending messages into its view (and in-flight list) and
  * return them in delivery order (appended to out). */
 AGORA_API agora_err agora_env_drain(agora_env *env, const char *role,
-    agora_msgs *out);
+                                    agora_msgs *out);
 /* Drain n roles in one round trip; outs[i] receives roles[i]'s messages. */
 AGORA_API agora_err agora_env_drain_many(agora_env *env,
-    const char *const *roles, size_t n, agora_msgs *outs);
+                                         const char *const *roles, size_t n,
+                                         agora_msgs *outs);
 /* The drained messages were handled without a reply: into memory. */
-AGORA_API agora_err agora_env_ack_many(agora_env *env,
-    const char *const *roles, size_t n);
+AGORA_API agora_err agora_env_ack_many(agora_env *env, const char *const *roles,
+                                       size_t n);
 /* The drained messages were not handled (the agent failed): back to the
  * head of the inbox, to be delivered again. *moved (may be NULL) counts. */
 AGORA_API agora_err agora_env_requeue_many(agora_env *env,
-    const char *const *roles, size_t n, size_t *moved);
+                                           const char *const *roles, size_t n,
+                                           size_t *moved);
 
 /* Roles with pending messages, in registration order. */
 AGORA_API agora_err agora_env_notified_roles(agora_env *env, agora_strv *out);
 /* The last limit messages of the history (0: all), oldest first. */
 AGORA_API agora_err agora_env_history(agora_env *env, size_t limit,
-    agora_msgs *out);
+                                      agora_msgs *out);
 /* The messages role has seen: sent to it (drained), to all, or by it. */
 AGORA_API agora_err agora_env_view(agora_env *env, const char *role,
-    size_t limit, agora_msgs *out);
+                                   size_t limit, agora_msgs *out);
 /* Role's memory: what it handled in its turns and what it said. */
 AGORA_API agora_err agora_env_memory(agora_env *env, const char *role,
-    size_t limit, agora_msgs *out);
+                                     size_t limit, agora_msgs *out);
 /* The messages sent from user_requirement. */
 AGORA_API agora_err agora_env_requirements(agora_env *env, agora_msgs *out);
 /* Pending inbox length of role. */
 AGORA_API agora_err agora_env_pending(agora_env *env, const char *role,
-    size_t *count);
+                                      size_t *count);
 /* Empty inboxes, views, memories, history and requirements; keep the roles
  * if keep_roles. Ids keep counting up. */
 AGORA_API agora_err agora_env_reset(agora_env *env, bool keep_roles);

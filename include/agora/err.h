@@ -10,21 +10,21 @@ extern "C" {
 
 #define AGORA_API __attribute__((visibility("default")))
 
-#define AGORA_ERR_MAP(X)                                       \
-	X(OK, "success")                                        \
-	X(EINVAL, "invalid argument")                           \
-	X(ETIMEDOUT, "timed out")                               \
-	X(ECLOSED, "object closed")                             \
-	X(ECANCELED, "operation canceled")                      \
-	X(ENOTFOUND, "no such agent, role or key")              \
-	X(ETOOBIG, "message or buffer over its limit")          \
-	X(EPROTO, "malformed message")                          \
-	X(ETRANSPORT, "transport failure")                      \
-	X(EREDIS, "redis failure")                              \
-	X(EHTTP, "http or llm failure")                         \
-	X(EINTERNAL, "internal error")                          \
-	X(EEXIST, "already exists")                             \
-	X(ESYS, "system call failed")                           \
+#define AGORA_ERR_MAP(X)                               \
+	X(OK, "success")                               \
+	X(EINVAL, "invalid argument")                  \
+	X(ETIMEDOUT, "timed out")                      \
+	X(ECLOSED, "object closed")                    \
+	X(ECANCELED, "operation canceled")             \
+	X(ENOTFOUND, "no such agent, role or key")     \
+	X(ETOOBIG, "message or buffer over its limit") \
+	X(EPROTO, "malformed message")                 \
+	X(ETRANSPORT, "transport failure")             \
+	X(EREDIS, "redis failure")                     \
+	X(EHTTP, "http or llm failure")                \
+	X(EINTERNAL, "internal error")                 \
+	X(EEXIST, "already exists")                    \
+	X(ESYS, "system call failed")                  \
 	X(EAGENT, "agent failed")
 
 typedef enum agora_err {

@@ -34,10 +34,12 @@ typedef enum agora_json_type {
  * reason, with line and column, goes to err (if not NULL). On success the
  * caller owns *docp and frees it with agora_json_free. */
 AGORA_API agora_err agora_json_parse(agora_json **docp, const char *text,
-    size_t len, size_t max_bytes, int max_depth, char *err, size_t errlen);
+                                     size_t len, size_t max_bytes,
+                                     int max_depth, char *err, size_t errlen);
 /* Read and parse a whole file; errors start with the path. */
 AGORA_API agora_err agora_json_parse_file(agora_json **docp, const char *path,
-    size_t max_bytes, char *err, size_t errlen);
+                                          size_t max_bytes, char *err,
+                                          size_t errlen);
 /* Free a document (only a root). NULL is fine. */
 AGORA_API void agora_json_free(agora_json *doc);
 
@@ -55,7 +57,7 @@ AGORA_API double agora_json_num(const agora_json *j);
 AGORA_API bool agora_json_bool(const agora_json *j);
 /* True, and *out set, if j is an integral number in [lo, hi]. */
 AGORA_API bool agora_json_int(const agora_json *j, int64_t lo, int64_t hi,
-    int64_t *out);
+                              int64_t *out);
 /* Compact text of j, appended to b. */
 AGORA_API agora_err agora_json_print(const agora_json *j, agora_buf *b);
 

@@ -30,13 +30,14 @@ AGORA_API agora_err agora_log_parse_level(const char *s, agora_log_level *out);
 AGORA_API void agora_log_set_stream(FILE *f);
 
 AGORA_API void agora_log_write(agora_log_level level, const char *component,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-#define agora_log(level, component, ...)                         \
-	do {                                                     \
-		if ((level) <= agora_log_threshold) {            \
+#define agora_log(level, component, ...)                                \
+	do {                                                            \
+		if ((level) <= agora_log_threshold) {                   \
 			agora_log_write(level, component, __VA_ARGS__); \
-		}                                                \
+		}                                                       \
 	} while (0)
 
 #ifdef __cplusplus

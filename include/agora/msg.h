@@ -20,9 +20,9 @@ extern "C" {
 #define AGORA_ALL              "all"
 
 /* Caps on what comes from outside. */
-#define AGORA_ROLE_MAX       64      /* bytes in a role name */
-#define AGORA_MSG_MAX_BYTES  (1u << 20) /* JSON form of one message */
-#define AGORA_MSG_MAX_TO     4096    /* recipients in send_to */
+#define AGORA_ROLE_MAX      64         /* bytes in a role name */
+#define AGORA_MSG_MAX_BYTES (1u << 20) /* JSON form of one message */
+#define AGORA_MSG_MAX_TO    4096       /* recipients in send_to */
 
 /* A list of owned strings. */
 typedef struct agora_strv {
@@ -43,21 +43,21 @@ typedef enum agora_msg_role {
 } agora_msg_role;
 
 typedef struct agora_msg {
-	uint64_t id;          /* 0 until stored; unique and ordered per session */
-	char *sent_from;      /* a role or AGORA_USER_REQUIREMENT */
-	agora_strv send_to;   /* roles, or the single item AGORA_ALL */
-	agora_msg_role role;  /* chat role */
-	char *content;        /* UTF-8, NUL-terminated */
+	uint64_t id;        /* 0 until stored; unique and ordered per session */
+	char *sent_from;    /* a role or AGORA_USER_REQUIREMENT */
+	agora_strv send_to; /* roles, or the single item AGORA_ALL */
+	agora_msg_role role; /* chat role */
+	char *content;       /* UTF-8, NUL-terminated */
 	uint32_t round;
-	int64_t ts_ms;        /* wall clock, ms since the epoch */
-	char *meta;           /* JSON object text, or NULL */
-	bool redelivered;     /* set by drain: delivered before, not acked */
+	int64_t ts_ms;    /* wall clock, ms since the epoch */
+	char *meta;       /* JSON object text, or NULL */
+	bool redelivered; /* set by drain: delivered before, not acked */
 } agora_msg;
 
 /* A new message from `from` to the comma-separated `to` (NULL means all).
  * Never fails (OOM aborts). */
 AGORA_API agora_msg *agora_msg_new(const char *from, const char *to,
-    const char *content);
+                                   const char *content);
 AGORA_API agora_msg *agora_msg_dup(const agora_msg *m);
 AGORA_API void agora_msg_free(agora_msg *m);
 AGORA_API const char *agora_msg_role_name(agora_msg_role r);
@@ -70,16 +70,16 @@ AGORA_API bool agora_role_valid(const char *name);
 /* Check a message before it is stored: sender and recipients well formed,
  * content valid UTF-8, meta a JSON object. The reason goes to err. */
 AGORA_API agora_err agora_msg_validate(const agora_msg *m, char *err,
-    size_t errlen);
+                                       size_t errlen);
 
 /* Append the JSON form of m to b. With with_id false the id is left out
  * (the store adds it). */
 AGORA_API agora_err agora_msg_encode(const agora_msg *m, bool with_id,
-    agora_buf *b);
+                                     agora_buf *b);
 /* Decode one message; over AGORA_MSG_MAX_BYTES is AGORA_ETOOBIG, anything
  * malformed AGORA_EPROTO with the reason in err. */
 AGORA_API agora_err agora_msg_decode(agora_msg **mp, const char *text,
-    size_t len, char *err, size_t errlen);
+                                     size_t len, char *err, size_t errlen);
 
 /* A list of owned messages. */
 typedef struct agora_msgs {

@@ -21,7 +21,8 @@ typedef struct agora_redis agora_redis;
  * SIGPIPE has its default disposition it is set to ignored, so a dead
  * server is an error, not the end of the process. */
 AGORA_API agora_err agora_redis_open(agora_redis **rp, const char *url,
-    int64_t timeout_ms, char *err, size_t errlen);
+                                     int64_t timeout_ms, char *err,
+                                     size_t errlen);
 AGORA_API void agora_redis_close(agora_redis *r);
 /* One PING round trip. */
 AGORA_API agora_err agora_redis_ping(agora_redis *r);
@@ -36,7 +37,8 @@ typedef struct agora_redis_server agora_redis_server;
  * and wait until it answers. The child dies with this process. If the
  * program is missing, AGORA_ENOTFOUND and err says how to install it. */
 AGORA_API agora_err agora_redis_server_start(agora_redis_server **sp,
-    const char *program, char *err, size_t errlen);
+                                             const char *program, char *err,
+                                             size_t errlen);
 /* unix:///tmp/agora-XXXXXX/redis.sock */
 AGORA_API const char *agora_redis_server_url(const agora_redis_server *s);
 AGORA_API int agora_redis_server_pid(const agora_redis_server *s);

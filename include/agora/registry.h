@@ -38,28 +38,29 @@ typedef struct agora_agent_info {
 typedef struct agora_registry agora_registry;
 
 /* r is borrowed and must outlive the registry. */
-AGORA_API agora_err agora_registry_open(agora_registry **regp,
-    agora_redis *r, const char *session);
+AGORA_API agora_err agora_registry_open(agora_registry **regp, agora_redis *r,
+                                        const char *session);
 AGORA_API void agora_registry_close(agora_registry *reg);
 AGORA_API const char *agora_registry_errstr(const agora_registry *reg);
 
 /* Add or replace an agent's record; the role keeps its first place in the
  * listing order. */
 AGORA_API agora_err agora_registry_put(agora_registry *reg,
-    const agora_agent_info *info);
+                                       const agora_agent_info *info);
 /* Fill *out (free with agora_agent_info_fini); AGORA_ENOTFOUND if absent. */
 AGORA_API agora_err agora_registry_get(agora_registry *reg, const char *role,
-    agora_agent_info *out);
+                                       agora_agent_info *out);
 /* Every agent in registration order; free with agora_agent_infos_free. */
 AGORA_API agora_err agora_registry_list(agora_registry *reg,
-    agora_agent_info **out, size_t *n);
+                                        agora_agent_info **out, size_t *n);
 /* Set the status (and last seen) of n agents in one round trip; with
  * step_done their step counts go up by one. */
 AGORA_API agora_err agora_registry_mark_many(agora_registry *reg,
-    const char *const *roles, size_t n, agora_agent_status status,
-    bool step_done);
+                                             const char *const *roles, size_t n,
+                                             agora_agent_status status,
+                                             bool step_done);
 AGORA_API agora_err agora_registry_set_human(agora_registry *reg,
-    const char *role, bool human);
+                                             const char *role, bool human);
 /* Remove every record of the session. */
 AGORA_API agora_err agora_registry_clear(agora_registry *reg);
 

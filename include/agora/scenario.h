@@ -16,17 +16,18 @@
 extern "C" {
 #endif
 
-#define AGORA_SCENARIO_MAX_BYTES (4u << 20)
+#define AGORA_SCENARIO_MAX_BYTES  (4u << 20)
 #define AGORA_SCENARIO_MAX_AGENTS 1000000
 
 typedef struct agora_scenario agora_scenario;
 
 /* Load and check a scenario (registers the built-in kinds first). */
 AGORA_API agora_err agora_scenario_load(agora_scenario **sp, const char *path,
-    char *err, size_t errlen);
+                                        char *err, size_t errlen);
 /* The same from text; name stands for the file in errors. */
 AGORA_API agora_err agora_scenario_parse(agora_scenario **sp, const char *name,
-    const char *text, size_t len, char *err, size_t errlen);
+                                         const char *text, size_t len,
+                                         char *err, size_t errlen);
 AGORA_API void agora_scenario_free(agora_scenario *s);
 AGORA_API const char *agora_scenario_name(const agora_scenario *s);
 /* The scenario's session id, or NULL. */
@@ -34,7 +35,8 @@ AGORA_API const char *agora_scenario_session(const agora_scenario *s);
 
 /* Make the scenario's agents and add them to c. */
 AGORA_API agora_err agora_scenario_add_agents(const agora_scenario *s,
-    agora_center *c, char *err, size_t errlen);
+                                              agora_center *c, char *err,
+                                              size_t errlen);
 
 typedef struct agora_run_hooks {
 	/* Every frame, as it comes out of a step. */
@@ -60,9 +62,10 @@ typedef struct agora_run_stats {
 /* Run the script on c (whose agents came from agora_scenario_add_agents).
  * Agent errors are frames, counted in stats; a failure that stops the
  * script (Redis) is returned with err saying where. */
-AGORA_API agora_err agora_scenario_run(const agora_scenario *s,
-    agora_center *c, const agora_run_hooks *hooks, agora_run_stats *stats,
-    char *err, size_t errlen);
+AGORA_API agora_err agora_scenario_run(const agora_scenario *s, agora_center *c,
+                                       const agora_run_hooks *hooks,
+                                       agora_run_stats *stats, char *err,
+                                       size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -47,11 +47,11 @@ AGORA_API agora_err agora_frame_render(const agora_frame *f, agora_buf *b);
 AGORA_API agora_err agora_frame_json(const agora_frame *f, agora_buf *b);
 /* Parse the JSON form into f (strings owned; agora_frame_fini). */
 AGORA_API agora_err agora_frame_decode(agora_frame *f, const char *text,
-    size_t len, char *err, size_t errlen);
+                                       size_t len, char *err, size_t errlen);
 /* Split "<role>: content" at the first ": "; AGORA_EPROTO without one.
  * *role and *content are the caller's to free. */
 AGORA_API agora_err agora_frame_extract(const char *text, char **role,
-    char **content);
+                                        char **content);
 AGORA_API void agora_frame_fini(agora_frame *f);
 
 typedef struct agora_center agora_center;
@@ -60,8 +60,8 @@ typedef struct agora_step agora_step;
 /* Open a center on the Redis of cfg (with no redis.url, a private
  * redis-server is started and stopped with the center) and the session of
  * cfg (a new id if empty). err says what failed. */
-AGORA_API agora_err agora_center_new(agora_center **cp,
-    const agora_config *cfg, char *err, size_t errlen);
+AGORA_API agora_err agora_center_new(agora_center **cp, const agora_config *cfg,
+                                     char *err, size_t errlen);
 /* Free the center, its agents and, if it started one, its Redis. */
 AGORA_API void agora_center_free(agora_center *c);
 AGORA_API const char *agora_center_session(const agora_center *c);
@@ -75,33 +75,37 @@ AGORA_API const char *agora_center_errstr(const agora_center *c);
  * the registry. A role that already has an agent is AGORA_EEXIST and none
  * of the n is added. On AGORA_OK the center owns them. */
 AGORA_API agora_err agora_center_add_agents(agora_center *c,
-    agora_agent *const *agents, size_t n);
+                                            agora_agent *const *agents,
+                                            size_t n);
 AGORA_API agora_agent *agora_center_agent(agora_center *c, const char *role);
 
 /* Store task from send_from (NULL: user_requirement) to send_to (n == 0:
  * all). From an agent's role, it also enters that agent's memory. */
 AGORA_API agora_err agora_center_send_task_request(agora_center *c,
-    const char *task, const char *const *send_to, size_t n,
-    const char *send_from);
+                                                   const char *task,
+                                                   const char *const *send_to,
+                                                   size_t n,
+                                                   const char *send_from);
 
 typedef struct agora_step_opts {
-	const char *task;                   /* NULL: none */
-	uint32_t rounds;                    /* 0 means 1 */
-	const char *const *send_to;         /* n_send_to == 0: all */
+	const char *task;           /* NULL: none */
+	uint32_t rounds;            /* 0 means 1 */
+	const char *const *send_to; /* n_send_to == 0: all */
 	size_t n_send_to;
-	const char *const *allowed_roles;   /* n_allowed == 0: notified */
+	const char *const *allowed_roles; /* n_allowed == 0: notified */
 	size_t n_allowed;
-	const char *user_response;          /* for human agents; NULL: none */
-	bool human_auto;                    /* humans answer with their kind */
-	const char *llm_args;               /* JSON object text; NULL: {} */
-	int64_t deadline_ms;                /* 0: the center's default */
+	const char *user_response; /* for human agents; NULL: none */
+	bool human_auto;           /* humans answer with their kind */
+	const char *llm_args;      /* JSON object text; NULL: {} */
+	int64_t deadline_ms;       /* 0: the center's default */
 } agora_step_opts;
 
 /* Start a step (opts may be NULL for all defaults). An unknown role in
  * allowed_roles or send_to, or bad llm_args, is an error before anything
  * runs (err detail in agora_center_errstr). */
 AGORA_API agora_err agora_center_step(agora_center *c,
-    const agora_step_opts *opts, agora_step **stp);
+                                      const agora_step_opts *opts,
+                                      agora_step **stp);
 /* The next frame, waiting for it. *fp is NULL when the step is over. A
  * Redis failure ends the step with AGORA_EREDIS (detail in
  * agora_step_errstr); an agent's failure is an error frame. */

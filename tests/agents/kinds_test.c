@@ -8,7 +8,7 @@
 
 static agora_err
 make(const char *role, const char *kind, const char *options, char *err,
-    size_t errlen)
+     size_t errlen)
 {
 	agora_json *doc = NULL;
 	agora_agent *a = NULL;
@@ -18,7 +18,7 @@ make(const char *role, const char *kind, const char *options, char *err,
 	agora_kinds_builtin();
 	if (options != NULL) {
 		AGORA_PASS(agora_json_parse(&doc, options, strlen(options),
-		    4096, 8, err, errlen));
+		                            4096, 8, err, errlen));
 		spec.options = doc;
 	}
 	rv = agora_agent_new(&a, &spec, err, errlen);
@@ -50,24 +50,24 @@ bad_options_name_role_and_key(void **state)
 	char err[512];
 
 	(void)state;
-	AGORA_FAIL(make("s", "scripted", NULL, err, sizeof(err)),
-	    AGORA_EINVAL);
+	AGORA_FAIL(make("s", "scripted", NULL, err, sizeof(err)), AGORA_EINVAL);
 	assert_non_null(strstr(err, "s: kind scripted needs 'lines'"));
-	AGORA_FAIL(make("s", "scripted", "{\"lines\":[\"a\", 3]}", err,
-	    sizeof(err)), AGORA_EINVAL);
+	AGORA_FAIL(
+	    make("s", "scripted", "{\"lines\":[\"a\", 3]}", err, sizeof(err)),
+	    AGORA_EINVAL);
 	assert_non_null(strstr(err, "lines[1]"));
 	AGORA_FAIL(make("r", "random", "{\"max\":\"ten\"}", err, sizeof(err)),
-	    AGORA_EINVAL);
+	           AGORA_EINVAL);
 	assert_non_null(strstr(err, "'max'"));
 	AGORA_FAIL(make("z", "sleep", "{\"seconds\":-1}", err, sizeof(err)),
-	    AGORA_EINVAL);
+	           AGORA_EINVAL);
 	assert_non_null(strstr(err, "'seconds'"));
 	AGORA_FAIL(make("x", "telepathy", NULL, err, sizeof(err)),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(err, "unknown kind 'telepathy'"));
 	assert_non_null(strstr(err, "scripted"));
 	AGORA_FAIL(make("bad role", "echo", NULL, err, sizeof(err)),
-	    AGORA_EINVAL);
+	           AGORA_EINVAL);
 	AGORA_FAIL(make("p", "echo", NULL, err, sizeof(err)), AGORA_OK);
 }
 
@@ -138,7 +138,7 @@ moderator_announces_the_average(void **state)
 	AGORA_PASS(agora_center_send_task_request(c, "no idea", to, 1, "p3"));
 	text = one_turn(c, "mod");
 	assert_string_equal(text, "The average of 2 answers is 25.000; "
-				  "closest: p1. (1 answers had no number.)");
+	                          "closest: p1. (1 answers had no number.)");
 	agora_free(text);
 	text = one_turn(c, "mod");
 	assert_string_equal(text, "No answers to average (0 invalid).");
@@ -160,8 +160,8 @@ sleepers_wait_together(void **state)
 	for (int i = 0; i < 10; i++) {
 		snprintf(role, sizeof(role), "z%d", i);
 		snprintf(opts, sizeof(opts),
-		    "{\"seconds\":%.2f,\"reply\":\"found it\"}",
-		    0.05 * (10 - i));
+		         "{\"seconds\":%.2f,\"reply\":\"found it\"}",
+		         0.05 * (10 - i));
 		t_add(c, role, "sleep", opts);
 	}
 	AGORA_PASS(agora_center_send_task_request(c, "search", NULL, 0, NULL));
@@ -173,7 +173,7 @@ sleepers_wait_together(void **state)
 		snprintf(role, sizeof(role), "z%d", i);
 		snprintf(later, sizeof(later), "z%d", i + 1);
 		assert_true(t_first(&f, later, AGORA_FRAME_CHUNK) <
-		    t_first(&f, role, AGORA_FRAME_CHUNK));
+		            t_first(&f, role, AGORA_FRAME_CHUNK));
 	}
 	char *text = t_text(&f, "z7");
 	assert_string_equal(text, "found it");

@@ -12,12 +12,12 @@ expect_error(const char *text, agora_err code, const char *needle)
 	agora_scenario *s = NULL;
 	char err[512] = "";
 	agora_err rv = agora_scenario_parse(&s, "bad.json", text, strlen(text),
-	    err, sizeof(err));
+	                                    err, sizeof(err));
 
 	if (rv != code || strstr(err, needle) == NULL ||
 	    strncmp(err, "bad.json: ", 10) != 0) {
 		fail_msg("for %s\ngot %s: '%s'\nwant %s with '%s'", text,
-		    agora_errname(rv), err, agora_errname(code), needle);
+		         agora_errname(rv), err, agora_errname(code), needle);
 	}
 	assert_null(s);
 }
@@ -29,49 +29,53 @@ malformed_files_are_explained(void **state)
 {
 	(void)state;
 	expect_error("{\n  \"agents\": [\n    {\"role\": \"a\",}\n  ]\n}",
-	    AGORA_EPROTO, "line 3");
+	             AGORA_EPROTO, "line 3");
 	expect_error("", AGORA_EPROTO, "line 1");
 	expect_error("[]", AGORA_EINVAL, "want a JSON object");
 	expect_error("{\"agents\":[]}", AGORA_EINVAL, "agents: want a list");
 	expect_error("{\"agents\":[" AGENT_A "],\"scirpt\":[]}", AGORA_EINVAL,
-	    "unknown key 'scirpt'");
+	             "unknown key 'scirpt'");
 	expect_error("{\"agents\":[{\"kind\":\"echo\"}]}", AGORA_EINVAL,
-	    "agents[0].role: missing");
+	             "agents[0].role: missing");
 	expect_error("{\"agents\":[{\"role\":\"a b\",\"kind\":\"echo\"}]}",
-	    AGORA_EINVAL, "invalid role name 'a b'");
+	             AGORA_EINVAL, "invalid role name 'a b'");
 	expect_error("{\"agents\":[" AGENT_A "," AGENT_A "]}", AGORA_EEXIST,
-	    "agents[1] (a): role given twice");
+	             "agents[1] (a): role given twice");
 	expect_error("{\"agents\":[{\"role\":\"a\"}]}", AGORA_EINVAL,
-	    "agents[0] (a): missing 'kind'");
+	             "agents[0] (a): missing 'kind'");
 	expect_error("{\"agents\":[{\"role\":\"s\",\"kind\":\"scripted\","
-		     "\"lnes\":[\"x\"]}]}",
-	    AGORA_EINVAL, "agents[0] (s): unknown key 'lnes'");
+	             "\"lnes\":[\"x\"]}]}",
+	             AGORA_EINVAL, "agents[0] (s): unknown key 'lnes'");
 	expect_error("{\"agents\":[{\"role\":\"a\",\"kind\":\"echo\","
-		     "\"human\":\"yes\"}]}",
-	    AGORA_EINVAL, "human: want true or false");
+	             "\"human\":\"yes\"}]}",
+	             AGORA_EINVAL, "human: want true or false");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"step\":{"
-		     "\"allowed_roles\":[\"a\",\"ghost\"]}}]}",
-	    AGORA_ENOTFOUND, "script[0].step.allowed_roles: unknown role 'ghost'");
-	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"send_task_request\""
-		     ":{\"task\":\"x\",\"send_to\":\"b\"}}]}",
-	    AGORA_ENOTFOUND, "script[0].send_task_request.send_to: unknown role");
-	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"send_task_request\""
-		     ":{\"send_to\":\"a\"}}]}",
-	    AGORA_EINVAL, "missing 'task'");
+	             "\"allowed_roles\":[\"a\",\"ghost\"]}}]}",
+	             AGORA_ENOTFOUND,
+	             "script[0].step.allowed_roles: unknown role 'ghost'");
+	expect_error("{\"agents\":[" AGENT_A
+	             "],\"script\":[{\"send_task_request\""
+	             ":{\"task\":\"x\",\"send_to\":\"b\"}}]}",
+	             AGORA_ENOTFOUND,
+	             "script[0].send_task_request.send_to: unknown role");
+	expect_error("{\"agents\":[" AGENT_A
+	             "],\"script\":[{\"send_task_request\""
+	             ":{\"send_to\":\"a\"}}]}",
+	             AGORA_EINVAL, "missing 'task'");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"step\":{},"
-		     "\"repeat\":0}]}",
-	    AGORA_EINVAL, "script[0].repeat");
+	             "\"repeat\":0}]}",
+	             AGORA_EINVAL, "script[0].repeat");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"walk\":{}}]}",
-	    AGORA_EINVAL, "not 'walk'");
+	             AGORA_EINVAL, "not 'walk'");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"step\":{"
-		     "\"round\":0}}]}",
-	    AGORA_EINVAL, "script[0].step.round");
+	             "\"round\":0}}]}",
+	             AGORA_EINVAL, "script[0].step.round");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"step\":{"
-		     "\"llm_args\":[1]}}]}",
-	    AGORA_EINVAL, "llm_args: want an object");
+	             "\"llm_args\":[1]}}]}",
+	             AGORA_EINVAL, "llm_args: want an object");
 	expect_error("{\"agents\":[" AGENT_A "],\"script\":[{\"step\":{"
-		     "\"alowed_roles\":\"a\"}}]}",
-	    AGORA_EINVAL, "unknown key 'alowed_roles'");
+	             "\"alowed_roles\":\"a\"}}]}",
+	             AGORA_EINVAL, "unknown key 'alowed_roles'");
 }
 
 static void
@@ -82,25 +86,27 @@ missing_file_names_the_path(void **state)
 
 	(void)state;
 	AGORA_FAIL(agora_scenario_load(&s, "/nonexistent/debate.json", err,
-	    sizeof(err)), AGORA_ENOTFOUND);
+	                               sizeof(err)),
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(err, "/nonexistent/debate.json"));
 }
 
 static void
 unknown_kind_fails_when_agents_are_made(void **state)
 {
-	const char *text = "{\"agents\":[{\"role\":\"a\",\"kind\":\"psychic\"}]}";
+	const char *text =
+	    "{\"agents\":[{\"role\":\"a\",\"kind\":\"psychic\"}]}";
 	agora_scenario *s = NULL;
 	agora_center *c = t_center("unknownkind");
 	char err[512];
 
 	(void)state;
 	AGORA_PASS(agora_scenario_parse(&s, "k.json", text, strlen(text), err,
-	    sizeof(err)));
+	                                sizeof(err)));
 	AGORA_FAIL(agora_scenario_add_agents(s, c, err, sizeof(err)),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(err, "k.json: agents[0]: a: unknown kind "
-				    "'psychic'"));
+	                            "'psychic'"));
 	agora_scenario_free(s);
 	agora_center_free(c);
 }
@@ -135,14 +141,15 @@ run_demo(const char *name, struct collect *out, agora_center **cp)
 	const char *src = getenv("AGORA_SRC");
 
 	snprintf(path, sizeof(path), "%s/demos/%s/%s.json",
-	    src != NULL ? src : ".", name, name);
+	         src != NULL ? src : ".", name, name);
 	memset(out, 0, sizeof(*out));
 	*cp = t_center(name);
 	if (agora_scenario_load(&s, path, err, sizeof(err)) != AGORA_OK) {
 		fail_msg("%s", err);
 	}
 	AGORA_PASS(agora_scenario_add_agents(s, *cp, err, sizeof(err)));
-	AGORA_PASS(agora_scenario_run(s, *cp, &hooks, &stats, err, sizeof(err)));
+	AGORA_PASS(
+	    agora_scenario_run(s, *cp, &hooks, &stats, err, sizeof(err)));
 	assert_int_equal(stats.errors, 0);
 	agora_scenario_free(s);
 }
@@ -163,8 +170,8 @@ debate_demo_whispers(void **state)
 		assert_null(strstr(v.v[i]->content, "between us"));
 	}
 	agora_msgs_clear(&v);
-	AGORA_PASS(agora_env_view(agora_center_env(c), "hillary_clinton", 0,
-	    &v));
+	AGORA_PASS(
+	    agora_env_view(agora_center_env(c), "hillary_clinton", 0, &v));
 	assert_non_null(strstr(v.v[0]->content, "between us"));
 	agora_msgs_clear(&v);
 	assert_true(t_count(&out.f, "donald_trump", AGORA_FRAME_END) >= 2);

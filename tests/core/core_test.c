@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of core/: messages and their codec, caps, UTF-8 and role
  * names, buffers, JSON errors with line numbers, frames, config. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -12,7 +12,8 @@
 static void
 msg_round_trips_through_json(void **state)
 {
-	agora_msg *m = agora_msg_new("alice", "bob, carol", "hi \"there\"\n\t\x01");
+	agora_msg *m =
+	    agora_msg_new("alice", "bob, carol", "hi \"there\"\n\t\x01");
 	agora_msg *d = NULL;
 	agora_buf b;
 	char err[256];
@@ -41,13 +42,18 @@ msg_round_trips_through_json(void **state)
 static void
 msg_decode_rejects_garbage_with_a_reason(void **state)
 {
-	static const char *const bad[] = { "", "{", "[1,2]", "nope",
+	static const char *const bad[] = {
+		"",
+		"{",
+		"[1,2]",
+		"nope",
 		"{\"sent_from\":1,\"send_to\":[],\"content\":\"x\"}",
 		"{\"sent_from\":\"a\",\"content\":\"x\"}",
-		"{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\","
-		"\"role\":\"wizard\"}",
+		("{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\","
+		 "\"role\":\"wizard\"}"),
 		"{\"sent_from\":\"a\",\"send_to\":[1],\"content\":\"x\"}",
-		"{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\"} tail" };
+		"{\"sent_from\":\"a\",\"send_to\":\"b\",\"content\":\"x\"} tail"
+	};
 	char err[256];
 
 	(void)state;
@@ -55,7 +61,8 @@ msg_decode_rejects_garbage_with_a_reason(void **state)
 		agora_msg *m = NULL;
 		err[0] = '\0';
 		AGORA_FAIL(agora_msg_decode(&m, bad[i], strlen(bad[i]), err,
-		    sizeof(err)), AGORA_EPROTO);
+		                            sizeof(err)),
+		           AGORA_EPROTO);
 		assert_null(m);
 		assert_true(strncmp(err, "message: ", 9) == 0);
 	}
@@ -74,12 +81,12 @@ msg_decode_caps_size_and_depth(void **state)
 	memset(text, ' ', big);
 	text[big] = '\0';
 	AGORA_FAIL(agora_msg_decode(&m, text, big, err, sizeof(err)),
-	    AGORA_ETOOBIG);
+	           AGORA_ETOOBIG);
 	agora_free(text);
 	memset(deep, '[', 100);
 	memset(deep + 100, ']', 100);
 	AGORA_FAIL(agora_msg_decode(&m, deep, 200, err, sizeof(err)),
-	    AGORA_EPROTO);
+	           AGORA_EPROTO);
 	assert_non_null(strstr(err, "nesting"));
 }
 
@@ -121,8 +128,8 @@ role_names_are_checked(void **state)
 	assert_false(agora_role_valid("a b"));
 	assert_false(agora_role_valid("a: b"));
 	assert_false(agora_role_valid("<bob>"));
-	assert_false(agora_role_valid(
-	    "a-name-that-is-much-longer-than-sixty-four-bytes-in-all-xxxxxxxxx"));
+	assert_false(agora_role_valid("a-name-that-is-much-longer-than-sixty-"
+	                              "four-bytes-in-all-xxxxxxxxx"));
 }
 
 static void
@@ -130,10 +137,10 @@ utf8_validation(void **state)
 {
 	(void)state;
 	assert_true(agora_utf8_valid("héllo €", strlen("héllo €")));
-	assert_false(agora_utf8_valid("\xc0\xaf", 2));         /* overlong */
-	assert_false(agora_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-	assert_false(agora_utf8_valid("\xe2\x82", 2));         /* cut short */
-	assert_false(agora_utf8_valid("a\0b", 3));             /* NUL */
+	assert_false(agora_utf8_valid("\xc0\xaf", 2));     /* overlong */
+	assert_false(agora_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+	assert_false(agora_utf8_valid("\xe2\x82", 2));     /* cut short */
+	assert_false(agora_utf8_valid("a\0b", 3));         /* NUL */
 }
 
 static void
@@ -160,7 +167,8 @@ json_errors_give_line_and_column(void **state)
 
 	(void)state;
 	AGORA_FAIL(agora_json_parse(&doc, text, strlen(text), 1024, 8, err,
-	    sizeof(err)), AGORA_EPROTO);
+	                            sizeof(err)),
+	           AGORA_EPROTO);
 	assert_non_null(strstr(err, "line 3"));
 	assert_null(doc);
 }
@@ -182,8 +190,12 @@ strv_split_trims_and_skips_empty(void **state)
 static void
 frame_renders_and_extracts(void **state)
 {
-	agora_frame f = { (char *)(uintptr_t) "bob", AGORA_FRAME_CHUNK, 0, 1,
-		(char *)(uintptr_t) "x: y", 4 };
+	agora_frame f = { (char *)(uintptr_t) "bob",
+		          AGORA_FRAME_CHUNK,
+		          0,
+		          1,
+		          (char *)(uintptr_t) "x: y",
+		          4 };
 	agora_buf b;
 	char *role, *content;
 
@@ -198,25 +210,31 @@ frame_renders_and_extracts(void **state)
 	agora_free(role);
 	agora_free(content);
 	AGORA_FAIL(agora_frame_extract("no separator", &role, &content),
-	    AGORA_EPROTO);
+	           AGORA_EPROTO);
 	agora_buf_fini(&b);
 }
 
 static void
 frame_json_round_trip_and_garbage(void **state)
 {
-	agora_frame f = { (char *)(uintptr_t) "bob", AGORA_FRAME_ERROR, 4, 2,
-		(char *)(uintptr_t) "boom \"x\"", 8 };
+	agora_frame f = { (char *)(uintptr_t) "bob",
+		          AGORA_FRAME_ERROR,
+		          4,
+		          2,
+		          (char *)(uintptr_t) "boom \"x\"",
+		          8 };
 	agora_frame d;
 	agora_buf b;
 	char err[256];
-	static const char *const garbage[] = { "\x01\x02garbage", "{}",
+	static const char *const garbage[] = {
+		"\x01\x02garbage", "{}",
 		"{\"role\":\"bob\",\"type\":\"shout\",\"seq\":0,\"round\":1,"
 		"\"content\":\"\"}",
 		"{\"role\":\"a b\",\"type\":\"chunk\",\"seq\":0,\"round\":1,"
 		"\"content\":\"\"}",
 		"{\"role\":\"bob\",\"type\":\"chunk\",\"seq\":-1,\"round\":1,"
-		"\"content\":\"\"}" };
+		"\"content\":\"\"}"
+	};
 
 	(void)state;
 	agora_buf_init(&b, 0);
@@ -228,8 +246,8 @@ frame_json_round_trip_and_garbage(void **state)
 	assert_string_equal(d.content, "boom \"x\"");
 	agora_frame_fini(&d);
 	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
-		agora_err rv = agora_frame_decode(&d, garbage[i],
-		    strlen(garbage[i]), err, sizeof(err));
+		agora_err rv = agora_frame_decode(
+		    &d, garbage[i], strlen(garbage[i]), err, sizeof(err));
 		assert_true(rv == AGORA_EPROTO);
 		assert_true(strncmp(err, "frame: ", 7) == 0);
 	}
@@ -249,13 +267,14 @@ config_layers_and_errors(void **state)
 	agora_config_init(&cfg);
 	assert_int_equal(cfg.redis_timeout_ms, 5000);
 	AGORA_PASS(agora_config_set(&cfg, "step.deadline_ms", "1500", err,
-	    sizeof(err)));
+	                            sizeof(err)));
 	assert_int_equal(cfg.step_deadline_ms, 1500);
-	AGORA_FAIL(agora_config_set(&cfg, "step.deadline_ms", "-3", err,
-	    sizeof(err)), AGORA_EINVAL);
+	AGORA_FAIL(
+	    agora_config_set(&cfg, "step.deadline_ms", "-3", err, sizeof(err)),
+	    AGORA_EINVAL);
 	assert_non_null(strstr(err, "step.deadline_ms"));
 	AGORA_FAIL(agora_config_set(&cfg, "no.such", "1", err, sizeof(err)),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
@@ -268,11 +287,10 @@ config_layers_and_errors(void **state)
 	fputs("{\"redis\": {\"colour\": 1}}", f);
 	fclose(f);
 	AGORA_FAIL(agora_config_load_file(&cfg, path, err, sizeof(err)),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(err, "redis.colour"));
 	setenv("AGORA_LOG_LEVEL", "loud", 1);
-	AGORA_FAIL(agora_config_load_env(&cfg, err, sizeof(err)),
-	    AGORA_EINVAL);
+	AGORA_FAIL(agora_config_load_env(&cfg, err, sizeof(err)), AGORA_EINVAL);
 	unsetenv("AGORA_LOG_LEVEL");
 	unlink(path);
 	agora_config_fini(&cfg);
@@ -287,8 +305,7 @@ proc_reports_a_missing_program(void **state)
 	char err[256];
 
 	(void)state;
-	AGORA_FAIL(agora_proc_spawn(&p, &o, err, sizeof(err)),
-	    AGORA_ENOTFOUND);
+	AGORA_FAIL(agora_proc_spawn(&p, &o, err, sizeof(err)), AGORA_ENOTFOUND);
 	assert_null(p);
 	assert_non_null(strstr(err, "agora-no-such-program"));
 }
@@ -326,7 +343,8 @@ redis_server_missing_says_how_to_install(void **state)
 
 	(void)state;
 	AGORA_FAIL(agora_redis_server_start(&s, "/nonexistent/redis-server",
-	    err, sizeof(err)), AGORA_ENOTFOUND);
+	                                    err, sizeof(err)),
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(err, "apt-get install redis-server"));
 	assert_non_null(strstr(err, "--redis"));
 }
@@ -339,10 +357,11 @@ redis_url_errors(void **state)
 
 	(void)state;
 	AGORA_FAIL(agora_redis_open(&r, "http://x", 100, err, sizeof(err)),
-	    AGORA_EINVAL);
+	           AGORA_EINVAL);
 	assert_non_null(strstr(err, "bad Redis URL"));
 	AGORA_FAIL(agora_redis_open(&r, "unix:///nonexistent/redis.sock", 100,
-	    err, sizeof(err)), AGORA_EREDIS);
+	                            err, sizeof(err)),
+	           AGORA_EREDIS);
 	assert_non_null(strstr(err, "cannot connect"));
 	assert_null(r);
 }

@@ -19,8 +19,7 @@ setup(void **state)
 	struct fixture *fx = agora_calloc(1, sizeof(*fx));
 	char session[64];
 
-	snprintf(session, sizeof(session), "env%d-%d", (int)getpid(),
-	    serial++);
+	snprintf(session, sizeof(session), "env%d-%d", (int)getpid(), serial++);
 	fx->r = t_redis_open();
 	AGORA_PASS(agora_env_open(&fx->env, fx->r, session, NULL));
 	*state = fx;
@@ -44,8 +43,8 @@ reg(agora_env *env, const char *csv)
 	agora_strv sv = { 0 };
 
 	agora_strv_split(&sv, csv);
-	AGORA_PASS(agora_env_register_roles(env,
-	    (const char *const *)sv.v, sv.n));
+	AGORA_PASS(
+	    agora_env_register_roles(env, (const char *const *)sv.v, sv.n));
 	agora_strv_clear(&sv);
 }
 
@@ -135,12 +134,11 @@ store_batch_is_all_or_nothing(void **state)
 {
 	struct fixture *fx = *state;
 	agora_msg *v[2] = { agora_msg_new("a", "b", "fine"),
-		agora_msg_new("a", "nobody", "bad") };
+		            agora_msg_new("a", "nobody", "bad") };
 	agora_msgs hist = { 0 };
 
 	reg(fx->env, "a,b");
-	AGORA_FAIL(agora_env_store_many(fx->env, v, NULL, 2),
-	    AGORA_ENOTFOUND);
+	AGORA_FAIL(agora_env_store_many(fx->env, v, NULL, 2), AGORA_ENOTFOUND);
 	AGORA_PASS(agora_env_history(fx->env, 0, &hist));
 	assert_int_equal(hist.n, 0);
 	agora_msg_free(v[0]);
@@ -395,7 +393,7 @@ sessions_do_not_see_each_other(void **state)
 	char session[64];
 
 	snprintf(session, sizeof(session), "%s-other",
-	    agora_env_session(fx->env));
+	         agora_env_session(fx->env));
 	AGORA_PASS(agora_env_open(&other, fx->r, session, NULL));
 	reg(fx->env, "a,b");
 	store(fx->env, "a", "b", "mine");
@@ -412,8 +410,8 @@ a_stored_message_publishes_an_event(void **state)
 	struct fixture *fx = *state;
 	agora_redis *sub = t_redis_open();
 	agora_reply *rep = NULL;
-	char *channel = agora_sprintf("agora:{%s}:events",
-	    agora_env_session(fx->env));
+	char *channel =
+	    agora_sprintf("agora:{%s}:events", agora_env_session(fx->env));
 	const char *body;
 	size_t len;
 

@@ -74,16 +74,16 @@ mark_many_sets_status_and_counts_steps(void **state)
 		a.kind = (char *)(uintptr_t) "echo";
 		AGORA_PASS(agora_registry_put(reg, &a));
 	}
-	AGORA_PASS(agora_registry_mark_many(reg, roles, 2, AGORA_AGENT_BUSY,
-	    false));
+	AGORA_PASS(
+	    agora_registry_mark_many(reg, roles, 2, AGORA_AGENT_BUSY, false));
 	AGORA_PASS(agora_registry_get(reg, "b", &got));
 	assert_int_equal(got.status, AGORA_AGENT_BUSY);
 	assert_int_equal(got.steps, 0);
 	agora_agent_info_fini(&got);
-	AGORA_PASS(agora_registry_mark_many(reg, roles, 2, AGORA_AGENT_IDLE,
-	    true));
-	AGORA_PASS(agora_registry_mark_many(reg, roles, 1, AGORA_AGENT_ERROR,
-	    true));
+	AGORA_PASS(
+	    agora_registry_mark_many(reg, roles, 2, AGORA_AGENT_IDLE, true));
+	AGORA_PASS(
+	    agora_registry_mark_many(reg, roles, 1, AGORA_AGENT_ERROR, true));
 	AGORA_PASS(agora_registry_get(reg, "a", &got));
 	assert_int_equal(got.status, AGORA_AGENT_ERROR);
 	assert_int_equal(got.steps, 2);

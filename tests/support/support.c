@@ -25,7 +25,7 @@ t_redis_url(void)
 
 	if (t_server == NULL) {
 		if (agora_redis_server_start(&t_server, NULL, err,
-			sizeof(err)) != AGORA_OK) {
+		                             sizeof(err)) != AGORA_OK) {
 			fprintf(stderr, "test: cannot start redis: %s\n", err);
 			exit(1);
 		}
@@ -66,7 +66,7 @@ t_center(const char *name)
 	t_kinds();
 	agora_config_init(&cfg);
 	snprintf(session, sizeof(session), "t%d-%s-%d", (int)getpid(), name,
-	    serial++);
+	         serial++);
 	agora_config_set(&cfg, "redis.url", t_redis_url(), err, sizeof(err));
 	agora_config_set(&cfg, "session", session, err, sizeof(err));
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
@@ -78,7 +78,7 @@ t_center(const char *name)
 
 agora_agent *
 t_add_flags(agora_center *c, const char *role, const char *kind,
-    const char *options_json, bool human, bool watcher)
+            const char *options_json, bool human, bool watcher)
 {
 	agora_json *doc = NULL;
 	agora_agent *a = NULL;
@@ -87,7 +87,8 @@ t_add_flags(agora_center *c, const char *role, const char *kind,
 
 	if (options_json != NULL) {
 		AGORA_PASS(agora_json_parse(&doc, options_json,
-		    strlen(options_json), 1u << 20, 16, err, sizeof(err)));
+		                            strlen(options_json), 1u << 20, 16,
+		                            err, sizeof(err)));
 		spec.options = doc;
 	}
 	if (agora_agent_new(&a, &spec, err, sizeof(err)) != AGORA_OK) {
@@ -100,7 +101,7 @@ t_add_flags(agora_center *c, const char *role, const char *kind,
 
 agora_agent *
 t_add(agora_center *c, const char *role, const char *kind,
-    const char *options_json)
+      const char *options_json)
 {
 	return t_add_flags(c, role, kind, options_json, false, false);
 }
@@ -117,13 +118,14 @@ t_step(agora_center *c, const agora_step_opts *o, t_frames *out)
 	rv = agora_center_step(c, o, &st);
 	if (rv != AGORA_OK) {
 		snprintf(out->errstr, sizeof(out->errstr), "%s",
-		    agora_center_errstr(c));
+		         agora_center_errstr(c));
 		return rv;
 	}
 	while ((rv = agora_step_next(st, &f)) == AGORA_OK && f != NULL) {
 		if (out->n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			out->v = agora_realloc(out->v, cap * sizeof(agora_frame));
+			out->v =
+			    agora_realloc(out->v, cap * sizeof(agora_frame));
 		}
 		out->v[out->n] = *f;
 		out->v[out->n].role = agora_strdup(f->role);
@@ -153,7 +155,7 @@ t_count(const t_frames *f, const char *role, agora_frame_type type)
 
 	for (size_t i = 0; i < f->n; i++) {
 		n += (role == NULL || strcmp(f->v[i].role, role) == 0) &&
-		    f->v[i].type == type;
+		     f->v[i].type == type;
 	}
 	return n;
 }
@@ -194,7 +196,7 @@ t_msgs(const agora_msgs *ms)
 	agora_buf_adds(&b, "");
 	for (size_t i = 0; i < ms->n; i++) {
 		agora_buf_addf(&b, "%s%s>%s", i > 0 ? "|" : "",
-		    ms->v[i]->sent_from, ms->v[i]->content);
+		               ms->v[i]->sent_from, ms->v[i]->content);
 	}
 	return agora_buf_steal(&b);
 }
@@ -202,8 +204,7 @@ t_msgs(const agora_msgs *ms)
 /* ---- test kinds -------------------------------------------------------- */
 
 static agora_err
-tk_create(void **statep, const agora_agent_spec *spec, char *err,
-    size_t errlen)
+tk_create(void **statep, const agora_agent_spec *spec, char *err, size_t errlen)
 {
 	(void)spec;
 	(void)err;
@@ -245,8 +246,8 @@ tk_count_act(void *state, agora_turn *t)
 	agora_buf_addf(&b, "%zu", agora_turn_ninputs(t));
 	for (size_t i = 0; i < agora_turn_ninputs(t); i++) {
 		agora_buf_addf(&b, " %llu%s",
-		    (unsigned long long)agora_turn_input(t, i)->id,
-		    agora_turn_input(t, i)->redelivered ? "r" : "");
+		               (unsigned long long)agora_turn_input(t, i)->id,
+		               agora_turn_input(t, i)->redelivered ? "r" : "");
 	}
 	agora_turn_emit(t, b.data, b.len);
 	agora_buf_fini(&b);
@@ -263,26 +264,32 @@ tk_prompt_act(void *state, agora_turn *t)
 	(void)state;
 	agora_buf_init(&b, 0);
 	agora_buf_addf(&b, "task=%s",
-	    agora_turn_task(t) != NULL ? agora_turn_task(t) : "");
+	               agora_turn_task(t) != NULL ? agora_turn_task(t) : "");
 	for (size_t i = 0; i < agora_turn_ninputs(t); i++) {
-		agora_buf_addf(&b, "\n%s: %s", agora_turn_input(t, i)->sent_from,
-		    agora_turn_input(t, i)->content);
+		agora_buf_addf(&b, "\n%s: %s",
+		               agora_turn_input(t, i)->sent_from,
+		               agora_turn_input(t, i)->content);
 	}
 	agora_turn_emit(t, b.data, b.len);
 	agora_buf_fini(&b);
 	agora_turn_done(t);
 }
 
-static const agora_kind tk_fail = { .name = "fail", .create = tk_create,
-	.act = tk_fail_act };
-static const agora_kind tk_hang = { .name = "hang", .create = tk_create,
-	.act = tk_hang_act };
-static const agora_kind tk_args = { .name = "args", .create = tk_create,
-	.act = tk_args_act };
-static const agora_kind tk_count = { .name = "count", .create = tk_create,
-	.act = tk_count_act };
-static const agora_kind tk_prompt = { .name = "prompt", .create = tk_create,
-	.act = tk_prompt_act };
+static const agora_kind tk_fail = { .name = "fail",
+	                            .create = tk_create,
+	                            .act = tk_fail_act };
+static const agora_kind tk_hang = { .name = "hang",
+	                            .create = tk_create,
+	                            .act = tk_hang_act };
+static const agora_kind tk_args = { .name = "args",
+	                            .create = tk_create,
+	                            .act = tk_args_act };
+static const agora_kind tk_count = { .name = "count",
+	                             .create = tk_create,
+	                             .act = tk_count_act };
+static const agora_kind tk_prompt = { .name = "prompt",
+	                              .create = tk_create,
+	                              .act = tk_prompt_act };
 
 void
 t_kinds(void)

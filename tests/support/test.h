@@ -15,23 +15,24 @@
 
 #include "agora/agora.h"
 
-#define AGORA_PASS(expr)                                                  \
-	do {                                                              \
-		agora_err pass_rv_ = (expr);                              \
-		if (pass_rv_ != AGORA_OK) {                               \
-			fail_msg("%s failed: %s (%s)", #expr,             \
-			    agora_errname(pass_rv_),                      \
-			    agora_strerror(pass_rv_));                    \
-		}                                                         \
+#define AGORA_PASS(expr)                                      \
+	do {                                                  \
+		agora_err pass_rv_ = (expr);                  \
+		if (pass_rv_ != AGORA_OK) {                   \
+			fail_msg("%s failed: %s (%s)", #expr, \
+			         agora_errname(pass_rv_),     \
+			         agora_strerror(pass_rv_));   \
+		}                                             \
 	} while (0)
 
-#define AGORA_FAIL(expr, code)                                            \
-	do {                                                              \
-		agora_err fail_rv_ = (expr);                              \
-		if (fail_rv_ != (code)) {                                 \
-			fail_msg("%s gave %s, want %s", #expr,            \
-			    agora_errname(fail_rv_), agora_errname(code)); \
-		}                                                         \
+#define AGORA_FAIL(expr, code)                                 \
+	do {                                                   \
+		agora_err fail_rv_ = (expr);                   \
+		if (fail_rv_ != (code)) {                      \
+			fail_msg("%s gave %s, want %s", #expr, \
+			         agora_errname(fail_rv_),      \
+			         agora_errname(code));         \
+		}                                              \
 	} while (0)
 
 /* The private Redis of this test program (started on first call). */
@@ -46,10 +47,10 @@ agora_redis *t_redis_open(void);
 agora_center *t_center(const char *name);
 /* Make an agent from a JSON options text (NULL: none) and add it. */
 agora_agent *t_add(agora_center *c, const char *role, const char *kind,
-    const char *options_json);
+                   const char *options_json);
 /* Like t_add with human mode or the watcher flag. */
 agora_agent *t_add_flags(agora_center *c, const char *role, const char *kind,
-    const char *options_json, bool human, bool watcher);
+                         const char *options_json, bool human, bool watcher);
 
 /* The frames of one step, copied. */
 typedef struct t_frames {

@@ -9,7 +9,7 @@
 
 static agora_center *
 center_on(const char *url, int64_t timeout_ms, char *err, size_t errlen,
-    agora_err *rv)
+          agora_err *rv)
 {
 	agora_config cfg;
 	agora_center *c = NULL;
@@ -53,8 +53,7 @@ redis_killed_mid_step_ends_the_step_with_an_error(void **state)
 
 	(void)state;
 	AGORA_PASS(agora_redis_server_start(&srv, NULL, err, sizeof(err)));
-	c = center_on(agora_redis_server_url(srv), 1000, err, sizeof(err),
-	    &rv);
+	c = center_on(agora_redis_server_url(srv), 1000, err, sizeof(err), &rv);
 	AGORA_PASS(rv);
 	t_add(c, "fast", "echo", NULL);
 	t_add(c, "slow", "sleep", "{\"seconds\":0.3}");
@@ -91,8 +90,7 @@ a_frozen_redis_times_out(void **state)
 	(void)state;
 	AGORA_PASS(agora_redis_server_start(&srv, NULL, err, sizeof(err)));
 	pid = agora_redis_server_pid(srv);
-	c = center_on(agora_redis_server_url(srv), 200, err, sizeof(err),
-	    &rv);
+	c = center_on(agora_redis_server_url(srv), 200, err, sizeof(err), &rv);
 	AGORA_PASS(rv);
 	t_add(c, "a", "echo", NULL);
 	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
@@ -114,16 +112,15 @@ redis_killed_before_a_send_is_an_error(void **state)
 
 	(void)state;
 	AGORA_PASS(agora_redis_server_start(&srv, NULL, err, sizeof(err)));
-	c = center_on(agora_redis_server_url(srv), 500, err, sizeof(err),
-	    &rv);
+	c = center_on(agora_redis_server_url(srv), 500, err, sizeof(err), &rv);
 	AGORA_PASS(rv);
 	t_add(c, "a", "echo", NULL);
 	kill(agora_redis_server_pid(srv), SIGKILL);
 	agora_sleep_ms(50);
 	AGORA_FAIL(agora_center_send_task_request(c, "go", NULL, 0, NULL),
-	    AGORA_EREDIS);
+	           AGORA_EREDIS);
 	assert_true(strstr(agora_center_errstr(c), "cannot connect") != NULL ||
-	    strstr(agora_center_errstr(c), "connection lost") != NULL);
+	            strstr(agora_center_errstr(c), "connection lost") != NULL);
 	agora_center_free(c);
 	agora_redis_server_stop(srv);
 }

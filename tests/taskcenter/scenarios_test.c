@@ -17,8 +17,8 @@ task_to(agora_center *c, const char *text, const char *to, const char *from)
 	if (to != NULL) {
 		agora_strv_split(&sv, to);
 	}
-	AGORA_PASS(agora_center_send_task_request(c, text,
-	    (const char *const *)sv.v, sv.n, from));
+	AGORA_PASS(agora_center_send_task_request(
+	    c, text, (const char *const *)sv.v, sv.n, from));
 	agora_strv_clear(&sv);
 }
 
@@ -178,8 +178,8 @@ static void
 s07_role(void **state)
 {
 	agora_agent *a = NULL;
-	agora_agent_spec spec = { "test_agent2", "echo", NULL, false, false,
-		NULL };
+	agora_agent_spec spec = { "test_agent2", "echo", NULL,
+		                  false,         false,  NULL };
 	char err[256];
 
 	(void)state;
@@ -244,14 +244,14 @@ s10_publish_pull_remote(void **state)
 		/* The child opens its own connection: a separate process. */
 		agora_redis *r = NULL;
 		agora_env *env = NULL;
-		agora_msg *m = agora_msg_new("sender", "getter",
-		    "Hello, World!");
+		agora_msg *m =
+		    agora_msg_new("sender", "getter", "Hello, World!");
 		char err[256];
 		int ok = agora_redis_open(&r, t_redis_url(), 2000, err,
-			     sizeof(err)) == AGORA_OK &&
-		    agora_env_open(&env, r, agora_center_session(c), NULL) ==
-			AGORA_OK &&
-		    agora_env_store(env, m) == AGORA_OK;
+		                          sizeof(err)) == AGORA_OK &&
+		         agora_env_open(&env, r, agora_center_session(c),
+		                        NULL) == AGORA_OK &&
+		         agora_env_store(env, m) == AGORA_OK;
 		_exit(ok ? 0 : 1);
 	}
 	assert_true(pid > 0);
@@ -272,8 +272,9 @@ s11_13_registry(void **state)
 	agora_center *c = t_center("s11");
 	agora_agent *v[2] = { NULL, NULL };
 	agora_agent_spec a = { "test_agent", "echo", NULL, false, false, NULL };
-	agora_agent_spec b = { "other_agent", "echo", NULL, false, false,
-		NULL };
+	agora_agent_spec b = {
+		"other_agent", "echo", NULL, false, false, NULL
+	};
 	agora_agent_info info = { 0 };
 	char err[256];
 
@@ -281,8 +282,8 @@ s11_13_registry(void **state)
 	AGORA_PASS(agora_agent_new(&v[0], &a, err, sizeof(err)));
 	AGORA_PASS(agora_agent_new(&v[1], &b, err, sizeof(err)));
 	AGORA_PASS(agora_center_add_agents(c, v, 2));
-	AGORA_PASS(agora_registry_get(agora_center_registry(c), "test_agent",
-	    &info));
+	AGORA_PASS(
+	    agora_registry_get(agora_center_registry(c), "test_agent", &info));
 	assert_int_equal(info.status, AGORA_AGENT_IDLE);
 	agora_agent_info_fini(&info);
 	assert_ptr_equal(agora_center_agent(c, "test_agent"), v[0]);
@@ -300,15 +301,17 @@ s14_simple_chat(void **state)
 
 	(void)state;
 	t_add(c, "role_play1", "scripted",
-	    "{\"lines\":[\"I am one of two\",\"still one\"],\"word_delay_ms\":5}");
+	      "{\"lines\":[\"I am one of two\",\"still "
+	      "one\"],\"word_delay_ms\":5}");
 	t_add(c, "role_play2", "scripted",
-	    "{\"lines\":[\"I am two of two\",\"still two\"],\"word_delay_ms\":5}");
+	      "{\"lines\":[\"I am two of two\",\"still "
+	      "two\"],\"word_delay_ms\":5}");
 	task_to(c, "who are u", NULL, NULL);
 	AGORA_PASS(t_step(c, NULL, &f));
 	assert_int_equal(t_count(&f, "role_play1", AGORA_FRAME_END), 1);
 	assert_int_equal(t_count(&f, "role_play2", AGORA_FRAME_END), 1);
 	assert_true(t_first(&f, "role_play2", AGORA_FRAME_CHUNK) <
-	    t_first(&f, "role_play1", AGORA_FRAME_END));
+	            t_first(&f, "role_play1", AGORA_FRAME_END));
 	t_frames_free(&f);
 	AGORA_PASS(t_step(c, NULL, &f));
 	assert_int_equal(t_count(&f, "role_play1", AGORA_FRAME_END), 1);
@@ -340,11 +343,11 @@ s15_debate(void **state)
 	assert_string_equal(n.v[0], "trump");
 	for (int i = 0; i < 4; i++) { /* they alternate */
 		AGORA_PASS(t_step(c, NULL, &f));
-		assert_int_equal(t_count(&f, i % 2 == 0 ? "trump" : "joe",
-				     AGORA_FRAME_END),
+		assert_int_equal(
+		    t_count(&f, i % 2 == 0 ? "trump" : "joe", AGORA_FRAME_END),
 		    1);
-		assert_int_equal(t_count(&f, i % 2 == 0 ? "joe" : "trump",
-				     AGORA_FRAME_END),
+		assert_int_equal(
+		    t_count(&f, i % 2 == 0 ? "joe" : "trump", AGORA_FRAME_END),
 		    0);
 		t_frames_free(&f);
 	}
@@ -426,7 +429,7 @@ s18_send_from(void **state)
 	t_add(c, "joe", "echo", NULL);
 	t_add(c, "trump", "echo", NULL);
 	task_to(c, "I dont agree with you about the landing project", "joe",
-	    "trump");
+	        "trump");
 	assert_int_equal(pending(c, "joe"), 1);
 	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
 	assert_string_equal(h.v[0]->sent_from, "trump");
@@ -434,7 +437,7 @@ s18_send_from(void **state)
 	assert_int_equal(mem.n, 1);
 	assert_int_equal(mem.v[0]->role, AGORA_ROLE_ASSISTANT);
 	assert_string_equal(mem.v[0]->content,
-	    "I dont agree with you about the landing project");
+	                    "I dont agree with you about the landing project");
 	agora_msgs_clear(&mem);
 	agora_msgs_clear(&h);
 	agora_center_free(c);
@@ -476,7 +479,7 @@ s19_chatroom(void **state)
 
 	(void)state;
 	AGORA_PASS(agora_scenario_parse(&s, "chat.json", text, strlen(text),
-	    err, sizeof(err)));
+	                                err, sizeof(err)));
 	AGORA_PASS(agora_scenario_add_agents(s, c, err, sizeof(err)));
 	AGORA_PASS(agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err)));
 	assert_int_equal(asked, 1);
@@ -568,7 +571,7 @@ s23_extract_frame(void **state)
 	agora_free(role);
 	agora_free(content);
 	AGORA_FAIL(agora_frame_extract("<bob> nothing", &role, &content),
-	    AGORA_EPROTO);
+	           AGORA_EPROTO);
 }
 
 /* 24. Keep: "all" reaches every role but the sender, watchers included;
@@ -599,7 +602,7 @@ s25_unknown_recipient_atomic(void **state)
 	(void)state;
 	t_add(c, "a", "echo", NULL);
 	AGORA_FAIL(agora_center_send_task_request(c, "x", to, 2, NULL),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
 	assert_int_equal(h.n, 0);
 	assert_int_equal(pending(c, "a"), 0);
@@ -615,7 +618,7 @@ s26_unknown_sender(void **state)
 	(void)state;
 	t_add(c, "a", "echo", NULL);
 	AGORA_FAIL(agora_center_send_task_request(c, "x", NULL, 0, "nobody"),
-	    AGORA_ENOTFOUND);
+	           AGORA_ENOTFOUND);
 	assert_non_null(strstr(agora_center_errstr(c), "nobody"));
 	agora_center_free(c);
 }
@@ -772,7 +775,7 @@ s32_terminal_mode(void **state)
 
 	(void)state;
 	AGORA_PASS(agora_scenario_parse(&s, "term.json", text, strlen(text),
-	    err, sizeof(err)));
+	                                err, sizeof(err)));
 	AGORA_PASS(agora_scenario_add_agents(s, c, err, sizeof(err)));
 	AGORA_PASS(agora_scenario_run(s, c, &hooks, NULL, err, sizeof(err)));
 	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
@@ -895,8 +898,8 @@ s37_user_agent_present(void **state)
 	AGORA_PASS(agora_registry_get(agora_center_registry(c), "user", &info));
 	assert_true(info.human);
 	agora_agent_info_fini(&info);
-	AGORA_PASS(agora_registry_get(agora_center_registry(c), "alice",
-	    &info));
+	AGORA_PASS(
+	    agora_registry_get(agora_center_registry(c), "alice", &info));
 	assert_false(info.human);
 	agora_agent_info_fini(&info);
 	agora_center_free(c);

@@ -22,8 +22,8 @@ task(agora_center *c, const char *text, const char *to)
 	if (to != NULL) {
 		agora_strv_split(&sv, to);
 	}
-	AGORA_PASS(agora_center_send_task_request(c, text,
-	    (const char *const *)sv.v, sv.n, NULL));
+	AGORA_PASS(agora_center_send_task_request(
+	    c, text, (const char *const *)sv.v, sv.n, NULL));
 	agora_strv_clear(&sv);
 }
 
@@ -45,7 +45,7 @@ acting_roles_are_the_notified_ones_in_order(void **state)
 	assert_int_equal(t_count(&f, "b", AGORA_FRAME_END), 0);
 	/* Registration order: a runs before c. */
 	assert_true(t_first(&f, "a", AGORA_FRAME_CHUNK) <
-	    t_first(&f, "c", AGORA_FRAME_CHUNK));
+	            t_first(&f, "c", AGORA_FRAME_CHUNK));
 	t_frames_free(&f);
 	agora_center_free(c);
 }
@@ -148,7 +148,7 @@ a_slow_agent_does_not_hold_back_a_fast_one(void **state)
 	AGORA_PASS(f.err);
 	/* slow is first in order, yet fast's whole reply comes out first. */
 	assert_true(t_first(&f, "fast", AGORA_FRAME_END) <
-	    t_first(&f, "slow", AGORA_FRAME_CHUNK));
+	            t_first(&f, "slow", AGORA_FRAME_CHUNK));
 	t_frames_free(&f);
 	agora_center_free(c);
 }
@@ -163,9 +163,9 @@ streaming_agents_interleave_and_keep_their_order(void **state)
 
 	(void)state;
 	t_add(c, "p", "scripted",
-	    "{\"lines\":[\"one two three four\"],\"word_delay_ms\":20}");
+	      "{\"lines\":[\"one two three four\"],\"word_delay_ms\":20}");
 	t_add(c, "q", "scripted",
-	    "{\"lines\":[\"five six seven eight\"],\"word_delay_ms\":20}");
+	      "{\"lines\":[\"five six seven eight\"],\"word_delay_ms\":20}");
 	task(c, "go", NULL);
 	AGORA_PASS(t_step(c, NULL, &f));
 	AGORA_PASS(f.err);
@@ -318,8 +318,7 @@ watcher_reads_everything_and_publishes_nothing(void **state)
 	t_add(c, "a", "echo", NULL);
 	t_add(c, "b", "echo", NULL);
 	t_add_flags(c, "judge", "count", NULL, false, true);
-	AGORA_PASS(agora_center_send_task_request(c, "whisper", to_b, 1,
-	    "a"));
+	AGORA_PASS(agora_center_send_task_request(c, "whisper", to_b, 1, "a"));
 	task(c, "public", "a");
 	o.allowed_roles = allowed;
 	o.n_allowed = 1;
@@ -351,9 +350,9 @@ a_failing_agent_gives_an_error_frame_and_the_others_finish(void **state)
 	AGORA_PASS(t_step(c, NULL, &f));
 	AGORA_PASS(f.err);
 	assert_int_equal(t_count(&f, "broken", AGORA_FRAME_ERROR), 1);
-	assert_non_null(strstr(f.v[t_first(&f, "broken", AGORA_FRAME_ERROR)]
-				   .content,
-	    "model exploded"));
+	assert_non_null(
+	    strstr(f.v[t_first(&f, "broken", AGORA_FRAME_ERROR)].content,
+	           "model exploded"));
 	assert_int_equal(t_count(&f, "broken", AGORA_FRAME_END), 0);
 	assert_int_equal(t_count(&f, "ok", AGORA_FRAME_END), 1);
 	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
@@ -387,7 +386,7 @@ requeued_messages_are_delivered_again_and_marked(void **state)
 		agora_config_init(&cfg);
 		agora_config_set(&cfg, "redis.url", t_redis_url(), err, 256);
 		agora_config_set(&cfg, "session", agora_center_session(c), err,
-		    256);
+		                 256);
 		AGORA_PASS(agora_center_new(&c2, &cfg, err, sizeof(err)));
 		t_add(c2, "flaky", "count", NULL);
 		AGORA_PASS(t_step(c2, NULL, &f));
@@ -416,9 +415,8 @@ an_agent_that_never_answers_times_out(void **state)
 	AGORA_PASS(t_step(c, &o, &f));
 	AGORA_PASS(f.err);
 	assert_int_equal(t_count(&f, "stuck", AGORA_FRAME_ERROR), 1);
-	assert_non_null(strstr(f.v[t_first(&f, "stuck", AGORA_FRAME_ERROR)]
-				   .content,
-	    "timed out"));
+	assert_non_null(strstr(
+	    f.v[t_first(&f, "stuck", AGORA_FRAME_ERROR)].content, "timed out"));
 	assert_int_equal(t_count(&f, "ok", AGORA_FRAME_END), 1);
 	assert_int_equal(pending(c, "stuck"), 2);
 	t_frames_free(&f);
@@ -458,8 +456,8 @@ a_task_from_an_agent_enters_its_memory(void **state)
 	(void)state;
 	t_add(c, "joe", "echo", NULL);
 	t_add(c, "trump", "echo", NULL);
-	AGORA_PASS(agora_center_send_task_request(c,
-	    "I dont agree with you about the landing project", to, 1,
+	AGORA_PASS(agora_center_send_task_request(
+	    c, "I dont agree with you about the landing project", to, 1,
 	    "trump"));
 	AGORA_PASS(agora_env_memory(agora_center_env(c), "trump", 0, &mem));
 	assert_int_equal(mem.n, 1);
@@ -540,20 +538,26 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(acting_roles_are_the_notified_ones_in_order),
 		cmocka_unit_test(allowed_roles_act_even_when_not_notified),
-		cmocka_unit_test(unknown_allowed_role_fails_before_anything_runs),
-		cmocka_unit_test(unknown_send_to_role_fails_before_anything_runs),
+		cmocka_unit_test(
+		    unknown_allowed_role_fails_before_anything_runs),
+		cmocka_unit_test(
+		    unknown_send_to_role_fails_before_anything_runs),
 		cmocka_unit_test(no_acting_role_ends_at_once),
 		cmocka_unit_test(a_slow_agent_does_not_hold_back_a_fast_one),
-		cmocka_unit_test(streaming_agents_interleave_and_keep_their_order),
+		cmocka_unit_test(
+		    streaming_agents_interleave_and_keep_their_order),
 		cmocka_unit_test(rounds_see_the_previous_round_not_their_own),
-		cmocka_unit_test(human_response_is_published_once_without_chunks),
+		cmocka_unit_test(
+		    human_response_is_published_once_without_chunks),
 		cmocka_unit_test(
 		    human_without_response_awaits_input_and_keeps_messages),
 		cmocka_unit_test(human_empty_response_publishes_nothing),
-		cmocka_unit_test(watcher_reads_everything_and_publishes_nothing),
+		cmocka_unit_test(
+		    watcher_reads_everything_and_publishes_nothing),
 		cmocka_unit_test(
 		    a_failing_agent_gives_an_error_frame_and_the_others_finish),
-		cmocka_unit_test(requeued_messages_are_delivered_again_and_marked),
+		cmocka_unit_test(
+		    requeued_messages_are_delivered_again_and_marked),
 		cmocka_unit_test(an_agent_that_never_answers_times_out),
 		cmocka_unit_test(llm_args_reach_the_agent_unchanged),
 		cmocka_unit_test(a_task_from_an_agent_enters_its_memory),
