@@ -5,9 +5,11 @@
  * frame; --json prints one JSON object per frame. Chat mode asks the person
  * on stdin whenever a human role acts. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/log.h"
 #include "agora/scenario.h"
 #include "cli.h"
 
@@ -167,23 +169,48 @@ view_flush(struct run_view *v)
 	v->nwaiting = 0;
 }
 
+#define ASK_MAX (64u << 10) /* bytes in one answer */
+
 static char *
 view_ask(void *arg, const char *role)
 {
 	struct run_view *v = arg;
-	char line[8192];
-	size_t n;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 
 	view_flush(v);
-	fprintf(stderr, "[%s] your words (empty line: skip): ", role);
-	fflush(stderr);
-	if (fgets(line, sizeof(line), stdin) == NULL) {
-		fputc('\n', stderr);
-		return NULL;
+	for (;;) {
+		fprintf(stderr, "[%s] your words (empty line: skip): ", role);
+		fflush(stderr);
+		n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			fputc('\n', stderr);
+			free(line); /* getline's buffer is libc's */
+			return NULL;
+		}
+		if ((size_t)n <= ASK_MAX) {
+			break;
+		}
+		fprintf(stderr,
+		        "agora: that line is over %u bytes; say it "
+		        "shorter\n",
+		        ASK_MAX);
 	}
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	return agora_strdup(line);
+	line[strcspn(line, "\r\n")] = '\0';
+	{
+		char *answer = agora_strdup(line);
+		free(line); /* getline's buffer is libc's */
+		return answer;
+	}
+}
+
+/* Progress for long scripts: each item at INFO (--log-level info). */
+static void
+view_item(void *arg, const char *where, unsigned rep)
+{
+	(void)arg;
+	agora_log(AGORA_LOG_INFO, "run", "%s (repeat %u)", where, rep + 1);
 }
 
 static void
@@ -223,7 +250,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 {
 	agora_scenario *s = NULL;
 	agora_center *c = NULL;
-	agora_run_hooks hooks = { view_frame, NULL, NULL, v };
+	agora_run_hooks hooks = { view_frame, NULL, view_item, v };
 	agora_run_stats stats = { 0 };
 	char err[1024];
 	int code = EXIT_OK;

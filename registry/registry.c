@@ -47,6 +47,23 @@ reg_fail(agora_registry *reg, agora_err rv)
 	return rv;
 }
 
+/* Read n pipelined replies; the first error wins. A lost connection drops
+ * the rest, so stop there and keep its message. */
+static agora_err
+reg_replies(agora_registry *reg, size_t n, agora_err rv)
+{
+	for (size_t i = 0; i < n; i++) {
+		agora_err r2 = agora__redis_get(reg->r, NULL);
+		if (rv == AGORA_OK) {
+			rv = r2;
+		}
+		if (r2 == AGORA_EREDIS) {
+			break;
+		}
+	}
+	return rv;
+}
+
 agora_err
 agora_registry_open(agora_registry **regp, agora_redis *r, const char *session)
 {
@@ -123,11 +140,7 @@ agora_registry_put(agora_registry *reg, const agora_agent_info *info)
 		if (rv == AGORA_OK) {
 			rv = agora__redis_append(reg->r, 5, zadd, zl);
 		}
-		if (rv == AGORA_OK) {
-			rv = agora__redis_get(reg->r, NULL);
-			agora_err rv2 = agora__redis_get(reg->r, NULL);
-			rv = rv != AGORA_OK ? rv : rv2;
-		}
+		rv = reg_replies(reg, rv == AGORA_OK ? 2 : 0, rv);
 	}
 	agora_free(key);
 	agora_free(set);
@@ -275,15 +288,7 @@ agora_registry_mark_many(agora_registry *reg, const char *const *roles,
 		}
 		agora_free(key);
 	}
-	for (size_t i = 0; i < sent; i++) {
-		agora_err r2 = agora__redis_get(reg->r, NULL);
-		if (rv == AGORA_OK) {
-			rv = r2;
-		}
-		if (r2 == AGORA_EREDIS && i == 0) {
-			break; /* the connection is gone; no more replies */
-		}
-	}
+	rv = reg_replies(reg, sent, rv);
 	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
 }
 

@@ -209,19 +209,6 @@ agora_center_redis_url(const agora_center *c)
 	return agora_redis_url(c->redis);
 }
 
-size_t
-agora__center_index(const agora_center *c, const agora_agent *a)
-{
-	/* Linear, but only used to order a handful of allowed roles; the
-	 * agents array is in registration order. */
-	for (size_t i = 0; i < c->nagents; i++) {
-		if (c->agents[i] == a) {
-			return i;
-		}
-	}
-	return SIZE_MAX;
-}
-
 agora_err
 agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 {
@@ -268,6 +255,7 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		c->agents = agora_realloc(c->agents, (c->nagents + n) *
 		                                         sizeof(agora_agent *));
 		for (size_t i = 0; i < n; i++) {
+			agents[i]->index = c->nagents;
 			c->agents[c->nagents++] = agents[i];
 			map_insert(&c->map, agents[i]);
 		}

@@ -279,7 +279,7 @@ step_fail(agora_step *st, agora_err rv, const char *what, const char *detail)
 {
 	st->err = rv;
 	snprintf(st->errstr, sizeof(st->errstr), "%s: %s", what, detail);
-	agora_log(AGORA_LOG_ERROR, "step", "%s", st->errstr);
+	agora_log(AGORA_LOG_INFO, "step", "%s", st->errstr);
 	return rv;
 }
 
@@ -604,8 +604,8 @@ step_check_send_to(agora_step *st)
 static int
 turn_order(const void *a, const void *b)
 {
-	size_t x = ((const agora_turn *)a)->heap_index;
-	size_t y = ((const agora_turn *)b)->heap_index;
+	size_t x = ((const agora_turn *)a)->agent->index;
+	size_t y = ((const agora_turn *)b)->agent->index;
 
 	return x < y ? -1 : x > y;
 }
@@ -620,6 +620,7 @@ step_pick_agents(agora_step *st, const agora_step_opts *o)
 	agora_err rv = AGORA_OK;
 	size_t n = o->n_allowed;
 
+	c->steps++;
 	if (n == 0) {
 		rv = agora_env_notified_roles(c->env, &notified);
 		if (rv != AGORA_OK) {
@@ -634,7 +635,6 @@ step_pick_agents(agora_step *st, const agora_step_opts *o)
 		const char *role =
 		    o->n_allowed > 0 ? o->allowed_roles[i] : notified.v[i];
 		agora_agent *a = agora__center_find(c, role);
-		bool dup = false;
 
 		if (a == NULL && o->n_allowed > 0) {
 			agora__center_set_err(
@@ -643,16 +643,12 @@ step_pick_agents(agora_step *st, const agora_step_opts *o)
 			rv = AGORA_ENOTFOUND;
 			break;
 		}
-		for (size_t k = 0; k < st->nturns && a != NULL; k++) {
-			dup = dup || st->turns[k].agent == a;
-		}
-		if (a == NULL || dup) {
+		if (a == NULL || a->picked == c->steps) {
 			continue; /* a role without an agent here, or twice */
 		}
+		a->picked = c->steps;
 		st->turns[st->nturns].agent = a;
 		st->turns[st->nturns].step = st;
-		/* Borrow heap_index as the sort key until the step starts. */
-		st->turns[st->nturns].heap_index = agora__center_index(c, a);
 		st->nturns++;
 	}
 	agora_strv_clear(&notified);

@@ -15,6 +15,8 @@ struct agora_agent {
 	void *state;
 	bool human;
 	bool watcher;
+	size_t index;    /* registration order in its center */
+	uint64_t picked; /* the last step that picked it (dedupe) */
 };
 
 enum turn_state {
@@ -59,12 +61,12 @@ struct agora_center {
 	size_t nagents;
 	struct role_map map;
 	int64_t deadline_ms;
+	uint64_t steps; /* steps started, to stamp picked agents */
 	agora_step *active;
 	char errstr[512];
 };
 
 agora_agent *agora__center_find(const agora_center *c, const char *role);
-size_t agora__center_index(const agora_center *c, const agora_agent *a);
 void agora__center_set_err(agora_center *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
