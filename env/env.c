@@ -5,11 +5,11 @@
  * 1,000 agents costs a handful of round trips, not thousands.
  *
  * Keys, all under "agora:{<session>}:" (the braces are a Redis Cluster hash
- * tag, keeping a session on one slot): seq, roles, roleset, history (a
- * stream whose entry 0-<id> holds message <id>), inbox:<role>,
- * inflight:<role>, view:<role>, mem:<role>, req; events on the channel
- * <prefix>events. Inboxes, views and memories hold ids, so a message sent
- * to all is stored once. See docs/environment.md. */
+ * tag, keeping a session on one slot): seq, roles, roleset, msg (a hash of
+ * id -> message JSON), history, inbox:<role>, inflight:<role>, view:<role>,
+ * mem:<role> and req (lists of ids); events on the channel <prefix>events.
+ * Lists hold ids, so a message sent to all is stored once, and a drain
+ * fetches all its bodies with one HMGET. See docs/environment.md. */
 #include <stdio.h>
 #include <string.h>
 
@@ -472,38 +472,7 @@ env_bodies(agora_env *env, const char *list_suffix, size_t limit,
 agora_err
 agora_env_history(agora_env *env, size_t limit, agora_msgs *out)
 {
-	agora_reply *rep = NULL;
-	char *key = agora_sprintf("%shistory", env->prefix);
-	char count[24];
-	agora_err rv;
-
-	snprintf(count, sizeof(count), "%zu", limit);
-	if (limit > 0) {
-		rv = agora__redis_cmdv(env->r, &rep, "XREVRANGE", key, "+", "-",
-		                       "COUNT", count, NULL);
-	} else {
-		rv = agora__redis_cmdv(env->r, &rep, "XRANGE", key, "-", "+",
-		                       NULL);
-	}
-	if (rv != AGORA_OK) {
-		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		         agora_redis_errstr(env->r));
-	}
-	for (size_t k = 0; rv == AGORA_OK && k < agora__reply_len(rep); k++) {
-		/* XREVRANGE gives newest first: read it backwards. */
-		size_t i = limit > 0 ? agora__reply_len(rep) - 1 - k : k;
-		const agora_reply *fields =
-		    agora__reply_at(agora__reply_at(rep, i), 1);
-		size_t len;
-		const char *s =
-		    agora__reply_str(agora__reply_at(fields, 1), &len);
-		if (s != NULL) {
-			env_decode_into(env, s, len, false, out);
-		}
-	}
-	agora__reply_free(rep);
-	agora_free(key);
-	return rv;
+	return env_bodies(env, "history", limit, out);
 }
 
 agora_err

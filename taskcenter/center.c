@@ -66,11 +66,9 @@ map_insert(struct role_map *m, agora_agent *a)
 	}
 }
 
-agora_agent *
-agora__center_find(const agora_center *c, const char *role)
+static agora_agent *
+map_find(const struct role_map *m, const char *role)
 {
-	const struct role_map *m = &c->map;
-
 	if (m->cap == 0 || role == NULL) {
 		return NULL;
 	}
@@ -83,6 +81,12 @@ agora__center_find(const agora_center *c, const char *role)
 			return m->slots[i];
 		}
 	}
+}
+
+agora_agent *
+agora__center_find(const agora_center *c, const char *role)
+{
+	return map_find(&c->map, role);
 }
 
 agora_agent *
@@ -212,29 +216,29 @@ agora_center_redis_url(const agora_center *c)
 agora_err
 agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 {
-	const char **roles = agora_calloc(n, sizeof(char *));
+	const char **roles = agora_calloc(n == 0 ? 1 : n, sizeof(char *));
+	struct role_map batch = { 0 }; /* this call's roles, to find twins */
 	agora_err rv = AGORA_OK;
 
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		roles[i] = agents[i]->role;
 		if (agora__center_find(c, roles[i]) != NULL) {
-			agora__center_set_err(
-			    c, "role '%s' already has an agent", roles[i]);
+			agora__center_set_err(c, "role '%s' already has an agent",
+			    roles[i]);
 			rv = AGORA_EEXIST;
-		}
-		for (size_t k = 0; k < i && rv == AGORA_OK; k++) {
-			if (strcmp(roles[k], roles[i]) == 0) {
-				agora__center_set_err(
-				    c, "role '%s' is given twice", roles[i]);
-				rv = AGORA_EEXIST;
-			}
+		} else if (map_find(&batch, roles[i]) != NULL) {
+			agora__center_set_err(c, "role '%s' is given twice",
+			    roles[i]);
+			rv = AGORA_EEXIST;
+		} else {
+			map_insert(&batch, agents[i]);
 		}
 	}
+	agora_free(batch.slots);
 	if (rv == AGORA_OK) {
 		rv = agora_env_register_roles(c->env, roles, n);
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s",
-			                      agora_env_errstr(c->env));
+			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
 		}
 	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
@@ -248,12 +252,12 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		rv = agora_registry_put(c->reg, &info);
 		if (rv != AGORA_OK) {
 			agora__center_set_err(c, "%s",
-			                      agora_registry_errstr(c->reg));
+			    agora_registry_errstr(c->reg));
 		}
 	}
 	if (rv == AGORA_OK) {
-		c->agents = agora_realloc(c->agents, (c->nagents + n) *
-		                                         sizeof(agora_agent *));
+		c->agents = agora_realloc(c->agents,
+		    (c->nagents + n) * sizeof(agora_agent *));
 		for (size_t i = 0; i < n; i++) {
 			agents[i]->index = c->nagents;
 			c->agents[c->nagents++] = agents[i];

@@ -1,7 +1,8 @@
 -- Store a batch of messages, all or nothing: every sender and recipient of
 -- every message is checked before anything is written. For each message:
--- a new id from the session counter, the body (JSON without its id) added to
--- the history stream as entry 0-<id>, the id appended to the requirements if
+-- a new id from the session counter, the body (JSON, to which the id is
+-- added) kept in the msg hash under the id, the id appended to the history,
+-- to the requirements if
 -- the sender is user_requirement, to each recipient's inbox ("all" = every
 -- role but the sender), to the sender's view and memory, and an event.
 -- With ack = 1 the sender's in-flight messages (what it drained for this
@@ -66,7 +67,8 @@ for m = 1, n do
 	end
 	local id = last - n + m
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
-	redis.call('XADD', p .. 'history', '0-' .. id, 'm', body)
+	redis.call('HSET', p .. 'msg', id, body)
+	redis.call('RPUSH', p .. 'history', id)
 	if not isrole then
 		redis.call('RPUSH', p .. 'req', id)
 	end

@@ -106,7 +106,7 @@ code=$?
 check "chat exits 0" [ "$code" -eq 0 ]
 check "chat asked the person" has "\[you\] your words" err
 check "chat stored the person's words" bash -c \
-	"redis-cli -s '$work/r.sock' XRANGE 'agora:{clitest}:history' - + | grep -q 'hello from me'"
+	"redis-cli -s '$work/r.sock' HVALS 'agora:{clitest}:msg' | grep -q 'hello from me'"
 check "registry kept in redis" bash -c \
 	"redis-cli -s '$work/r.sock' HGET 'agora:{clitest}:agent:you' human | grep -q 1"
 "$agora" chat --redis "unix://$work/r.sock" --session clitest2 \
