@@ -660,32 +660,40 @@ run_step(struct run_state *rs, const agora_step_opts *o, const char *where,
 /* A watcher's reply names the next speakers: {"next_speakers": [..]}
  * (optionally in a ```json fence), or else a comma-separated list. */
 static void
+speakers_parse(const char *text, agora_strv *names)
+{
+	const char *open = strchr(text, '{');
+	const char *close = strrchr(text, '}');
+	agora_json *doc = NULL;
+	const agora_json *v;
+
+	if (open == NULL || close == NULL || close < open ||
+	    agora_json_parse(&doc, open, (size_t)(close - open + 1), 1u << 16,
+	                     8, NULL, 0) != AGORA_OK) {
+		agora_strv_split(names, text);
+		return;
+	}
+	v = agora_json_get(doc, "next_speakers");
+	if (agora_json_typeof(v) == AGORA_JSON_STRING) {
+		agora_strv_split(names, agora_json_str(v));
+	}
+	for (size_t i = 0; i < agora_json_size(v); i++) {
+		const char *r = agora_json_str(agora_json_at(v, i));
+		if (r != NULL) {
+			agora_strv_push(names, r);
+		}
+	}
+	agora_json_free(doc);
+}
+
+/* The known speakers named by role's last reply, into out. */
+static void
 run_next_speakers(struct run_state *rs, const char *role, agora_strv *out)
 {
 	agora_buf *b = run_reply(rs, role);
-	const char *text = b != NULL && b->data != NULL ? b->data : "";
-	const char *open = strchr(text, '{');
-	const char *close = strrchr(text, '}');
 	agora_strv names = { 0 };
-	agora_json *doc = NULL;
 
-	if (open != NULL && close != NULL && close > open &&
-	    agora_json_parse(&doc, open, (size_t)(close - open + 1), 1u << 16,
-	                     8, NULL, 0) == AGORA_OK) {
-		const agora_json *v = agora_json_get(doc, "next_speakers");
-		if (agora_json_typeof(v) == AGORA_JSON_STRING) {
-			agora_strv_split(&names, agora_json_str(v));
-		}
-		for (size_t i = 0; i < agora_json_size(v); i++) {
-			const char *r = agora_json_str(agora_json_at(v, i));
-			if (r != NULL) {
-				agora_strv_push(&names, r);
-			}
-		}
-		agora_json_free(doc);
-	} else {
-		agora_strv_split(&names, text);
-	}
+	speakers_parse(b != NULL && b->data != NULL ? b->data : "", &names);
 	for (size_t i = 0; i < names.n; i++) {
 		if (agora_center_agent(rs->c, names.v[i]) != NULL) {
 			agora_strv_push(out, names.v[i]);
@@ -740,30 +748,43 @@ run_ask(struct run_state *rs, const struct scen_op *op, char *err,
 }
 
 static agora_err
-run_op(struct run_state *rs, const struct scen_op *op, char *err, size_t errlen)
+run_task(struct run_state *rs, const struct scen_op *op, char *err,
+         size_t errlen)
+{
+	agora_err rv = agora_center_send_task_request(
+	    rs->c, op->task, (const char *const *)op->send_to.v, op->send_to.n,
+	    op->send_from);
+
+	if (rv != AGORA_OK) {
+		snprintf(err, errlen, "%s: %s", op->where,
+		         agora_center_errstr(rs->c));
+	}
+	return rv;
+}
+
+static agora_err
+run_reset(struct run_state *rs, const struct scen_op *op, char *err,
+          size_t errlen)
+{
+	agora_err rv = agora_center_reset(rs->c, op->keep_roles);
+
+	if (rv != AGORA_OK) {
+		snprintf(err, errlen, "%s: %s", op->where,
+		         agora_center_errstr(rs->c));
+	}
+	return rv;
+}
+
+/* A step item: its acting roles (given, or named by a watcher), the step,
+ * then the person for any human role that waited. */
+static agora_err
+run_step_op(struct run_state *rs, const struct scen_op *op, char *err,
+            size_t errlen)
 {
 	agora_strv allowed = { 0 };
 	agora_step_opts o = { 0 };
 	agora_err rv;
 
-	if (op->type == OP_TASK) {
-		rv = agora_center_send_task_request(
-		    rs->c, op->task, (const char *const *)op->send_to.v,
-		    op->send_to.n, op->send_from);
-		if (rv != AGORA_OK) {
-			snprintf(err, errlen, "%s: %s", op->where,
-			         agora_center_errstr(rs->c));
-		}
-		return rv;
-	}
-	if (op->type == OP_RESET) {
-		rv = agora_center_reset(rs->c, op->keep_roles);
-		if (rv != AGORA_OK) {
-			snprintf(err, errlen, "%s: %s", op->where,
-			         agora_center_errstr(rs->c));
-		}
-		return rv;
-	}
 	for (size_t i = 0; i < op->allowed.n; i++) {
 		agora_strv_push(&allowed, op->allowed.v[i]);
 	}
@@ -793,6 +814,20 @@ run_op(struct run_state *rs, const struct scen_op *op, char *err, size_t errlen)
 	}
 	agora_strv_clear(&rs->awaiting);
 	return rv;
+}
+
+static agora_err
+run_op(struct run_state *rs, const struct scen_op *op, char *err, size_t errlen)
+{
+	switch (op->type) {
+	case OP_TASK:
+		return run_task(rs, op, err, errlen);
+	case OP_RESET:
+		return run_reset(rs, op, err, errlen);
+	case OP_STEP:
+		return run_step_op(rs, op, err, errlen);
+	}
+	return AGORA_EINTERNAL;
 }
 
 agora_err

@@ -259,9 +259,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	rv = agora_scenario_load(&s, path, err, sizeof(err));
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
-		return rv == AGORA_ENOTFOUND && strstr(err, "unknown") == NULL
-		           ? EXIT_USAGE
-		           : EXIT_USAGE;
+		return EXIT_USAGE; /* a missing or malformed file */
 	}
 	if ((co->cfg.session == NULL || co->cfg.session[0] == '\0') &&
 	    agora_scenario_session(s) != NULL) {

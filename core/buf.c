@@ -184,8 +184,11 @@ agora_err
 agora_buf_json_key(agora_buf *b, const char *key)
 {
 	agora_err rv = AGORA_OK;
-	char last = b->len > 0 ? b->data[b->len - 1] : '{';
+	char last = '{';
 
+	if (b->len > 0) {
+		last = b->data[b->len - 1];
+	}
 	if (last != '{' && last != '[') {
 		rv = agora_buf_add(b, ",", 1);
 	}

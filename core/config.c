@@ -217,7 +217,8 @@ agora_config_load_env(agora_config *cfg, char *err, size_t errlen)
 		for (const char *p = cfg_keys[i].name;
 		     *p != '\0' && n < sizeof(var) - 1; p++) {
 			var[n++] =
-			    *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+			    (char)(*p == '.' ? '_'
+			                     : toupper((unsigned char)*p));
 		}
 		var[n] = '\0';
 		value =
@@ -249,14 +250,17 @@ agora_config_dump(const agora_config *cfg)
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 		const char *field = (const char *)cfg + k->offset;
+		char value[256];
+
 		if (k->type == CFG_STR) {
 			const char *s = *(char *const *)(const void *)field;
-			agora_log(AGORA_LOG_INFO, "config", "%s = \"%s\"",
-			          k->name, s != NULL ? s : "");
+			snprintf(value, sizeof(value), "\"%s\"",
+			         s != NULL ? s : "");
 		} else {
-			agora_log(
-			    AGORA_LOG_INFO, "config", "%s = %lld", k->name,
+			snprintf(
+			    value, sizeof(value), "%lld",
 			    (long long)*(const int64_t *)(const void *)field);
 		}
+		agora_log(AGORA_LOG_INFO, "config", "%s = %s", k->name, value);
 	}
 }

@@ -270,57 +270,61 @@ agora_msg_encode(const agora_msg *m, bool with_id, agora_buf *b)
 }
 
 static agora_err
-msg_decode_fields(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
+msg_decode_send_to(agora_msg *m, const agora_json *to, char *err, size_t errlen)
 {
-	const agora_json *to = agora_json_get(doc, "send_to");
-	const agora_json *role = agora_json_get(doc, "role");
-	const agora_json *meta = agora_json_get(doc, "meta");
-	const char *from = agora_json_str(agora_json_get(doc, "sent_from"));
-	const char *content = agora_json_str(agora_json_get(doc, "content"));
-	const agora_json *id = agora_json_get(doc, "id");
-	int64_t v;
-
-	if (from == NULL || content == NULL) {
-		snprintf(err, errlen, "'%s' is missing or not a string",
-		         from == NULL ? "sent_from" : "content");
-		return AGORA_EPROTO;
-	}
-	m->sent_from = agora_strdup(from);
-	m->content = agora_strdup(content);
 	if (agora_json_typeof(to) == AGORA_JSON_STRING) {
 		agora_strv_push(&m->send_to, agora_json_str(to));
-	} else if (agora_json_typeof(to) == AGORA_JSON_ARRAY) {
-		for (size_t i = 0; i < agora_json_size(to); i++) {
-			const char *r = agora_json_str(agora_json_at(to, i));
-			if (r == NULL) {
-				snprintf(err, errlen,
-				         "send_to[%zu] is not a string", i);
-				return AGORA_EPROTO;
-			}
-			agora_strv_push(&m->send_to, r);
-		}
-	} else {
+		return AGORA_OK;
+	}
+	if (agora_json_typeof(to) != AGORA_JSON_ARRAY) {
 		snprintf(err, errlen, "'send_to' is missing or not a list");
 		return AGORA_EPROTO;
 	}
+	for (size_t i = 0; i < agora_json_size(to); i++) {
+		const char *r = agora_json_str(agora_json_at(to, i));
+		if (r == NULL) {
+			snprintf(err, errlen, "send_to[%zu] is not a string",
+			         i);
+			return AGORA_EPROTO;
+		}
+		agora_strv_push(&m->send_to, r);
+	}
+	return AGORA_OK;
+}
+
+static agora_err
+msg_decode_role(agora_msg *m, const agora_json *role, char *err, size_t errlen)
+{
+	const char *r = agora_json_str(role);
+
+	if (role == NULL || (r != NULL && strcmp(r, "user") == 0)) {
+		m->role = AGORA_ROLE_USER;
+	} else if (r != NULL && strcmp(r, "assistant") == 0) {
+		m->role = AGORA_ROLE_ASSISTANT;
+	} else if (r != NULL && strcmp(r, "system") == 0) {
+		m->role = AGORA_ROLE_SYSTEM;
+	} else {
+		snprintf(err, errlen,
+		         "'role' must be user, assistant or system");
+		return AGORA_EPROTO;
+	}
+	return AGORA_OK;
+}
+
+/* The optional fields: id, round, ts_ms, meta. */
+static agora_err
+msg_decode_extras(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
+{
+	const agora_json *id = agora_json_get(doc, "id");
+	const agora_json *meta = agora_json_get(doc, "meta");
+	int64_t v;
+
 	if (id != NULL) {
 		if (!agora_json_int(id, 0, (int64_t)1 << 53, &v)) {
 			snprintf(err, errlen, "'id' is not a whole number");
 			return AGORA_EPROTO;
 		}
 		m->id = (uint64_t)v;
-	}
-	if (role != NULL) {
-		const char *r = agora_json_str(role);
-		if (r != NULL && strcmp(r, "assistant") == 0) {
-			m->role = AGORA_ROLE_ASSISTANT;
-		} else if (r != NULL && strcmp(r, "system") == 0) {
-			m->role = AGORA_ROLE_SYSTEM;
-		} else if (r == NULL || strcmp(r, "user") != 0) {
-			snprintf(err, errlen,
-			         "'role' must be user, assistant or system");
-			return AGORA_EPROTO;
-		}
 	}
 	if (agora_json_int(agora_json_get(doc, "round"), 0, UINT32_MAX, &v)) {
 		m->round = (uint32_t)v;
@@ -329,7 +333,7 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
 	                   &v)) {
 		m->ts_ms = v;
 	}
-	if (meta != NULL && agora_json_typeof(meta) == AGORA_JSON_OBJECT) {
+	if (agora_json_typeof(meta) == AGORA_JSON_OBJECT) {
 		agora_buf b;
 		agora_buf_init(&b, AGORA_MSG_MAX_BYTES);
 		if (agora_json_print(meta, &b) == AGORA_OK) {
@@ -341,6 +345,31 @@ msg_decode_fields(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
 		return AGORA_EPROTO;
 	}
 	return AGORA_OK;
+}
+
+static agora_err
+msg_decode_fields(agora_msg *m, const agora_json *doc, char *err, size_t errlen)
+{
+	const char *from = agora_json_str(agora_json_get(doc, "sent_from"));
+	const char *content = agora_json_str(agora_json_get(doc, "content"));
+	agora_err rv;
+
+	if (from == NULL || content == NULL) {
+		snprintf(err, errlen, "'%s' is missing or not a string",
+		         from == NULL ? "sent_from" : "content");
+		return AGORA_EPROTO;
+	}
+	m->sent_from = agora_strdup(from);
+	m->content = agora_strdup(content);
+	rv = msg_decode_send_to(m, agora_json_get(doc, "send_to"), err, errlen);
+	if (rv == AGORA_OK) {
+		rv = msg_decode_role(m, agora_json_get(doc, "role"), err,
+		                     errlen);
+	}
+	if (rv == AGORA_OK) {
+		rv = msg_decode_extras(m, doc, err, errlen);
+	}
+	return rv;
 }
 
 agora_err

@@ -6,6 +6,7 @@
  * exit 127 later. die_with_parent uses Linux's PR_SET_PDEATHSIG. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,8 +77,9 @@ proc_child(const agora_proc *p, int out_fd, int err_pipe)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	/* The child is single-threaded until execv. */
+	signal(SIGPIPE, SIG_DFL); /* NOLINT(concurrency-mt-unsafe) */
 	if (out_fd >= 0) {
 		dup2(out_fd, STDOUT_FILENO);
 		dup2(out_fd, STDERR_FILENO);

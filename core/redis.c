@@ -293,7 +293,7 @@ redis_reply_error(agora_redis *r, const redisReply *rep)
 		size_t n = sp != NULL ? (size_t)(sp - s - 6) : strlen(s + 6);
 		for (int e = 0; e <= (int)AGORA_EAGENT; e++) {
 			const char *name = agora_errname((agora_err)e);
-			if (strlen(name) == n && strncmp(name, s + 6, n) == 0) {
+			if (strlen(name) == n && memcmp(name, s + 6, n) == 0) {
 				agora__redis_set_err(r, "%s",
 				                     sp != NULL ? sp + 1 : s);
 				return (agora_err)e;

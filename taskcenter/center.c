@@ -223,12 +223,12 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		roles[i] = agents[i]->role;
 		if (agora__center_find(c, roles[i]) != NULL) {
-			agora__center_set_err(c, "role '%s' already has an agent",
-			    roles[i]);
+			agora__center_set_err(
+			    c, "role '%s' already has an agent", roles[i]);
 			rv = AGORA_EEXIST;
 		} else if (map_find(&batch, roles[i]) != NULL) {
 			agora__center_set_err(c, "role '%s' is given twice",
-			    roles[i]);
+			                      roles[i]);
 			rv = AGORA_EEXIST;
 		} else {
 			map_insert(&batch, agents[i]);
@@ -238,7 +238,8 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 	if (rv == AGORA_OK) {
 		rv = agora_env_register_roles(c->env, roles, n);
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+			agora__center_set_err(c, "%s",
+			                      agora_env_errstr(c->env));
 		}
 	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
@@ -252,12 +253,12 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		rv = agora_registry_put(c->reg, &info);
 		if (rv != AGORA_OK) {
 			agora__center_set_err(c, "%s",
-			    agora_registry_errstr(c->reg));
+			                      agora_registry_errstr(c->reg));
 		}
 	}
 	if (rv == AGORA_OK) {
-		c->agents = agora_realloc(c->agents,
-		    (c->nagents + n) * sizeof(agora_agent *));
+		c->agents = agora_realloc(c->agents, (c->nagents + n) *
+		                                         sizeof(agora_agent *));
 		for (size_t i = 0; i < n; i++) {
 			agents[i]->index = c->nagents;
 			c->agents[c->nagents++] = agents[i];

@@ -312,24 +312,14 @@ turn_prepare(agora_step *st, agora_turn *t)
 	return true;
 }
 
+/* Drain every acting turn's inbox in one batch; watchers then read the
+ * whole recent history (whispers included) instead. */
 static agora_err
-round_begin(agora_step *st)
+round_drain(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 {
-	const char **roles = agora_calloc(st->nturns, sizeof(char *));
-	agora_turn **acting = agora_calloc(st->nturns, sizeof(agora_turn *));
-	agora_msgs *outs;
-	size_t n = 0, nbusy = 0;
-	agora_err rv;
+	agora_msgs *outs = agora_calloc(n == 0 ? 1 : n, sizeof(agora_msgs));
+	agora_err rv = agora_env_drain_many(st->c->env, roles, n, outs);
 
-	st->round++;
-	for (size_t i = 0; i < st->nturns; i++) {
-		if (turn_prepare(st, &st->turns[i])) {
-			acting[n] = &st->turns[i];
-			roles[n++] = st->turns[i].agent->role;
-		}
-	}
-	outs = agora_calloc(n == 0 ? 1 : n, sizeof(agora_msgs));
-	rv = agora_env_drain_many(st->c->env, roles, n, outs);
 	if (rv != AGORA_OK) {
 		step_fail(st, rv, "drain", agora_env_errstr(st->c->env));
 	}
@@ -337,7 +327,7 @@ round_begin(agora_step *st)
 		acting[i]->inputs = outs[i];
 		acting[i]->drained = rv == AGORA_OK;
 	}
-	/* Watchers read the whole recent history, whispers included. */
+	agora_free(outs);
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		if (acting[i]->agent->watcher) {
 			agora_msgs_clear(&acting[i]->inputs);
@@ -349,30 +339,44 @@ round_begin(agora_step *st)
 			}
 		}
 	}
-	/* Agents that run (not humans answering) are busy meanwhile. */
+	return rv;
+}
+
+/* Agents that run (not humans answering) are busy meanwhile. */
+static agora_err
+round_mark_busy(agora_step *st, agora_turn **acting, const char **roles,
+                size_t n)
+{
+	size_t nbusy = 0;
+	agora_err rv;
+
 	for (size_t i = 0; i < n; i++) {
 		agora_agent *a = acting[i]->agent;
 		if (!(a->human && !st->human_auto)) {
 			roles[nbusy++] = a->role;
 		}
 	}
-	if (rv == AGORA_OK) {
-		rv = agora_registry_mark_many(st->c->reg, roles, nbusy,
-		                              AGORA_AGENT_BUSY, false);
-		if (rv != AGORA_OK) {
-			step_fail(st, rv, "registry",
-			          agora_registry_errstr(st->c->reg));
-		}
+	rv = agora_registry_mark_many(st->c->reg, roles, nbusy,
+	                              AGORA_AGENT_BUSY, false);
+	if (rv != AGORA_OK) {
+		step_fail(st, rv, "registry",
+		          agora_registry_errstr(st->c->reg));
 	}
-	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+	return rv;
+}
+
+/* Start every acting turn. A person's words replace the agent's: no chunk
+ * frames, published once; an empty response publishes nothing. */
+static void
+round_act(agora_step *st, agora_turn **acting, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		agora_turn *t = acting[i];
 		agora_agent *a = t->agent;
 
 		st->open++;
 		t->state = TURN_RUNNING;
 		if (a->human && !st->human_auto) {
-			/* The person's words replace the agent's: no chunk
-			 * frames, published once; empty publishes nothing. */
 			(void)agora_buf_adds(&t->reply, st->user_response);
 			t->published_human = true;
 			turn_finish(t, TURN_DONE);
@@ -380,79 +384,148 @@ round_begin(agora_step *st)
 		}
 		a->kind->act(a->state, t);
 	}
-	agora_free(outs);
+}
+
+static agora_err
+round_begin(agora_step *st)
+{
+	const char **roles = agora_calloc(st->nturns + 1, sizeof(char *));
+	agora_turn **acting =
+	    agora_calloc(st->nturns + 1, sizeof(agora_turn *));
+	size_t n = 0;
+	agora_err rv;
+
+	st->round++;
+	for (size_t i = 0; i < st->nturns; i++) {
+		if (turn_prepare(st, &st->turns[i])) {
+			acting[n] = &st->turns[i];
+			roles[n++] = st->turns[i].agent->role;
+		}
+	}
+	rv = round_drain(st, acting, roles, n);
+	if (rv == AGORA_OK) {
+		rv = round_mark_busy(st, acting, roles, n);
+	}
+	if (rv == AGORA_OK) {
+		round_act(st, acting, n);
+	}
 	agora_free(roles);
 	agora_free(acting);
 	return rv;
 }
 
-/* Commit every ended turn in a few round trips: replies stored (and what
- * each drained acked) in one batch, silent turns acked, failed turns'
- * messages requeued, registry updated; then the end frames go out. */
-static agora_err
-round_commit(agora_step *st)
+/* What the ended turns need in Redis, sorted by kind of write. */
+struct commit_plan {
+	agora_msg **pub; /* replies to store (and their drains to ack) */
+	bool *acks;
+	const char **ack;     /* ended without a reply */
+	const char **requeue; /* failed holding messages */
+	const char **idle;    /* ended well */
+	const char **bad;     /* failed */
+	size_t npub, nack, nreq, nidle, nbad;
+};
+
+static agora_msg *
+commit_reply(agora_step *st, agora_turn *t)
+{
+	agora_msg *m = agora_msg_new(t->agent->role, NULL, t->reply.data);
+
+	agora_strv_clear(&m->send_to);
+	for (size_t k = 0; k < st->send_to.n; k++) {
+		agora_strv_push(&m->send_to, st->send_to.v[k]);
+	}
+	m->role = AGORA_ROLE_ASSISTANT;
+	m->round = st->round;
+	return m;
+}
+
+static void
+commit_sort(agora_step *st, struct commit_plan *p)
 {
 	size_t n = st->nfinished;
-	agora_msg **pub = agora_calloc(n, sizeof(agora_msg *));
-	bool *acks = agora_calloc(n, sizeof(bool));
-	const char **ack = agora_calloc(n, sizeof(char *));
-	const char **requeue = agora_calloc(n, sizeof(char *));
-	const char **idle = agora_calloc(n, sizeof(char *));
-	const char **bad = agora_calloc(n, sizeof(char *));
-	size_t npub = 0, nack = 0, nreq = 0, nidle = 0, nbad = 0;
-	agora_center *c = st->c;
-	agora_err rv;
 
+	p->pub = agora_calloc(n, sizeof(agora_msg *));
+	p->acks = agora_calloc(n, sizeof(bool));
+	p->ack = agora_calloc(n, sizeof(char *));
+	p->requeue = agora_calloc(n, sizeof(char *));
+	p->idle = agora_calloc(n, sizeof(char *));
+	p->bad = agora_calloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		agora_turn *t = st->finished[i];
 		const char *role = t->agent->role;
 
 		if (t->state == TURN_FAILED) {
 			if (t->drained) {
-				requeue[nreq++] = role;
+				p->requeue[p->nreq++] = role;
 			}
-			bad[nbad++] = role;
-		} else if (!t->agent->watcher && t->reply.len > 0) {
-			agora_msg *m = agora_msg_new(role, NULL, t->reply.data);
-			agora_strv_clear(&m->send_to);
-			for (size_t k = 0; k < st->send_to.n; k++) {
-				agora_strv_push(&m->send_to, st->send_to.v[k]);
-			}
-			m->role = AGORA_ROLE_ASSISTANT;
-			m->round = st->round;
-			acks[npub] = t->drained;
-			pub[npub++] = m;
-			idle[nidle++] = role;
-		} else {
-			if (t->drained) {
-				ack[nack++] = role;
-			}
-			idle[nidle++] = role;
+			p->bad[p->nbad++] = role;
+			continue;
 		}
+		if (!t->agent->watcher && t->reply.len > 0) {
+			p->acks[p->npub] = t->drained;
+			p->pub[p->npub++] = commit_reply(st, t);
+		} else if (t->drained) {
+			p->ack[p->nack++] = role;
+		}
+		p->idle[p->nidle++] = role;
 	}
-	rv = agora_env_store_many(c->env, pub, acks, npub);
+}
+
+static agora_err
+commit_apply(agora_step *st, const struct commit_plan *p)
+{
+	agora_center *c = st->c;
+	agora_err rv;
+
+	rv = agora_env_store_many(c->env, p->pub, p->acks, p->npub);
 	if (rv == AGORA_OK) {
-		rv = agora_env_ack_many(c->env, ack, nack);
+		rv = agora_env_ack_many(c->env, p->ack, p->nack);
 	}
 	if (rv == AGORA_OK) {
-		rv = agora_env_requeue_many(c->env, requeue, nreq, NULL);
+		rv = agora_env_requeue_many(c->env, p->requeue, p->nreq, NULL);
 	}
 	if (rv != AGORA_OK) {
-		step_fail(st, rv, "publish", agora_env_errstr(c->env));
+		return step_fail(st, rv, "publish", agora_env_errstr(c->env));
 	}
+	rv = agora_registry_mark_many(c->reg, p->idle, p->nidle,
+	                              AGORA_AGENT_IDLE, true);
 	if (rv == AGORA_OK) {
-		rv = agora_registry_mark_many(c->reg, idle, nidle,
-		                              AGORA_AGENT_IDLE, true);
-		if (rv == AGORA_OK) {
-			rv = agora_registry_mark_many(c->reg, bad, nbad,
-			                              AGORA_AGENT_ERROR, true);
-		}
-		if (rv != AGORA_OK) {
-			step_fail(st, rv, "registry",
-			          agora_registry_errstr(c->reg));
-		}
+		rv = agora_registry_mark_many(c->reg, p->bad, p->nbad,
+		                              AGORA_AGENT_ERROR, true);
 	}
-	for (size_t i = 0; i < n; i++) {
+	if (rv != AGORA_OK) {
+		step_fail(st, rv, "registry", agora_registry_errstr(c->reg));
+	}
+	return rv;
+}
+
+static void
+commit_plan_free(struct commit_plan *p)
+{
+	for (size_t i = 0; i < p->npub; i++) {
+		agora_msg_free(p->pub[i]);
+	}
+	agora_free(p->pub);
+	agora_free(p->acks);
+	agora_free(p->ack);
+	agora_free(p->requeue);
+	agora_free(p->idle);
+	agora_free(p->bad);
+}
+
+/* Commit every ended turn in a few round trips: replies stored (and what
+ * each drained acked) in one batch, silent turns acked, failed turns'
+ * messages requeued, registry updated; then the end frames go out, so
+ * `end` means the reply is stored. */
+static agora_err
+round_commit(agora_step *st)
+{
+	struct commit_plan plan = { 0 };
+	agora_err rv;
+
+	commit_sort(st, &plan);
+	rv = commit_apply(st, &plan);
+	for (size_t i = 0; i < st->nfinished; i++) {
 		agora_turn *t = st->finished[i];
 		t->committed = rv == AGORA_OK;
 		if (rv == AGORA_OK) {
@@ -462,18 +535,28 @@ round_commit(agora_step *st)
 			step_push_frame(st, t, AGORA_FRAME_END, "", 0);
 		}
 	}
-	st->open -= n;
+	st->open -= st->nfinished;
 	st->nfinished = 0;
-	for (size_t i = 0; i < npub; i++) {
-		agora_msg_free(pub[i]);
-	}
-	agora_free(pub);
-	agora_free(acks);
-	agora_free(ack);
-	agora_free(requeue);
-	agora_free(idle);
-	agora_free(bad);
+	commit_plan_free(&plan);
 	return rv;
+}
+
+/* The deadline passed: every turn still running fails. */
+static void
+round_expire(agora_step *st)
+{
+	for (size_t i = 0; i < st->nturns; i++) {
+		agora_turn *t = &st->turns[i];
+		if (t->state != TURN_RUNNING) {
+			continue;
+		}
+		heap_remove(st, t);
+		if (t->agent->kind->cancel != NULL) {
+			t->agent->kind->cancel(t->agent->state, t);
+		}
+		agora_turn_fail(t, "timed out: no reply within %lld ms",
+		                (long long)st->deadline_ms);
+	}
 }
 
 /* Sleep until the next callback or the deadline, then run what is due. */
@@ -491,19 +574,7 @@ round_wait(agora_step *st)
 		now = agora_now_ms();
 	}
 	if (now >= st->deadline) {
-		for (size_t i = 0; i < st->nturns; i++) {
-			agora_turn *t = &st->turns[i];
-			if (t->state == TURN_RUNNING) {
-				heap_remove(st, t);
-				if (t->agent->kind->cancel != NULL) {
-					t->agent->kind->cancel(t->agent->state,
-					                       t);
-				}
-				agora_turn_fail(
-				    t, "timed out: no reply within %lld ms",
-				    (long long)st->deadline_ms);
-			}
-		}
+		round_expire(st);
 		return;
 	}
 	while (st->nheap > 0 && st->heap[0]->due <= now) {

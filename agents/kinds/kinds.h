@@ -5,6 +5,10 @@
 
 #include "agora/agent.h"
 
+/* create() for kinds that keep no state and take no options. */
+agora_err agora__kind_no_state(void **statep, const agora_agent_spec *spec,
+                               char *err, size_t errlen);
+
 extern const agora_kind agora__kind_echo;
 extern const agora_kind agora__kind_scripted;
 extern const agora_kind agora__kind_user;

@@ -13,17 +13,6 @@
 #include "agora/buf.h"
 #include "kinds.h"
 
-static agora_err
-moderator_create(void **statep, const agora_agent_spec *spec, char *err,
-                 size_t errlen)
-{
-	(void)spec;
-	(void)err;
-	(void)errlen;
-	*statep = NULL;
-	return AGORA_OK;
-}
-
 /* The first whole number in s, if any. */
 static bool
 moderator_number(const char *s, double *out)
@@ -96,6 +85,6 @@ const agora_kind agora__kind_moderator = {
 	.name = "moderator",
 	.summary = "guessing game: announces the average of the answers",
 	.option_names = moderator_options,
-	.create = moderator_create,
+	.create = agora__kind_no_state,
 	.act = moderator_act,
 };

@@ -5,17 +5,6 @@
  * nothing and its pending messages count as read. */
 #include "kinds.h"
 
-static agora_err
-user_create(void **statep, const agora_agent_spec *spec, char *err,
-            size_t errlen)
-{
-	(void)spec;
-	(void)err;
-	(void)errlen;
-	*statep = NULL;
-	return AGORA_OK;
-}
-
 static void
 user_act(void *state, agora_turn *t)
 {
@@ -29,6 +18,6 @@ const agora_kind agora__kind_user = {
 	.name = "user",
 	.summary = "a person; answers come from user_response or the terminal",
 	.option_names = user_options,
-	.create = user_create,
+	.create = agora__kind_no_state,
 	.act = user_act,
 };

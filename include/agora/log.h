@@ -34,11 +34,9 @@ AGORA_API void agora_log_write(agora_log_level level, const char *component,
     __attribute__((format(printf, 3, 4)));
 
 #define agora_log(level, component, ...)                                \
-	do {                                                            \
-		if ((level) <= agora_log_threshold) {                   \
-			agora_log_write(level, component, __VA_ARGS__); \
-		}                                                       \
-	} while (0)
+	((level) <= agora_log_threshold                                  \
+	     ? agora_log_write(level, component, __VA_ARGS__)            \
+	     : (void)0)
 
 #ifdef __cplusplus
 }
