@@ -206,21 +206,27 @@ agora_config_load_file(agora_config *cfg, const char *path, char *err,
 	return rv;
 }
 
+/* "step.deadline_ms" -> "AGORA_STEP_DEADLINE_MS" */
+static void
+cfg_env_name(const char *key, char *out, size_t outlen)
+{
+	size_t n = (size_t)snprintf(out, outlen, "AGORA_");
+
+	for (const char *p = key; *p != '\0' && n + 1 < outlen; p++) {
+		out[n++] =
+		    (char)(*p == '.' ? '_' : (toupper)((unsigned char)*p));
+	}
+	out[n] = '\0';
+}
+
 agora_err
 agora_config_load_env(agora_config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		char var[64] = "AGORA_";
-		size_t n = strlen(var);
+		char var[64];
 		const char *value;
 
-		for (const char *p = cfg_keys[i].name;
-		     *p != '\0' && n < sizeof(var) - 1; p++) {
-			var[n++] =
-			    (char)(*p == '.' ? '_'
-			                     : toupper((unsigned char)*p));
-		}
-		var[n] = '\0';
+		cfg_env_name(cfg_keys[i].name, var, sizeof(var));
 		value =
 		    getenv(var); /* NOLINT(concurrency-mt-unsafe): start-up */
 		if (value != NULL) {

@@ -33,9 +33,9 @@ AGORA_API void agora_log_write(agora_log_level level, const char *component,
                                const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define agora_log(level, component, ...)                                \
-	((level) <= agora_log_threshold                                  \
-	     ? agora_log_write(level, component, __VA_ARGS__)            \
+#define agora_log(level, component, ...)                      \
+	((level) <= agora_log_threshold                       \
+	     ? agora_log_write(level, component, __VA_ARGS__) \
 	     : (void)0)
 
 #ifdef __cplusplus
