@@ -21,7 +21,7 @@
 
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
     agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
-    agora_lua_bodies[], agora_lua_reset[];
+    agora_lua_bodies[], agora_lua_reset[], agora_lua_memories[];
 
 static const agora_script script_register = { "register", agora_lua_register };
 static const agora_script script_store = { "store", agora_lua_store };
@@ -31,6 +31,7 @@ static const agora_script script_requeue = { "requeue", agora_lua_requeue };
 static const agora_script script_notified = { "notified", agora_lua_notified };
 static const agora_script script_bodies = { "bodies", agora_lua_bodies };
 static const agora_script script_reset = { "reset", agora_lua_reset };
+static const agora_script script_memories = { "memories", agora_lua_memories };
 
 struct agora_env {
 	agora_redis *r;
@@ -499,6 +500,46 @@ agora_env_memory(agora_env *env, const char *role, size_t limit,
 		}
 	}
 	agora_free(suffix);
+	return rv;
+}
+
+agora_err
+agora_env_memory_many(agora_env *env, const char *const *roles, size_t n,
+                      size_t limit, agora_msgs *outs)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	char lim[24];
+	agora_err rv;
+
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	snprintf(lim, sizeof(lim), "%zu", limit);
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, lim);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_memories, &ab, &rep);
+	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
+		const agora_reply *list = agora__reply_at(rep, i);
+		for (size_t k = 0; k < agora__reply_len(list); k++) {
+			size_t len;
+			const char *s =
+			    agora__reply_str(agora__reply_at(list, k), &len);
+			if (s != NULL) {
+				env_decode_into(env, s, len, false, &outs[i]);
+			}
+		}
+		for (size_t k = 0; k < outs[i].n; k++) {
+			if (strcmp(outs[i].v[k]->sent_from, roles[i]) == 0) {
+				outs[i].v[k]->role = AGORA_ROLE_ASSISTANT;
+			}
+		}
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
 	return rv;
 }
 

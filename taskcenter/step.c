@@ -7,12 +7,17 @@
  * runs due timers, and sleeps until the next one. Frames go out in the
  * order agents produce them, so a slow agent never holds back another's;
  * one role's frames keep their order. Nothing blocks on an agent: a kind
- * that waits asks for a timer. Every step has a deadline, so it ends even
- * if a kind never ends its turn. */
+ * that waits asks for a timer, and a kind whose work finishes on another
+ * thread (an HTTP client) posts the result back, which wakes the driver.
+ * Every step has a deadline, so it ends even if a kind never ends its
+ * turn. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
@@ -25,6 +30,16 @@
 #define WATCH_HISTORY     200
 
 enum step_phase { PHASE_BEGIN, PHASE_RUN, PHASE_END };
+
+/* A callback posted from another thread, run on the step's thread. */
+struct post {
+	agora_turn *t;
+	uint32_t gen;
+	void (*fn)(void *state, agora_turn *t, void *arg);
+	void *arg;
+	void (*free_arg)(void *arg);
+	struct post *next;
+};
 
 struct agora_step {
 	agora_center *c;
@@ -52,6 +67,10 @@ struct agora_step {
 
 	agora_turn **heap; /* pending callbacks, earliest first */
 	size_t nheap, capheap;
+
+	pthread_mutex_t lock; /* guards posts and turn gens */
+	pthread_cond_t wake;  /* signalled on a post; monotonic clock */
+	struct post *posts, *posts_tail;
 
 	agora_err err;
 	char errstr[512];
@@ -192,6 +211,41 @@ agora_turn_input(const agora_turn *t, size_t i)
 	return i < t->inputs.n ? t->inputs.v[i] : NULL;
 }
 
+size_t
+agora_turn_nmemory(const agora_turn *t)
+{
+	return t->memory.n;
+}
+
+const agora_msg *
+agora_turn_memory(const agora_turn *t, size_t i)
+{
+	return i < t->memory.n ? t->memory.v[i] : NULL;
+}
+
+void
+agora_turn_post(agora_turn *t, void (*fn)(void *, agora_turn *, void *),
+                void *arg, void (*free_arg)(void *))
+{
+	agora_step *st = t->step;
+	struct post *p = agora_calloc(1, sizeof(*p));
+
+	p->t = t;
+	p->fn = fn;
+	p->arg = arg;
+	p->free_arg = free_arg;
+	pthread_mutex_lock(&st->lock);
+	p->gen = t->gen;
+	if (st->posts_tail != NULL) {
+		st->posts_tail->next = p;
+	} else {
+		st->posts = p;
+	}
+	st->posts_tail = p;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
 const char *
 agora_turn_llm_args(const agora_turn *t)
 {
@@ -290,6 +344,7 @@ turn_prepare(agora_step *st, agora_turn *t)
 	agora_agent *a = t->agent;
 
 	agora_msgs_clear(&t->inputs);
+	agora_msgs_clear(&t->memory);
 	agora_buf_reset(&t->reply);
 	t->round = st->round;
 	t->drained = false;
@@ -312,6 +367,49 @@ turn_prepare(agora_step *st, agora_turn *t)
 	return true;
 }
 
+/* Fetch, in one round trip, the memory of every acting agent whose kind
+ * builds prompts from it. */
+static agora_err
+round_memories(agora_step *st, agora_turn **acting, size_t n)
+{
+	const char **roles = agora_calloc(n + 1, sizeof(char *));
+	agora_turn **who = agora_calloc(n + 1, sizeof(agora_turn *));
+	agora_msgs *outs;
+	size_t m = 0, limit = 0;
+	agora_err rv;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t want = acting[i]->agent->kind->memory_limit;
+		if (want > 0) {
+			who[m] = acting[i];
+			roles[m++] = acting[i]->agent->role;
+			limit = want > limit ? want : limit;
+		}
+	}
+	outs = agora_calloc(m + 1, sizeof(agora_msgs));
+	rv = agora_env_memory_many(st->c->env, roles, m, limit, outs);
+	if (rv != AGORA_OK) {
+		step_fail(st, rv, "memory", agora_env_errstr(st->c->env));
+	}
+	for (size_t i = 0; i < m; i++) {
+		size_t want = who[i]->agent->kind->memory_limit;
+		size_t drop = outs[i].n > want ? outs[i].n - want : 0;
+		/* Each kind gets its own limit of the newest entries. */
+		for (size_t k = 0; k < outs[i].n; k++) {
+			if (k < drop) {
+				agora_msg_free(outs[i].v[k]);
+			} else {
+				agora_msgs_push(&who[i]->memory, outs[i].v[k]);
+			}
+		}
+		agora_free(outs[i].v);
+	}
+	agora_free(outs);
+	agora_free(roles);
+	agora_free(who);
+	return rv;
+}
+
 /* Drain every acting turn's inbox in one batch; watchers then read the
  * whole recent history (whispers included) instead. */
 static agora_err
@@ -328,6 +426,9 @@ round_drain(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 		acting[i]->drained = rv == AGORA_OK;
 	}
 	agora_free(outs);
+	if (rv == AGORA_OK) {
+		rv = round_memories(st, acting, n);
+	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		if (acting[i]->agent->watcher) {
 			agora_msgs_clear(&acting[i]->inputs);
@@ -375,6 +476,9 @@ round_act(agora_step *st, agora_turn **acting, size_t n)
 		agora_agent *a = t->agent;
 
 		st->open++;
+		pthread_mutex_lock(&st->lock);
+		t->gen++;
+		pthread_mutex_unlock(&st->lock);
 		t->state = TURN_RUNNING;
 		if (a->human && !st->human_auto) {
 			(void)agora_buf_adds(&t->reply, st->user_response);
@@ -559,20 +663,62 @@ round_expire(agora_step *st)
 	}
 }
 
-/* Sleep until the next callback or the deadline, then run what is due. */
+/* Wait until a post arrives, or until wake (monotonic ms); take the posts. */
+static struct post *
+round_take_posts(agora_step *st, int64_t wake)
+{
+	struct timespec ts;
+	struct post *p;
+
+	ts.tv_sec = (time_t)(wake / 1000);
+	ts.tv_nsec = (long)(wake % 1000) * 1000000;
+	pthread_mutex_lock(&st->lock);
+	while (st->posts == NULL && agora_now_ms() < wake) {
+		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) ==
+		    ETIMEDOUT) {
+			break;
+		}
+	}
+	p = st->posts;
+	st->posts = NULL;
+	st->posts_tail = NULL;
+	pthread_mutex_unlock(&st->lock);
+	return p;
+}
+
+/* Run posted callbacks whose turn is still the one they were posted for. */
+static void
+round_run_posts(struct post *p)
+{
+	while (p != NULL) {
+		struct post *next = p->next;
+		agora_turn *t = p->t;
+
+		if (t->state == TURN_RUNNING && t->gen == p->gen) {
+			p->fn(t->agent->state, t, p->arg);
+		} else if (p->free_arg != NULL) {
+			p->free_arg(p->arg);
+		}
+		agora_free(p);
+		p = next;
+	}
+}
+
+/* Wait for a post, the next callback or the deadline; then run what is
+ * due. */
 static void
 round_wait(agora_step *st)
 {
 	int64_t now = agora_now_ms();
 	int64_t wake = st->deadline;
+	struct post *posts;
 
 	if (st->nheap > 0 && st->heap[0]->due < wake) {
 		wake = st->heap[0]->due;
 	}
-	if (wake > now) {
-		agora_sleep_ms(wake - now);
-		now = agora_now_ms();
-	}
+	posts = round_take_posts(st, wake);
+	round_run_posts(posts);
+	now = agora_now_ms();
 	if (now >= st->deadline) {
 		round_expire(st);
 		return;
@@ -757,6 +903,18 @@ step_check_llm_args(agora_center *c, const char *args)
 	return rv;
 }
 
+static void
+step_init_sync(agora_step *st)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->wake, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 agora_err
 agora_center_step(agora_center *c, const agora_step_opts *opts,
                   agora_step **stp)
@@ -782,6 +940,7 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 	}
 	st = agora_calloc(1, sizeof(*st));
 	st->c = c;
+	step_init_sync(st);
 	st->rounds = o->rounds == 0 ? 1 : o->rounds;
 	st->task = o->task != NULL ? agora_strdup(o->task) : NULL;
 	st->user_response =
@@ -839,8 +998,20 @@ agora_step_free(agora_step *st)
 	agora_free(back);
 	for (size_t i = 0; i < st->nturns; i++) {
 		agora_msgs_clear(&st->turns[i].inputs);
+		agora_msgs_clear(&st->turns[i].memory);
 		agora_buf_fini(&st->turns[i].reply);
 	}
+	/* Posts nobody will run: every turn has ended or been cancelled. */
+	for (struct post *p = st->posts; p != NULL;) {
+		struct post *next = p->next;
+		if (p->free_arg != NULL) {
+			p->free_arg(p->arg);
+		}
+		agora_free(p);
+		p = next;
+	}
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->lock);
 	for (size_t i = 0; i < st->qlen; i++) {
 		agora_free(st->q[(st->qhead + i) % st->qcap].content);
 	}

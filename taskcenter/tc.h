@@ -32,11 +32,13 @@ struct agora_turn {
 	agora_agent *agent;
 	enum turn_state state;
 	uint32_t round;
-	uint32_t seq;         /* next frame seq of this role in the step */
-	agora_msgs inputs;    /* what it reads this round */
-	agora_buf reply;      /* chunks joined */
-	bool drained;         /* holds in-flight messages */
-	bool committed;       /* done/failed handled in Redis */
+	uint32_t seq;      /* next frame seq of this role in the step */
+	agora_msgs inputs; /* what it reads this round */
+	agora_msgs memory; /* its memory before this turn, if the kind asks */
+	uint32_t gen;      /* turns started; posts carry it (under st lock) */
+	agora_buf reply;   /* chunks joined */
+	bool drained;      /* holds in-flight messages */
+	bool committed;    /* done/failed handled in Redis */
 	bool published_human; /* a human's response went out this step */
 	/* The one pending callback, in the step's timer heap. */
 	int64_t due;

@@ -38,6 +38,9 @@ typedef struct agora_kind {
 	/* The option keys the kind reads (NULL-ended), so a scenario with a
 	 * misspelt key is an error; NULL accepts any key. */
 	const char *const *option_names;
+	/* How many memory entries a turn needs (0: none); the step fetches
+	 * them for all such agents in one round trip. */
+	size_t memory_limit;
 	/* Make one agent's state from spec. An error (bad options) goes to
 	 * err, naming the option; no agent is made. */
 	agora_err (*create)(void **statep, const agora_agent_spec *spec,
@@ -84,6 +87,10 @@ AGORA_API const char *agora_turn_task(const agora_turn *t);
  * the recent history. */
 AGORA_API size_t agora_turn_ninputs(const agora_turn *t);
 AGORA_API const agora_msg *agora_turn_input(const agora_turn *t, size_t i);
+/* The agent's memory before this turn (kind's memory_limit entries):
+ * what it read in earlier turns (role user) and said (role assistant). */
+AGORA_API size_t agora_turn_nmemory(const agora_turn *t);
+AGORA_API const agora_msg *agora_turn_memory(const agora_turn *t, size_t i);
 /* The step's llm_args as JSON object text ("{}" if none). */
 AGORA_API const char *agora_turn_llm_args(const agora_turn *t);
 
@@ -101,6 +108,17 @@ AGORA_API void agora_turn_fail(agora_turn *t, const char *fmt, ...)
  * callback per turn; it is dropped if the turn ends first. */
 AGORA_API void agora_turn_after(agora_turn *t, int64_t delay_ms,
                                 void (*fn)(void *state, agora_turn *t));
+
+/* Run fn(state, t, arg) on the step's thread, soon. The one call of the
+ * turn API that is thread-safe: for kinds whose work completes on another
+ * thread (an HTTP client, a transport). If the turn has ended by then, fn
+ * is not called and free_arg(arg) is (free_arg may be NULL). After the
+ * runtime calls the kind's cancel for a turn, the kind must not post for
+ * that turn again. */
+AGORA_API void agora_turn_post(agora_turn *t,
+                               void (*fn)(void *state, agora_turn *t,
+                                          void *arg),
+                               void *arg, void (*free_arg)(void *arg));
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,12 @@ AGORA_API agora_err agora_env_view(agora_env *env, const char *role,
 /* Role's memory: what it handled in its turns and what it said. */
 AGORA_API agora_err agora_env_memory(agora_env *env, const char *role,
                                      size_t limit, agora_msgs *out);
+/* The memories of n roles in one round trip (the last limit entries each,
+ * 0: all); outs[i] receives roles[i]'s, with its own words marked as the
+ * assistant's. */
+AGORA_API agora_err agora_env_memory_many(agora_env *env,
+                                          const char *const *roles, size_t n,
+                                          size_t limit, agora_msgs *outs);
 /* The messages sent from user_requirement. */
 AGORA_API agora_err agora_env_requirements(agora_env *env, agora_msgs *out);
 /* Pending inbox length of role. */

@@ -2,6 +2,8 @@
 /* Test support: the private Redis of a test program, centers, steps run
  * to completion, and a few test-only agent kinds (a kind is the public
  * extension point, so these are plugins, not mocks). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,137 @@ tk_prompt_act(void *state, agora_turn *t)
 	agora_turn_done(t);
 }
 
+/* "thread": its work happens on another thread, which posts the words
+ * "a", "b", "c" delay_ms apart, then the end. cancel stops and joins the
+ * thread, so nothing is posted after it (the contract of agora_turn_post). */
+struct tk_thread {
+	pthread_t tid;
+	bool running;
+	atomic_bool stop;
+	int64_t delay_ms;
+	agora_turn *turn;
+};
+
+static void
+tk_thread_emit(void *state, agora_turn *t, void *arg)
+{
+	(void)state;
+	agora_turn_emits(t, arg);
+}
+
+static void
+tk_thread_done(void *state, agora_turn *t, void *arg)
+{
+	(void)state;
+	(void)arg;
+	agora_turn_done(t);
+}
+
+static void *
+tk_thread_main(void *arg)
+{
+	struct tk_thread *k = arg;
+	static const char *const words[] = { "a", "b", "c" };
+
+	for (int i = 0; i < 3; i++) {
+		for (int64_t slept = 0; slept < k->delay_ms; slept += 5) {
+			if (atomic_load(&k->stop)) {
+				return NULL;
+			}
+			agora_sleep_ms(5);
+		}
+		agora_turn_post(k->turn, tk_thread_emit,
+		                (void *)(uintptr_t)words[i], NULL);
+	}
+	agora_turn_post(k->turn, tk_thread_done, NULL, NULL);
+	return NULL;
+}
+
+static void
+tk_thread_join(struct tk_thread *k)
+{
+	if (k->running) {
+		atomic_store(&k->stop, true);
+		pthread_join(k->tid, NULL);
+		k->running = false;
+	}
+}
+
+static agora_err
+tk_thread_create(void **statep, const agora_agent_spec *spec, char *err,
+                 size_t errlen)
+{
+	struct tk_thread *k = agora_calloc(1, sizeof(*k));
+	const agora_json *d = agora_json_get(spec->options, "delay_ms");
+
+	(void)err;
+	(void)errlen;
+	k->delay_ms = d != NULL ? (int64_t)agora_json_num(d) : 10;
+	*statep = k;
+	return AGORA_OK;
+}
+
+static void
+tk_thread_act(void *state, agora_turn *t)
+{
+	struct tk_thread *k = state;
+
+	tk_thread_join(k); /* the previous turn's thread has finished */
+	atomic_store(&k->stop, false);
+	k->turn = t;
+	k->running = pthread_create(&k->tid, NULL, tk_thread_main, k) == 0;
+}
+
+static void
+tk_thread_cancel(void *state, agora_turn *t)
+{
+	(void)t;
+	tk_thread_join(state);
+}
+
+static void
+tk_thread_destroy(void *state)
+{
+	if (state != NULL) {
+		tk_thread_join(state);
+		agora_free(state);
+	}
+}
+
+/* "memory": answers how many memory entries it got, then each as
+ * "u:<content>" (what it read) or "a" (what it said). */
+static void
+tk_memory_act(void *state, agora_turn *t)
+{
+	size_t n = agora_turn_nmemory(t);
+	agora_buf b;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	agora_buf_addf(&b, "%zu", n);
+	for (size_t i = 0; i < n; i++) {
+		const agora_msg *m = agora_turn_memory(t, i);
+		if (m->role == AGORA_ROLE_ASSISTANT) {
+			agora_buf_adds(&b, " a");
+		} else {
+			agora_buf_addf(&b, " u:%s", m->content);
+		}
+	}
+	agora_turn_emit(t, b.data, b.len);
+	agora_buf_fini(&b);
+	agora_turn_done(t);
+}
+
+static const agora_kind tk_thread = { .name = "thread",
+	                              .create = tk_thread_create,
+	                              .act = tk_thread_act,
+	                              .cancel = tk_thread_cancel,
+	                              .destroy = tk_thread_destroy };
+static const agora_kind tk_memory = { .name = "memory",
+	                              .create = tk_create,
+	                              .act = tk_memory_act,
+	                              .memory_limit = 3 };
+
 static const agora_kind tk_fail = { .name = "fail",
 	                            .create = tk_create,
 	                            .act = tk_fail_act };
@@ -299,4 +432,6 @@ t_kinds(void)
 	(void)agora_kind_register(&tk_args);
 	(void)agora_kind_register(&tk_count);
 	(void)agora_kind_register(&tk_prompt);
+	(void)agora_kind_register(&tk_thread);
+	(void)agora_kind_register(&tk_memory);
 }

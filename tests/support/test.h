@@ -77,7 +77,9 @@ char *t_msgs(const agora_msgs *ms);
 /* Register the test kinds: "fail" (fails every turn), "hang" (never ends
  * its turn), "args" (answers with the step's llm_args), "count" (answers
  * how many inputs it read, and their ids), "prompt" (answers the task and
- * the "sender: content" lines it read). */
+ * the "sender: content" lines it read), "thread" (posts "a", "b", "c" from
+ * another thread, delay_ms apart), "memory" (memory_limit 3; answers how
+ * many memory entries it got and the last one). */
 void t_kinds(void);
 
 #endif

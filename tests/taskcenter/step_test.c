@@ -532,6 +532,80 @@ duplicate_agent_roles_are_refused(void **state)
 	agora_center_free(c);
 }
 
+static void
+work_posted_from_other_threads_streams_in(void **state)
+{
+	agora_center *c = t_center("posts");
+	t_frames f;
+
+	(void)state;
+	t_add(c, "p", "thread", "{\"delay_ms\":20}");
+	t_add(c, "q", "thread", "{\"delay_ms\":20}");
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, NULL, &f));
+	AGORA_PASS(f.err);
+	char *text = t_text(&f, "p");
+	assert_string_equal(text, "abc");
+	agora_free(text);
+	assert_int_equal(t_count(&f, "q", AGORA_FRAME_END), 1);
+	/* Both threads worked at once: q's first word came before p's end. */
+	assert_true(t_first(&f, "q", AGORA_FRAME_CHUNK) <
+	            t_first(&f, "p", AGORA_FRAME_END));
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
+static void
+a_late_thread_is_cancelled_at_the_deadline(void **state)
+{
+	agora_center *c = t_center("lateposts");
+	agora_step_opts o = { 0 };
+	t_frames f;
+
+	(void)state;
+	t_add(c, "late", "thread", "{\"delay_ms\":2000}");
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	o.deadline_ms = 100;
+	AGORA_PASS(t_step(c, &o, &f));
+	AGORA_PASS(f.err);
+	assert_int_equal(t_count(&f, "late", AGORA_FRAME_ERROR), 1);
+	assert_int_equal(t_count(&f, "late", AGORA_FRAME_CHUNK), 0);
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
+static void
+kinds_that_ask_get_their_memory(void **state)
+{
+	agora_center *c = t_center("memfetch");
+	const char *who[] = { "m" };
+	agora_step_opts o = { 0 };
+	t_frames f;
+
+	(void)state;
+	t_add(c, "m", "memory", NULL);
+	t_add(c, "other", "echo", NULL);
+	o.allowed_roles = who;
+	o.n_allowed = 1;
+	for (int i = 0; i < 3; i++) {
+		const char *to[] = { "m" };
+		char text[16];
+		snprintf(text, sizeof(text), "msg%d", i);
+		AGORA_PASS(
+		    agora_center_send_task_request(c, text, to, 1, "other"));
+		AGORA_PASS(t_step(c, &o, &f));
+		t_frames_free(&f);
+	}
+	/* Memory is now msg0, reply, msg1, reply, msg2, reply; the kind
+	 * asks for the newest 3. */
+	AGORA_PASS(t_step(c, &o, &f));
+	char *text = t_text(&f, "m");
+	assert_string_equal(text, "3 a u:msg2 a");
+	agora_free(text);
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -565,6 +639,9 @@ main(void)
 		cmocka_unit_test(
 		    one_step_at_a_time_and_early_free_gives_messages_back),
 		cmocka_unit_test(duplicate_agent_roles_are_refused),
+		cmocka_unit_test(work_posted_from_other_threads_streams_in),
+		cmocka_unit_test(a_late_thread_is_cancelled_at_the_deadline),
+		cmocka_unit_test(kinds_that_ask_get_their_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
