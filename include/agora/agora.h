@@ -15,6 +15,7 @@
 #include "agora/err.h"
 #include "agora/json.h"
 #include "agora/kinds.h"
+#include "agora/llm.h"
 #include "agora/log.h"
 #include "agora/msg.h"
 #include "agora/proc.h"

@@ -43,6 +43,63 @@ t_redis_pid(void)
 	return agora_redis_server_pid(t_server);
 }
 
+static agora_proc *t_llm_proc;
+static char t_llm_url[128];
+static char t_llm_log[64];
+
+static void
+t_llm_stop(void)
+{
+	agora_proc_free(t_llm_proc);
+	t_llm_proc = NULL;
+	unlink(t_llm_log);
+}
+
+const char *
+t_fake_llm(void)
+{
+	const char *bin = getenv("AGORA_FAKE_LLM");
+	char err[256], line[64];
+	int fd;
+
+	if (t_llm_proc != NULL) {
+		return t_llm_url;
+	}
+	if (bin == NULL) {
+		fail_msg(
+		    "AGORA_FAKE_LLM is not set (run the tests with ctest)");
+	}
+	snprintf(t_llm_log, sizeof(t_llm_log), "/tmp/agora-fake-llm-XXXXXX");
+	fd = mkstemp(t_llm_log);
+	close(fd);
+	{
+		const char *argv[] = { bin, NULL };
+		agora_proc_opts o = { argv, t_llm_log, true };
+		if (agora_proc_spawn(&t_llm_proc, &o, err, sizeof(err)) !=
+		    AGORA_OK) {
+			fail_msg("fake_llm: %s", err);
+		}
+	}
+	atexit(t_llm_stop);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(t_llm_log, "r");
+		int port = 0;
+		if (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+		    sscanf(line, "PORT %d", &port) == 1) {
+			fclose(f);
+			snprintf(t_llm_url, sizeof(t_llm_url),
+			         "http://127.0.0.1:%d/v1", port);
+			return t_llm_url;
+		}
+		if (f != NULL) {
+			fclose(f);
+		}
+		agora_sleep_ms(10);
+	}
+	fail_msg("fake_llm did not say its port");
+	return NULL;
+}
+
 agora_redis *
 t_redis_open(void)
 {

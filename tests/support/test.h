@@ -74,6 +74,10 @@ size_t t_first(const t_frames *f, const char *role, agora_frame_type type);
 /* Contents of a message list joined as "from>content|from>content". */
 char *t_msgs(const agora_msgs *ms);
 
+/* Start the fake OpenAI server (tests/support/fake_llm.c) once per test
+ * program; its base URL, "http://127.0.0.1:PORT/v1". */
+const char *t_fake_llm(void);
+
 /* Register the test kinds: "fail" (fails every turn), "hang" (never ends
  * its turn), "args" (answers with the step's llm_args), "count" (answers
  * how many inputs it read, and their ids), "prompt" (answers the task and

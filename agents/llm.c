@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: MIT */
+/* The LLM client on libcurl's multi interface: the only file that includes
+ * curl. One I/O thread owns the multi handle and every easy handle (libcurl
+ * handles are not shared between threads); other threads hand it requests
+ * and cancellations under the client lock and wake it with
+ * curl_multi_wakeup. Callbacks run on the I/O thread with the lock held, so
+ * a cancel that has taken the lock knows no callback is running, and one
+ * that has returned knows none will.
+ *
+ * A request is tried again, with jittered exponential backoff or as
+ * Retry-After says, while nothing has been streamed: after a connection
+ * error, a 429 or a 5xx. Once a chunk is out, a failure is final. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/json.h"
+#include "agora/llm.h"
+#include "agora/log.h"
+#include "sse.h"
+
+#define LLM_BODY_MAX       (4u << 20)  /* a non-streamed reply */
+#define LLM_ERR_MAX        (64u << 10) /* an error body we keep to quote */
+#define LLM_EVENT_MAX      (1u << 20)  /* one SSE line or event */
+#define LLM_BACKOFF_MS     250
+#define LLM_BACKOFF_CAP_MS 20000
+
+enum req_state { REQ_WAITING, REQ_RUNNING, REQ_BACKOFF, REQ_FINISHED };
+
+struct agora_llm_req {
+	struct agora_llm *l;
+	enum req_state state;
+	bool cancel;
+	char *url; /* base_url + /chat/completions */
+	char *body;
+	char *pool;
+	char *auth; /* "Authorization: Bearer ..." or NULL */
+	char *org;
+	int max_concurrency;
+	int max_retries;
+	int attempt;
+	int64_t connect_timeout_ms;
+	int64_t timeout_ms;
+	int64_t deadline; /* monotonic ms */
+	int64_t retry_at;
+	agora_llm_handler h;
+	CURL *easy;
+	struct curl_slist *headers;
+	/* This attempt. */
+	long status;
+	bool status_known;
+	bool is_sse;
+	agora_buf raw; /* a non-SSE body */
+	struct sse_parser sse;
+	size_t chunks;
+	bool done_seen;
+	char finish[32];
+	agora_llm_usage usage;
+	int64_t retry_after_ms; /* -1: none given */
+	bool stream_failed;
+	char stream_error[512];
+	struct agora_llm_req *next; /* in the client's list */
+};
+
+struct agora_llm {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t finished; /* a request finished (for cancel) */
+	CURLM *multi;
+	bool stopping;
+	struct agora_llm_req *reqs; /* not finished */
+	size_t nreqs;
+	uint64_t rng;
+};
+
+static pthread_once_t llm_once = PTHREAD_ONCE_INIT;
+
+static void
+llm_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Up to 160 bytes of s, printable ASCII only (server text goes into our
+ * error messages; never trust it to be clean). */
+static void
+llm_excerpt(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 4 < outlen && i < 160; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[k++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+	}
+	if (n > 160 && k + 4 < outlen) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
+/* The server's own words from an error body: error.message, error (a
+ * string) or message; else an excerpt of the body. */
+static void
+llm_server_message(const char *body, size_t n, char *out, size_t outlen)
+{
+	agora_json *doc = NULL;
+	const char *msg = NULL;
+
+	if (n > 0 && agora_json_parse(&doc, body, n, LLM_ERR_MAX, 16, NULL,
+	                              0) == AGORA_OK) {
+		const agora_json *e = agora_json_get(doc, "error");
+		msg = agora_json_str(agora_json_get(e, "message"));
+		if (msg == NULL) {
+			msg = agora_json_str(e);
+		}
+		if (msg == NULL) {
+			msg = agora_json_str(agora_json_get(doc, "message"));
+		}
+	}
+	if (msg != NULL) {
+		llm_excerpt(msg, strlen(msg), out, outlen);
+	} else if (n > 0) {
+		llm_excerpt(body, n, out, outlen);
+	} else {
+		snprintf(out, outlen, "no message");
+	}
+	agora_json_free(doc);
+}
+
+/* ---- finishing (lock held) ------------------------------------------- */
+
+static void
+llm_unlink(agora_llm *l, struct agora_llm_req *r)
+{
+	for (struct agora_llm_req **pp = &l->reqs; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			l->nreqs--;
+			break;
+		}
+	}
+	r->next = NULL;
+}
+
+static void
+llm_drop_easy(agora_llm *l, struct agora_llm_req *r)
+{
+	if (r->easy != NULL) {
+		curl_multi_remove_handle(l->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+}
+
+/* Finish r; the callback runs last, and r is not touched after it (the
+ * owner may free it as soon as the lock is released). */
+static void
+llm_finish(agora_llm *l, struct agora_llm_req *r, agora_err code,
+           const char *message)
+{
+	agora_llm_handler h = r->h;
+	char finish[32];
+	agora_llm_usage usage = r->usage;
+	bool cancelled = r->cancel;
+
+	memcpy(finish, r->finish, sizeof(finish));
+	llm_drop_easy(l, r);
+	llm_unlink(l, r);
+	r->state = REQ_FINISHED;
+	pthread_cond_broadcast(&l->finished);
+	if (cancelled) {
+		return;
+	}
+	if (code == AGORA_OK) {
+		if (h.on_done != NULL) {
+			h.on_done(h.arg, finish[0] != '\0' ? finish : NULL,
+			          &usage);
+		}
+	} else if (h.on_error != NULL) {
+		h.on_error(h.arg, code, message);
+	}
+}
+
+static void llm_fail(agora_llm *l, struct agora_llm_req *r, agora_err code,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+llm_fail(agora_llm *l, struct agora_llm_req *r, agora_err code, const char *fmt,
+         ...)
+{
+	char msg[768];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	if (r->attempt > 0 && n < sizeof(msg)) {
+		snprintf(msg + n, sizeof(msg) - n, " (after %d %s)", r->attempt,
+		         r->attempt == 1 ? "retry" : "retries");
+	}
+	agora_log(AGORA_LOG_INFO, "llm", "%s", msg);
+	llm_finish(l, r, code, msg);
+}
+
+/* ---- streaming (inside curl_multi_perform; takes the lock) ------------ */
+
+static int
+llm_sse_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct agora_llm_req *r = arg;
+	agora_json *doc = NULL;
+	const agora_json *choice, *err;
+	const char *text, *finish;
+	char excerpt[200];
+
+	(void)event;
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		r->done_seen = true;
+		return 0;
+	}
+	if (agora_json_parse(&doc, data, len, LLM_EVENT_MAX, 32, NULL, 0) !=
+	    AGORA_OK) {
+		llm_excerpt(data, len, excerpt, sizeof(excerpt));
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		         "bad stream event from %s: not JSON: %s", r->url,
+		         excerpt);
+		r->stream_failed = true;
+		return 1;
+	}
+	err = agora_json_get(doc, "error");
+	if (err != NULL && agora_json_typeof(err) != AGORA_JSON_NULL) {
+		const char *m = agora_json_str(agora_json_get(err, "message"));
+		m = m != NULL ? m : agora_json_str(err);
+		llm_excerpt(m != NULL ? m : "unknown",
+		            m != NULL ? strlen(m) : 7, excerpt,
+		            sizeof(excerpt));
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		         "the model reported an error: %s", excerpt);
+		r->stream_failed = true;
+		agora_json_free(doc);
+		return 1;
+	}
+	if (agora_json_typeof(agora_json_get(doc, "usage")) ==
+	    AGORA_JSON_OBJECT) {
+		const agora_json *u = agora_json_get(doc, "usage");
+		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+		                     INT64_MAX / 2, &r->usage.prompt_tokens);
+		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+		                     INT64_MAX / 2,
+		                     &r->usage.completion_tokens);
+	}
+	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	text = agora_json_str(
+	    agora_json_get(agora_json_get(choice, "delta"), "content"));
+	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
+	if (finish != NULL) {
+		snprintf(r->finish, sizeof(r->finish), "%s", finish);
+	}
+	if (text != NULL && text[0] != '\0') {
+		r->chunks++;
+		if (r->h.on_chunk != NULL) {
+			r->h.on_chunk(r->h.arg, text, strlen(text));
+		}
+	}
+	agora_json_free(doc);
+	return 0;
+}
+
+static size_t
+llm_on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct agora_llm_req *r = arg;
+	size_t n = size * nmemb;
+	size_t taken = n;
+
+	if (!r->status_known) {
+		char *type = NULL;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &type);
+		r->is_sse = r->status == 200 && type != NULL &&
+		            strstr(type, "text/event-stream") != NULL;
+		r->status_known = true;
+	}
+	if (r->cancel) {
+		return n; /* the I/O loop removes it next */
+	}
+	if (!r->is_sse) {
+		if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			         "reply from %s over %zu bytes", r->url,
+			         r->raw.max);
+			r->stream_failed = true;
+			taken = 0;
+		}
+		return taken;
+	}
+	{
+		int rv = sse_feed(&r->sse, data, n);
+		if (rv == -1) {
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			         "stream event from %s over %u bytes", r->url,
+			         LLM_EVENT_MAX);
+			r->stream_failed = true;
+		}
+		return rv == 0 ? n : 0; /* 0 aborts the transfer */
+	}
+}
+
+static size_t
+llm_on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct agora_llm_req *r = arg;
+	size_t n = size * nmemb;
+
+	if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		char value[64];
+		size_t k = 0;
+		for (size_t i = 12; i < n && k + 1 < sizeof(value); i++) {
+			if (data[i] != '\r' && data[i] != '\n') {
+				value[k++] = data[i];
+			}
+		}
+		value[k] = '\0';
+		char *end = NULL;
+		long secs = strtol(value, &end, 10);
+		if (end != value && secs >= 0) {
+			r->retry_after_ms = (int64_t)secs * 1000;
+		} else {
+			time_t when =
+			    curl_getdate(value + strspn(value, " "), NULL);
+			if (when > 0) {
+				int64_t ms =
+				    ((int64_t)when * 1000) - agora_wall_ms();
+				r->retry_after_ms = ms > 0 ? ms : 0;
+			}
+		}
+	}
+	return n;
+}
+
+/* curl calls these during perform, without our lock; take it around
+ * anything that reads cancel or calls the owner. */
+static size_t
+llm_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct agora_llm_req *r = arg;
+	size_t rv;
+
+	pthread_mutex_lock(&r->l->lock);
+	rv = llm_on_body(data, size, nmemb, r);
+	pthread_mutex_unlock(&r->l->lock);
+	return rv;
+}
+
+/* ---- attempts (I/O thread, lock held) ---------------------------------- */
+
+static int
+llm_pool_running(agora_llm *l, const char *pool)
+{
+	int n = 0;
+
+	for (struct agora_llm_req *r = l->reqs; r != NULL; r = r->next) {
+		n += r->state == REQ_RUNNING && strcmp(r->pool, pool) == 0;
+	}
+	return n;
+}
+
+static void
+llm_attempt_reset(struct agora_llm_req *r)
+{
+	r->status = 0;
+	r->status_known = false;
+	r->is_sse = false;
+	agora_buf_reset(&r->raw);
+	sse_fini(&r->sse);
+	sse_init(&r->sse, LLM_EVENT_MAX, llm_sse_event, r);
+	r->chunks = 0;
+	r->done_seen = false;
+	r->finish[0] = '\0';
+	memset(&r->usage, 0, sizeof(r->usage));
+	r->retry_after_ms = -1;
+	r->stream_failed = false;
+	r->stream_error[0] = '\0';
+}
+
+static agora_err
+llm_attempt_start(agora_llm *l, struct agora_llm_req *r, int64_t now)
+{
+	CURL *e = curl_easy_init();
+	int64_t left = r->deadline - now;
+
+	if (e == NULL) {
+		return AGORA_EHTTP;
+	}
+	llm_attempt_reset(r);
+	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	r->headers = curl_slist_append(r->headers, "Accept: text/event-stream, "
+	                                           "application/json");
+	if (r->auth != NULL) {
+		r->headers = curl_slist_append(r->headers, r->auth);
+	}
+	if (r->org != NULL) {
+		r->headers = curl_slist_append(r->headers, r->org);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	                 (curl_off_t)strlen(r->body));
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, llm_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, llm_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(r->connect_timeout_ms < left
+	                            ? r->connect_timeout_ms
+	                            : left));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+	r->easy = e;
+	r->state = REQ_RUNNING;
+	curl_multi_add_handle(l->multi, e);
+	return AGORA_OK;
+}
+
+static bool
+llm_retryable(const struct agora_llm_req *r, CURLcode res)
+{
+	if (r->chunks > 0 || r->stream_failed || r->attempt >= r->max_retries) {
+		return false;
+	}
+	switch (res) {
+	case CURLE_OK:
+		return r->status == 429 || r->status >= 500;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	case CURLE_OPERATION_TIMEDOUT:
+		return !r->status_known; /* a connect timeout, not the total */
+	default:
+		return false;
+	}
+}
+
+/* Backoff before try attempt+1: Retry-After if the server said, else
+ * 250 ms * 2^attempt, jittered to 50-150%, capped at 20 s. */
+static int64_t
+llm_backoff(agora_llm *l, const struct agora_llm_req *r)
+{
+	int64_t base = (int64_t)LLM_BACKOFF_MS
+	               << (r->attempt < 16 ? r->attempt : 16);
+	uint64_t x = l->rng;
+
+	if (r->retry_after_ms >= 0) {
+		return r->retry_after_ms;
+	}
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	l->rng = x;
+	base = base / 2 +
+	       (int64_t)((x * 2685821657736338717ull) >> 33) % (base + 1);
+	return base < LLM_BACKOFF_CAP_MS ? base : LLM_BACKOFF_CAP_MS;
+}
+
+/* A 200 that is not a stream: the whole reply as one JSON object. */
+static void
+llm_finish_plain(agora_llm *l, struct agora_llm_req *r)
+{
+	agora_json *doc = NULL;
+	const agora_json *choice;
+	const char *text;
+	char excerpt[200];
+
+	if (agora_json_parse(&doc, r->raw.data != NULL ? r->raw.data : "",
+	                     r->raw.len, LLM_BODY_MAX, 32, NULL,
+	                     0) != AGORA_OK) {
+		llm_excerpt(r->raw.data != NULL ? r->raw.data : "", r->raw.len,
+		            excerpt, sizeof(excerpt));
+		llm_fail(l, r, AGORA_EHTTP,
+		         "bad response from %s: not JSON: %s", r->url, excerpt);
+		return;
+	}
+	if (agora_json_get(doc, "error") != NULL) {
+		llm_server_message(r->raw.data, r->raw.len, excerpt,
+		                   sizeof(excerpt));
+		agora_json_free(doc);
+		llm_fail(l, r, AGORA_EHTTP, "the model reported an error: %s",
+		         excerpt);
+		return;
+	}
+	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	text = agora_json_str(
+	    agora_json_get(agora_json_get(choice, "message"), "content"));
+	if (text == NULL) {
+		agora_json_free(doc);
+		llm_fail(l, r, AGORA_EHTTP,
+		         "bad response from %s: no choices[0].message.content",
+		         r->url);
+		return;
+	}
+	{
+		const char *f =
+		    agora_json_str(agora_json_get(choice, "finish_reason"));
+		const agora_json *u = agora_json_get(doc, "usage");
+		snprintf(r->finish, sizeof(r->finish), "%s",
+		         f != NULL ? f : "");
+		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+		                     INT64_MAX / 2, &r->usage.prompt_tokens);
+		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+		                     INT64_MAX / 2,
+		                     &r->usage.completion_tokens);
+	}
+	if (text[0] != '\0' && r->h.on_chunk != NULL) {
+		r->chunks++;
+		r->h.on_chunk(r->h.arg, text, strlen(text));
+	}
+	agora_json_free(doc);
+	llm_finish(l, r, AGORA_OK, NULL);
+}
+
+/* The transfer ended: finish, fail, or schedule another try. */
+static void
+llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
+{
+	int64_t now = agora_now_ms();
+	char msg[300];
+
+	if (!r->status_known) {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		r->status_known = r->status != 0;
+	}
+	if (r->cancel) {
+		llm_finish(l, r, AGORA_ECANCELED, "cancelled");
+		return;
+	}
+	if (r->stream_failed) {
+		llm_fail(l, r, AGORA_EHTTP, "%s", r->stream_error);
+		return;
+	}
+	if (llm_retryable(r, res)) {
+		int64_t wait = llm_backoff(l, r);
+		if (now + wait < r->deadline) {
+			llm_drop_easy(l, r);
+			r->attempt++;
+			r->state = REQ_BACKOFF;
+			r->retry_at = now + wait;
+			agora_log(AGORA_LOG_INFO, "llm",
+			          "%s: retry %d in %lld ms", r->url, r->attempt,
+			          (long long)wait);
+			return;
+		}
+	}
+	if (res == CURLE_OPERATION_TIMEDOUT && now >= r->deadline - 5) {
+		llm_fail(l, r, AGORA_ETIMEDOUT,
+		         "no complete reply from %s within %lld ms%s", r->url,
+		         (long long)r->timeout_ms,
+		         r->chunks > 0 ? " (the stream was still going)" : "");
+	} else if (res != CURLE_OK && r->chunks > 0) {
+		llm_fail(l, r, AGORA_EHTTP,
+		         "stream from %s cut off after %zu chunks: %s", r->url,
+		         r->chunks, curl_easy_strerror(res));
+	} else if (res != CURLE_OK) {
+		llm_fail(l, r, AGORA_EHTTP, "cannot reach %s: %s", r->url,
+		         curl_easy_strerror(res));
+	} else if (r->status != 200) {
+		llm_server_message(r->raw.data, r->raw.len, msg, sizeof(msg));
+		llm_fail(l, r, AGORA_EHTTP, "HTTP %ld from %s: %s", r->status,
+		         r->url, msg);
+	} else if (!r->is_sse) {
+		llm_finish_plain(l, r);
+	} else if (r->done_seen || r->finish[0] != '\0') {
+		llm_finish(l, r, AGORA_OK, NULL);
+	} else {
+		llm_fail(l, r, AGORA_EHTTP,
+		         "stream from %s ended before [DONE] after %zu chunks",
+		         r->url, r->chunks);
+	}
+}
+
+/* Start what may start, cancel what was cancelled; returns ms until the
+ * next backoff ends (or 1000). */
+static int64_t
+llm_schedule(agora_llm *l)
+{
+	int64_t now = agora_now_ms();
+	int64_t next = 1000;
+	struct agora_llm_req *r = l->reqs;
+
+	while (r != NULL) {
+		struct agora_llm_req *following = r->next;
+		if (r->cancel) {
+			llm_finish(l, r, AGORA_ECANCELED, "cancelled");
+		} else if (r->state != REQ_RUNNING && now >= r->deadline) {
+			llm_fail(l, r, AGORA_ETIMEDOUT,
+			         "no reply from %s within %lld ms", r->url,
+			         (long long)r->timeout_ms);
+		} else if (r->state == REQ_BACKOFF && now < r->retry_at) {
+			next =
+			    r->retry_at - now < next ? r->retry_at - now : next;
+		} else if (r->state != REQ_RUNNING &&
+		           (r->max_concurrency <= 0 ||
+		            llm_pool_running(l, r->pool) <
+		                r->max_concurrency)) {
+			if (llm_attempt_start(l, r, now) != AGORA_OK) {
+				llm_fail(l, r, AGORA_EHTTP,
+				         "cannot set up a request to %s",
+				         r->url);
+			}
+		}
+		r = following;
+	}
+	return next;
+}
+
+static void *
+llm_main(void *arg)
+{
+	agora_llm *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stopping) {
+		int64_t wait = llm_schedule(l);
+		int running = 0;
+		CURLMsg *m;
+		int left;
+
+		pthread_mutex_unlock(&l->lock);
+		curl_multi_perform(l->multi, &running);
+		pthread_mutex_lock(&l->lock);
+		while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
+			struct agora_llm_req *r = NULL;
+			if (m->msg != CURLMSG_DONE) {
+				continue;
+			}
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			                  (char **)&r);
+			llm_completed(l, r, m->data.result);
+		}
+		pthread_mutex_unlock(&l->lock);
+		curl_multi_poll(l->multi, NULL, 0, (int)(wait > 0 ? wait : 1),
+		                NULL);
+		pthread_mutex_lock(&l->lock);
+	}
+	while (l->reqs != NULL) {
+		l->reqs->cancel = true;
+		llm_finish(l, l->reqs, AGORA_ECANCELED, "cancelled");
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+agora_err
+agora_llm_new(agora_llm **lp)
+{
+	agora_llm *l = agora_calloc(1, sizeof(*l));
+
+	*lp = NULL;
+	pthread_once(&llm_once, llm_global_init);
+	l->multi = curl_multi_init();
+	if (l->multi == NULL) {
+		agora_free(l);
+		return AGORA_EHTTP;
+	}
+	l->rng = (uint64_t)agora_now_us() | 1;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->finished, NULL);
+	if (pthread_create(&l->thread, NULL, llm_main, l) != 0) {
+		curl_multi_cleanup(l->multi);
+		agora_free(l);
+		return AGORA_ESYS;
+	}
+	*lp = l;
+	return AGORA_OK;
+}
+
+void
+agora_llm_free(agora_llm *l)
+{
+	if (l == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->stopping = true;
+	pthread_mutex_unlock(&l->lock);
+	curl_multi_wakeup(l->multi);
+	pthread_join(l->thread, NULL);
+	curl_multi_cleanup(l->multi);
+	pthread_cond_destroy(&l->finished);
+	pthread_mutex_destroy(&l->lock);
+	agora_free(l);
+}
+
+static void
+llm_req_free(struct agora_llm_req *r)
+{
+	agora_free(r->url);
+	agora_free(r->body);
+	agora_free(r->pool);
+	agora_free(r->auth);
+	agora_free(r->org);
+	agora_buf_fini(&r->raw);
+	sse_fini(&r->sse);
+	agora_free(r);
+}
+
+agora_err
+agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
+                const agora_llm_handler *h, agora_llm_req **reqp)
+{
+	struct agora_llm_req *r;
+	size_t blen;
+
+	*reqp = NULL;
+	if (ep == NULL || ep->base_url == NULL || body == NULL || h == NULL) {
+		return AGORA_EINVAL;
+	}
+	blen = strlen(ep->base_url);
+	r = agora_calloc(1, sizeof(*r));
+	r->l = l;
+	r->url = agora_sprintf(
+	    "%.*s/chat/completions",
+	    (int)(blen > 0 && ep->base_url[blen - 1] == '/' ? blen - 1 : blen),
+	    ep->base_url);
+	r->body = agora_strdup(body);
+	r->pool = agora_strdup(ep->pool != NULL ? ep->pool : ep->base_url);
+	r->auth = ep->api_key != NULL && ep->api_key[0] != '\0'
+	              ? agora_sprintf("Authorization: Bearer %s", ep->api_key)
+	              : NULL;
+	r->org =
+	    ep->organization != NULL && ep->organization[0] != '\0'
+	        ? agora_sprintf("OpenAI-Organization: %s", ep->organization)
+	        : NULL;
+	r->max_concurrency = ep->max_concurrency;
+	r->max_retries = ep->max_retries < 0 ? 3 : ep->max_retries;
+	r->connect_timeout_ms =
+	    ep->connect_timeout_ms > 0 ? ep->connect_timeout_ms : 10000;
+	r->timeout_ms = ep->timeout_ms > 0 ? ep->timeout_ms : 120000;
+	r->deadline = agora_now_ms() + r->timeout_ms;
+	r->h = *h;
+	r->state = REQ_WAITING;
+	agora_buf_init(&r->raw, LLM_BODY_MAX);
+	sse_init(&r->sse, LLM_EVENT_MAX, llm_sse_event, r);
+	pthread_mutex_lock(&l->lock);
+	r->next = l->reqs;
+	l->reqs = r;
+	l->nreqs++;
+	pthread_mutex_unlock(&l->lock);
+	curl_multi_wakeup(l->multi);
+	*reqp = r;
+	return AGORA_OK;
+}
+
+void
+agora_llm_cancel(agora_llm *l, agora_llm_req *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	if (r->state != REQ_FINISHED) {
+		r->cancel = true;
+		curl_multi_wakeup(l->multi);
+		while (r->state != REQ_FINISHED) {
+			pthread_cond_wait(&l->finished, &l->lock);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	llm_req_free(r);
+}
+
+void
+agora_llm_release(agora_llm *l, agora_llm_req *r)
+{
+	/* Taking the lock waits out a callback still returning. */
+	pthread_mutex_lock(&l->lock);
+	pthread_mutex_unlock(&l->lock);
+	if (r != NULL) {
+		llm_req_free(r);
+	}
+}
+
+size_t
+agora_llm_active(agora_llm *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->lock);
+	n = l->nreqs;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/* fake_llm: a small HTTP server that speaks the OpenAI chat-completions
+ * protocol, streaming with Server-Sent Events over chunked HTTP/1.1, and
+ * misbehaves on request. The request's "model" picks the behaviour:
+ *
+ *   echo        the last message's words, one chunk each, then usage, [DONE]
+ *   request     the raw request body, as one chunk (to inspect prompts)
+ *   split       echo, its bytes cut into 3-byte writes
+ *   merged      echo, every event in one write
+ *   comments    echo with ": keep-alive" comments, event: lines and \r\n
+ *   cut         two chunks, then the connection is dropped mid-stream
+ *   nodone      echo without finish_reason or [DONE], ended cleanly
+ *   429once     the first request: 429 with Retry-After: 1; then echo
+ *   500once     the first request: 500; then echo
+ *   500         always 500 {"error":{"message":"internal boom"}}
+ *   notjson     200 text/plain "this is not json"
+ *   badevent    one chunk, then "data: {oops"
+ *   errorevent  one chunk, then {"error":{"message":"context length exceeded"}}
+ *   endless     "tick " every 50 ms until the client goes
+ *   slow        wait 400 ms before the headers, then echo
+ *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
+ *   count:N     N chunks "x" as fast as it can (benchmarks)
+ *   concurrent  waits 100 ms, then answers how many requests it was
+ *               serving at once at the peak of this one
+ *
+ * With "stream": false, echo and request answer one JSON object.
+ * Binds 127.0.0.1:0 and prints "PORT <n>" on stdout. A thread per
+ * connection; every response closes its connection. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agora/agora.h"
+
+#define REQ_MAX (8u << 20)
+
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static int seen_429, seen_500;
+static int serving, peak;
+
+struct request {
+	int fd;
+	agora_buf head;
+	agora_buf body;
+	agora_json *doc;
+	const char *model;
+	bool stream;
+};
+
+static bool
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static bool
+write_str(int fd, const char *s)
+{
+	return write_all(fd, s, strlen(s));
+}
+
+/* One HTTP chunk. */
+static bool
+chunk(int fd, const char *data, size_t n)
+{
+	char size[32];
+
+	snprintf(size, sizeof(size), "%zx\r\n", n);
+	return write_str(fd, size) && write_all(fd, data, n) &&
+	       write_str(fd, "\r\n");
+}
+
+static bool
+sse_head(int fd)
+{
+	return write_str(fd, "HTTP/1.1 200 OK\r\n"
+	                     "Content-Type: text/event-stream\r\n"
+	                     "Transfer-Encoding: chunked\r\n"
+	                     "Connection: close\r\n\r\n");
+}
+
+static void
+reply_plain(int fd, int status, const char *type, const char *body,
+            const char *extra)
+{
+	char head[512];
+
+	snprintf(head, sizeof(head),
+	         "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	         "%sConnection: close\r\n\r\n",
+	         status, type, strlen(body), extra != NULL ? extra : "");
+	if (write_str(fd, head)) {
+		(void)write_str(fd, body);
+	}
+}
+
+/* The SSE event text for a delta (or a final chunk when text is NULL). */
+static void
+event_delta(agora_buf *b, const char *text, size_t n)
+{
+	agora_buf_adds(b, "data: {\"object\":\"chat.completion.chunk\","
+	                  "\"choices\":[{\"index\":0,\"delta\":");
+	if (text != NULL) {
+		agora_buf_adds(b, "{\"content\":");
+		agora_buf_json_str(b, text, n);
+		agora_buf_adds(b, "},\"finish_reason\":null}]}\n\n");
+	} else {
+		agora_buf_adds(b, "{},\"finish_reason\":\"stop\"}]}\n\n");
+	}
+}
+
+/* The reply text for echo: the content of the last message. */
+static const char *
+last_content(const struct request *rq)
+{
+	const agora_json *msgs = agora_json_get(rq->doc, "messages");
+	size_t n = agora_json_size(msgs);
+	const char *s = n > 0 ? agora_json_str(agora_json_get(
+	                            agora_json_at(msgs, n - 1), "content"))
+	                      : NULL;
+
+	return s != NULL ? s : "";
+}
+
+/* All the events of an echo of text, in b. */
+static void
+echo_events(agora_buf *b, const char *text, bool finish, bool comments)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+		n += strspn(p + n, " ");
+		if (comments) {
+			agora_buf_adds(
+			    b, ": keep-alive\r\n\r\nevent: message\r\n");
+		}
+		event_delta(b, p, n);
+		p += n;
+	}
+	if (finish) {
+		event_delta(b, NULL, 0);
+		agora_buf_adds(b,
+		               "data: {\"choices\":[],\"usage\":"
+		               "{\"prompt_tokens\":7,\"completion_tokens\":3}}"
+		               "\n\n");
+		agora_buf_adds(b, "data: [DONE]\n\n");
+	}
+	if (comments) {
+		/* \r\n line ends throughout. */
+		agora_buf out;
+		agora_buf_init(&out, 0);
+		for (size_t i = 0; i < b->len; i++) {
+			if (b->data[i] == '\n' &&
+			    (i == 0 || b->data[i - 1] != '\r')) {
+				agora_buf_add(&out, "\r", 1);
+			}
+			agora_buf_add(&out, b->data + i, 1);
+		}
+		agora_buf_reset(b);
+		agora_buf_add(b, out.data, out.len);
+		agora_buf_fini(&out);
+	}
+}
+
+static void
+serve_echo(struct request *rq, const char *text, int how)
+{
+	agora_buf b;
+
+	if (!rq->stream) {
+		agora_buf_init(&b, 0);
+		agora_buf_adds(&b,
+		               "{\"object\":\"chat.completion\",\"choices\":"
+		               "[{\"index\":0,\"message\":{\"role\":"
+		               "\"assistant\",\"content\":");
+		agora_buf_json_str(&b, text, strlen(text));
+		agora_buf_adds(
+		    &b, "},\"finish_reason\":\"stop\"}],\"usage\":"
+		        "{\"prompt_tokens\":7,\"completion_tokens\":3}}");
+		reply_plain(rq->fd, 200, "application/json", b.data, NULL);
+		agora_buf_fini(&b);
+		return;
+	}
+	agora_buf_init(&b, 0);
+	echo_events(&b, text, how != 'n', how == 'c');
+	if (!sse_head(rq->fd)) {
+		agora_buf_fini(&b);
+		return;
+	}
+	if (how == 's') { /* split: 3-byte writes */
+		for (size_t i = 0; i < b.len; i += 3) {
+			size_t n = b.len - i < 3 ? b.len - i : 3;
+			if (!chunk(rq->fd, b.data + i, n)) {
+				break;
+			}
+			agora_sleep_ms(1);
+		}
+	} else if (how == 'm' || how == 'c' || how == 'n') { /* one write */
+		(void)chunk(rq->fd, b.data, b.len);
+	} else { /* an event per write */
+		const char *p = b.data;
+		while (p != NULL && *p != '\0') {
+			const char *end = strstr(p, "\n\n");
+			size_t n =
+			    end != NULL ? (size_t)(end - p) + 2 : strlen(p);
+			if (!chunk(rq->fd, p, n)) {
+				break;
+			}
+			p += n;
+		}
+	}
+	(void)write_str(rq->fd, "0\r\n\r\n");
+	agora_buf_fini(&b);
+}
+
+static void
+serve_broken(struct request *rq, const char *m)
+{
+	agora_buf b;
+
+	agora_buf_init(&b, 0);
+	if (!sse_head(rq->fd)) {
+		agora_buf_fini(&b);
+		return;
+	}
+	event_delta(&b, "one ", 4);
+	if (strcmp(m, "cut") == 0) {
+		event_delta(&b, "two ", 4);
+		(void)chunk(rq->fd, b.data, b.len);
+		/* Drop the connection: no final chunk. */
+		shutdown(rq->fd, SHUT_RDWR);
+	} else if (strcmp(m, "badevent") == 0) {
+		agora_buf_adds(&b, "data: {oops\n\n");
+		(void)chunk(rq->fd, b.data, b.len);
+		(void)write_str(rq->fd, "0\r\n\r\n");
+	} else { /* errorevent */
+		agora_buf_adds(&b, "data: {\"error\":{\"message\":\"context "
+		                   "length exceeded\",\"code\":400}}\n\n");
+		(void)chunk(rq->fd, b.data, b.len);
+		(void)write_str(rq->fd, "0\r\n\r\n");
+	}
+	agora_buf_fini(&b);
+}
+
+static void
+serve_count(struct request *rq, long n)
+{
+	agora_buf b;
+
+	agora_buf_init(&b, 0);
+	if (!sse_head(rq->fd)) {
+		agora_buf_fini(&b);
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		agora_buf_reset(&b);
+		event_delta(&b, "x", 1);
+		if (!chunk(rq->fd, b.data, b.len)) {
+			agora_buf_fini(&b);
+			return;
+		}
+	}
+	agora_buf_reset(&b);
+	event_delta(&b, NULL, 0);
+	agora_buf_adds(&b, "data: [DONE]\n\n");
+	(void)chunk(rq->fd, b.data, b.len);
+	(void)write_str(rq->fd, "0\r\n\r\n");
+	agora_buf_fini(&b);
+}
+
+static bool
+first_time(int *counter)
+{
+	bool first;
+
+	pthread_mutex_lock(&seen_lock);
+	first = (*counter)++ == 0;
+	pthread_mutex_unlock(&seen_lock);
+	return first;
+}
+
+static void
+serve(struct request *rq)
+{
+	const char *m = rq->model != NULL ? rq->model : "echo";
+
+	if (strcmp(m, "request") == 0) {
+		serve_echo(rq, rq->body.data, 'm');
+	} else if (strcmp(m, "split") == 0) {
+		serve_echo(rq, last_content(rq), 's');
+	} else if (strcmp(m, "merged") == 0) {
+		serve_echo(rq, last_content(rq), 'm');
+	} else if (strcmp(m, "comments") == 0) {
+		serve_echo(rq, last_content(rq), 'c');
+	} else if (strcmp(m, "nodone") == 0) {
+		serve_echo(rq, last_content(rq), 'n');
+	} else if (strcmp(m, "cut") == 0 || strcmp(m, "badevent") == 0 ||
+	           strcmp(m, "errorevent") == 0) {
+		serve_broken(rq, m);
+	} else if (strcmp(m, "429once") == 0 && first_time(&seen_429)) {
+		reply_plain(rq->fd, 429, "application/json",
+		            "{\"error\":{\"message\":\"slow down\"}}",
+		            "Retry-After: 1\r\n");
+	} else if ((strcmp(m, "500once") == 0 && first_time(&seen_500)) ||
+	           strcmp(m, "500") == 0) {
+		reply_plain(rq->fd, 500, "application/json",
+		            "{\"error\":{\"message\":\"internal boom\"}}",
+		            NULL);
+	} else if (strcmp(m, "notjson") == 0) {
+		reply_plain(rq->fd, 200, "text/plain", "this is not json",
+		            NULL);
+	} else if (strcmp(m, "endless") == 0) {
+		agora_buf b;
+		agora_buf_init(&b, 0);
+		event_delta(&b, "tick ", 5);
+		if (sse_head(rq->fd)) {
+			while (chunk(rq->fd, b.data, b.len)) {
+				agora_sleep_ms(50);
+			}
+		}
+		agora_buf_fini(&b);
+	} else if (strcmp(m, "auth") == 0 &&
+	           strstr(rq->head.data,
+	                  "\r\nAuthorization: Bearer sk-test-secret\r\n") ==
+	               NULL) {
+		reply_plain(rq->fd, 401, "application/json",
+		            "{\"error\":{\"message\":\"invalid api key\"}}",
+		            NULL);
+	} else if (strcmp(m, "concurrent") == 0) {
+		char text[32];
+		int mine;
+		pthread_mutex_lock(&seen_lock);
+		mine = ++serving;
+		peak = 0;
+		pthread_mutex_unlock(&seen_lock);
+		agora_sleep_ms(100);
+		pthread_mutex_lock(&seen_lock);
+		mine = serving > mine ? serving : mine;
+		serving--;
+		pthread_mutex_unlock(&seen_lock);
+		snprintf(text, sizeof(text), "%d", mine);
+		serve_echo(rq, text, 'e');
+	} else if (strncmp(m, "count:", 6) == 0) {
+		serve_count(rq, strtol(m + 6, NULL, 10));
+	} else {
+		if (strcmp(m, "slow") == 0) {
+			agora_sleep_ms(400);
+		}
+		serve_echo(rq, last_content(rq), 'e');
+	}
+}
+
+static const char *
+find_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++) {
+		if (strncasecmp(hay, needle, n) == 0) {
+			return hay;
+		}
+	}
+	return NULL;
+}
+
+/* Read the head and the body (Content-Length). */
+static bool
+read_request(struct request *rq)
+{
+	char buf[65536];
+	char *end;
+	size_t want = 0;
+
+	for (;;) {
+		ssize_t n = recv(rq->fd, buf, sizeof(buf), 0);
+		if (n <= 0 ||
+		    agora_buf_add(&rq->head, buf, (size_t)n) != AGORA_OK) {
+			return false;
+		}
+		end = strstr(rq->head.data, "\r\n\r\n");
+		if (end != NULL) {
+			break;
+		}
+	}
+	{
+		const char *cl =
+		    find_nocase(rq->head.data, "\r\ncontent-length:");
+		size_t have = rq->head.len - (size_t)(end + 4 - rq->head.data);
+		if (cl != NULL) {
+			want = strtoul(cl + 17, NULL, 10);
+		}
+		agora_buf_add(&rq->body, end + 4, have);
+		end[2] = '\0'; /* keep the head's last \r\n for searching */
+		rq->head.len = (size_t)(end + 2 - rq->head.data);
+	}
+	while (rq->body.len < want) {
+		ssize_t n = recv(rq->fd, buf, sizeof(buf), 0);
+		if (n <= 0 ||
+		    agora_buf_add(&rq->body, buf, (size_t)n) != AGORA_OK) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *
+connection(void *arg)
+{
+	struct request rq = { 0 };
+	int one = 1;
+
+	rq.fd = (int)(intptr_t)arg;
+	setsockopt(rq.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	agora_buf_init(&rq.head, 1u << 16);
+	agora_buf_init(&rq.body, REQ_MAX);
+	if (read_request(&rq) &&
+	    agora_json_parse(&rq.doc, rq.body.data != NULL ? rq.body.data : "",
+	                     rq.body.len, REQ_MAX, 64, NULL, 0) == AGORA_OK) {
+		rq.model = agora_json_str(agora_json_get(rq.doc, "model"));
+		rq.stream = agora_json_bool(agora_json_get(rq.doc, "stream"));
+		serve(&rq);
+	} else {
+		reply_plain(rq.fd, 400, "application/json",
+		            "{\"error\":{\"message\":\"bad request\"}}", NULL);
+	}
+	agora_json_free(rq.doc);
+	agora_buf_fini(&rq.head);
+	agora_buf_fini(&rq.body);
+	close(rq.fd);
+	return NULL;
+}
+
+int
+main(void)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+	pthread_attr_t attr;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(s, 4096) != 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &alen) != 0) {
+		perror("fake_llm");
+		return 1;
+	}
+	printf("PORT %d\n", ntohs(a.sin_port));
+	fflush(stdout);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256u << 10);
+	for (;;) {
+		pthread_t t;
+		int fd = accept(s, NULL, NULL);
+		if (fd < 0) {
+			continue;
+		}
+		if (pthread_create(&t, &attr, connection,
+		                   (void *)(intptr_t)fd) != 0) {
+			close(fd);
+		}
+	}
+}
