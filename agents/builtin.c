@@ -24,8 +24,10 @@ static void
 builtin_register(void)
 {
 	static const agora_kind *const all[] = {
-		&agora__kind_echo,   &agora__kind_scripted,  &agora__kind_user,
-		&agora__kind_random, &agora__kind_moderator, &agora__kind_sleep
+		&agora__kind_echo,      &agora__kind_scripted,
+		&agora__kind_user,      &agora__kind_random,
+		&agora__kind_moderator, &agora__kind_sleep,
+		&agora__kind_roleplay
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

@@ -98,9 +98,12 @@ llm_excerpt(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t k = 0;
 
+	if (s == NULL) {
+		n = 0;
+	}
 	for (size_t i = 0; i < n && k + 4 < outlen && i < 160; i++) {
 		unsigned char c = (unsigned char)s[i];
-		out[k++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+		out[k++] = (char)(c >= 0x20 && c < 0x7f ? c : ' ');
 	}
 	if (n > 160 && k + 4 < outlen) {
 		memcpy(out + k, "...", 3);
@@ -803,6 +806,25 @@ agora_llm_release(agora_llm *l, agora_llm_req *r)
 	if (r != NULL) {
 		llm_req_free(r);
 	}
+}
+
+static agora_llm *llm_shared;
+static pthread_once_t llm_shared_once = PTHREAD_ONCE_INIT;
+
+static void
+llm_shared_init(void)
+{
+	if (agora_llm_new(&llm_shared) != AGORA_OK) {
+		agora_log(AGORA_LOG_ERROR, "llm",
+		          "cannot start the LLM client");
+	}
+}
+
+agora_llm *
+agora_llm_shared(void)
+{
+	pthread_once(&llm_shared_once, llm_shared_init);
+	return llm_shared;
 }
 
 size_t

@@ -10,6 +10,7 @@
 #include "agora/alloc.h"
 #include "agora/kinds.h"
 #include "agora/log.h"
+#include "agora/models.h"
 #include "agora/scenario.h"
 
 enum op_type { OP_TASK, OP_STEP, OP_RESET };
@@ -17,6 +18,7 @@ enum op_type { OP_TASK, OP_STEP, OP_RESET };
 struct scen_agent {
 	const char *role;
 	const char *kind;
+	const char *memory_path;
 	bool human;
 	bool watcher;
 	const char *placement;
@@ -173,10 +175,11 @@ static agora_err
 scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
                 size_t errlen)
 {
-	static const char *const common[] = {
-		"role",        "kind",  "human",       "watcher", "placement",
-		"instruction", "model", "description", NULL
-	};
+	static const char *const common[] = { "role",        "kind",
+		                              "human",       "watcher",
+		                              "placement",   "instruction",
+		                              "model",       "description",
+		                              "memory_path", NULL };
 	struct scen_agent *a = &s->agents[i];
 	const agora_kind *kind;
 	char where[96];
@@ -208,6 +211,10 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
 	rv = scen_str(node, "kind", &a->kind, where, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = scen_str(node, "placement", &a->placement, where, err,
+		              errlen);
+	}
+	if (rv == AGORA_OK) {
+		rv = scen_str(node, "memory_path", &a->memory_path, where, err,
 		              errlen);
 	}
 	if (rv == AGORA_OK && a->kind == NULL) {
@@ -432,6 +439,10 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		rv = scen_str(s->doc, "session", &s->session, "top level", err,
 		              errlen);
 	}
+	if (rv == AGORA_OK && agora_json_get(s->doc, "models") != NULL) {
+		rv = agora_models_load_json(agora_json_get(s->doc, "models"),
+		                            "models", err, errlen);
+	}
 	if (rv != AGORA_OK) {
 		return rv;
 	}
@@ -536,6 +547,47 @@ agora_scenario_session(const agora_scenario *s)
 	return s->session;
 }
 
+/* The kind an agent really gets: a roleplay agent whose model config is not
+ * loaded, but which has scripted "lines", answers from those (so demos run
+ * without a model, and say so). */
+static const char *
+scen_kind(const agora_scenario *s, const struct scen_agent *a, bool *warned)
+{
+	const agora_json *model = agora_json_get(a->node, "model");
+
+	if (strcmp(a->kind, "roleplay") != 0 ||
+	    agora_json_typeof(model) != AGORA_JSON_STRING ||
+	    agora_models_has(agora_json_str(model)) ||
+	    agora_json_get(a->node, "lines") == NULL) {
+		return a->kind;
+	}
+	if (!*warned) {
+		agora_log(
+		    AGORA_LOG_WARN, "scenario",
+		    "%s: no model config '%s': agents answer from their "
+		    "scripted lines (give --model-config FILE to use a model)",
+		    s->name, agora_json_str(model));
+		*warned = true;
+	}
+	return "scripted";
+}
+
+static agora_err
+scen_load_memories(const agora_scenario *s, agora_center *c, char *err,
+                   size_t errlen)
+{
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < s->nagents && rv == AGORA_OK; i++) {
+		if (s->agents[i].memory_path != NULL) {
+			rv = agora_env_memory_load(
+			    agora_center_env(c), s->agents[i].role,
+			    s->agents[i].memory_path, err, errlen);
+		}
+	}
+	return rv;
+}
+
 agora_err
 agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
                           size_t errlen)
@@ -543,12 +595,14 @@ agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
 	agora_agent **v = agora_calloc(s->nagents, sizeof(agora_agent *));
 	char why[400];
 	size_t made = 0;
+	bool warned = false;
 	agora_err rv = AGORA_OK;
 
 	for (size_t i = 0; i < s->nagents && rv == AGORA_OK; i++) {
 		const struct scen_agent *a = &s->agents[i];
-		agora_agent_spec spec = { a->role,  a->kind,    a->node,
-			                  a->human, a->watcher, a->placement };
+		agora_agent_spec spec = { a->role,    scen_kind(s, a, &warned),
+			                  a->node,    a->human,
+			                  a->watcher, a->placement };
 		rv = agora_agent_new(&v[i], &spec, why, sizeof(why));
 		if (rv != AGORA_OK) {
 			snprintf(err, errlen, "%s: agents[%zu]: %s", s->name, i,
@@ -570,6 +624,9 @@ agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
 		}
 	}
 	agora_free(v);
+	if (rv == AGORA_OK) {
+		rv = scen_load_memories(s, c, err, errlen);
+	}
 	return rv;
 }
 
@@ -862,6 +919,13 @@ agora_scenario_run(const agora_scenario *s, agora_center *c,
 				hooks->on_item(hooks->arg, s->ops[i].where, r);
 			}
 			rv = run_op(&rs, &s->ops[i], err, errlen);
+		}
+	}
+	for (size_t i = 0; i < s->nagents && rv == AGORA_OK; i++) {
+		if (s->agents[i].memory_path != NULL) {
+			rv = agora_env_memory_save(
+			    agora_center_env(c), s->agents[i].role,
+			    s->agents[i].memory_path, err, errlen);
 		}
 	}
 	for (size_t i = 0; i < rs.reply_roles.n; i++) {

@@ -20,6 +20,8 @@ enum {
 struct cli_common {
 	agora_config cfg;
 	const char *config_file;
+	const char *model_configs[16]; /* --model-config, in order */
+	int nmodel_configs;
 	bool json;
 };
 

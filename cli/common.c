@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agora/alloc.h"
+#include "agora/models.h"
 #include "cli.h"
 
 static agora_redis_server *cli_server;
@@ -76,6 +77,15 @@ cli_common_option(struct cli_common *co, int argc, char **argv, int *i)
 			return cli_defer(shortcuts[k].key, val);
 		}
 	}
+	if (strcmp(opt, "--model-config") == 0) {
+		if (val == NULL || co->nmodel_configs == 16) {
+			cli_error("--model-config needs a file (at most 16)");
+			return -1;
+		}
+		(*i)++;
+		co->model_configs[co->nmodel_configs++] = val;
+		return 1;
+	}
 	if (strcmp(opt, "--config") == 0 || strcmp(opt, "--set") == 0) {
 		if (val == NULL) {
 			cli_error("%s needs a value", opt);
@@ -126,6 +136,13 @@ cli_common_finish(struct cli_common *co)
 		}
 	}
 	agora_log_set_level((agora_log_level)co->cfg.log_level);
+	for (int k = 0; k < co->nmodel_configs; k++) {
+		if (agora_models_load_file(co->model_configs[k], err,
+		                           sizeof(err)) != AGORA_OK) {
+			cli_error("%s", err);
+			return false;
+		}
+	}
 	agora_config_dump(&co->cfg);
 	return true;
 }

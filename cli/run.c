@@ -229,6 +229,7 @@ run_usage(FILE *f, bool chat)
 	    "                     unix:///path); default: a private one\n"
 	    "  --session ID       session id (key prefix); default: new\n"
 	    "  --deadline-ms MS   time limit of each step\n"
+	    "  --model-config FILE  model configs (JSON list; repeatable)\n"
 	    "  --config FILE      configuration file (JSON)\n"
 	    "  --set KEY=VALUE    one configuration value\n"
 	    "  --log-level LEVEL  error, warn, info or debug\n"

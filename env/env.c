@@ -21,7 +21,8 @@
 
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
     agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
-    agora_lua_bodies[], agora_lua_reset[], agora_lua_memories[];
+    agora_lua_bodies[], agora_lua_reset[], agora_lua_memories[],
+    agora_lua_memadd[];
 
 static const agora_script script_register = { "register", agora_lua_register };
 static const agora_script script_store = { "store", agora_lua_store };
@@ -31,6 +32,7 @@ static const agora_script script_requeue = { "requeue", agora_lua_requeue };
 static const agora_script script_notified = { "notified", agora_lua_notified };
 static const agora_script script_bodies = { "bodies", agora_lua_bodies };
 static const agora_script script_reset = { "reset", agora_lua_reset };
+static const agora_script script_memadd = { "memadd", agora_lua_memadd };
 static const agora_script script_memories = { "memories", agora_lua_memories };
 
 struct agora_env {
@@ -539,6 +541,42 @@ agora_env_memory_many(agora_env *env, const char *const *roles, size_t n,
 		}
 	}
 	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
+}
+
+agora_err
+agora_env_memory_append(agora_env *env, const char *role,
+                        agora_msg *const *msgs, size_t n)
+{
+	struct argv_builder ab = { 0 };
+	agora_err rv = AGORA_OK;
+
+	if (!agora_role_valid(role)) {
+		snprintf(env->errstr, sizeof(env->errstr),
+		         "invalid role name '%.80s'", role);
+		return AGORA_EINVAL;
+	}
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->memory_max);
+	ab_pushs(&ab, role);
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		agora_buf body;
+		rv = agora_msg_validate(msgs[i], env->errstr,
+		                        sizeof(env->errstr));
+		agora_buf_init(&body, AGORA_MSG_MAX_BYTES);
+		if (rv == AGORA_OK) {
+			rv = agora_msg_encode(msgs[i], false, &body);
+		}
+		if (rv == AGORA_OK) {
+			size_t len = body.len;
+			ab_take(&ab, agora_buf_steal(&body), len);
+		}
+		agora_buf_fini(&body);
+	}
+	if (rv == AGORA_OK) {
+		rv = env_eval(env, &script_memadd, &ab, NULL);
+	}
 	ab_free(&ab);
 	return rv;
 }

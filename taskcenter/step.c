@@ -696,7 +696,8 @@ round_run_posts(struct post *p)
 
 		if (t->state == TURN_RUNNING && t->gen == p->gen) {
 			p->fn(t->agent->state, t, p->arg);
-		} else if (p->free_arg != NULL) {
+		}
+		if (p->free_arg != NULL) {
 			p->free_arg(p->arg);
 		}
 		agora_free(p);
@@ -709,8 +710,8 @@ round_run_posts(struct post *p)
 static void
 round_wait(agora_step *st)
 {
-	int64_t now = agora_now_ms();
 	int64_t wake = st->deadline;
+	int64_t now;
 	struct post *posts;
 
 	if (st->nheap > 0 && st->heap[0]->due < wake) {

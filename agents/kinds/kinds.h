@@ -15,5 +15,6 @@ extern const agora_kind agora__kind_user;
 extern const agora_kind agora__kind_random;
 extern const agora_kind agora__kind_moderator;
 extern const agora_kind agora__kind_sleep;
+extern const agora_kind agora__kind_roleplay;
 
 #endif

@@ -112,9 +112,9 @@ AGORA_API void agora_turn_after(agora_turn *t, int64_t delay_ms,
 /* Run fn(state, t, arg) on the step's thread, soon. The one call of the
  * turn API that is thread-safe: for kinds whose work completes on another
  * thread (an HTTP client, a transport). If the turn has ended by then, fn
- * is not called and free_arg(arg) is (free_arg may be NULL). After the
- * runtime calls the kind's cancel for a turn, the kind must not post for
- * that turn again. */
+ * is not called. Either way free_arg(arg) is called last (free_arg may be
+ * NULL). After the runtime calls the kind's cancel for a turn, the kind
+ * must not post for that turn again. */
 AGORA_API void agora_turn_post(agora_turn *t,
                                void (*fn)(void *state, agora_turn *t,
                                           void *arg),

@@ -17,6 +17,7 @@
 #include "agora/kinds.h"
 #include "agora/llm.h"
 #include "agora/log.h"
+#include "agora/models.h"
 #include "agora/msg.h"
 #include "agora/proc.h"
 #include "agora/redis.h"

@@ -92,6 +92,19 @@ AGORA_API agora_err agora_env_memory(agora_env *env, const char *role,
 AGORA_API agora_err agora_env_memory_many(agora_env *env,
                                           const char *const *roles, size_t n,
                                           size_t limit, agora_msgs *outs);
+/* Put n messages into role's memory (not delivered, not in the history):
+ * for memory loaded from a file. */
+AGORA_API agora_err agora_env_memory_append(agora_env *env, const char *role,
+                                            agora_msg *const *msgs, size_t n);
+/* Save role's memory to path as a JSON list of messages (written to a
+ * temporary file, then renamed), or load it from there into an empty
+ * memory; a missing file loads nothing. The seeds' Memory(path=...). */
+AGORA_API agora_err agora_env_memory_save(agora_env *env, const char *role,
+                                          const char *path, char *err,
+                                          size_t errlen);
+AGORA_API agora_err agora_env_memory_load(agora_env *env, const char *role,
+                                          const char *path, char *err,
+                                          size_t errlen);
 /* The messages sent from user_requirement. */
 AGORA_API agora_err agora_env_requirements(agora_env *env, agora_msgs *out);
 /* Pending inbox length of role. */

@@ -52,6 +52,9 @@ typedef struct agora_llm_handler {
 	void *arg;
 } agora_llm_handler;
 
+/* The process's shared client (made on first use, lives until exit). */
+AGORA_API agora_llm *agora_llm_shared(void);
+
 /* Start the client and its thread. */
 AGORA_API agora_err agora_llm_new(agora_llm **lp);
 /* Cancel everything, stop the thread, free. NULL is fine. */
