@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* agora: the command. Dispatches to the subcommands. */
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "agora/agora.h"
@@ -43,11 +44,25 @@ main_kinds(void)
 	return EXIT_OK;
 }
 
+/* Each LLM stream and agent connection is a descriptor: allow as many as
+ * the hard limit does, not the usual soft 1024. */
+static void
+main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	main_raise_fd_limit();
 	if (cmd == NULL) {
 		main_usage(stderr);
 		return EXIT_USAGE;

@@ -2,10 +2,11 @@
 # The agora command as a user meets it: help, exit codes, errors that name
 # the problem, the demos, --json, --redis, chat on stdin, a missing
 # redis-server, and Ctrl-C cleaning up the private Redis.
-# usage: cli_test.sh AGORA_BINARY SOURCE_DIR
+# usage: cli_test.sh AGORA_BINARY SOURCE_DIR FAKE_LLM_BINARY
 set -u
 agora=$1
 src=$2
+fake_llm=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -94,6 +95,33 @@ printf '{"agents":[{"role":"slow","kind":"sleep","seconds":2}],"script":[{"send_
 run run "$work/late.json"
 check "agent errors exit 3" [ "$code" -eq 3 ]
 check "timeout frame shown" has "<slow>: \[error\] timed out" out
+
+# Demos with a model: the fake OpenAI server as the config "default".
+"$fake_llm" >"$work/fake.out" 2>&1 &
+fpid=$!
+for _ in $(seq 100); do grep -q PORT "$work/fake.out" && break; sleep 0.05; done
+port=$(awk '/PORT/ {print $2}' "$work/fake.out")
+printf '[{"config_name":"default","model_type":"openai_chat","model_name":"echo","api_key_env":"AGORA_CLI_TEST_KEY","client_args":{"base_url":"http://127.0.0.1:%s/v1"}}]' "$port" >"$work/models.json"
+run run "$src/demos/debate/debate.json"
+check "demo without a model says so" has "no model config 'default'" err
+AGORA_CLI_TEST_KEY=sk-cli-secret "$agora" run --model-config "$work/models.json" \
+	"$src/demos/debate/debate.json" >"$work/out" 2>"$work/err"
+code=$?
+check "debate with a model exits 0" [ "$code" -eq 0 ]
+check "the model answered" has "<joe_biden>: What is the best solution to land on the moon?" out
+check "no fallback note with a model" bash -c "! grep -q 'no model config' '$work/err'"
+check "the key is not printed" bash -c "! grep -q 'sk-cli-secret' '$work/out' '$work/err'"
+"$agora" run --model-config "$work/models.json" "$src/demos/debate/debate.json" \
+	>"$work/out" 2>"$work/err"
+code=$?
+check "a missing key exits 2" [ "$code" -eq 2 ]
+check "a missing key is explained" has "environment variable AGORA_CLI_TEST_KEY is not set" err
+printf '[{"config_name":"x","model_type":"gpt"}]' >"$work/badmodels.json"
+run run --model-config "$work/badmodels.json" "$src/demos/debate/debate.json"
+check "a bad model config exits 2" [ "$code" -eq 2 ]
+check "a bad model config is explained" has "badmodels.json\[0\]: model_type 'gpt'" err
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
 
 # An existing Redis, a fixed session, and chat with a person on stdin.
 redis-server --port 0 --unixsocket "$work/r.sock" --save '' --appendonly no \

@@ -20,6 +20,8 @@
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
  *   count:N     N chunks "x" as fast as it can (benchmarks)
+ *   stamp:N:G   N chunks G ms apart, each the CLOCK_MONOTONIC time (us) it
+ *               was sent at (benchmarks of chunk-to-frame latency)
  *   concurrent  waits 100 ms, then answers how many requests it was
  *               serving at once at the peak of this one
  *
@@ -289,6 +291,36 @@ serve_count(struct request *rq, long n)
 	agora_buf_fini(&b);
 }
 
+static void
+serve_stamps(struct request *rq, long n, long gap_ms)
+{
+	agora_buf b;
+	char text[32];
+
+	agora_buf_init(&b, 0);
+	if (!sse_head(rq->fd)) {
+		agora_buf_fini(&b);
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		agora_sleep_ms(gap_ms);
+		agora_buf_reset(&b);
+		snprintf(text, sizeof(text), "%lld ",
+		         (long long)agora_now_us());
+		event_delta(&b, text, strlen(text));
+		if (!chunk(rq->fd, b.data, b.len)) {
+			agora_buf_fini(&b);
+			return;
+		}
+	}
+	agora_buf_reset(&b);
+	event_delta(&b, NULL, 0);
+	agora_buf_adds(&b, "data: [DONE]\n\n");
+	(void)chunk(rq->fd, b.data, b.len);
+	(void)write_str(rq->fd, "0\r\n\r\n");
+	agora_buf_fini(&b);
+}
+
 static bool
 first_time(int *counter)
 {
@@ -361,6 +393,12 @@ serve(struct request *rq)
 		pthread_mutex_unlock(&seen_lock);
 		snprintf(text, sizeof(text), "%d", mine);
 		serve_echo(rq, text, 'e');
+	} else if (strncmp(m, "stamp:", 6) == 0) {
+		char *end = NULL;
+		long n = strtol(m + 6, &end, 10);
+		long gap =
+		    end != NULL && *end == ':' ? strtol(end + 1, NULL, 10) : 1;
+		serve_stamps(rq, n, gap);
 	} else if (strncmp(m, "count:", 6) == 0) {
 		serve_count(rq, strtol(m + 6, NULL, 10));
 	} else {
