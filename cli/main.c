@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* agora: the command. Dispatches to the subcommands. */
 #include <stdio.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "agora/agora.h"
 #include "agora/kinds.h"
