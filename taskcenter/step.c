@@ -443,7 +443,8 @@ round_drain(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 	return rv;
 }
 
-/* Agents that run (not humans answering) are busy meanwhile. */
+/* Agents still working once act has returned are busy meanwhile (one
+ * that answered at once was never observably busy: no write for it). */
 static agora_err
 round_mark_busy(agora_step *st, agora_turn **acting, const char **roles,
                 size_t n)
@@ -452,10 +453,12 @@ round_mark_busy(agora_step *st, agora_turn **acting, const char **roles,
 	agora_err rv;
 
 	for (size_t i = 0; i < n; i++) {
-		agora_agent *a = acting[i]->agent;
-		if (!(a->human && !st->human_auto)) {
-			roles[nbusy++] = a->role;
+		if (acting[i]->state == TURN_RUNNING) {
+			roles[nbusy++] = acting[i]->agent->role;
 		}
+	}
+	if (nbusy == 0) {
+		return AGORA_OK;
 	}
 	rv = agora_registry_mark_many(st->c->reg, roles, nbusy,
 	                              AGORA_AGENT_BUSY, false);
@@ -508,10 +511,8 @@ round_begin(agora_step *st)
 	}
 	rv = round_drain(st, acting, roles, n);
 	if (rv == AGORA_OK) {
-		rv = round_mark_busy(st, acting, roles, n);
-	}
-	if (rv == AGORA_OK) {
 		round_act(st, acting, n);
+		rv = round_mark_busy(st, acting, roles, n);
 	}
 	agora_free(roles);
 	agora_free(acting);

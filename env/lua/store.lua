@@ -51,12 +51,18 @@ local function memory_add(role, id)
 	trim[role] = true
 end
 
+-- Publishing to a channel nobody listens to is skipped (pattern
+-- subscribers count as listeners).
+local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or
+    redis.call('PUBSUB', 'NUMSUB', p .. 'events')[2] > 0
+
 local everyone = nil
 local ids = {}
 local last = redis.call('INCRBY', p .. 'seq', n)
 for m = 1, n do
 	local msg = plan[m]
 	local isrole = msg.from ~= 'user_requirement'
+	local id = last - n + m
 	if isrole and msg.ack == '1' then
 		local fl = p .. 'inflight:' .. msg.from
 		for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
@@ -65,7 +71,6 @@ for m = 1, n do
 		end
 		redis.call('DEL', fl)
 	end
-	local id = last - n + m
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	redis.call('HSET', p .. 'msg', id, body)
 	redis.call('RPUSH', p .. 'history', id)
@@ -88,7 +93,9 @@ for m = 1, n do
 		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
 		memory_add(msg.from, id)
 	end
-	redis.call('PUBLISH', p .. 'events', body)
+	if listened then
+		redis.call('PUBLISH', p .. 'events', body)
+	end
 	ids[m] = id
 end
 for role in pairs(trim) do

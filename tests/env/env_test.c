@@ -429,6 +429,29 @@ a_stored_message_publishes_an_event(void **state)
 }
 
 static void
+a_pattern_subscriber_gets_events_too(void **state)
+{
+	struct fixture *fx = *state;
+	agora_redis *sub = t_redis_open();
+	agora_reply *rep = NULL;
+	const char *body;
+	size_t len;
+
+	reg(fx->env, "a,b");
+	/* Nobody listens: nothing to publish (and nothing breaks). */
+	store(fx->env, "a", "b", "unheard");
+	AGORA_PASS(
+	    agora__redis_cmdv(sub, NULL, "PSUBSCRIBE", "agora:*:events", NULL));
+	store(fx->env, "a", "b", "heard");
+	AGORA_PASS(agora__redis_read(sub, &rep));
+	assert_int_equal(agora__reply_len(rep), 4); /* pmessage, pattern, .. */
+	body = agora__reply_str(agora__reply_at(rep, 3), &len);
+	assert_non_null(strstr(body, "\"content\":\"heard\""));
+	agora__reply_free(rep);
+	agora_redis_close(sub);
+}
+
+static void
 oversized_and_invalid_messages_are_refused(void **state)
 {
 	struct fixture *fx = *state;
@@ -472,6 +495,7 @@ main(void)
 		T(reset_empties_everything_but_roles),
 		T(sessions_do_not_see_each_other),
 		T(a_stored_message_publishes_an_event),
+		T(a_pattern_subscriber_gets_events_too),
 		T(oversized_and_invalid_messages_are_refused),
 	};
 #undef T

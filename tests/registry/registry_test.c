@@ -131,6 +131,38 @@ center_keeps_the_registry_current(void **state)
 	agora_center_free(c);
 }
 
+static void
+a_working_agent_is_busy_until_it_answers(void **state)
+{
+	agora_center *c = t_center("regbusy");
+	agora_registry *reg = agora_center_registry(c);
+	agora_agent_info got = { 0 };
+	agora_step *st = NULL;
+	const agora_frame *f;
+
+	(void)state;
+	t_add(c, "fast", "echo", NULL);
+	t_add(c, "slow", "sleep", "{\"seconds\":0.2}");
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	AGORA_PASS(agora_center_step(c, NULL, &st));
+	AGORA_PASS(agora_step_next(st, &f)); /* fast's chunk */
+	AGORA_PASS(agora_registry_get(reg, "slow", &got));
+	assert_int_equal(got.status, AGORA_AGENT_BUSY);
+	agora_agent_info_fini(&got);
+	/* fast answered inside its act: it was never busy. */
+	AGORA_PASS(agora_registry_get(reg, "fast", &got));
+	assert_int_equal(got.status, AGORA_AGENT_IDLE);
+	agora_agent_info_fini(&got);
+	while (agora_step_next(st, &f) == AGORA_OK && f != NULL) {
+	}
+	agora_step_free(st);
+	AGORA_PASS(agora_registry_get(reg, "slow", &got));
+	assert_int_equal(got.status, AGORA_AGENT_IDLE);
+	assert_int_equal(got.steps, 1);
+	agora_agent_info_fini(&got);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -138,6 +170,7 @@ main(void)
 		cmocka_unit_test(put_get_list_in_order),
 		cmocka_unit_test(mark_many_sets_status_and_counts_steps),
 		cmocka_unit_test(center_keeps_the_registry_current),
+		cmocka_unit_test(a_working_agent_is_busy_until_it_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
