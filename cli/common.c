@@ -136,6 +136,7 @@ cli_common_finish(struct cli_common *co)
 		}
 	}
 	agora_log_set_level((agora_log_level)co->cfg.log_level);
+	agora_log_set_plain(co->cfg.log_level <= AGORA_LOG_WARN);
 	for (int k = 0; k < co->nmodel_configs; k++) {
 		if (agora_models_load_file(co->model_configs[k], err,
 		                           sizeof(err)) != AGORA_OK) {

@@ -13,6 +13,7 @@
 
 agora_log_level agora_log_threshold = AGORA_LOG_WARN;
 static FILE *log_stream;
+static bool log_plain;
 
 static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
@@ -37,6 +38,12 @@ agora_log_parse_level(const char *s, agora_log_level *out)
 }
 
 void
+agora_log_set_plain(bool plain)
+{
+	log_plain = plain;
+}
+
+void
 agora_log_set_stream(FILE *f)
 {
 	log_stream = f;
@@ -53,13 +60,22 @@ agora_log_write(agora_log_level level, const char *component, const char *fmt,
 	int rv;
 	va_list ap;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	rv = snprintf(line + n, sizeof(line) - n,
-	              ".%03ldZ pid=%ld %s %s: ", ts.tv_nsec / 1000000,
-	              (long)getpid(), level_names[(unsigned)level & 3u],
-	              component);
+	if (log_plain) {
+		static const char *const words[] = { "error", "warning", "info",
+			                             "debug" };
+		n = 0;
+		rv = snprintf(line, sizeof(line),
+		              "agora: %s: %s: ", words[(unsigned)level & 3u],
+		              component);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		rv = snprintf(line + n, sizeof(line) - n,
+		              ".%03ldZ pid=%ld %s %s: ", ts.tv_nsec / 1000000,
+		              (long)getpid(), level_names[(unsigned)level & 3u],
+		              component);
+	}
 	if (rv > 0 && (size_t)rv < sizeof(line) - n) {
 		n += (size_t)rv;
 	}

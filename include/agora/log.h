@@ -5,6 +5,7 @@
 #ifndef AGORA_LOG_H
 #define AGORA_LOG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "agora/err.h"
@@ -26,6 +27,9 @@ AGORA_API extern agora_log_level agora_log_threshold;
 AGORA_API void agora_log_set_level(agora_log_level level);
 /* Parse "error", "warn", "info" or "debug"; AGORA_EINVAL otherwise. */
 AGORA_API agora_err agora_log_parse_level(const char *s, agora_log_level *out);
+/* Plain lines for a person at a terminal: "agora: warning: comp: text",
+ * no timestamp or pid (the agora command uses it at warn and error). */
+AGORA_API void agora_log_set_plain(bool plain);
 /* Where lines go; NULL means stderr. The stream is borrowed. */
 AGORA_API void agora_log_set_stream(FILE *f);
 
