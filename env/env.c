@@ -21,8 +21,7 @@
 
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
     agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
-    agora_lua_bodies[], agora_lua_reset[], agora_lua_memories[],
-    agora_lua_memadd[];
+    agora_lua_bodies[], agora_lua_reset[], agora_lua_memadd[];
 
 static const agora_script script_register = { "register", agora_lua_register };
 static const agora_script script_store = { "store", agora_lua_store };
@@ -33,7 +32,6 @@ static const agora_script script_notified = { "notified", agora_lua_notified };
 static const agora_script script_bodies = { "bodies", agora_lua_bodies };
 static const agora_script script_reset = { "reset", agora_lua_reset };
 static const agora_script script_memadd = { "memadd", agora_lua_memadd };
-static const agora_script script_memories = { "memories", agora_lua_memories };
 
 struct agora_env {
 	agora_redis *r;
@@ -438,38 +436,47 @@ agora_env_notified_roles(agora_env *env, agora_strv *out)
 	return rv;
 }
 
+/* The bodies behind n id lists (key suffixes), in one round trip. */
 static agora_err
-env_bodies(agora_env *env, const char *list_suffix, size_t limit,
-           agora_msgs *out)
+env_bodies_many(agora_env *env, const char *const *suffixes, size_t n,
+                size_t limit, agora_msgs *outs)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
-	char *key = agora_sprintf("%s%s", env->prefix, list_suffix);
 	char lim[24];
 	agora_err rv;
 
+	if (n == 0) {
+		return AGORA_OK;
+	}
 	snprintf(lim, sizeof(lim), "%zu", limit);
 	ab_pushs(&ab, env->prefix);
-	ab_pushs(&ab, key);
 	ab_pushs(&ab, lim);
-	/* Two keys: the prefix and the list. */
-	rv = agora__redis_eval(env->r, &script_bodies, &rep, 2, (int)ab.n, ab.v,
-	                       ab.lens);
-	if (rv != AGORA_OK) {
-		snprintf(env->errstr, sizeof(env->errstr), "%s",
-		         agora_redis_errstr(env->r));
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, suffixes[i]);
 	}
-	for (size_t i = 0; rv == AGORA_OK && i < agora__reply_len(rep); i++) {
-		size_t len;
-		const char *s = agora__reply_str(agora__reply_at(rep, i), &len);
-		if (s != NULL) {
-			env_decode_into(env, s, len, false, out);
+	rv = env_eval(env, &script_bodies, &ab, &rep);
+	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
+		const agora_reply *list = agora__reply_at(rep, i);
+		for (size_t k = 0; k < agora__reply_len(list); k++) {
+			size_t len;
+			const char *s =
+			    agora__reply_str(agora__reply_at(list, k), &len);
+			if (s != NULL) {
+				env_decode_into(env, s, len, false, &outs[i]);
+			}
 		}
 	}
 	agora__reply_free(rep);
 	ab_free(&ab);
-	agora_free(key);
 	return rv;
+}
+
+static agora_err
+env_bodies(agora_env *env, const char *list_suffix, size_t limit,
+           agora_msgs *out)
+{
+	return env_bodies_many(env, &list_suffix, 1, limit, out);
 }
 
 agora_err
@@ -509,39 +516,23 @@ agora_err
 agora_env_memory_many(agora_env *env, const char *const *roles, size_t n,
                       size_t limit, agora_msgs *outs)
 {
-	struct argv_builder ab = { 0 };
-	agora_reply *rep = NULL;
-	char lim[24];
+	char **suffixes = agora_calloc(n + 1, sizeof(char *));
 	agora_err rv;
 
-	if (n == 0) {
-		return AGORA_OK;
-	}
-	snprintf(lim, sizeof(lim), "%zu", limit);
-	ab_pushs(&ab, env->prefix);
-	ab_pushs(&ab, lim);
 	for (size_t i = 0; i < n; i++) {
-		ab_pushs(&ab, roles[i]);
+		suffixes[i] = agora_sprintf("mem:%s", roles[i]);
 	}
-	rv = env_eval(env, &script_memories, &ab, &rep);
-	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
-		const agora_reply *list = agora__reply_at(rep, i);
-		for (size_t k = 0; k < agora__reply_len(list); k++) {
-			size_t len;
-			const char *s =
-			    agora__reply_str(agora__reply_at(list, k), &len);
-			if (s != NULL) {
-				env_decode_into(env, s, len, false, &outs[i]);
-			}
-		}
-		for (size_t k = 0; k < outs[i].n; k++) {
+	rv =
+	    env_bodies_many(env, (const char *const *)suffixes, n, limit, outs);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; rv == AGORA_OK && k < outs[i].n; k++) {
 			if (strcmp(outs[i].v[k]->sent_from, roles[i]) == 0) {
 				outs[i].v[k]->role = AGORA_ROLE_ASSISTANT;
 			}
 		}
+		agora_free(suffixes[i]);
 	}
-	agora__reply_free(rep);
-	ab_free(&ab);
+	agora_free(suffixes);
 	return rv;
 }
 

@@ -62,6 +62,26 @@ on_error(void *arg, agora_err code, const char *message)
 
 static agora_llm *client;
 
+static void
+outcome_init(struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+	agora_buf_init(&o->text, 0);
+	agora_buf_adds(&o->text, "");
+}
+
+static void
+outcome_wait(struct outcome *o)
+{
+	pthread_mutex_lock(&o->lock);
+	while (!o->ended) {
+		pthread_cond_wait(&o->cond, &o->lock);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
 static int
 setup(void **state)
 {
@@ -102,22 +122,14 @@ run(const char *model, bool stream, agora_llm_endpoint *ep, struct outcome *o)
 	agora_llm_req *req = NULL;
 	char *body = body_for(model, "hello brave new world", stream);
 
-	memset(o, 0, sizeof(*o));
-	pthread_mutex_init(&o->lock, NULL);
-	pthread_cond_init(&o->cond, NULL);
-	agora_buf_init(&o->text, 0);
-	agora_buf_adds(&o->text, "");
+	outcome_init(o);
 	if (ep == NULL) {
 		def.max_retries = -1;
 		ep = &def;
 	}
 	ep->base_url = t_fake_llm();
 	AGORA_PASS(agora_llm_start(client, ep, body, &h, &req));
-	pthread_mutex_lock(&o->lock);
-	while (!o->ended) {
-		pthread_cond_wait(&o->cond, &o->lock);
-	}
-	pthread_mutex_unlock(&o->lock);
+	outcome_wait(o);
 	agora_llm_release(client, req);
 	agora_free(body);
 }
@@ -348,19 +360,12 @@ an_unreachable_server_is_retried_then_reported(void **state)
 	struct outcome o;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	pthread_mutex_init(&o.lock, NULL);
-	pthread_cond_init(&o.cond, NULL);
-	agora_buf_init(&o.text, 0);
+	outcome_init(&o);
 	h.arg = &o;
 	ep.base_url = "http://127.0.0.1:1/v1";
 	ep.max_retries = 1;
 	AGORA_PASS(agora_llm_start(client, &ep, "{\"model\":\"x\"}", &h, &req));
-	pthread_mutex_lock(&o.lock);
-	while (!o.ended) {
-		pthread_cond_wait(&o.cond, &o.lock);
-	}
-	pthread_mutex_unlock(&o.lock);
+	outcome_wait(&o);
 	agora_llm_release(client, req);
 	assert_string_equal(
 	    o.message, "cannot reach http://127.0.0.1:1/v1/chat/completions: "
@@ -406,19 +411,12 @@ concurrency_is_limited_per_pool(void **state)
 	ep.max_concurrency = 2;
 	ep.max_retries = -1;
 	for (int i = 0; i < N; i++) {
-		memset(&o[i], 0, sizeof(o[i]));
-		pthread_mutex_init(&o[i].lock, NULL);
-		pthread_cond_init(&o[i].cond, NULL);
-		agora_buf_init(&o[i].text, 0);
+		outcome_init(&o[i]);
 		h.arg = &o[i];
 		AGORA_PASS(agora_llm_start(client, &ep, body, &h, &req[i]));
 	}
 	for (int i = 0; i < N; i++) {
-		pthread_mutex_lock(&o[i].lock);
-		while (!o[i].ended) {
-			pthread_cond_wait(&o[i].cond, &o[i].lock);
-		}
-		pthread_mutex_unlock(&o[i].lock);
+		outcome_wait(&o[i]);
 		agora_llm_release(client, req[i]);
 		assert_int_equal(o[i].code, AGORA_OK);
 		int seen = (int)strtol(o[i].text.data, NULL, 10);
@@ -441,10 +439,7 @@ cancel_stops_callbacks(void **state)
 	int chunks;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	pthread_mutex_init(&o.lock, NULL);
-	pthread_cond_init(&o.cond, NULL);
-	agora_buf_init(&o.text, 0);
+	outcome_init(&o);
 	h.arg = &o;
 	ep.base_url = t_fake_llm();
 	ep.max_retries = -1;

@@ -265,37 +265,13 @@ serve_broken(struct request *rq, const char *m)
 	agora_buf_fini(&b);
 }
 
+/* n chunks gap_ms apart: "x", or with stamp the CLOCK_MONOTONIC time (us)
+ * each was sent at. */
 static void
-serve_count(struct request *rq, long n)
+serve_ticks(struct request *rq, long n, long gap_ms, bool stamp)
 {
 	agora_buf b;
-
-	agora_buf_init(&b, 0);
-	if (!sse_head(rq->fd)) {
-		agora_buf_fini(&b);
-		return;
-	}
-	for (long i = 0; i < n; i++) {
-		agora_buf_reset(&b);
-		event_delta(&b, "x", 1);
-		if (!chunk(rq->fd, b.data, b.len)) {
-			agora_buf_fini(&b);
-			return;
-		}
-	}
-	agora_buf_reset(&b);
-	event_delta(&b, NULL, 0);
-	agora_buf_adds(&b, "data: [DONE]\n\n");
-	(void)chunk(rq->fd, b.data, b.len);
-	(void)write_str(rq->fd, "0\r\n\r\n");
-	agora_buf_fini(&b);
-}
-
-static void
-serve_stamps(struct request *rq, long n, long gap_ms)
-{
-	agora_buf b;
-	char text[32];
+	char text[32] = "x";
 
 	agora_buf_init(&b, 0);
 	if (!sse_head(rq->fd)) {
@@ -305,8 +281,10 @@ serve_stamps(struct request *rq, long n, long gap_ms)
 	for (long i = 0; i < n; i++) {
 		agora_sleep_ms(gap_ms);
 		agora_buf_reset(&b);
-		snprintf(text, sizeof(text), "%lld ",
-		         (long long)agora_now_us());
+		if (stamp) {
+			snprintf(text, sizeof(text), "%lld ",
+			         (long long)agora_now_us());
+		}
 		event_delta(&b, text, strlen(text));
 		if (!chunk(rq->fd, b.data, b.len)) {
 			agora_buf_fini(&b);
@@ -398,9 +376,9 @@ serve(struct request *rq)
 		long n = strtol(m + 6, &end, 10);
 		long gap =
 		    end != NULL && *end == ':' ? strtol(end + 1, NULL, 10) : 1;
-		serve_stamps(rq, n, gap);
+		serve_ticks(rq, n, gap, true);
 	} else if (strncmp(m, "count:", 6) == 0) {
-		serve_count(rq, strtol(m + 6, NULL, 10));
+		serve_ticks(rq, strtol(m + 6, NULL, 10), 0, false);
 	} else {
 		if (strcmp(m, "slow") == 0) {
 			agora_sleep_ms(400);
