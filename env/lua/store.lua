@@ -51,9 +51,10 @@ local function memory_add(role, id)
 	trim[role] = true
 end
 
--- Publishing to a channel nobody listens to is skipped (pattern
--- subscribers count as listeners).
-local listened = redis.call('PUBSUB', 'NUMPAT') > 0 or
+-- In a batch, publishing to a channel nobody listens to is skipped
+-- (pattern subscribers count as listeners); for one message the check
+-- would cost more than the PUBLISH.
+local listened = n == 1 or redis.call('PUBSUB', 'NUMPAT') > 0 or
     redis.call('PUBSUB', 'NUMSUB', p .. 'events')[2] > 0
 
 local everyone = nil
