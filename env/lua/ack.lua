@@ -11,12 +11,15 @@ for a = 2, #ARGV do
 	for s = 1, #items, 1000 do
 		local ids = {}
 		for k = s, math.min(s + 999, #items) do
-			ids[#ids + 1] = string.sub(items[k], 2)
+			local e = items[k]
+			if string.sub(e, 1, 1) == 'r' then e = string.sub(e, 2) end
+			ids[#ids + 1] = e
 		end
-		redis.call('RPUSH', mem, unpack(ids))
+		if redis.call('RPUSH', mem, unpack(ids)) > memmax then
+			redis.call('LTRIM', mem, -memmax, -1)
+		end
 	end
 	if #items > 0 then
-		redis.call('LTRIM', mem, -memmax, -1)
 		redis.call('DEL', fl)
 	end
 end

@@ -1,8 +1,8 @@
--- Drain the inboxes of several roles at once. Each role's pending ids (up
--- to limit) move to its in-flight list, so an agent that dies before it
+-- Drain the inboxes of several roles at once. Each role's pending entries
+-- (up to limit) move to its in-flight list, so an agent that dies before it
 -- replies gets them again (requeue.lua); ids seen for the first time are
 -- appended to its view. Entries "r<id>" were delivered before and are not
--- added to the view twice.
+-- added to the view twice. A whole inbox moves with one RENAMENX.
 -- KEYS[1] = prefix; ARGV = limit, role_1 .. role_n.
 -- Returns, per role, a flat list: flag ("n" new, "r" redelivered), body, ...
 local p = KEYS[1]
@@ -20,22 +20,24 @@ for a = 2, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
 	local items = redis.call('LRANGE', inbox, 0, limit - 1)
-	local got, inflight, view, ids, flags = {}, {}, {}, {}, {}
+	local got, view, ids, flags = {}, {}, {}, {}
 	if #items > 0 then
-		redis.call('LTRIM', inbox, #items, -1)
+		local fl = p .. 'inflight:' .. role
+		if #items == limit or redis.call('RENAMENX', inbox, fl) == 0 then
+			redis.call('LTRIM', inbox, #items, -1)
+			push_all(fl, items)
+		end
 		for k, e in ipairs(items) do
 			local flag, id = 'n', e
 			if string.sub(e, 1, 1) == 'r' then
 				flag, id = 'r', string.sub(e, 2)
 			end
-			inflight[k] = 'r' .. id
 			ids[k] = id
 			flags[k] = flag
 			if flag == 'n' then
 				view[#view + 1] = id
 			end
 		end
-		push_all(p .. 'inflight:' .. role, inflight)
 		push_all(p .. 'view:' .. role, view)
 		-- All the bodies in a few HMGETs, not one lookup per message.
 		for s = 1, #ids, 1000 do

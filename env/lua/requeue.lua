@@ -8,7 +8,9 @@ for a = 1, #ARGV do
 	local fl = p .. 'inflight:' .. ARGV[a]
 	local items = redis.call('LRANGE', fl, 0, -1)
 	for k = #items, 1, -1 do
-		redis.call('LPUSH', p .. 'inbox:' .. ARGV[a], items[k])
+		local e = items[k]
+		if string.sub(e, 1, 1) ~= 'r' then e = 'r' .. e end
+		redis.call('LPUSH', p .. 'inbox:' .. ARGV[a], e)
 	end
 	moved = moved + #items
 	redis.call('DEL', fl)

@@ -44,11 +44,13 @@ for m = 1, n do
 	i = i + 1
 end
 
--- Memories are trimmed once per role at the end, not once per push.
+-- Memories are trimmed at the end, and only those over the cap (RPUSH
+-- says how long the list is).
 local trim = {}
 local function memory_add(role, id)
-	redis.call('RPUSH', p .. 'mem:' .. role, id)
-	trim[role] = true
+	if redis.call('RPUSH', p .. 'mem:' .. role, id) > memmax then
+		trim[role] = true
+	end
 end
 
 -- In a batch, publishing to a channel nobody listens to is skipped
@@ -56,6 +58,17 @@ end
 -- would cost more than the PUBLISH.
 local listened = n == 1 or redis.call('PUBSUB', 'NUMPAT') > 0 or
     redis.call('PUBSUB', 'NUMSUB', p .. 'events')[2] > 0
+
+-- Writes to keys many messages share (the bodies hash, the history, the
+-- requirements, each recipient's inbox) are gathered and made once per key
+-- at the end, in chunks: a reply from each of 10,000 agents to one
+-- moderator is then a few calls, not 30,000.
+local fields, hist, req, inboxes, order = {}, {}, {}, {}, {}
+local function push_all(key, values)
+	for s = 1, #values, 1000 do
+		redis.call('RPUSH', key, unpack(values, s, math.min(s + 999, #values)))
+	end
+end
 
 local everyone = nil
 local ids = {}
@@ -73,10 +86,11 @@ for m = 1, n do
 		redis.call('DEL', fl)
 	end
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
-	redis.call('HSET', p .. 'msg', id, body)
-	redis.call('RPUSH', p .. 'history', id)
+	fields[#fields + 1] = id
+	fields[#fields + 1] = body
+	hist[#hist + 1] = id
 	if not isrole then
-		redis.call('RPUSH', p .. 'req', id)
+		req[#req + 1] = id
 	end
 	local seen = {}
 	local rcpts = msg.to
@@ -87,7 +101,12 @@ for m = 1, n do
 	for _, r in ipairs(rcpts) do
 		if r ~= msg.from and not seen[r] then
 			seen[r] = true
-			redis.call('RPUSH', p .. 'inbox:' .. r, id)
+			if not inboxes[r] then
+				inboxes[r] = {}
+				order[#order + 1] = r
+			end
+			local box = inboxes[r]
+			box[#box + 1] = id
 		end
 	end
 	if isrole then
@@ -98,6 +117,16 @@ for m = 1, n do
 		redis.call('PUBLISH', p .. 'events', body)
 	end
 	ids[m] = id
+end
+for s = 1, #fields, 1000 do
+	redis.call('HSET', p .. 'msg', unpack(fields, s, math.min(s + 999, #fields)))
+end
+push_all(p .. 'history', hist)
+if #req > 0 then
+	push_all(p .. 'req', req)
+end
+for _, r in ipairs(order) do
+	push_all(p .. 'inbox:' .. r, inboxes[r])
 end
 for role in pairs(trim) do
 	redis.call('LTRIM', p .. 'mem:' .. role, -memmax, -1)

@@ -263,6 +263,43 @@ ack_moves_drained_messages_to_memory(void **state)
 }
 
 static void
+memories_are_capped_oldest_first(void **state)
+{
+	struct fixture *fx = *state;
+	agora_env *small = NULL;
+	agora_env_opts o = { 0, 3 };
+	agora_msgs ms = { 0 }, mem = { 0 };
+	char session[80];
+	char *s;
+
+	snprintf(session, sizeof(session), "%s-cap",
+	         agora_env_session(fx->env));
+	AGORA_PASS(agora_env_open(&small, fx->r, session, &o));
+	reg(small, "a,b");
+	for (int i = 0; i < 5; i++) {
+		char text[8];
+		snprintf(text, sizeof(text), "m%d", i);
+		store(small, "a", "b", text);
+	}
+	AGORA_PASS(agora_env_memory(small, "a", 0, &mem));
+	s = t_msgs(&mem);
+	assert_string_equal(s, "a>m2|a>m3|a>m4");
+	agora_free(s);
+	agora_msgs_clear(&mem);
+	/* Acked drains are capped the same way. */
+	AGORA_PASS(agora_env_drain(small, "b", &ms));
+	assert_int_equal(ms.n, 5);
+	AGORA_PASS(agora_env_ack_many(small, (const char *const[]){ "b" }, 1));
+	AGORA_PASS(agora_env_memory(small, "b", 0, &mem));
+	s = t_msgs(&mem);
+	assert_string_equal(s, "a>m2|a>m3|a>m4");
+	agora_free(s);
+	agora_msgs_clear(&mem);
+	agora_msgs_clear(&ms);
+	agora_env_close(small);
+}
+
+static void
 notified_roles_in_registration_order(void **state)
 {
 	struct fixture *fx = *state;
@@ -488,6 +525,7 @@ main(void)
 		T(drain_never_returns_a_message_twice),
 		T(requeued_messages_come_back_marked),
 		T(ack_moves_drained_messages_to_memory),
+		T(memories_are_capped_oldest_first),
 		T(notified_roles_in_registration_order),
 		T(history_limit_returns_the_latest_in_order),
 		T(views_keep_whispers_private),
