@@ -41,5 +41,6 @@ bool cli_redis_prepare(struct cli_common *co);
 void cli_redis_release(void);
 
 int cli_run(int argc, char **argv, bool chat);
+int cli_inspect(int argc, char **argv, bool memory);
 
 #endif

@@ -22,6 +22,8 @@ main_usage(FILE *f)
 	    "stream\n"
 	    "  chat FILE    run a scenario and ask you whenever a human role "
 	    "acts\n"
+	    "  memory ROLE  print an agent's memory (--redis, --session)\n"
+	    "  history      print a session's messages (--redis, --session)\n"
 	    "  kinds        list the agent kinds\n"
 	    "  version      print the version\n"
 	    "\n"
@@ -74,6 +76,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "chat") == 0) {
 		return cli_run(argc - 1, argv + 1, strcmp(cmd, "chat") == 0);
+	}
+	if (strcmp(cmd, "memory") == 0 || strcmp(cmd, "history") == 0) {
+		return cli_inspect(argc - 1, argv + 1,
+		                   strcmp(cmd, "memory") == 0);
 	}
 	if (strcmp(cmd, "kinds") == 0) {
 		return main_kinds();

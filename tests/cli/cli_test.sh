@@ -137,6 +137,15 @@ check "chat stored the person's words" bash -c \
 	"redis-cli -s '$work/r.sock' HVALS 'agora:{clitest}:msg' | grep -q 'hello from me'"
 check "registry kept in redis" bash -c \
 	"redis-cli -s '$work/r.sock' HGET 'agora:{clitest}:agent:you' human | grep -q 1"
+"$agora" memory you --redis "unix://$work/r.sock" --session clitest >"$work/out" 2>"$work/err"
+code=$?
+check "memory exits 0" [ "$code" -eq 0 ]
+check "memory shows the person's words as theirs" has "assistant you -> all: hello from me" out
+"$agora" history --redis "unix://$work/r.sock" --session clitest --json --limit 2 >"$work/out" 2>"$work/err"
+check "history --json --limit" [ "$(grep -c '^{"id":' "$work/out")" -eq 2 ]
+run memory you
+check "memory without --redis exits 2" [ "$code" -eq 2 ]
+check "memory without --redis says what it needs" has "needs --redis URL, --session ID" err
 "$agora" chat --redis "unix://$work/r.sock" --session clitest2 \
 	"$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err" </dev/null
 code=$?
