@@ -51,82 +51,106 @@ inspect_print(const agora_msgs *ms, bool json)
 	agora_buf_fini(&b);
 }
 
-int
-cli_inspect(int argc, char **argv, bool memory)
+struct inspect_args {
+	struct cli_common co;
+	const char *role;
+	long limit;
+};
+
+/* Parse the command line; returns -1 to exit with *code. */
+static int
+inspect_parse(struct inspect_args *a, int argc, char **argv, bool memory,
+              int *code)
 {
-	struct cli_common co = { 0 };
-	const char *role = NULL;
-	long limit = 0;
+	const char *cmd = memory ? "memory" : "history";
+
+	for (int i = 1; i < argc; i++) {
+		int got = cli_common_option(&a->co, argc, argv, &i);
+		if (got != 0) {
+			if (got < 0) {
+				*code = EXIT_USAGE;
+				return -1;
+			}
+			continue;
+		}
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			inspect_usage(stdout, memory);
+			*code = EXIT_OK;
+			return -1;
+		}
+		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			a->limit = strtol(argv[++i], NULL, 10);
+		} else if (memory && a->role == NULL && argv[i][0] != '-') {
+			a->role = argv[i];
+		} else {
+			cli_error(
+			    "unexpected argument '%s' (see agora %s --help)",
+			    argv[i], cmd);
+			*code = EXIT_USAGE;
+			return -1;
+		}
+	}
+	if (!cli_common_finish(&a->co)) {
+		*code = EXIT_USAGE;
+		return -1;
+	}
+	if ((memory && a->role == NULL) || a->limit < 0 ||
+	    a->co.cfg.redis_url == NULL || a->co.cfg.redis_url[0] == '\0' ||
+	    a->co.cfg.session == NULL || a->co.cfg.session[0] == '\0') {
+		cli_error("%s needs --redis URL, --session ID%s (see agora %s "
+		          "--help)",
+		          cmd, memory ? " and a ROLE" : "", cmd);
+		*code = EXIT_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read and print; returns the exit code. */
+static int
+inspect_read(const struct inspect_args *a, bool memory)
+{
+	const agora_config *cfg = &a->co.cfg;
 	agora_redis *r = NULL;
 	agora_env *env = NULL;
 	agora_msgs ms = { 0 };
 	char err[512];
 	int code = EXIT_OK;
 
-	agora_config_init(&co.cfg);
-	for (int i = 1; i < argc; i++) {
-		int got = cli_common_option(&co, argc, argv, &i);
-		if (got < 0) {
-			code = EXIT_USAGE;
-			goto out;
-		}
-		if (got > 0) {
-			continue;
-		}
-		if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
-			inspect_usage(stdout, memory);
-			goto out;
-		}
-		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-			limit = strtol(argv[++i], NULL, 10);
-		} else if (memory && role == NULL && argv[i][0] != '-') {
-			role = argv[i];
-		} else {
-			cli_error(
-			    "unexpected argument '%s' (see agora %s --help)",
-			    argv[i], memory ? "memory" : "history");
-			code = EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (!cli_common_finish(&co)) {
-		code = EXIT_USAGE;
-		goto out;
-	}
-	if ((memory && role == NULL) || limit < 0 || co.cfg.redis_url == NULL ||
-	    co.cfg.redis_url[0] == '\0' || co.cfg.session == NULL ||
-	    co.cfg.session[0] == '\0') {
-		cli_error("%s needs --redis URL, --session ID%s (see agora %s "
-		          "--help)",
-		          memory ? "memory" : "history",
-		          memory ? " and a ROLE" : "",
-		          memory ? "memory" : "history");
-		code = EXIT_USAGE;
-		goto out;
-	}
-	if (agora_redis_open(&r, co.cfg.redis_url, co.cfg.redis_timeout_ms, err,
+	if (agora_redis_open(&r, cfg->redis_url, cfg->redis_timeout_ms, err,
 	                     sizeof(err)) != AGORA_OK) {
 		cli_error("%s", err);
-		code = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
-	if (agora_env_open(&env, r, co.cfg.session, NULL) != AGORA_OK) {
-		cli_error("invalid session id '%s'", co.cfg.session);
+	if (agora_env_open(&env, r, cfg->session, NULL) != AGORA_OK) {
+		cli_error("invalid session id '%s'", cfg->session);
 		code = EXIT_USAGE;
-		goto out;
-	}
-	if ((memory ? agora_env_memory(env, role, (size_t)limit, &ms)
-	            : agora_env_history(env, (size_t)limit, &ms)) != AGORA_OK) {
+	} else if ((memory
+	                ? agora_env_memory(env, a->role, (size_t)a->limit, &ms)
+	                : agora_env_history(env, (size_t)a->limit, &ms)) !=
+	           AGORA_OK) {
 		cli_error("%s", agora_env_errstr(env));
 		code = EXIT_FAIL;
-		goto out;
+	} else {
+		inspect_print(&ms, a->co.json);
 	}
-	inspect_print(&ms, co.json);
-out:
 	agora_msgs_clear(&ms);
 	agora_env_close(env);
 	agora_redis_close(r);
-	agora_config_fini(&co.cfg);
+	return code;
+}
+
+int
+cli_inspect(int argc, char **argv, bool memory)
+{
+	struct inspect_args a = { 0 };
+	int code = EXIT_OK;
+
+	agora_config_init(&a.co.cfg);
+	if (inspect_parse(&a, argc, argv, memory, &code) == 0) {
+		code = inspect_read(&a, memory);
+	}
+	agora_config_fini(&a.co.cfg);
 	return code;
 }
