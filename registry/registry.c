@@ -96,17 +96,18 @@ agora_registry_errstr(const agora_registry *reg)
 	return reg->errstr;
 }
 
-agora_err
-agora_registry_put(agora_registry *reg, const agora_agent_info *info)
+/* Append the two commands that record one agent. */
+static agora_err
+reg_append_put(agora_registry *reg, const agora_agent_info *info,
+               const char *seen, long long score)
 {
 	char *key = agora_sprintf("%sagent:%s", reg->prefix, info->role);
 	char *set = agora_sprintf("%sagents", reg->prefix);
-	char steps[24], seen[24], score[24];
+	char steps[24], sc[24];
 	agora_err rv;
 
 	snprintf(steps, sizeof(steps), "%llu", (unsigned long long)info->steps);
-	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
-	snprintf(score, sizeof(score), "%lld", (long long)agora_now_us());
+	snprintf(sc, sizeof(sc), "%lld", score);
 	{
 		const char *hset[] = {
 			"HSET",
@@ -128,7 +129,7 @@ agora_registry_put(agora_registry *reg, const agora_agent_info *info)
 			"last_seen",
 			seen
 		};
-		const char *zadd[] = { "ZADD", set, "NX", score, info->role };
+		const char *zadd[] = { "ZADD", set, "NX", sc, info->role };
 		size_t hl[18], zl[5];
 		for (int i = 0; i < 18; i++) {
 			hl[i] = strlen(hset[i]);
@@ -140,11 +141,36 @@ agora_registry_put(agora_registry *reg, const agora_agent_info *info)
 		if (rv == AGORA_OK) {
 			rv = agora__redis_append(reg->r, 5, zadd, zl);
 		}
-		rv = reg_replies(reg, rv == AGORA_OK ? 2 : 0, rv);
 	}
 	agora_free(key);
 	agora_free(set);
+	return rv;
+}
+
+agora_err
+agora_registry_put_many(agora_registry *reg, const agora_agent_info *infos,
+                        size_t n)
+{
+	char seen[24];
+	long long base = (long long)agora_now_us();
+	size_t sent = 0;
+	agora_err rv = AGORA_OK;
+
+	snprintf(seen, sizeof(seen), "%lld", (long long)agora_wall_ms());
+	/* Scores base + i keep a batch in its order (equal scores would sort
+	 * by name). */
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		rv = reg_append_put(reg, &infos[i], seen, base + (long long)i);
+		sent += rv == AGORA_OK ? 2 : 0;
+	}
+	rv = reg_replies(reg, sent, rv);
 	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+agora_err
+agora_registry_put(agora_registry *reg, const agora_agent_info *info)
+{
+	return agora_registry_put_many(reg, info, 1);
 }
 
 static void

@@ -213,6 +213,29 @@ agora_center_redis_url(const agora_center *c)
 	return agora_redis_url(c->redis);
 }
 
+/* Record n agents in the registry, in one round trip. */
+static agora_err
+center_register(agora_center *c, agora_agent *const *agents, size_t n)
+{
+	agora_agent_info *infos = agora_calloc(n + 1, sizeof(*infos));
+	agora_err rv;
+
+	for (size_t i = 0; i < n; i++) {
+		infos[i].role = agents[i]->role;
+		infos[i].kind = (char *)(uintptr_t)agents[i]->kind->name;
+		infos[i].server = (char *)(uintptr_t) "local";
+		infos[i].status = AGORA_AGENT_IDLE;
+		infos[i].human = agents[i]->human;
+		infos[i].watcher = agents[i]->watcher;
+	}
+	rv = agora_registry_put_many(c->reg, infos, n);
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "%s", agora_registry_errstr(c->reg));
+	}
+	agora_free(infos);
+	return rv;
+}
+
 agora_err
 agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 {
@@ -242,19 +265,8 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 			                      agora_env_errstr(c->env));
 		}
 	}
-	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
-		agora_agent_info info = { 0 };
-		info.role = agents[i]->role;
-		info.kind = (char *)(uintptr_t)agents[i]->kind->name;
-		info.server = (char *)(uintptr_t) "local";
-		info.status = AGORA_AGENT_IDLE;
-		info.human = agents[i]->human;
-		info.watcher = agents[i]->watcher;
-		rv = agora_registry_put(c->reg, &info);
-		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s",
-			                      agora_registry_errstr(c->reg));
-		}
+	if (rv == AGORA_OK) {
+		rv = center_register(c, agents, n);
 	}
 	if (rv == AGORA_OK) {
 		c->agents = agora_realloc(c->agents, (c->nagents + n) *

@@ -45,6 +45,10 @@ AGORA_API const char *agora_registry_errstr(const agora_registry *reg);
 
 /* Add or replace an agent's record; the role keeps its first place in the
  * listing order. */
+/* The same for n agents in one round trip, in order. */
+AGORA_API agora_err agora_registry_put_many(agora_registry *reg,
+                                            const agora_agent_info *infos,
+                                            size_t n);
 AGORA_API agora_err agora_registry_put(agora_registry *reg,
                                        const agora_agent_info *info);
 /* Fill *out (free with agora_agent_info_fini); AGORA_ENOTFOUND if absent. */
