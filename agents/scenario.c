@@ -5,6 +5,7 @@
  * reads each step's frames as they stream and, in chat mode, asks the
  * person whenever a human role is waiting. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
@@ -45,6 +46,11 @@ struct scen_op {
 	bool keep_roles;
 };
 
+/* An entry of the role index. */
+struct agent_ref {
+	const struct scen_agent *a;
+};
+
 struct agora_scenario {
 	char *name;
 	const char *title;
@@ -52,6 +58,7 @@ struct agora_scenario {
 	agora_json *doc;
 	struct scen_agent *agents;
 	size_t nagents;
+	struct agent_ref *by_role; /* sorted by role, then order */
 	struct scen_op *ops;
 	size_t nops;
 };
@@ -86,15 +93,56 @@ scen_check_keys(const agora_json *obj, const char *const *a,
 	return AGORA_OK;
 }
 
+static int
+scen_role_cmp(const void *a, const void *b)
+{
+	const struct scen_agent *x = ((const struct agent_ref *)a)->a;
+	const struct scen_agent *y = ((const struct agent_ref *)b)->a;
+	int c = strcmp(x->role, y->role);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+static int
+scen_role_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct agent_ref *)elem)->a->role);
+}
+
 static const struct scen_agent *
 scen_find_agent(const agora_scenario *s, const char *role)
 {
+	const struct scen_agent *const *hit = bsearch(
+	    role, s->by_role, s->nagents, sizeof(*s->by_role), scen_role_key);
+
+	return hit != NULL ? *hit : NULL;
+}
+
+/* Index the agents by role (a twin is then a neighbour): one sort, not a
+ * search per agent. The error names the earliest second use of a role. */
+static agora_err
+scen_index_roles(agora_scenario *s, char *err, size_t errlen)
+{
+	const struct scen_agent *twin = NULL;
+
+	s->by_role = agora_calloc(s->nagents + 1, sizeof(struct agent_ref));
 	for (size_t i = 0; i < s->nagents; i++) {
-		if (strcmp(s->agents[i].role, role) == 0) {
-			return &s->agents[i];
+		s->by_role[i].a = &s->agents[i];
+	}
+	qsort(s->by_role, s->nagents, sizeof(struct agent_ref), scen_role_cmp);
+	for (size_t i = 1; i < s->nagents; i++) {
+		const struct scen_agent *a = s->by_role[i].a;
+		if (strcmp(a->role, s->by_role[i - 1].a->role) == 0 &&
+		    (twin == NULL || a < twin)) {
+			twin = a;
 		}
 	}
-	return NULL;
+	if (twin != NULL) {
+		snprintf(err, errlen, "agents[%zu] (%s): role given twice",
+		         (size_t)(twin - s->agents), twin->role);
+		return AGORA_EEXIST;
+	}
+	return AGORA_OK;
 }
 
 /* A role or list of roles; each must be an agent (or "all" if allow_all). */
@@ -204,10 +252,6 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
 		return rv;
 	}
 	snprintf(where, sizeof(where), "agents[%zu] (%s)", i, a->role);
-	if (scen_find_agent(s, a->role) != &s->agents[i]) {
-		snprintf(err, errlen, "%s: role given twice", where);
-		return AGORA_EEXIST;
-	}
 	rv = scen_str(node, "kind", &a->kind, where, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = scen_str(node, "placement", &a->placement, where, err,
@@ -464,6 +508,9 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		rv = scen_load_agent(s, i, agora_json_at(agents, i), err,
 		                     errlen);
 	}
+	if (rv == AGORA_OK) {
+		rv = scen_index_roles(s, err, errlen);
+	}
 	s->ops =
 	    agora_calloc(agora_json_size(script) + 1, sizeof(struct scen_op));
 	for (size_t i = 0; i < agora_json_size(script) && rv == AGORA_OK; i++) {
@@ -529,6 +576,7 @@ agora_scenario_free(agora_scenario *s)
 		agora_free(s->ops[i].llm_args);
 	}
 	agora_free(s->ops);
+	agora_free(s->by_role);
 	agora_free(s->agents);
 	agora_json_free(s->doc);
 	agora_free(s->name);
