@@ -42,7 +42,8 @@ struct agora_llm_req {
 	char *url; /* base_url + /chat/completions */
 	char *body;
 	char *pool;
-	char *auth; /* "Authorization: Bearer ..." or NULL */
+	struct llm_pool *pool_entry; /* its pool's running count */
+	char *auth;                  /* "Authorization: Bearer ..." or NULL */
 	char *org;
 	int max_concurrency;
 	int max_retries;
@@ -70,7 +71,16 @@ struct agora_llm_req {
 	struct agora_llm_req *next; /* in the client's list */
 };
 
+/* Requests in flight per pool, for max_concurrency: kept as a count so a
+ * queue of waiting requests costs nothing to check. */
+struct llm_pool {
+	char *name;
+	int running;
+	struct llm_pool *next;
+};
+
 struct agora_llm {
+	struct llm_pool *pools;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t finished; /* a request finished (for cancel) */
@@ -143,6 +153,35 @@ llm_server_message(const char *body, size_t n, char *out, size_t outlen)
 
 /* ---- finishing (lock held) ------------------------------------------- */
 
+/* Every change of state goes through here, to keep the pool counts. */
+static void
+llm_set_state(struct agora_llm_req *r, enum req_state state)
+{
+	if (r->state == REQ_RUNNING && state != REQ_RUNNING) {
+		r->pool_entry->running--;
+	} else if (r->state != REQ_RUNNING && state == REQ_RUNNING) {
+		r->pool_entry->running++;
+	}
+	r->state = state;
+}
+
+static struct llm_pool *
+llm_pool_find(agora_llm *l, const char *name)
+{
+	struct llm_pool *p;
+
+	for (p = l->pools; p != NULL; p = p->next) {
+		if (strcmp(p->name, name) == 0) {
+			return p;
+		}
+	}
+	p = agora_calloc(1, sizeof(*p));
+	p->name = agora_strdup(name);
+	p->next = l->pools;
+	l->pools = p;
+	return p;
+}
+
 static void
 llm_unlink(agora_llm *l, struct agora_llm_req *r)
 {
@@ -183,7 +222,7 @@ llm_finish(agora_llm *l, struct agora_llm_req *r, agora_err code,
 	memcpy(finish, r->finish, sizeof(finish));
 	llm_drop_easy(l, r);
 	llm_unlink(l, r);
-	r->state = REQ_FINISHED;
+	llm_set_state(r, REQ_FINISHED);
 	pthread_cond_broadcast(&l->finished);
 	if (cancelled) {
 		return;
@@ -374,17 +413,6 @@ llm_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 /* ---- attempts (I/O thread, lock held) ---------------------------------- */
 
-static int
-llm_pool_running(agora_llm *l, const char *pool)
-{
-	int n = 0;
-
-	for (struct agora_llm_req *r = l->reqs; r != NULL; r = r->next) {
-		n += r->state == REQ_RUNNING && strcmp(r->pool, pool) == 0;
-	}
-	return n;
-}
-
 static void
 llm_attempt_reset(struct agora_llm_req *r)
 {
@@ -439,7 +467,7 @@ llm_attempt_start(agora_llm *l, struct agora_llm_req *r, int64_t now)
 	                            : left));
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
 	r->easy = e;
-	r->state = REQ_RUNNING;
+	llm_set_state(r, REQ_RUNNING);
 	curl_multi_add_handle(l->multi, e);
 	return AGORA_OK;
 }
@@ -569,7 +597,7 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		if (now + wait < r->deadline) {
 			llm_drop_easy(l, r);
 			r->attempt++;
-			r->state = REQ_BACKOFF;
+			llm_set_state(r, REQ_BACKOFF);
 			r->retry_at = now + wait;
 			agora_log(AGORA_LOG_INFO, "llm",
 			          "%s: retry %d in %lld ms", r->url, r->attempt,
@@ -626,8 +654,7 @@ llm_schedule(agora_llm *l)
 			    r->retry_at - now < next ? r->retry_at - now : next;
 		} else if (r->state != REQ_RUNNING &&
 		           (r->max_concurrency <= 0 ||
-		            llm_pool_running(l, r->pool) <
-		                r->max_concurrency)) {
+		            r->pool_entry->running < r->max_concurrency)) {
 			if (llm_attempt_start(l, r, now) != AGORA_OK) {
 				llm_fail(l, r, AGORA_EHTTP,
 				         "cannot set up a request to %s",
@@ -714,6 +741,12 @@ agora_llm_free(agora_llm *l)
 	curl_multi_wakeup(l->multi);
 	pthread_join(l->thread, NULL);
 	curl_multi_cleanup(l->multi);
+	while (l->pools != NULL) {
+		struct llm_pool *p = l->pools;
+		l->pools = p->next;
+		agora_free(p->name);
+		agora_free(p);
+	}
 	pthread_cond_destroy(&l->finished);
 	pthread_mutex_destroy(&l->lock);
 	agora_free(l);
@@ -770,6 +803,7 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
 	agora_buf_init(&r->raw, LLM_BODY_MAX);
 	sse_init(&r->sse, LLM_EVENT_MAX, llm_sse_event, r);
 	pthread_mutex_lock(&l->lock);
+	r->pool_entry = llm_pool_find(l, r->pool);
 	r->next = l->reqs;
 	l->reqs = r;
 	l->nreqs++;
