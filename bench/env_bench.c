@@ -145,7 +145,8 @@ bench_batched(agora_env *env)
 }
 
 static void
-bench_step(const char *url, int nagents, double *median_ms, double *min_ms)
+bench_step(const char *url, int nagents, double *median_ms, double *min_ms,
+           double *add_ms)
 {
 	agora_config cfg;
 	agora_center *c = NULL;
@@ -179,9 +180,13 @@ bench_step(const char *url, int nagents, double *median_ms, double *min_ms)
 			die("agent", err);
 		}
 	}
-	if (agora_center_add_agents(c, agents, (size_t)nagents + 1) !=
-	    AGORA_OK) {
-		die("add", agora_center_errstr(c));
+	{
+		int64_t t0 = agora_now_us();
+		if (agora_center_add_agents(c, agents, (size_t)nagents + 1) !=
+		    AGORA_OK) {
+			die("add", agora_center_errstr(c));
+		}
+		*add_ms = (double)(agora_now_us() - t0) / 1000.0;
 	}
 	o.send_to = &sink;
 	o.n_send_to = 1;
@@ -228,7 +233,7 @@ main(int argc, char **argv)
 	agora_redis *r = NULL;
 	agora_env *env = NULL;
 	const char *roles[] = { "a", "b" };
-	double ping, pair, pair_rate, batched, step_med, step_min;
+	double ping, pair, pair_rate, batched, step_med, step_min, add_ms;
 	char err[512];
 
 	if (nagents < 1 || nagents > 1000000) {
@@ -248,7 +253,8 @@ main(int argc, char **argv)
 	(void)bench_ping(r); /* warms the connection */
 	pair = bench_store_drain(r, env, &pair_rate, &ping);
 	batched = bench_batched(env);
-	bench_step(agora_redis_server_url(srv), nagents, &step_med, &step_min);
+	bench_step(agora_redis_server_url(srv), nagents, &step_med, &step_min,
+	           &add_ms);
 
 	printf("redis PING round trip (floor)      median %6.1f us "
 	       "(interleaved with the pairs below)\n",
@@ -261,6 +267,8 @@ main(int argc, char **argv)
 	printf("step of %d echo agents             median %6.2f ms  "
 	       "(best %.2f ms)\n",
 	       nagents, step_med, step_min);
+	printf("adding %d agents (roles, registry)   %8.2f ms\n", nagents,
+	       add_ms);
 
 	agora_env_close(env);
 	agora_redis_close(r);
