@@ -13,9 +13,9 @@
 #include "agora/models.h"
 #include "cli.h"
 
-static agora_redis_server *cli_server;
-static volatile pid_t cli_server_pid;
-static char cli_server_files[3][512]; /* socket, log, directory */
+static agora_redis_server *cli_redis_srv;
+static volatile pid_t cli_redis_srv_pid;
+static char cli_redis_srv_files[3][512]; /* socket, log, directory */
 
 void
 cli_error(const char *fmt, ...)
@@ -151,11 +151,11 @@ cli_common_finish(struct cli_common *co)
 static void
 cli_on_signal(int sig)
 {
-	if (cli_server_pid > 0) {
-		kill(cli_server_pid, SIGKILL);
-		unlink(cli_server_files[0]);
-		unlink(cli_server_files[1]);
-		rmdir(cli_server_files[2]);
+	if (cli_redis_srv_pid > 0) {
+		kill(cli_redis_srv_pid, SIGKILL);
+		unlink(cli_redis_srv_files[0]);
+		unlink(cli_redis_srv_files[1]);
+		rmdir(cli_redis_srv_files[2]);
 	}
 	_exit(128 + sig);
 }
@@ -169,18 +169,18 @@ cli_redis_prepare(struct cli_common *co)
 	if (co->cfg.redis_url != NULL && co->cfg.redis_url[0] != '\0') {
 		return true;
 	}
-	if (agora_redis_server_start(&cli_server, co->cfg.redis_server, err,
+	if (agora_redis_server_start(&cli_redis_srv, co->cfg.redis_server, err,
 	                             sizeof(err)) != AGORA_OK) {
 		cli_error("%s", err);
 		return false;
 	}
-	snprintf(cli_server_files[0], sizeof(cli_server_files[0]),
-	         "%s/redis.sock", agora_redis_server_dir(cli_server));
-	snprintf(cli_server_files[1], sizeof(cli_server_files[1]),
-	         "%s/redis.log", agora_redis_server_dir(cli_server));
-	snprintf(cli_server_files[2], sizeof(cli_server_files[2]), "%s",
-	         agora_redis_server_dir(cli_server));
-	cli_server_pid = agora_redis_server_pid(cli_server);
+	snprintf(cli_redis_srv_files[0], sizeof(cli_redis_srv_files[0]),
+	         "%s/redis.sock", agora_redis_server_dir(cli_redis_srv));
+	snprintf(cli_redis_srv_files[1], sizeof(cli_redis_srv_files[1]),
+	         "%s/redis.log", agora_redis_server_dir(cli_redis_srv));
+	snprintf(cli_redis_srv_files[2], sizeof(cli_redis_srv_files[2]), "%s",
+	         agora_redis_server_dir(cli_redis_srv));
+	cli_redis_srv_pid = agora_redis_server_pid(cli_redis_srv);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = cli_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -188,14 +188,14 @@ cli_redis_prepare(struct cli_common *co)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	agora_free(co->cfg.redis_url);
-	co->cfg.redis_url = agora_strdup(agora_redis_server_url(cli_server));
+	co->cfg.redis_url = agora_strdup(agora_redis_server_url(cli_redis_srv));
 	return true;
 }
 
 void
 cli_redis_release(void)
 {
-	cli_server_pid = 0;
-	agora_redis_server_stop(cli_server);
-	cli_server = NULL;
+	cli_redis_srv_pid = 0;
+	agora_redis_server_stop(cli_redis_srv);
+	cli_redis_srv = NULL;
 }

@@ -24,6 +24,9 @@ main_usage(FILE *f)
 	    "acts\n"
 	    "  memory ROLE  print an agent's memory (--redis, --session)\n"
 	    "  history      print a session's messages (--redis, --session)\n"
+	    "  server       run an agent server (--port N or --ipc PATH)\n"
+	    "  ctl ADDR CMD manage an agent server (is-alive, info, list, "
+	    "stop ...)\n"
 	    "  kinds        list the agent kinds\n"
 	    "  version      print the version\n"
 	    "\n"
@@ -80,6 +83,12 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "memory") == 0 || strcmp(cmd, "history") == 0) {
 		return cli_inspect(argc - 1, argv + 1,
 		                   strcmp(cmd, "memory") == 0);
+	}
+	if (strcmp(cmd, "server") == 0) {
+		return cli_server(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "ctl") == 0) {
+		return cli_ctl(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "kinds") == 0) {
 		return main_kinds();

@@ -42,6 +42,15 @@ static const struct cfg_key cfg_keys[] = {
 	  "messages one drain takes from an inbox" },
 	{ "env.memory_max", CFG_INT, CFG_F(memory_max), "10000", 1, 10000000,
 	  "memory entries kept per agent (oldest dropped)" },
+	{ "server.program", CFG_STR, CFG_F(server_program), "", 0, 0,
+	  "the agora program for child agent servers; empty: the agora "
+	  "beside this program, else agora in PATH" },
+	{ "server.children", CFG_INT, CFG_F(server_children), "0", 0, 1024,
+	  "child agent servers: 0 starts one per child agent, N a pool of N" },
+	{ "server.token_file", CFG_STR, CFG_F(server_token_file), "", 0, 0,
+	  "a file holding the token agent servers require" },
+	{ "server.timeout_ms", CFG_INT, CFG_F(server_timeout_ms), "5000", 10,
+	  600000, "time limit to start, reach or hear from an agent server" },
 	{ "log.level", CFG_LEVEL, CFG_F(log_level), "warn", 0, 3,
 	  "error, warn, info or debug" },
 };

@@ -76,6 +76,49 @@ agora_kind_names(agora_strv *out)
 	}
 }
 
+static bool
+agent_is_remote(const char *placement)
+{
+	return placement != NULL &&
+	       (strcmp(placement, "child") == 0 ||
+	        strcmp(placement, "auto") == 0 || strstr(placement, "://"));
+}
+
+/* An agent whose kind runs on an agent server: checked and created there
+ * (the kind may be a plugin only the server has); kept here is what it
+ * takes to create it there again. */
+static agora_err
+agent_new_remote(agora_agent **ap, const agora_agent_spec *spec, char *err,
+                 size_t errlen)
+{
+	agora_agent *a;
+	agora_buf opts;
+
+	if (spec->kind == NULL || spec->kind[0] == '\0') {
+		snprintf(err, errlen, "%s: no kind", spec->role);
+		return AGORA_EINVAL;
+	}
+	if (spec->human) {
+		snprintf(err, errlen,
+		         "%s: human agents run in the main process (placement "
+		         "local), where the person answers",
+		         spec->role);
+		return AGORA_EINVAL;
+	}
+	a = agora_calloc(1, sizeof(*a));
+	a->role = agora_strdup(spec->role);
+	a->kind_name = agora_strdup(spec->kind);
+	a->placement = agora_strdup(spec->placement);
+	a->watcher = spec->watcher;
+	if (spec->options != NULL) {
+		agora_buf_init(&opts, 0);
+		(void)agora_json_print(spec->options, &opts);
+		a->options = agora_buf_steal(&opts);
+	}
+	*ap = a;
+	return AGORA_OK;
+}
+
 agora_err
 agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
                 size_t errlen)
@@ -94,10 +137,14 @@ agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
 		         AGORA_ROLE_MAX);
 		return AGORA_EINVAL;
 	}
+	if (agent_is_remote(spec->placement)) {
+		return agent_new_remote(ap, spec, err, errlen);
+	}
 	if (spec->placement != NULL && strcmp(spec->placement, "local") != 0) {
 		snprintf(
 		    err, errlen,
-		    "%s: placement '%.40s' is not available (only 'local')",
+		    "%s: placement '%.60s' is not local, child, auto or an "
+		    "address (tcp://host:port, ipc:///path)",
 		    spec->role, spec->placement);
 		return AGORA_EINVAL;
 	}
@@ -138,9 +185,12 @@ agora_agent_free(agora_agent *a)
 	if (a == NULL) {
 		return;
 	}
-	if (a->kind->destroy != NULL) {
+	if (a->kind != NULL && a->kind->destroy != NULL) {
 		a->kind->destroy(a->state);
 	}
+	agora_free(a->kind_name);
+	agora_free(a->options);
+	agora_free(a->placement);
 	agora_free(a->role);
 	agora_free(a);
 }
@@ -154,7 +204,7 @@ agora_agent_role(const agora_agent *a)
 const char *
 agora_agent_kind(const agora_agent *a)
 {
-	return a->kind->name;
+	return a->kind != NULL ? a->kind->name : a->kind_name;
 }
 
 bool

@@ -11,6 +11,8 @@
 #include "agora/alloc.h"
 #include "agora/clock.h"
 #include "agora/log.h"
+#include "agora/server.h"
+#include "remote.h"
 #include "tc.h"
 
 void
@@ -113,6 +115,30 @@ center_new_session(char *out, size_t outlen)
 	         rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
+/* What agent servers need: the program for children, the token. */
+static agora_err
+center_servers_config(agora_center *c, const agora_config *cfg, char *err,
+                      size_t errlen)
+{
+	char token[AGORA_TOKEN_MAX + 1];
+
+	c->server_timeout_ms = cfg->server_timeout_ms;
+	c->children = cfg->server_children;
+	if (cfg->server_program != NULL && cfg->server_program[0] != '\0') {
+		c->server_program = agora_strdup(cfg->server_program);
+	}
+	if (cfg->server_token_file != NULL &&
+	    cfg->server_token_file[0] != '\0') {
+		agora_err rv = agora_token_read(cfg->server_token_file, token,
+		                                sizeof(token), err, errlen);
+		if (rv != AGORA_OK) {
+			return rv;
+		}
+		c->token = agora_strdup(token);
+	}
+	return AGORA_OK;
+}
+
 agora_err
 agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
                  size_t errlen)
@@ -126,8 +152,9 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	*cp = NULL;
 	c = agora_calloc(1, sizeof(*c));
 	c->deadline_ms = cfg->step_deadline_ms;
+	rv = center_servers_config(c, cfg, err, errlen);
 	url = cfg->redis_url;
-	if (url == NULL || url[0] == '\0') {
+	if (rv == AGORA_OK && (url == NULL || url[0] == '\0')) {
 		rv = agora_redis_server_start(&c->embedded, cfg->redis_server,
 		                              err, errlen);
 		url = c->embedded != NULL ? agora_redis_server_url(c->embedded)
@@ -137,7 +164,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 		rv = agora_redis_open(&c->redis, url, cfg->redis_timeout_ms,
 		                      err, errlen);
 	}
-	if (cfg->session != NULL && cfg->session[0] != '\0') {
+	if (rv == AGORA_OK && cfg->session != NULL && cfg->session[0] != '\0') {
 		snprintf(session, sizeof(session), "%s", cfg->session);
 	} else {
 		center_new_session(session, sizeof(session));
@@ -179,6 +206,9 @@ agora_center_free(agora_center *c)
 	for (size_t i = 0; i < c->nagents; i++) {
 		agora_agent_free(c->agents[i]);
 	}
+	agora__remote_free_all(c);
+	agora_free(c->server_program);
+	agora_free(c->token);
 	agora_free(c->agents);
 	agora_free(c->map.slots);
 	agora_registry_close(c->reg);
@@ -186,7 +216,59 @@ agora_center_free(agora_center *c)
 	agora_redis_close(c->redis);
 	agora_redis_server_stop(c->embedded);
 	agora_free(c->session);
+	agora_free(c->location);
 	agora_free(c);
+}
+
+void
+agora_center_set_location(agora_center *c, const char *where)
+{
+	agora_free(c->location);
+	c->location = agora_strdup(where);
+}
+
+agora_err
+agora_center_remove_agents(agora_center *c, const char *const *roles, size_t n)
+{
+	const char **gone = agora_calloc(n + 1, sizeof(char *));
+	size_t ngone = 0, kept = 0;
+	agora_err rv = AGORA_OK;
+
+	if (c->active != NULL) {
+		agora__center_set_err(c, "a step is running");
+		agora_free(gone);
+		return AGORA_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		agora_agent *a = map_find(&c->map, roles[i]);
+		if (a != NULL && a->picked != UINT64_MAX) {
+			a->picked = UINT64_MAX; /* marks it for removal */
+			gone[ngone++] = roles[i];
+		}
+	}
+	if (ngone > 0) {
+		rv = agora_registry_mark_many(c->reg, gone, ngone,
+		                              AGORA_AGENT_OFFLINE, false);
+	}
+	agora_free(gone);
+	/* Keep the others in order and rebuild the map (no tombstones). */
+	agora_free(c->map.slots);
+	memset(&c->map, 0, sizeof(c->map));
+	for (size_t i = 0; i < c->nagents; i++) {
+		agora_agent *a = c->agents[i];
+		if (a->picked == UINT64_MAX) {
+			agora_agent_free(a);
+			continue;
+		}
+		a->index = kept;
+		c->agents[kept++] = a;
+		map_insert(&c->map, a);
+	}
+	c->nagents = kept;
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "%s", agora_registry_errstr(c->reg));
+	}
+	return rv;
 }
 
 const char *
@@ -222,8 +304,11 @@ center_register(agora_center *c, agora_agent *const *agents, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		infos[i].role = agents[i]->role;
-		infos[i].kind = (char *)(uintptr_t)agents[i]->kind->name;
-		infos[i].server = (char *)(uintptr_t) "local";
+		infos[i].kind = (char *)(uintptr_t)agora_agent_kind(agents[i]);
+		infos[i].server = agents[i]->srv != NULL ? agents[i]->srv->url
+		                  : c->location != NULL
+		                      ? c->location
+		                      : (char *)(uintptr_t) "local";
 		infos[i].status = AGORA_AGENT_IDLE;
 		infos[i].human = agents[i]->human;
 		infos[i].watcher = agents[i]->watcher;
@@ -258,6 +343,9 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		}
 	}
 	agora_free(batch.slots);
+	if (rv == AGORA_OK) {
+		rv = agora__remote_place(c, agents, n);
+	}
 	if (rv == AGORA_OK) {
 		rv = agora_env_register_roles(c->env, roles, n);
 		if (rv != AGORA_OK) {

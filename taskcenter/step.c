@@ -29,53 +29,6 @@
 #define REPLY_MAX         (AGORA_MSG_MAX_BYTES / 2)
 #define WATCH_HISTORY     200
 
-enum step_phase { PHASE_BEGIN, PHASE_RUN, PHASE_END };
-
-/* A callback posted from another thread, run on the step's thread. */
-struct post {
-	agora_turn *t;
-	uint32_t gen;
-	void (*fn)(void *state, agora_turn *t, void *arg);
-	void *arg;
-	void (*free_arg)(void *arg);
-	struct post *next;
-};
-
-struct agora_step {
-	agora_center *c;
-	agora_strv roles; /* acting roles, registration order */
-	agora_turn *turns;
-	size_t nturns;
-	agora_strv send_to;
-	char *task;
-	char *user_response;
-	char *llm_args;
-	bool human_auto;
-	uint32_t rounds;
-	uint32_t round;
-	int64_t deadline;
-	int64_t deadline_ms;
-	enum step_phase phase;
-	size_t open; /* turns of this round not yet committed */
-
-	agora_frame *q; /* frames ready, a ring */
-	size_t qhead, qlen, qcap;
-	agora_frame cur; /* the frame lent by the last next() */
-
-	agora_turn **finished; /* ended, not yet committed */
-	size_t nfinished, capfinished;
-
-	agora_turn **heap; /* pending callbacks, earliest first */
-	size_t nheap, capheap;
-
-	pthread_mutex_t lock; /* guards posts and turn gens */
-	pthread_cond_t wake;  /* signalled on a post; monotonic clock */
-	struct post *posts, *posts_tail;
-
-	agora_err err;
-	char errstr[512];
-};
-
 /* ---- frames ---------------------------------------------------------- */
 
 static void
@@ -493,27 +446,41 @@ round_act(agora_step *st, agora_turn **acting, size_t n)
 	}
 }
 
+/* Agents on servers first (their servers start at once, in parallel with
+ * what follows), then the local ones: drained here in one batch, run. */
 static agora_err
 round_begin(agora_step *st)
 {
 	const char **roles = agora_calloc(st->nturns + 1, sizeof(char *));
 	agora_turn **acting =
 	    agora_calloc(st->nturns + 1, sizeof(agora_turn *));
-	size_t n = 0;
+	agora_turn **remote =
+	    agora_calloc(st->nturns + 1, sizeof(agora_turn *));
+	size_t n = 0, nremote = 0;
 	agora_err rv;
 
 	st->round++;
 	for (size_t i = 0; i < st->nturns; i++) {
-		if (turn_prepare(st, &st->turns[i])) {
-			acting[n] = &st->turns[i];
-			roles[n++] = st->turns[i].agent->role;
+		agora_turn *t = &st->turns[i];
+		if (!turn_prepare(st, t)) {
+			continue;
 		}
+		if (t->agent->srv != NULL) {
+			remote[nremote++] = t;
+		} else {
+			acting[n] = t;
+			roles[n++] = t->agent->role;
+		}
+	}
+	if (nremote > 0) {
+		agora__remote_start(st, remote, nremote);
 	}
 	rv = round_drain(st, acting, roles, n);
 	if (rv == AGORA_OK) {
 		round_act(st, acting, n);
 		rv = round_mark_busy(st, acting, roles, n);
 	}
+	agora_free(remote);
 	agora_free(roles);
 	agora_free(acting);
 	return rv;
@@ -527,7 +494,8 @@ struct commit_plan {
 	const char **requeue; /* failed holding messages */
 	const char **idle;    /* ended well */
 	const char **bad;     /* failed */
-	size_t npub, nack, nreq, nidle, nbad;
+	const char **lost;    /* their server died */
+	size_t npub, nack, nreq, nidle, nbad, nlost;
 };
 
 static agora_msg *
@@ -555,10 +523,20 @@ commit_sort(agora_step *st, struct commit_plan *p)
 	p->requeue = agora_calloc(n, sizeof(char *));
 	p->idle = agora_calloc(n, sizeof(char *));
 	p->bad = agora_calloc(n, sizeof(char *));
+	p->lost = agora_calloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		agora_turn *t = st->finished[i];
 		const char *role = t->agent->role;
 
+		if (t->remote) {
+			/* Its server stored the reply and keeps its status;
+			 * only a dead server's work is left to us. */
+			if (t->lost) {
+				p->requeue[p->nreq++] = role;
+				p->lost[p->nlost++] = role;
+			}
+			continue;
+		}
 		if (t->state == TURN_FAILED) {
 			if (t->drained) {
 				p->requeue[p->nreq++] = role;
@@ -594,6 +572,10 @@ commit_apply(agora_step *st, const struct commit_plan *p)
 	}
 	rv = agora_registry_mark_many(c->reg, p->idle, p->nidle,
 	                              AGORA_AGENT_IDLE, true);
+	if (rv == AGORA_OK && p->nlost > 0) {
+		rv = agora_registry_mark_many(c->reg, p->lost, p->nlost,
+		                              AGORA_AGENT_OFFLINE, false);
+	}
 	if (rv == AGORA_OK) {
 		rv = agora_registry_mark_many(c->reg, p->bad, p->nbad,
 		                              AGORA_AGENT_ERROR, true);
@@ -616,6 +598,7 @@ commit_plan_free(struct commit_plan *p)
 	agora_free(p->requeue);
 	agora_free(p->idle);
 	agora_free(p->bad);
+	agora_free(p->lost);
 }
 
 /* Commit every ended turn in a few round trips: replies stored (and what
@@ -656,7 +639,7 @@ round_expire(agora_step *st)
 			continue;
 		}
 		heap_remove(st, t);
-		if (t->agent->kind->cancel != NULL) {
+		if (t->agent->kind != NULL && t->agent->kind->cancel != NULL) {
 			t->agent->kind->cancel(t->agent->state, t);
 		}
 		agora_turn_fail(t, "timed out: no reply within %lld ms",
@@ -979,12 +962,14 @@ agora_step_free(agora_step *st)
 	if (st == NULL) {
 		return;
 	}
+	/* No more events for this step's turns from agent servers. */
+	agora__remote_detach(st);
 	/* Turns left unfinished give their messages back (best effort: if
 	 * Redis is gone they stay in flight until a requeue). */
 	back = agora_calloc(st->nturns == 0 ? 1 : st->nturns, sizeof(char *));
 	for (size_t i = 0; i < st->nturns; i++) {
 		agora_turn *t = &st->turns[i];
-		if (t->state == TURN_RUNNING &&
+		if (t->state == TURN_RUNNING && t->agent->kind != NULL &&
 		    t->agent->kind->cancel != NULL) {
 			t->agent->kind->cancel(t->agent->state, t);
 		}

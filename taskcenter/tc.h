@@ -17,6 +17,13 @@ struct agora_agent {
 	bool watcher;
 	size_t index;    /* registration order in its center */
 	uint64_t picked; /* the last step that picked it (dedupe) */
+	/* Remote agents (kind NULL here): the kind runs on an agent server;
+	 * its name, options and placement are kept to create it there, again
+	 * after a restart. */
+	char *kind_name;
+	char *options;   /* JSON text, or NULL */
+	char *placement; /* child, auto, or an address */
+	struct remote_srv *srv;
 };
 
 enum turn_state {
@@ -40,6 +47,8 @@ struct agora_turn {
 	bool drained;      /* holds in-flight messages */
 	bool committed;    /* done/failed handled in Redis */
 	bool published_human; /* a human's response went out this step */
+	bool remote;          /* runs on an agent server */
+	bool lost;            /* its server died during the turn */
 	/* The one pending callback, in the step's timer heap. */
 	int64_t due;
 	void (*fn)(void *state, agora_turn *t);
@@ -59,12 +68,75 @@ struct agora_center {
 	agora_env *env;
 	agora_registry *reg;
 	char *session;
+	char *location;       /* where agents added here run (registry) */
 	agora_agent **agents; /* registration order */
 	size_t nagents;
 	struct role_map map;
 	int64_t deadline_ms;
 	uint64_t steps; /* steps started, to stamp picked agents */
 	agora_step *active;
+	struct remote_srv **srvs; /* agent servers in use (remote.c) */
+	size_t nsrvs;
+	uint64_t dispatches; /* remote step requests sent, for their ids */
+	char *server_program;
+	char *token;
+	int64_t server_timeout_ms;
+	int64_t children; /* server.children */
+	char errstr[512];
+};
+
+/* remote.c */
+agora_err agora__remote_place(agora_center *c, agora_agent *const *agents,
+                              size_t n);
+void agora__remote_start(agora_step *st, agora_turn **turns, size_t n);
+void agora__remote_detach(agora_step *st);
+void agora__remote_free_all(agora_center *c);
+
+enum step_phase { PHASE_BEGIN, PHASE_RUN, PHASE_END };
+
+/* A callback posted from another thread, run on the step's thread. */
+struct post {
+	agora_turn *t;
+	uint32_t gen;
+	void (*fn)(void *state, agora_turn *t, void *arg);
+	void *arg;
+	void (*free_arg)(void *arg);
+	struct post *next;
+};
+
+/* A step (step.c); remote.c reaches its turns and posts. */
+struct agora_step {
+	agora_center *c;
+	agora_strv roles; /* acting roles, registration order */
+	agora_turn *turns;
+	size_t nturns;
+	agora_strv send_to;
+	char *task;
+	char *user_response;
+	char *llm_args;
+	bool human_auto;
+	uint32_t rounds;
+	uint32_t round;
+	int64_t deadline;
+	int64_t deadline_ms;
+	enum step_phase phase;
+	size_t open; /* turns of this round not yet committed */
+
+	agora_frame *q; /* frames ready, a ring */
+	size_t qhead, qlen, qcap;
+	agora_frame cur; /* the frame lent by the last next() */
+
+	agora_turn **finished; /* ended, not yet committed */
+	size_t nfinished, capfinished;
+
+	agora_turn **heap; /* pending callbacks, earliest first */
+	size_t nheap, capheap;
+
+	pthread_mutex_t lock; /* guards posts and turn gens */
+	pthread_cond_t wake;  /* signalled on a post; monotonic clock */
+	struct post *posts, *posts_tail;
+
+	agora_err err;
 	char errstr[512];
 };
 

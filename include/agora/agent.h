@@ -29,7 +29,11 @@ typedef struct agora_agent_spec {
 	const agora_json *options; /* the kind's options; may be NULL */
 	bool human;                /* human mode on */
 	bool watcher;              /* reads everything, publishes nothing */
-	const char *placement;     /* NULL or "local" */
+	/* Where it runs (docs/agents.md): NULL or "local" (this process),
+	 * "child" (a child agent server agora starts), "auto" (the least
+	 * loaded live server in the registry, else a child), or the address
+	 * of a running server (tcp://host:port, ipc:///path). */
+	const char *placement;
 } agora_agent_spec;
 
 typedef struct agora_kind {

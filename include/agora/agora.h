@@ -23,6 +23,8 @@
 #include "agora/redis.h"
 #include "agora/registry.h"
 #include "agora/scenario.h"
+#include "agora/server.h"
 #include "agora/taskcenter.h"
+#include "agora/transport.h"
 
 #endif

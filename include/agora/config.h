@@ -24,7 +24,11 @@ typedef struct agora_config {
 	int64_t step_deadline_ms; /* step.deadline_ms: a whole step's budget */
 	int64_t drain_max;        /* env.drain_max: messages per drain */
 	int64_t memory_max;       /* env.memory_max: memory entries per agent */
-	int64_t log_level;        /* log.level: an agora_log_level */
+	char *server_program;     /* server.program: for child servers */
+	int64_t server_children;  /* server.children: 0 one per agent */
+	char *server_token_file;  /* server.token_file */
+	int64_t server_timeout_ms; /* server.timeout_ms */
+	int64_t log_level;         /* log.level: an agora_log_level */
 } agora_config;
 
 /* Set the defaults; cannot fail. */

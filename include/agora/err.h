@@ -25,7 +25,8 @@ extern "C" {
 	X(EINTERNAL, "internal error")                 \
 	X(EEXIST, "already exists")                    \
 	X(ESYS, "system call failed")                  \
-	X(EAGENT, "agent failed")
+	X(EAGENT, "agent failed")                      \
+	X(EAUTH, "not authorised: missing or wrong token")
 
 typedef enum agora_err {
 #define AGORA_ERR_ENUM(name, text) AGORA_##name,

@@ -69,6 +69,27 @@ AGORA_API agora_err agora_registry_set_human(agora_registry *reg,
 AGORA_API agora_err agora_registry_clear(agora_registry *reg);
 
 AGORA_API const char *agora_agent_status_name(agora_agent_status s);
+
+/* The server registry, shared by all sessions of a Redis: agent servers
+ * beat every second; one silent for AGORA_SERVER_STALE_MS is not live. */
+#define AGORA_SERVER_STALE_MS 3000
+typedef struct agora_server_info {
+	char *url;
+	int pid;
+	size_t agents;
+	size_t busy;
+	int64_t last_seen_ms; /* wall clock */
+	bool live;
+} agora_server_info;
+
+AGORA_API agora_err agora_servers_beat(agora_redis *r,
+                                       const agora_server_info *s);
+AGORA_API agora_err agora_servers_remove(agora_redis *r, const char *url);
+/* Every server ever registered (live or not); free with
+ * agora_server_infos_free. */
+AGORA_API agora_err agora_servers_list(agora_redis *r, agora_server_info **out,
+                                       size_t *n);
+AGORA_API void agora_server_infos_free(agora_server_info *v, size_t n);
 AGORA_API void agora_agent_info_fini(agora_agent_info *info);
 AGORA_API void agora_agent_infos_free(agora_agent_info *v, size_t n);
 

@@ -78,6 +78,14 @@ AGORA_API agora_err agora_center_add_agents(agora_center *c,
                                             agora_agent *const *agents,
                                             size_t n);
 AGORA_API agora_agent *agora_center_agent(agora_center *c, const char *role);
+/* Remove (and free) the agents of these roles; unknown roles are ignored.
+ * Their registry records are kept, marked offline. Not during a step. */
+AGORA_API agora_err agora_center_remove_agents(agora_center *c,
+                                               const char *const *roles,
+                                               size_t n);
+/* What the registry records as where this center's agents run ("local"
+ * by default; an agent server records its address). */
+AGORA_API void agora_center_set_location(agora_center *c, const char *where);
 
 /* Store task from send_from (NULL: user_requirement) to send_to (n == 0:
  * all). From an agent's role, it also enters that agent's memory. */

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to the agent server (server.c, server_host.c, server_box.c).
+ *
+ * Threads: nng's threads take requests and answer what needs no Redis
+ * (alive, info, list, wait, set_models, stop); each session on the server
+ * has a host thread that owns that session's center (its Redis link and its
+ * agents) and runs create, delete, memory and step jobs in arrival order; a
+ * ticker thread ends long polls that ran out and beats the registry. One
+ * lock, srv->lock, guards everything shared between them. */
+#ifndef AGORA_SERVER_INT_H
+#define AGORA_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "agora/json.h"
+#include "agora/msg.h"
+#include "agora/server.h"
+#include "agora/taskcenter.h"
+#include "agora/transport.h"
+
+#define CLIENT_ID_MAX 64
+
+struct server;
+
+/* One request being answered: a result per op, the reply goes out when
+ * the last one is in. */
+struct pending {
+	struct server *srv;
+	agora_request *rq;
+	agora_json *doc; /* the request, alive until the reply */
+	char client[CLIENT_ID_MAX + 1];
+	size_t nops;
+	atomic_size_t left; /* ops not answered yet */
+	char **results;     /* JSON objects, one per op */
+};
+
+/* Events for one client (a TaskCenter's link), read by long polls. */
+struct mailbox {
+	char id[CLIENT_ID_MAX + 1];
+	char **ev;          /* JSON objects */
+	uint64_t first_seq; /* seq of ev[0] */
+	size_t n, cap, bytes;
+	struct pending *waiter; /* a wait op holding for events */
+	size_t waiter_op;
+	int64_t wait_until; /* monotonic ms */
+	int64_t last_used;
+};
+
+enum job_type { JOB_CREATE, JOB_DELETE, JOB_DELETE_ALL, JOB_MEMORY, JOB_STEP };
+
+struct job {
+	enum job_type type;
+	const agora_json *op;
+	struct pending *p;
+	size_t idx;
+	struct job *next;
+};
+
+/* The agents of one session on this server. */
+struct host {
+	struct server *srv;
+	char *redis_url;
+	char *session;
+	agora_center *c; /* made by the host thread */
+	pthread_t thread;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	size_t queued;
+	bool quit;
+	agora_strv roles, kinds; /* for list, under srv->lock */
+	size_t busy;             /* agents acting in the running step */
+};
+
+struct server {
+	agora_server_opts o;
+	char *url;
+	char token[AGORA_TOKEN_MAX + 1];
+	bool has_token;
+	agora_listener *lsn;
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* stop */
+	bool stopping;
+	char epoch[17];
+	int64_t started_ms;
+	struct host **hosts;
+	size_t nhosts;
+	struct mailbox **boxes;
+	size_t nboxes;
+	size_t nagents;
+	size_t max_agents;
+};
+
+/* server.c; thread-safe without the lock (each op answered once) */
+void srv_result(struct pending *p, size_t i, char *json);
+void srv_error(struct pending *p, size_t i, agora_err code, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+
+/* server_host.c */
+struct host *host_get(struct server *srv, const char *redis_url,
+                      const char *session);
+void host_push(struct host *h, struct job *j);
+void host_stop_all(struct server *srv);
+void host_set_busy(struct host *h, size_t busy);
+
+/* server_step.c: run a step job on the host's thread. */
+void host_step(struct host *h, struct job *j);
+
+/* server_box.c: call under srv->lock, except box_push */
+struct mailbox *box_get(struct server *srv, const char *client);
+/* Append an event (ownership of ev taken) and wake the box's waiter. */
+void box_push(struct server *srv, const char *client, char *ev);
+/* A wait op: answered now if events are there, else held. */
+void box_wait(struct server *srv, struct pending *p, size_t i, uint64_t ack,
+              int64_t wait_ms);
+/* End long polls whose time is up (ticker). */
+void box_expire(struct server *srv, int64_t now);
+void box_free_all(struct server *srv);
+
+#endif

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* agora ctl ADDR CMD: manage a running agent server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/agora.h"
+#include "agora/server.h"
+#include "cli.h"
+
+#define CTL_FILE_MAX (4u << 20)
+
+struct ctl_args {
+	char url[512];
+	const char *cmd;
+	const char *arg[2];
+	int narg;
+	const char *token_file, *session, *redis, *options, *limit;
+	long timeout_ms;
+	bool json;
+};
+
+static void
+ctl_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: agora ctl ADDR COMMAND [ARGS] [options]\n"
+	        "\n"
+	        "ADDR is tcp://host:port, host:port, ipc:///path or a socket "
+	        "path.\n"
+	        "\n"
+	        "commands:\n"
+	        "  is-alive             exit 0 if the server answers\n"
+	        "  info                 pid, cpu, rss, agents, busy agents, "
+	        "queued jobs\n"
+	        "  list                 the agents it hosts\n"
+	        "  memory AGENT         an agent's memory (--session, "
+	        "--redis)\n"
+	        "  create ROLE KIND     make an agent (--session, --redis, "
+	        "--options JSON)\n"
+	        "  delete AGENT         remove an agent (--session, --redis)\n"
+	        "  delete-all           remove every agent\n"
+	        "  set-models FILE      replace its model configs\n"
+	        "  stop                 stop the server\n"
+	        "\n"
+	        "options: --token-file FILE  --session S  --redis URL  "
+	        "--limit N\n"
+	        "         --options JSON  --timeout-ms N (default 5000)  "
+	        "--json\n");
+}
+
+static void
+ctl_url(char *out, size_t n, const char *addr)
+{
+	if (strstr(addr, "://") != NULL) {
+		snprintf(out, n, "%s", addr);
+	} else if (strchr(addr, '/') != NULL) {
+		snprintf(out, n, "ipc://%s", addr);
+	} else {
+		snprintf(out, n, "tcp://%s", addr);
+	}
+}
+
+static bool
+ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
+{
+	const char *o = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	const char **str = NULL;
+
+	if (strcmp(o, "--json") == 0) {
+		a->json = true;
+		return true;
+	}
+	if (strncmp(o, "--", 2) != 0) {
+		if (a->narg == 2) {
+			cli_error("too many arguments at '%s'", o);
+			return false;
+		}
+		a->arg[a->narg++] = o;
+		return true;
+	}
+	if (v == NULL) {
+		cli_error("%s needs a value (see agora ctl --help)", o);
+		return false;
+	}
+	(*i)++;
+	if (strcmp(o, "--token-file") == 0) {
+		str = &a->token_file;
+	} else if (strcmp(o, "--session") == 0) {
+		str = &a->session;
+	} else if (strcmp(o, "--redis") == 0) {
+		str = &a->redis;
+	} else if (strcmp(o, "--options") == 0) {
+		str = &a->options;
+	} else if (strcmp(o, "--limit") == 0) {
+		str = &a->limit;
+	} else if (strcmp(o, "--timeout-ms") == 0) {
+		char *end = NULL;
+		a->timeout_ms = strtol(v, &end, 10);
+		if (*end != '\0' || a->timeout_ms < 1 ||
+		    a->timeout_ms > 3600000) {
+			cli_error("--timeout-ms: expected 1 to 3600000");
+			return false;
+		}
+		return true;
+	} else {
+		cli_error("unknown option '%s' (see agora ctl --help)", o);
+		return false;
+	}
+	*str = v;
+	return true;
+}
+
+/* ,"session":..,"redis":.. for the ops on a session's agents. */
+static bool
+ctl_session(const struct ctl_args *a, agora_buf *op)
+{
+	if (a->session == NULL || a->redis == NULL) {
+		cli_error("%s needs --session and --redis", a->cmd);
+		return false;
+	}
+	(void)agora_buf_adds(op, ",\"session\":");
+	(void)agora_buf_json_str(op, a->session, strlen(a->session));
+	(void)agora_buf_adds(op, ",\"redis\":");
+	(void)agora_buf_json_str(op, a->redis, strlen(a->redis));
+	return true;
+}
+
+static bool
+ctl_needs(const struct ctl_args *a, int n)
+{
+	if (a->narg != n) {
+		cli_error("%s takes %d argument%s (see agora ctl --help)",
+		          a->cmd, n, n == 1 ? "" : "s");
+		return false;
+	}
+	return true;
+}
+
+static bool
+ctl_role_op(const struct ctl_args *a, agora_buf *op, const char *name)
+{
+	if (!ctl_needs(a, 1)) {
+		return false;
+	}
+	(void)agora_buf_addf(op, "{\"op\":\"%s\",\"role\":", name);
+	(void)agora_buf_json_str(op, a->arg[0], strlen(a->arg[0]));
+	if (a->limit != NULL) {
+		(void)agora_buf_addf(op, ",\"limit\":%ld",
+		                     strtol(a->limit, NULL, 10));
+	}
+	return ctl_session(a, op);
+}
+
+static bool
+ctl_create_op(const struct ctl_args *a, agora_buf *op)
+{
+	if (!ctl_needs(a, 2)) {
+		return false;
+	}
+	(void)agora_buf_adds(op, "{\"op\":\"create\",\"role\":");
+	(void)agora_buf_json_str(op, a->arg[0], strlen(a->arg[0]));
+	(void)agora_buf_adds(op, ",\"kind\":");
+	(void)agora_buf_json_str(op, a->arg[1], strlen(a->arg[1]));
+	if (a->options != NULL) {
+		(void)agora_buf_addf(op, ",\"options\":%s", a->options);
+	}
+	return ctl_session(a, op);
+}
+
+static bool
+ctl_models_op(const struct ctl_args *a, agora_buf *op)
+{
+	agora_json *doc = NULL;
+	char err[512];
+
+	if (!ctl_needs(a, 1)) {
+		return false;
+	}
+	if (agora_json_parse_file(&doc, a->arg[0], CTL_FILE_MAX, err,
+	                          sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		return false;
+	}
+	(void)agora_buf_adds(op, "{\"op\":\"set_models\",\"models\":");
+	(void)agora_json_print(doc, op);
+	agora_json_free(doc);
+	return true;
+}
+
+/* The op for the command, without its closing brace. */
+static bool
+ctl_build(const struct ctl_args *a, agora_buf *op)
+{
+	static const char *const plain[][2] = {
+		{ "is-alive", "alive" }, { "info", "info" },
+		{ "list", "list" },      { "delete-all", "delete_all" },
+		{ "stop", "stop" },
+	};
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		if (strcmp(a->cmd, plain[i][0]) == 0) {
+			(void)agora_buf_addf(op, "{\"op\":\"%s\"", plain[i][1]);
+			return ctl_needs(a, 0);
+		}
+	}
+	if (strcmp(a->cmd, "memory") == 0) {
+		return ctl_role_op(a, op, "memory");
+	}
+	if (strcmp(a->cmd, "delete") == 0) {
+		return ctl_role_op(a, op, "delete");
+	}
+	if (strcmp(a->cmd, "create") == 0) {
+		return ctl_create_op(a, op);
+	}
+	if (strcmp(a->cmd, "set-models") == 0) {
+		return ctl_models_op(a, op);
+	}
+	cli_error("unknown command '%s' (see agora ctl --help)", a->cmd);
+	return false;
+}
+
+static int
+ctl_send(const struct ctl_args *a, const char *ops)
+{
+	char token[AGORA_TOKEN_MAX + 1], err[512];
+	agora_json *doc = NULL;
+	agora_buf reply;
+	const agora_json *results;
+	int code;
+
+	if (a->token_file != NULL &&
+	    agora_token_read(a->token_file, token, sizeof(token), err,
+	                     sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	agora_buf_init(&reply, AGORA_TP_MAX_MSG);
+	if (agora_server_request(a->url, a->token_file ? token : NULL, ops,
+	                         a->timeout_ms, &reply, err,
+	                         sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		agora_buf_fini(&reply);
+		return EXIT_FAIL;
+	}
+	if (agora_json_parse(&doc, reply.data, reply.len, AGORA_TP_MAX_MSG, 64,
+	                     err, sizeof(err)) != AGORA_OK) {
+		cli_error("%s: bad reply: %s", a->url, err);
+		agora_buf_fini(&reply);
+		return EXIT_FAIL;
+	}
+	results = agora_json_get(doc, "results");
+	if (agora_json_size(results) != 1) {
+		cli_error("%s: %s", a->url,
+		          agora_json_str(agora_json_get(doc, "error"))
+		              ? agora_json_str(agora_json_get(doc, "error"))
+		              : "a reply without results");
+		code = EXIT_FAIL;
+	} else {
+		code =
+		    cli_ctl_print(a->cmd, agora_json_at(results, 0), a->json);
+	}
+	agora_json_free(doc);
+	agora_buf_fini(&reply);
+	return code;
+}
+
+int
+cli_ctl(int argc, char **argv)
+{
+	struct ctl_args a = { .timeout_ms = 5000 };
+	agora_buf ops;
+	int code = EXIT_USAGE;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			ctl_usage(stdout);
+			return EXIT_OK;
+		}
+	}
+	if (argc < 3) {
+		ctl_usage(stderr);
+		return EXIT_USAGE;
+	}
+	ctl_url(a.url, sizeof(a.url), argv[1]);
+	a.cmd = argv[2];
+	for (int i = 3; i < argc; i++) {
+		if (!ctl_option(&a, argc, argv, &i)) {
+			return EXIT_USAGE;
+		}
+	}
+	agora_buf_init(&ops, AGORA_TP_MAX_MSG);
+	(void)agora_buf_adds(&ops, "[");
+	if (ctl_build(&a, &ops)) {
+		(void)agora_buf_adds(&ops, "}]");
+		code = ctl_send(&a, ops.data);
+	}
+	agora_buf_fini(&ops);
+	return code;
+}

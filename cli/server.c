@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* agora server: run an agent server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/agora.h"
+#include "agora/kinds.h"
+#include "agora/models.h"
+#include "agora/server.h"
+#include "cli.h"
+
+struct server_args {
+	const char *host, *port, *ipc, *token_file, *redis, *agent_dir;
+	const char *model_configs[16];
+	int nmodels;
+	const char *plugins[64];
+	int nplugins;
+	long max_agents, workers, ready_fd;
+	bool insecure;
+};
+
+static void
+server_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: agora server (--port N | --ipc PATH) [options]\n"
+	        "\n"
+	        "Host agents for TaskCenters that connect to this address.\n"
+	        "\n"
+	        "  --host H            address to bind (default 127.0.0.1)\n"
+	        "  --port N            listen on tcp://H:N\n"
+	        "  --ipc PATH          listen on the unix socket ipc://PATH\n"
+	        "  --token-file FILE   require this token (first line) on "
+	        "every request\n"
+	        "                      but is-alive\n"
+	        "  --insecure          allow a non-loopback address without a "
+	        "token\n"
+	        "  --model-config FILE model configs for LLM agents "
+	        "(repeatable)\n"
+	        "  --plugin FILE       load a kind plugin (repeatable)\n"
+	        "  --agent-dir DIR     load the plugins (*.so) in DIR\n"
+	        "  --redis URL         register in this Redis's server "
+	        "registry\n"
+	        "  --max-agents N      refuse agents beyond N (default "
+	        "1000000)\n"
+	        "  --workers N         requests handled at once (default 64)\n"
+	        "\n"
+	        "Stops on SIGTERM, SIGINT or `agora ctl ADDR stop`.\n");
+}
+
+static bool
+server_num(const char *opt, const char *v, long lo, long hi, long *out)
+{
+	char *end = NULL;
+	long n = v != NULL ? strtol(v, &end, 10) : 0;
+
+	if (v == NULL || *end != '\0' || n < lo || n > hi) {
+		cli_error("%s: expected a number from %ld to %ld", opt, lo, hi);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* One option at argv[*i]; false after printing why. */
+static bool
+server_option(struct server_args *a, int argc, char **argv, int *i)
+{
+	const char *o = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	const char **str = NULL;
+
+	if (strcmp(o, "--insecure") == 0) {
+		a->insecure = true;
+		return true;
+	}
+	if (v == NULL) {
+		cli_error("%s needs a value (see agora server --help)", o);
+		return false;
+	}
+	(*i)++;
+	if (strcmp(o, "--host") == 0) {
+		str = &a->host;
+	} else if (strcmp(o, "--port") == 0) {
+		str = &a->port;
+	} else if (strcmp(o, "--ipc") == 0) {
+		str = &a->ipc;
+	} else if (strcmp(o, "--token-file") == 0) {
+		str = &a->token_file;
+	} else if (strcmp(o, "--redis") == 0) {
+		str = &a->redis;
+	} else if (strcmp(o, "--agent-dir") == 0) {
+		str = &a->agent_dir;
+	} else if (strcmp(o, "--model-config") == 0 && a->nmodels < 16) {
+		a->model_configs[a->nmodels++] = v;
+		return true;
+	} else if (strcmp(o, "--plugin") == 0 && a->nplugins < 64) {
+		a->plugins[a->nplugins++] = v;
+		return true;
+	} else if (strcmp(o, "--max-agents") == 0) {
+		return server_num(o, v, 1, 100000000, &a->max_agents);
+	} else if (strcmp(o, "--workers") == 0) {
+		return server_num(o, v, 1, 4096, &a->workers);
+	} else if (strcmp(o, "--ready-fd") == 0) {
+		return server_num(o, v, 0, 1 << 20, &a->ready_fd);
+	} else {
+		cli_error("unknown option '%s' (see agora server --help)", o);
+		return false;
+	}
+	*str = v;
+	return true;
+}
+
+/* Kinds: built-ins, then plugins, then an agent dir; models. */
+static bool
+server_load(const struct server_args *a)
+{
+	char err[512];
+	agora_buf loaded;
+
+	agora_kinds_builtin();
+	for (int i = 0; i < a->nplugins; i++) {
+		if (agora_plugin_load(a->plugins[i], err, sizeof(err)) !=
+		    AGORA_OK) {
+			cli_error("%s", err);
+			return false;
+		}
+		fprintf(stderr, "agora: loaded plugin %s\n", a->plugins[i]);
+	}
+	if (a->agent_dir != NULL) {
+		agora_buf_init(&loaded, 0);
+		if (agora_plugin_load_dir(a->agent_dir, &loaded, err,
+		                          sizeof(err)) != AGORA_OK) {
+			cli_error("%s", err);
+			agora_buf_fini(&loaded);
+			return false;
+		}
+		fprintf(stderr, "agora: agent dir %s: %s", a->agent_dir,
+		        loaded.len > 0 ? "loaded\n" : "no plugins in it\n");
+		if (loaded.len > 0) {
+			fprintf(stderr, "%s", loaded.data);
+		}
+		agora_buf_fini(&loaded);
+	}
+	for (int i = 0; i < a->nmodels; i++) {
+		if (agora_models_load_file(a->model_configs[i], err,
+		                           sizeof(err)) != AGORA_OK) {
+			cli_error("%s", err);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int
+server_start(const struct server_args *a)
+{
+	agora_server_opts o = { 0 };
+	char token[AGORA_TOKEN_MAX + 1];
+	char url[512], err[512];
+	agora_err rv;
+
+	if ((a->port == NULL) == (a->ipc == NULL)) {
+		cli_error("give one of --port N or --ipc PATH");
+		return EXIT_USAGE;
+	}
+	if (a->ipc != NULL) {
+		snprintf(url, sizeof(url), "ipc://%s", a->ipc);
+	} else {
+		snprintf(url, sizeof(url), "tcp://%s:%s",
+		         a->host != NULL ? a->host : "127.0.0.1", a->port);
+	}
+	if (a->token_file != NULL &&
+	    agora_token_read(a->token_file, token, sizeof(token), err,
+	                     sizeof(err)) != AGORA_OK) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	if (!server_load(a)) {
+		return EXIT_USAGE;
+	}
+	o.url = url;
+	o.token = a->token_file != NULL ? token : NULL;
+	o.insecure = a->insecure;
+	o.redis_url = a->redis;
+	o.max_agents = (size_t)a->max_agents;
+	o.workers = (size_t)a->workers;
+	o.ready_fd = (int)a->ready_fd;
+	fprintf(stderr, "agora: agent server on %s\n", url);
+	rv = agora_server_run(&o, err, sizeof(err));
+	if (rv != AGORA_OK) {
+		cli_error("%s", err);
+		return rv == AGORA_EINVAL || rv == AGORA_EAUTH ? EXIT_USAGE
+		                                               : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int
+cli_server(int argc, char **argv)
+{
+	struct server_args a = { .ready_fd = -1 };
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			server_usage(stdout);
+			return EXIT_OK;
+		}
+		if (!server_option(&a, argc, argv, &i)) {
+			return EXIT_USAGE;
+		}
+	}
+	if (a.ready_fd == 0) {
+		a.ready_fd = -1;
+	}
+	return server_start(&a);
+}

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/* The transport: the only file that includes nng. A link is a REQ socket
+ * with a pool of contexts, one per request in flight, each with its own aio
+ * running send -> recv -> callback. A listener is a REP socket with nctx
+ * contexts, each re-armed for the next request once its reply is sent, so a
+ * slow request (a long poll) never holds back another. nng's defaults are
+ * unbounded sizes and infinite timeouts (reference B.1): both are set on
+ * every socket and every aio here. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/log.h"
+#include "agora/transport.h"
+
+#define LINK_MAX_SLOTS 4096
+/* A request is resent only when its connection is remade (handlers are
+ * idempotent); never on a timer while the peer is working on it. */
+#define LINK_RESEND_MS (24 * 3600 * 1000)
+
+/* ---- links ------------------------------------------------------------ */
+
+struct slot {
+	agora_link *link;
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool sending;
+	int64_t deadline; /* monotonic ms, for the receive's share */
+	agora_link_cb cb;
+	void *arg;
+	struct slot *next_free;
+};
+
+struct agora_link {
+	nng_socket sock;
+	char *url;
+	pthread_mutex_t lock;
+	struct slot **slots; /* every slot, for close */
+	size_t nslots;
+	struct slot *free;
+	bool closing;
+	int up;
+	void (*on_down)(void *arg);
+	void *down_arg;
+};
+
+static agora_err
+tp_err(int rv)
+{
+	switch (rv) {
+	case NNG_ETIMEDOUT:
+		return AGORA_ETIMEDOUT;
+	case NNG_ECANCELED:
+	case NNG_ECLOSED:
+		return AGORA_ECANCELED;
+	case NNG_EADDRINVAL:
+	case NNG_EINVAL:
+		return AGORA_EINVAL;
+	case NNG_EMSGSIZE:
+		return AGORA_ETOOBIG;
+	default:
+		return AGORA_ETRANSPORT;
+	}
+}
+
+static void
+slot_release(struct slot *s)
+{
+	agora_link *l = s->link;
+
+	pthread_mutex_lock(&l->lock);
+	s->cb = NULL;
+	s->arg = NULL;
+	s->next_free = l->free;
+	l->free = s;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void
+slot_done(void *p)
+{
+	struct slot *s = p;
+	int rv = nng_aio_result(s->aio);
+	agora_link_cb cb = s->cb;
+	void *arg = s->arg;
+	nng_msg *m;
+
+	if (rv == 0 && s->sending) {
+		int64_t left = s->deadline - agora_now_ms();
+		s->sending = false;
+		nng_aio_set_timeout(s->aio,
+		                    (nng_duration)(left > 1 ? left : 1));
+		nng_ctx_recv(s->ctx, s->aio);
+		return;
+	}
+	if (rv != 0) {
+		if (s->sending) {
+			nng_msg_free(nng_aio_get_msg(s->aio));
+		}
+		slot_release(s);
+		cb(arg, tp_err(rv), NULL, 0);
+		return;
+	}
+	m = nng_aio_get_msg(s->aio);
+	slot_release(s);
+	cb(arg, AGORA_OK, nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+}
+
+static void
+link_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agora_link *l = arg;
+	void (*fn)(void *) = NULL;
+	void *fn_arg = NULL;
+
+	(void)p;
+	pthread_mutex_lock(&l->lock);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		l->up++;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		l->up--;
+		if (!l->closing) {
+			fn = l->on_down;
+			fn_arg = l->down_arg;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (fn != NULL) {
+		fn(fn_arg);
+	}
+}
+
+agora_err
+agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
+{
+	agora_link *l;
+	int rv;
+
+	*lp = NULL;
+	l = agora_calloc(1, sizeof(*l));
+	if ((rv = nng_req0_open(&l->sock)) != 0) {
+		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
+		agora_free(l);
+		return AGORA_ETRANSPORT;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	l->url = agora_strdup(url);
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, AGORA_TP_MAX_MSG);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 500);
+	nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);
+	rv = nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
+		agora_link_close(l);
+		return tp_err(rv) == AGORA_EINVAL ? AGORA_EINVAL
+		                                  : AGORA_ETRANSPORT;
+	}
+	*lp = l;
+	return AGORA_OK;
+}
+
+void
+agora_link_close(agora_link *l)
+{
+	if (l == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->closing = true;
+	pthread_mutex_unlock(&l->lock);
+	/* Stopping an aio runs its callback (ECANCELED) before returning. */
+	for (size_t i = 0; i < l->nslots; i++) {
+		nng_aio_stop(l->slots[i]->aio);
+	}
+	nng_close(l->sock);
+	for (size_t i = 0; i < l->nslots; i++) {
+		nng_aio_free(l->slots[i]->aio);
+		nng_ctx_close(l->slots[i]->ctx);
+		agora_free(l->slots[i]);
+	}
+	pthread_mutex_destroy(&l->lock);
+	agora_free(l->slots);
+	agora_free(l->url);
+	agora_free(l);
+}
+
+const char *
+agora_link_url(const agora_link *l)
+{
+	return l->url;
+}
+
+void
+agora_link_on_down(agora_link *l, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&l->lock);
+	l->on_down = fn;
+	l->down_arg = arg;
+	pthread_mutex_unlock(&l->lock);
+}
+
+int
+agora_link_connected(agora_link *l)
+{
+	int up;
+
+	pthread_mutex_lock(&l->lock);
+	up = l->up;
+	pthread_mutex_unlock(&l->lock);
+	return up;
+}
+
+/* A free slot, or a new one; NULL at the cap. Called under the lock. */
+static struct slot *
+slot_get(agora_link *l)
+{
+	struct slot *s = l->free;
+
+	if (s != NULL) {
+		l->free = s->next_free;
+		return s;
+	}
+	if (l->nslots >= LINK_MAX_SLOTS) {
+		return NULL;
+	}
+	s = agora_calloc(1, sizeof(*s));
+	s->link = l;
+	if (nng_ctx_open(&s->ctx, l->sock) != 0 ||
+	    nng_aio_alloc(&s->aio, slot_done, s) != 0) {
+		agora_free(s);
+		return NULL;
+	}
+	nng_ctx_set_ms(s->ctx, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
+	l->slots = agora_realloc(l->slots, (l->nslots + 1) * sizeof(s));
+	l->slots[l->nslots++] = s;
+	return s;
+}
+
+agora_err
+agora_link_request(agora_link *l, const char *data, size_t len,
+                   int64_t timeout_ms, agora_link_cb cb, void *arg)
+{
+	struct slot *s;
+	nng_msg *m;
+
+	if (len > AGORA_TP_MAX_MSG) {
+		return AGORA_ETOOBIG;
+	}
+	pthread_mutex_lock(&l->lock);
+	s = l->closing ? NULL : slot_get(l);
+	pthread_mutex_unlock(&l->lock);
+	if (s == NULL) {
+		return l->closing ? AGORA_ECLOSED : AGORA_ETOOBIG;
+	}
+	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, data, len) != 0) {
+		slot_release(s);
+		return AGORA_ESYS;
+	}
+	s->cb = cb;
+	s->arg = arg;
+	s->sending = true;
+	nng_aio_set_msg(s->aio, m);
+	/* One budget for the whole exchange: the send (which waits for a
+	 * connection) gets it, the receive what is left. */
+	s->deadline = agora_now_ms() + timeout_ms;
+	nng_aio_set_timeout(s->aio, (nng_duration)timeout_ms);
+	nng_ctx_send(s->ctx, s->aio);
+	return AGORA_OK;
+}
+
+struct sync_call {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cv;
+	bool done;
+	agora_err rv;
+	agora_buf *reply;
+};
+
+static void
+sync_done(void *arg, agora_err rv, const char *data, size_t len)
+{
+	struct sync_call *sc = arg;
+
+	pthread_mutex_lock(&sc->lock);
+	sc->rv = rv;
+	if (rv == AGORA_OK) {
+		sc->rv = agora_buf_add(sc->reply, data, len);
+	}
+	sc->done = true;
+	pthread_cond_signal(&sc->done_cv);
+	pthread_mutex_unlock(&sc->lock);
+}
+
+agora_err
+agora_link_call(agora_link *l, const char *data, size_t len, int64_t timeout_ms,
+                agora_buf *reply)
+{
+	struct sync_call sc = { .reply = reply };
+	agora_err rv;
+
+	pthread_mutex_init(&sc.lock, NULL);
+	pthread_cond_init(&sc.done_cv, NULL);
+	rv = agora_link_request(l, data, len, timeout_ms, sync_done, &sc);
+	if (rv == AGORA_OK) {
+		pthread_mutex_lock(&sc.lock);
+		while (!sc.done) {
+			pthread_cond_wait(&sc.done_cv, &sc.lock);
+		}
+		pthread_mutex_unlock(&sc.lock);
+		rv = sc.rv;
+	}
+	pthread_cond_destroy(&sc.done_cv);
+	pthread_mutex_destroy(&sc.lock);
+	return rv;
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+enum rq_state { RQ_RECV, RQ_WORK, RQ_SEND };
+
+struct agora_request {
+	agora_listener *lsn;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum rq_state state;
+};
+
+struct agora_listener {
+	nng_socket sock;
+	agora_request *rqs;
+	size_t nctx;
+	agora_request_fn fn;
+	void *arg;
+};
+
+static void
+rq_done(void *p)
+{
+	agora_request *rq = p;
+	agora_listener *lsn = rq->lsn;
+	int rv = nng_aio_result(rq->aio);
+	nng_msg *m;
+
+	if (rq->state == RQ_SEND) {
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(rq->aio));
+		}
+		rq->state = RQ_RECV;
+		nng_ctx_recv(rq->ctx, rq->aio);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+		return; /* closing */
+	}
+	if (rv != 0) {
+		nng_ctx_recv(rq->ctx, rq->aio);
+		return;
+	}
+	m = nng_aio_get_msg(rq->aio);
+	rq->state = RQ_WORK;
+	lsn->fn(lsn->arg, rq, nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+}
+
+agora_err
+agora_listener_open(agora_listener **lp, const char *url, size_t nctx,
+                    size_t max_msg, agora_request_fn fn, void *arg, char *err,
+                    size_t errlen)
+{
+	agora_listener *lsn = agora_calloc(1, sizeof(*lsn));
+	int rv;
+
+	*lp = NULL;
+	if ((rv = nng_rep0_open(&lsn->sock)) != 0) {
+		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
+		agora_free(lsn);
+		return AGORA_ETRANSPORT;
+	}
+	nng_socket_set_size(lsn->sock, NNG_OPT_RECVMAXSZ, max_msg);
+	nng_socket_set_ms(lsn->sock, NNG_OPT_SENDTIMEO, 5000);
+	rv = nng_listen(lsn->sock, url, NULL, 0);
+	if (rv != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", url,
+		         nng_strerror(rv));
+		nng_close(lsn->sock);
+		agora_free(lsn);
+		return rv == NNG_EADDRINUSE ? AGORA_EEXIST : tp_err(rv);
+	}
+	lsn->fn = fn;
+	lsn->arg = arg;
+	lsn->nctx = nctx;
+	lsn->rqs = agora_calloc(nctx, sizeof(agora_request));
+	for (size_t i = 0; i < nctx; i++) {
+		agora_request *rq = &lsn->rqs[i];
+		rq->lsn = lsn;
+		if (nng_ctx_open(&rq->ctx, lsn->sock) != 0 ||
+		    nng_aio_alloc(&rq->aio, rq_done, rq) != 0) {
+			snprintf(err, errlen, "out of transport contexts");
+			lsn->nctx = i;
+			agora_listener_close(lsn);
+			return AGORA_ESYS;
+		}
+	}
+	for (size_t i = 0; i < nctx; i++) {
+		nng_ctx_recv(lsn->rqs[i].ctx, lsn->rqs[i].aio);
+	}
+	*lp = lsn;
+	return AGORA_OK;
+}
+
+void
+agora_listener_close(agora_listener *lsn)
+{
+	if (lsn == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < lsn->nctx; i++) {
+		nng_aio_stop(lsn->rqs[i].aio);
+	}
+	nng_close(lsn->sock);
+	for (size_t i = 0; i < lsn->nctx; i++) {
+		nng_aio_free(lsn->rqs[i].aio);
+		nng_ctx_close(lsn->rqs[i].ctx);
+	}
+	agora_free(lsn->rqs);
+	agora_free(lsn);
+}
+
+void
+agora_request_reply(agora_request *rq, const char *data, size_t len)
+{
+	nng_msg *m;
+
+	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, data, len) != 0) {
+		agora_log(AGORA_LOG_ERROR, "transport", "reply: out of memory");
+		rq->state = RQ_RECV;
+		nng_ctx_recv(rq->ctx, rq->aio);
+		return;
+	}
+	rq->state = RQ_SEND;
+	nng_aio_set_msg(rq->aio, m);
+	nng_ctx_send(rq->ctx, rq->aio);
+}
+
+void
+agora_request_drop(agora_request *rq)
+{
+	rq->state = RQ_RECV;
+	nng_ctx_recv(rq->ctx, rq->aio);
+}
+
+static bool
+host_is_loopback(const char *host, size_t n)
+{
+	return (n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	       (n >= 4 && strncmp(host, "127.", 4) == 0) ||
+	       (n == 5 && strncmp(host, "[::1]", 5) == 0);
+}
+
+bool
+agora_url_is_local(const char *url)
+{
+	static const char *const local[] = { "ipc://", "inproc://",
+		                             "abstract://" };
+	const char *host, *colon;
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		if (strncmp(url, local[i], strlen(local[i])) == 0) {
+			return true;
+		}
+	}
+	host = strstr(url, "://");
+	if (host == NULL) {
+		return false;
+	}
+	host += 3;
+	colon = strrchr(host, ':');
+	if (colon == NULL) {
+		return false;
+	}
+	return host_is_loopback(host, (size_t)(colon - host));
+}

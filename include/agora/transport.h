@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Request/reply messaging between processes (nng REQ/REP with contexts, so
+ * many requests are in flight on one connection). A link is the client end,
+ * to one address (ipc:///path, tcp://host:port, tls+tcp://...); a listener
+ * is the server end. Every socket has a receive size cap and every request a
+ * timeout: nothing here waits forever or takes unbounded memory from a peer.
+ * Callbacks run on the transport's threads and must not block. */
+#ifndef AGORA_TRANSPORT_H
+#define AGORA_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agora/buf.h"
+#include "agora/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The largest message either end accepts by default (16 MiB). */
+#define AGORA_TP_MAX_MSG (16u << 20)
+
+typedef struct agora_link agora_link;
+
+/* A reply (rv == AGORA_OK; data is lent for the call) or why there is none
+ * (ETIMEDOUT, ECANCELED when the link closes, ETRANSPORT). */
+typedef void (*agora_link_cb)(void *arg, agora_err rv, const char *data,
+                              size_t len);
+
+/* Connect to url; the connection is made in the background and remade if it
+ * drops. A bad url is an error here. */
+AGORA_API agora_err agora_link_open(agora_link **lp, const char *url, char *err,
+                                    size_t errlen);
+/* Cancel what is in flight (callbacks see ECANCELED) and close. */
+AGORA_API void agora_link_close(agora_link *l);
+AGORA_API const char *agora_link_url(const agora_link *l);
+/* Called (on a transport thread) each time a connection to the peer ends:
+ * the peer closed or died. Set before the first request. */
+AGORA_API void agora_link_on_down(agora_link *l, void (*fn)(void *arg),
+                                  void *arg);
+/* How many connections to the peer are up now (0 or 1). */
+AGORA_API int agora_link_connected(agora_link *l);
+/* Send one request; cb is called exactly once. timeout_ms covers waiting
+ * for a connection, sending and the reply. */
+AGORA_API agora_err agora_link_request(agora_link *l, const char *data,
+                                       size_t len, int64_t timeout_ms,
+                                       agora_link_cb cb, void *arg);
+/* The same, waiting for the reply into *reply. */
+AGORA_API agora_err agora_link_call(agora_link *l, const char *data, size_t len,
+                                    int64_t timeout_ms, agora_buf *reply);
+
+typedef struct agora_listener agora_listener;
+typedef struct agora_request agora_request;
+
+/* A request arrived (data lent for the call). The handler must answer it
+ * exactly once with agora_request_reply, now or later, from any thread. */
+typedef void (*agora_request_fn)(void *arg, agora_request *rq, const char *data,
+                                 size_t len);
+
+/* Listen on url with nctx requests handled at once. An address in use or
+ * not allowed is an error naming it; there is no fallback address. */
+AGORA_API agora_err agora_listener_open(agora_listener **lp, const char *url,
+                                        size_t nctx, size_t max_msg,
+                                        agora_request_fn fn, void *arg,
+                                        char *err, size_t errlen);
+AGORA_API void agora_listener_close(agora_listener *l);
+AGORA_API void agora_request_reply(agora_request *rq, const char *data,
+                                   size_t len);
+/* A request the server gave up on (shutting down): no reply is sent. */
+AGORA_API void agora_request_drop(agora_request *rq);
+
+/* Whether url names the loopback interface or a local socket (ipc://,
+ * inproc://, abstract://, tcp://127.x, tcp://localhost, tcp://[::1]). */
+AGORA_API bool agora_url_is_local(const char *url);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* Placement: which agent server each remote agent lives on, starting child
+ * servers (one per agent, or a pool of server.children) and creating the
+ * agents there in one request per server. Child servers are `agora server
+ * --ipc` processes started with fork+exec (nng is not fork-safe) that die
+ * with this process; readiness is their answer to `alive`, which waits
+ * for them to listen. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agora/alloc.h"
+#include "agora/log.h"
+#include "agora/registry.h"
+#include "agora/server.h"
+#include "remote.h"
+
+static uint64_t place_nchildren;
+
+/* The agora program for children: the configured one, else the agora
+ * beside this program, else agora in PATH. */
+static const char *
+place_program(agora_center *c, char *buf, size_t len)
+{
+	ssize_t n;
+	char *slash;
+
+	if (c->server_program != NULL && c->server_program[0] != '\0') {
+		return c->server_program;
+	}
+	n = readlink("/proc/self/exe", buf, len - 8);
+	if (n > 0) {
+		buf[n] = '\0';
+		slash = strrchr(buf, '/');
+		if (slash != NULL && strcmp(slash + 1, "agora") == 0) {
+			return buf;
+		}
+		if (slash != NULL) {
+			snprintf(slash + 1, len - (size_t)(slash + 1 - buf),
+			         "agora");
+			if (access(buf, X_OK) == 0) {
+				return buf;
+			}
+		}
+	}
+	return "agora";
+}
+
+static agora_err
+place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
+{
+	char prog[4096], path[256], url[300];
+	const char *argv[8];
+	agora_proc_opts po = { 0 };
+	struct remote_srv *s;
+	agora_err rv;
+
+	snprintf(path, sizeof(path), "/tmp/agora-%d-%llu.sock", (int)getpid(),
+	         (unsigned long long)__atomic_add_fetch(&place_nchildren, 1,
+	                                                __ATOMIC_RELAXED));
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	argv[0] = place_program(c, prog, sizeof(prog));
+	argv[1] = "server";
+	argv[2] = "--ipc";
+	argv[3] = path;
+	argv[4] = "--redis";
+	argv[5] = agora_center_redis_url(c);
+	argv[6] = NULL;
+	po.argv = argv;
+	po.die_with_parent = true;
+	s = remote_srv_new(c, url, err, errlen);
+	if (s == NULL) {
+		return AGORA_ETRANSPORT;
+	}
+	s->ipc_path = agora_strdup(path);
+	rv = agora_proc_spawn(&s->proc, &po, err, errlen);
+	if (rv != AGORA_OK) {
+		s->down = true;
+		snprintf(s->why, sizeof(s->why), "%s", err);
+	}
+	*out = s;
+	return rv;
+}
+
+/* Ask a server whether it is alive (waiting for it to listen). */
+static agora_err
+place_hello(struct remote_srv *s, char *err, size_t errlen)
+{
+	agora_json *doc = NULL;
+	const agora_json *res;
+	agora_err rv =
+	    remote_call(s, "{\"op\":\"alive\"}", 1, &doc, &res, err, errlen);
+
+	if (rv == AGORA_OK) {
+		const char *epoch = agora_json_str(
+		    agora_json_get(agora_json_at(res, 0), "epoch"));
+		pthread_mutex_lock(&s->lock);
+		if (epoch != NULL && strcmp(epoch, s->epoch) != 0) {
+			snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
+			s->acked = 0; /* a new server: its events start at 1 */
+		}
+		s->down = false;
+		pthread_mutex_unlock(&s->lock);
+	}
+	agora_json_free(doc);
+	return rv;
+}
+
+static void
+create_op(agora_center *c, const agora_agent *a, agora_buf *b)
+{
+	(void)agora_buf_adds(b, "{\"op\":\"create\",\"role\":");
+	(void)agora_buf_json_str(b, a->role, strlen(a->role));
+	(void)agora_buf_adds(b, ",\"kind\":");
+	(void)agora_buf_json_str(b, a->kind_name, strlen(a->kind_name));
+	(void)agora_buf_adds(b, ",\"session\":");
+	(void)agora_buf_json_str(b, c->session, strlen(c->session));
+	(void)agora_buf_adds(b, ",\"redis\":");
+	(void)agora_buf_json_str(b, agora_center_redis_url(c),
+	                         strlen(agora_center_redis_url(c)));
+	if (a->watcher) {
+		(void)agora_buf_adds(b, ",\"watcher\":true");
+	}
+	if (a->options != NULL) {
+		(void)agora_buf_addf(b, ",\"options\":%s", a->options);
+	}
+	(void)agora_buf_adds(b, "}");
+}
+
+/* Create, in one request, the agents of the n given that live on s. */
+static agora_err
+place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
+             size_t n, char *err, size_t errlen)
+{
+	agora_buf ops;
+	agora_json *doc = NULL;
+	const agora_json *res;
+	size_t m = 0;
+	agora_err rv = AGORA_OK;
+
+	agora_buf_init(&ops, AGORA_TP_MAX_MSG);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i]->srv == s) {
+			(void)agora_buf_adds(&ops, m++ ? "," : "");
+			create_op(c, a[i], &ops);
+		}
+	}
+	if (m > 0 && ops.data != NULL) {
+		rv = remote_call(s, ops.data, m, &doc, &res, err, errlen);
+	}
+	for (size_t i = 0; rv == AGORA_OK && i < m; i++) {
+		const agora_json *r = agora_json_at(res, i);
+		if (!agora_json_bool(agora_json_get(r, "ok"))) {
+			snprintf(err, errlen, "agent server %s: %s", s->url,
+			         agora_json_str(agora_json_get(r, "error")));
+			rv = AGORA_EAGENT;
+		}
+	}
+	agora_json_free(doc);
+	agora_buf_fini(&ops);
+	return rv;
+}
+
+agora_err
+remote_srv_ready(struct remote_srv *s)
+{
+	agora_center *c = s->c;
+	char err[512];
+	bool down;
+	agora_err rv = AGORA_OK;
+
+	pthread_mutex_lock(&s->lock);
+	down = s->down;
+	pthread_mutex_unlock(&s->lock);
+	if (!down) {
+		return AGORA_OK;
+	}
+	if (s->proc != NULL && !agora_proc_alive(s->proc)) {
+		agora_log(AGORA_LOG_WARN, "remote", "restarting %s", s->url);
+		rv = agora_proc_restart(s->proc, err, sizeof(err));
+	}
+	if (rv == AGORA_OK) {
+		rv = place_hello(s, err, sizeof(err));
+	}
+	if (rv == AGORA_OK) {
+		rv =
+		    place_create(c, s, c->agents, c->nagents, err, sizeof(err));
+	}
+	if (rv != AGORA_OK) {
+		pthread_mutex_lock(&s->lock);
+		s->down = true;
+		pthread_mutex_unlock(&s->lock);
+		snprintf(s->why, sizeof(s->why), "%s", err);
+	}
+	return rv;
+}
+
+static struct remote_srv *
+place_by_url(agora_center *c, const char *url, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->nsrvs; i++) {
+		if (strcmp(c->srvs[i]->url, url) == 0) {
+			return c->srvs[i];
+		}
+	}
+	return remote_srv_new(c, url, err, errlen);
+}
+
+/* The least loaded live server of the registry, or NULL. */
+static struct remote_srv *
+place_auto(agora_center *c, char *err, size_t errlen)
+{
+	agora_server_info *v = NULL;
+	size_t n = 0, best = SIZE_MAX;
+	struct remote_srv *s = NULL;
+
+	if (agora_servers_list(c->redis, &v, &n) != AGORA_OK) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].live &&
+		    (best == SIZE_MAX || v[i].agents < v[best].agents)) {
+			best = i;
+		}
+	}
+	if (best != SIZE_MAX) {
+		s = place_by_url(c, v[best].url, err, errlen);
+	}
+	agora_server_infos_free(v, n);
+	return s;
+}
+
+/* A child server for one more agent: a new one, or the pool's least
+ * loaded (the pool is started whole on first use). */
+static struct remote_srv *
+place_child(agora_center *c, char *err, size_t errlen)
+{
+	struct remote_srv *best = NULL;
+	size_t nchild = 0;
+
+	for (size_t i = 0; i < c->nsrvs; i++) {
+		nchild += c->srvs[i]->proc != NULL;
+	}
+	if (c->children == 0 || nchild < (size_t)c->children) {
+		size_t want =
+		    c->children == 0 ? 1 : (size_t)c->children - nchild;
+		for (size_t i = 0; i < want; i++) {
+			struct remote_srv *s = NULL;
+			if (place_spawn(c, &s, err, errlen) != AGORA_OK) {
+				return NULL;
+			}
+			best = c->children == 0 ? s : best;
+		}
+		if (c->children == 0) {
+			return best;
+		}
+	}
+	for (size_t i = 0; i < c->nsrvs; i++) {
+		struct remote_srv *s = c->srvs[i];
+		if (s->proc != NULL &&
+		    (best == NULL || s->nagents < best->nagents)) {
+			best = s;
+		}
+	}
+	return best;
+}
+
+static struct remote_srv *
+place_one(agora_center *c, const agora_agent *a, char *err, size_t errlen)
+{
+	struct remote_srv *s = NULL;
+
+	if (strcmp(a->placement, "auto") == 0) {
+		s = place_auto(c, err, errlen);
+		if (s == NULL) {
+			agora_log(AGORA_LOG_INFO, "remote",
+			          "%s: no live server registered; a child",
+			          a->role);
+		}
+	}
+	if (s == NULL && (strcmp(a->placement, "child") == 0 ||
+	                  strcmp(a->placement, "auto") == 0)) {
+		s = place_child(c, err, errlen);
+	} else if (s == NULL) {
+		s = place_by_url(c, a->placement, err, errlen);
+	}
+	return s;
+}
+
+agora_err
+agora__remote_place(agora_center *c, agora_agent *const *agents, size_t n)
+{
+	size_t first_new = c->nsrvs;
+	char err[512] = "";
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		if (agents[i]->placement == NULL) {
+			continue;
+		}
+		agents[i]->srv = place_one(c, agents[i], err, sizeof(err));
+		if (agents[i]->srv == NULL) {
+			agora__center_set_err(c, "%s: %s", agents[i]->role,
+			                      err);
+			rv = AGORA_ETRANSPORT;
+		} else {
+			agents[i]->srv->nagents++;
+		}
+	}
+	/* New servers start together; each hello waits for its own. */
+	for (size_t k = first_new; k < c->nsrvs && rv == AGORA_OK; k++) {
+		rv = place_hello(c->srvs[k], err, sizeof(err));
+		if (rv != AGORA_OK) {
+			agora__center_set_err(c, "%s", err);
+		}
+	}
+	for (size_t k = 0; k < c->nsrvs && rv == AGORA_OK; k++) {
+		rv = place_create(c, c->srvs[k], agents, n, err, sizeof(err));
+		if (rv != AGORA_OK) {
+			agora__center_set_err(c, "%s", err);
+		}
+	}
+	return rv;
+}
