@@ -22,7 +22,7 @@ plugin_open(const char *path, bool must, char *err, size_t errlen)
 
 	if (so == NULL) {
 		snprintf(err, errlen, "plugin %s: %s", path, dlerror());
-		return AGORA_ENOTFOUND;
+		return must ? AGORA_ENOTFOUND : AGORA_ECANCELED;
 	}
 	/* POSIX blesses this cast for dlsym's result. */
 	*(void **)(&fn) = dlsym(so, AGORA_PLUGIN_SYMBOL);
@@ -77,6 +77,7 @@ agora_plugin_load_dir(const char *dir, agora_buf *loaded, char *err,
 		if (rv == AGORA_OK) {
 			(void)agora_buf_addf(loaded, "%s\n", path);
 		} else if (rv == AGORA_ECANCELED) {
+			fprintf(stderr, "agora: skipped %s\n", err);
 			rv = AGORA_OK; /* not a plugin: skipped */
 		}
 		agora_free(path);

@@ -557,9 +557,13 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 	}
 	srv_signals();
 	if (rv == AGORA_OK) {
-		rv = agora_listener_open(
-		    &srv.lsn, o->url, o->workers ? o->workers : 64,
-		    srv.o.max_msg, srv_on_request, &srv, err, errlen);
+		/* The transport takes a little over the decoding cap, so a
+		 * request over it gets an error reply, not a dropped
+		 * connection (which a REQ peer would answer by resending). */
+		rv = agora_listener_open(&srv.lsn, o->url,
+		                         o->workers ? o->workers : 64,
+		                         srv.o.max_msg + (1u << 20),
+		                         srv_on_request, &srv, err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		srv_ready(&srv);

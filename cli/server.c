@@ -16,7 +16,7 @@ struct server_args {
 	int nmodels;
 	const char *plugins[64];
 	int nplugins;
-	long max_agents, workers, ready_fd;
+	long max_agents, workers, ready_fd, max_request;
 	bool insecure;
 };
 
@@ -45,6 +45,8 @@ server_usage(FILE *f)
 	        "  --max-agents N      refuse agents beyond N (default "
 	        "1000000)\n"
 	        "  --workers N         requests handled at once (default 64)\n"
+	        "  --max-request BYTES the largest request decoded (default "
+	        "16 MiB)\n"
 	        "\n"
 	        "Stops on SIGTERM, SIGINT or `agora ctl ADDR stop`.\n");
 }
@@ -102,6 +104,8 @@ server_option(struct server_args *a, int argc, char **argv, int *i)
 		return server_num(o, v, 1, 100000000, &a->max_agents);
 	} else if (strcmp(o, "--workers") == 0) {
 		return server_num(o, v, 1, 4096, &a->workers);
+	} else if (strcmp(o, "--max-request") == 0) {
+		return server_num(o, v, 1024, 16L << 20, &a->max_request);
 	} else if (strcmp(o, "--ready-fd") == 0) {
 		return server_num(o, v, 0, 1 << 20, &a->ready_fd);
 	} else {
@@ -186,6 +190,7 @@ server_start(const struct server_args *a)
 	o.redis_url = a->redis;
 	o.max_agents = (size_t)a->max_agents;
 	o.workers = (size_t)a->workers;
+	o.max_msg = (size_t)a->max_request;
 	o.ready_fd = (int)a->ready_fd;
 	fprintf(stderr, "agora: agent server on %s\n", url);
 	rv = agora_server_run(&o, err, sizeof(err));

@@ -47,6 +47,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "beside this program, else agora in PATH" },
 	{ "server.children", CFG_INT, CFG_F(server_children), "0", 0, 1024,
 	  "child agent servers: 0 starts one per child agent, N a pool of N" },
+	{ "server.plugins", CFG_STR, CFG_F(server_plugins), "", 0, 0,
+	  "plugin files child agent servers load (comma-separated)" },
 	{ "server.token_file", CFG_STR, CFG_F(server_token_file), "", 0, 0,
 	  "a file holding the token agent servers require" },
 	{ "server.timeout_ms", CFG_INT, CFG_F(server_timeout_ms), "5000", 10,

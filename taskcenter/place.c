@@ -50,7 +50,8 @@ static agora_err
 place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 {
 	char prog[4096], path[256], url[300];
-	const char *argv[8];
+	const char **argv = agora_calloc(8 + 2 * c->plugins.n, sizeof(char *));
+	size_t k = 6;
 	agora_proc_opts po = { 0 };
 	struct remote_srv *s;
 	agora_err rv;
@@ -65,15 +66,21 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 	argv[3] = path;
 	argv[4] = "--redis";
 	argv[5] = agora_center_redis_url(c);
-	argv[6] = NULL;
+	for (size_t i = 0; i < c->plugins.n; i++) {
+		argv[k++] = "--plugin";
+		argv[k++] = c->plugins.v[i];
+	}
+	argv[k] = NULL;
 	po.argv = argv;
 	po.die_with_parent = true;
 	s = remote_srv_new(c, url, err, errlen);
 	if (s == NULL) {
+		agora_free(argv);
 		return AGORA_ETRANSPORT;
 	}
 	s->ipc_path = agora_strdup(path);
 	rv = agora_proc_spawn(&s->proc, &po, err, errlen);
+	agora_free(argv);
 	if (rv != AGORA_OK) {
 		s->down = true;
 		snprintf(s->why, sizeof(s->why), "%s", err);

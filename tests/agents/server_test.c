@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/* Agent servers with real processes: child servers (one per agent and a
+ * pool), an independent server shared by two sessions, streaming without
+ * head-of-line blocking, a server killed mid-step (error frame from the
+ * dead connection, not the deadline; offline; messages redelivered; the
+ * child restarted on next use), a plugin kind, and malformed requests. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static agora_center *
+center_with(const char *name, const char *children)
+{
+	static int serial;
+	agora_config cfg;
+	agora_center *c = NULL;
+	char err[512], session[64];
+
+	agora_kinds_builtin();
+	agora_config_init(&cfg);
+	snprintf(session, sizeof(session), "srv%d-%s-%d", (int)getpid(), name,
+	         serial++);
+	agora_config_set(&cfg, "redis.url", t_redis_url(), err, sizeof(err));
+	agora_config_set(&cfg, "session", session, err, sizeof(err));
+	agora_config_set(&cfg, "server.program", getenv("AGORA_BIN"), err,
+	                 sizeof(err));
+	agora_config_set(&cfg, "server.plugins", getenv("AGORA_PLUGIN"), err,
+	                 sizeof(err));
+	agora_config_set(&cfg, "server.children", children, err, sizeof(err));
+	agora_config_set(&cfg, "step.deadline_ms", "60000", err, sizeof(err));
+	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("center: %s", err);
+	}
+	agora_config_fini(&cfg);
+	return c;
+}
+
+static void
+add_at(agora_center *c, const char *role, const char *kind, const char *options,
+       const char *placement)
+{
+	agora_json *doc = NULL;
+	agora_agent *a = NULL;
+	char err[512];
+	agora_agent_spec spec = { role, kind, NULL, false, false, placement };
+
+	if (options != NULL) {
+		AGORA_PASS(agora_json_parse(&doc, options, strlen(options),
+		                            4096, 8, err, sizeof(err)));
+		spec.options = doc;
+	}
+	if (agora_agent_new(&a, &spec, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("agent %s: %s", role, err);
+	}
+	agora_json_free(doc);
+	if (agora_center_add_agents(c, &a, 1) != AGORA_OK) {
+		fail_msg("add %s: %s", role, agora_center_errstr(c));
+	}
+}
+
+static char *
+where(agora_center *c, const char *role)
+{
+	agora_agent_info info;
+	char *url;
+
+	AGORA_PASS(agora_registry_get(agora_center_registry(c), role, &info));
+	url = agora_strdup(info.server);
+	agora_agent_info_fini(&info);
+	return url;
+}
+
+static agora_agent_status
+status_of(agora_center *c, const char *role)
+{
+	agora_agent_info info;
+	agora_agent_status s;
+
+	AGORA_PASS(agora_registry_get(agora_center_registry(c), role, &info));
+	s = info.status;
+	agora_agent_info_fini(&info);
+	return s;
+}
+
+/* The pid a server reports in `info`. */
+static int
+server_pid(const char *url)
+{
+	agora_buf reply;
+	char err[256];
+	const char *p;
+	int pid = 0;
+
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"info\"}]", 5000,
+	                                &reply, err, sizeof(err)));
+	p = strstr(reply.data, "\"pid\":");
+	assert_non_null(p);
+	pid = (int)strtol(p + 6, NULL, 10);
+	agora_buf_fini(&reply);
+	return pid;
+}
+
+/* Two child agents (a server each) and a local one answer; the servers
+ * stored their replies themselves. */
+static void
+test_child_step(void **state)
+{
+	agora_center *c = center_with("child", "0");
+	agora_step_opts o = { 0 };
+	agora_msgs hist = { 0 };
+	t_frames f;
+	char *w1, *w2, *w3;
+
+	(void)state;
+	add_at(c, "a", "echo", NULL, "child");
+	add_at(c, "b", "echo", NULL, "child");
+	add_at(c, "l", "echo", NULL, NULL);
+	w1 = where(c, "a");
+	w2 = where(c, "b");
+	w3 = where(c, "l");
+	assert_true(strncmp(w1, "ipc://", 6) == 0);
+	assert_string_not_equal(w1, w2);
+	assert_string_equal(w3, "local");
+	AGORA_PASS(agora_center_send_task_request(c, "hello", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	assert_int_equal(f.err, AGORA_OK);
+	for (const char *r = "abl"; *r != '\0'; r++) {
+		char role[2] = { *r, 0 };
+		char *text = t_text(&f, role);
+		assert_int_equal(t_count(&f, role, AGORA_FRAME_END), 1);
+		assert_non_null(strstr(text, "hello"));
+		agora_free(text);
+	}
+	AGORA_PASS(agora_env_history(agora_center_env(c), 10, &hist));
+	assert_int_equal(hist.n, 4); /* the task and three replies */
+	agora_msgs_clear(&hist);
+	t_frames_free(&f);
+	agora_free(w1);
+	agora_free(w2);
+	agora_free(w3);
+	agora_center_free(c);
+}
+
+/* A pool of two servers, a slow and a fast agent on each: the fast ones
+ * end before the slow ones, whatever server they share. */
+static void
+test_pool_no_head_of_line(void **state)
+{
+	agora_center *c = center_with("pool", "2");
+	agora_step_opts o = { 0 };
+	t_frames f;
+	char *ws1, *ws2;
+
+	(void)state;
+	add_at(c, "slow1", "tally", "{\"delay_ms\":400}", "child");
+	add_at(c, "slow2", "tally", "{\"delay_ms\":400}", "child");
+	add_at(c, "fast1", "tally", NULL, "child");
+	add_at(c, "fast2", "tally", NULL, "child");
+	ws1 = where(c, "slow1");
+	ws2 = where(c, "slow2");
+	assert_string_not_equal(ws1, ws2); /* spread over the pool */
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	assert_int_equal(f.err, AGORA_OK);
+	for (int i = 1; i <= 2; i++) {
+		char slow[8], fast[8];
+		snprintf(slow, sizeof(slow), "slow%d", i);
+		snprintf(fast, sizeof(fast), "fast%d", i);
+		assert_true(t_first(&f, fast, AGORA_FRAME_END) <
+		            t_first(&f, "slow1", AGORA_FRAME_END));
+		assert_true(t_first(&f, fast, AGORA_FRAME_END) <
+		            t_first(&f, "slow2", AGORA_FRAME_END));
+		assert_int_equal(t_count(&f, slow, AGORA_FRAME_END), 1);
+	}
+	t_frames_free(&f);
+	agora_free(ws1);
+	agora_free(ws2);
+	agora_center_free(c);
+}
+
+struct killer {
+	int pid;
+	int delay_ms;
+};
+
+static void *
+kill_later(void *arg)
+{
+	struct killer *k = arg;
+
+	agora_sleep_ms(k->delay_ms);
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+/* A child server SIGKILLed mid-step: the agent's error frame says its
+ * server died (the deadline is a minute away), the step ends, the agent is
+ * offline, its message is back in its inbox, and the next step restarts
+ * the server and the agent reads the message again. */
+static void
+test_killed_child(void **state)
+{
+	agora_center *c = center_with("kill", "0");
+	agora_step_opts o = { 0 };
+	struct killer k = { .delay_ms = 300 };
+	const char *who[] = { "victim" };
+	pthread_t th;
+	size_t pending = 0;
+	t_frames f;
+	char *url, *text;
+	size_t e;
+
+	(void)state;
+	add_at(c, "victim", "tally", "{\"delay_ms\":5000}", "child");
+	add_at(c, "bystander", "tally", NULL, "child");
+	url = where(c, "victim");
+	k.pid = server_pid(url);
+	AGORA_PASS(agora_center_send_task_request(c, "msg-1", NULL, 0, NULL));
+	pthread_create(&th, NULL, kill_later, &k);
+	AGORA_PASS(t_step(c, &o, &f));
+	pthread_join(th, NULL);
+	e = t_first(&f, "victim", AGORA_FRAME_ERROR);
+	assert_int_not_equal(e, SIZE_MAX);
+	assert_non_null(strstr(f.v[e].content, "died"));
+	assert_int_equal(t_count(&f, "bystander", AGORA_FRAME_END), 1);
+	assert_int_equal(status_of(c, "victim"), AGORA_AGENT_OFFLINE);
+	/* msg-1 put back, and the bystander's reply. */
+	AGORA_PASS(agora_env_pending(agora_center_env(c), "victim", &pending));
+	assert_int_equal(pending, 2);
+	t_frames_free(&f);
+
+	/* Restarted on next use; the message comes again. */
+	o.allowed_roles = who;
+	o.n_allowed = 1;
+	AGORA_PASS(t_step(c, &o, &f));
+	text = t_text(&f, "victim");
+	assert_int_equal(t_count(&f, "victim", AGORA_FRAME_ERROR), 0);
+	assert_string_equal(text, "n=2 msg-1"); /* first: redelivered */
+	assert_int_not_equal(server_pid(url), k.pid);
+	agora_free(text);
+	t_frames_free(&f);
+	agora_free(url);
+	agora_center_free(c);
+}
+
+/* An independent server serves two sessions; creating the same agent
+ * again is a no-op (initialised once); the management ops see both. */
+static void
+test_independent(void **state)
+{
+	char path[128], url[160], err[256];
+	const char *argv[8];
+	agora_proc_opts po = { 0 };
+	agora_proc *p = NULL;
+	agora_center *c1, *c2;
+	agora_step_opts o = { 0 };
+	agora_buf reply;
+	t_frames f;
+	char *text;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/agora-test-%d.sock", (int)getpid());
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	argv[0] = getenv("AGORA_BIN");
+	argv[1] = "server";
+	argv[2] = "--ipc";
+	argv[3] = path;
+	argv[4] = "--plugin";
+	argv[5] = getenv("AGORA_PLUGIN");
+	argv[6] = NULL;
+	po.argv = argv;
+	po.die_with_parent = true;
+	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	c1 = center_with("ind1", "0");
+	c2 = center_with("ind2", "0");
+	add_at(c1, "x", "tally", NULL, url);
+	add_at(c2, "x", "tally", NULL, url);
+	AGORA_PASS(agora_center_send_task_request(c1, "one", NULL, 0, NULL));
+	AGORA_PASS(agora_center_send_task_request(c2, "two", NULL, 0, NULL));
+	AGORA_PASS(t_step(c1, &o, &f));
+	text = t_text(&f, "x");
+	assert_string_equal(text, "n=1 one");
+	agora_free(text);
+	t_frames_free(&f);
+	AGORA_PASS(t_step(c2, &o, &f));
+	assert_non_null(strstr(f.v[0].content, "two"));
+	t_frames_free(&f);
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"list\"}]", 5000,
+	                                &reply, err, sizeof(err)));
+	assert_non_null(strstr(reply.data, agora_center_session(c1)));
+	assert_non_null(strstr(reply.data, agora_center_session(c2)));
+	agora_buf_fini(&reply);
+	agora_center_free(c1);
+	agora_center_free(c2);
+	agora_proc_stop(p, 2000);
+	agora_proc_free(p);
+}
+
+/* Bad requests get an error reply naming the problem; the server goes
+ * on answering. */
+static void
+test_malformed(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "not json at all", "EPROTO" },
+		{ "{\"v\":2,\"ops\":[{\"op\":\"alive\"}]}", "version" },
+		{ "{\"v\":1,\"ops\":{}}", "non-empty array" },
+		{ "[1,2,3]", "JSON object" },
+		{ "{\"v\":1,\"ops\":[{\"op\":\"nope\"}]}", "unknown op" },
+		{ "{\"v\":1,\"ops\":[{\"op\":\"create\"}]}", "session" },
+	};
+	char path[128], url[160], err[256];
+	const char *argv[] = { getenv("AGORA_BIN"), "server", "--ipc", path,
+		               "--max-request",     "4096",   NULL };
+	agora_proc_opts po = { .argv = argv, .die_with_parent = true };
+	agora_proc *p = NULL;
+	agora_link *l = NULL;
+	agora_buf reply, big;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/agora-bad-%d.sock", (int)getpid());
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	AGORA_PASS(agora_link_open(&l, url, err, sizeof(err)));
+	agora_buf_init(&reply, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		agora_buf_reset(&reply);
+		AGORA_PASS(agora_link_call(l, bad[i][0], strlen(bad[i][0]),
+		                           5000, &reply));
+		if (strstr(reply.data, bad[i][1]) == NULL) {
+			fail_msg("%s: reply %s lacks %s", bad[i][0], reply.data,
+			         bad[i][1]);
+		}
+	}
+	/* Over --max-request: an error reply, not a dropped connection. */
+	agora_buf_init(&big, 0);
+	(void)agora_buf_adds(&big,
+	                     "{\"v\":1,\"ops\":[{\"op\":\"alive\",\"x\":\"");
+	for (int i = 0; i < 10000; i++) {
+		(void)agora_buf_adds(&big, "a");
+	}
+	(void)agora_buf_adds(&big, "\"}]}");
+	agora_buf_reset(&reply);
+	AGORA_PASS(agora_link_call(l, big.data, big.len, 5000, &reply));
+	assert_non_null(strstr(reply.data, "ETOOBIG"));
+	agora_buf_reset(&reply);
+	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"alive\"}]", 5000,
+	                                &reply, err, sizeof(err)));
+	assert_non_null(strstr(reply.data, "\"ok\":true"));
+	agora_buf_fini(&big);
+	agora_buf_fini(&reply);
+	agora_link_close(l);
+	agora_proc_stop(p, 2000);
+	agora_proc_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_child_step),
+		cmocka_unit_test(test_pool_no_head_of_line),
+		cmocka_unit_test(test_killed_child),
+		cmocka_unit_test(test_independent),
+		cmocka_unit_test(test_malformed),
+	};
+
+	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
+		printf("server_test: skipped: AGORA_BIN and AGORA_PLUGIN must "
+		       "name the agora program and the test plugin\n");
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
