@@ -575,6 +575,9 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 		box_free_all(&srv);
 		pthread_mutex_unlock(&srv.lock);
 		agora_listener_close(srv.lsn);
+		if (strncmp(srv.url, "ipc://", 6) == 0) {
+			unlink(srv.url + 6);
+		}
 		if (reg != NULL) {
 			(void)agora_servers_remove(reg, srv.url);
 		}

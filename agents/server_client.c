@@ -23,7 +23,7 @@ agora_server_request(const char *url, const char *token, const char *ops,
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
 	(void)agora_buf_addf(&req, "{\"v\":%d,", AGORA_PROTOCOL_VERSION);
 	if (token != NULL) {
-		(void)agora_buf_json_key(&req, "token");
+		(void)agora_buf_adds(&req, "\"token\":");
 		(void)agora_buf_json_str(&req, token, strlen(token));
 		(void)agora_buf_adds(&req, ",");
 	}

@@ -34,7 +34,7 @@ envelope_open(const struct remote_srv *s, agora_buf *b)
 	(void)agora_buf_addf(b, "{\"v\":%d,\"client\":\"%s\",",
 	                     AGORA_PROTOCOL_VERSION, s->client);
 	if (s->c->token != NULL) {
-		(void)agora_buf_json_key(b, "token");
+		(void)agora_buf_adds(b, "\"token\":");
 		(void)agora_buf_json_str(b, s->c->token, strlen(s->c->token));
 		(void)agora_buf_adds(b, ",");
 	}

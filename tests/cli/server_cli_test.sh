@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# `agora server` and `agora ctl` as a user meets them: every ctl command, a
+# token-guarded server refusing an untokened stop, a non-loopback address
+# refused without a token, an address in use failing at start, plugins by
+# --plugin and --agent-dir, and a scenario placing agents on the server.
+# usage: server_cli_test.sh AGORA_BINARY TEST_PLUGIN
+set -u
+agora=$1
+plugin=$2
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+passes=0
+
+check() { # name, condition command...
+	local name=$1
+	shift
+	if "$@"; then
+		passes=$((passes + 1))
+	else
+		failures=$((failures + 1))
+		echo "FAIL: $name"
+		echo "  stdout: $(head -c 600 "$work/out" 2>/dev/null)"
+		echo "  stderr: $(head -c 600 "$work/err" 2>/dev/null)"
+	fi
+}
+
+run() { # runs agora with args; leaves out, err, and code
+	"$agora" "$@" >"$work/out" 2>"$work/err" </dev/null
+	code=$?
+}
+
+has() { grep -q -- "$1" "$work/$2"; }
+
+stopped() { # pid: true once it has exited (killed after 5 s)
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
+		sleep 0.05
+	done
+	kill -9 "$1" 2>/dev/null
+	return 99
+}
+
+free_port() { # a port nobody listens on (bash's /dev/tcp probes it)
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
+start_server() { # args...; sets srv_pid; waits until it answers
+	"$agora" server "$@" >"$work/srv.out" 2>"$work/srv.err" &
+	srv_pid=$!
+	pids+=("$srv_pid")
+	for _ in $(seq 100); do
+		"$agora" ctl "$addr" is-alive --timeout-ms 100 >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+redis-server --port 0 --unixsocket "$work/r.sock" --save '' --appendonly no \
+	--daemonize no >/dev/null 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do [ -S "$work/r.sock" ] && break; sleep 0.05; done
+redis="unix://$work/r.sock"
+
+# ---- usage errors ----
+run server --help
+check "server --help exits 0" [ "$code" -eq 0 ]
+check "server --help lists --token-file" has "token-file" out
+run server
+check "server without address exits 2" [ "$code" -eq 2 ]
+run server --port 1 --bogus
+check "server bad option exits 2" [ "$code" -eq 2 ]
+run ctl --help
+check "ctl --help exits 0" [ "$code" -eq 0 ]
+run ctl "ipc://$work/none.sock" frob
+check "ctl unknown command exits 2" [ "$code" -eq 2 ]
+run ctl "ipc://$work/none.sock" is-alive --timeout-ms 200
+check "ctl to nobody exits 1" [ "$code" -eq 1 ]
+check "ctl to nobody says so" has "no answer" err
+
+# ---- security at start ----
+port=$(free_port)
+run server --host 0.0.0.0 --port "$port"
+check "non-loopback without token exits 2" [ "$code" -eq 2 ]
+check "non-loopback refusal explains" has "without a token" err
+printf 'short\n' >"$work/badtoken"
+run server --port "$port" --token-file "$work/badtoken"
+check "short token exits 2" [ "$code" -eq 2 ]
+
+# ---- a plain server: every ctl command ----
+addr="tcp://127.0.0.1:$port"
+start_server --port "$port" --plugin "$plugin" --redis "$redis"
+check "server with --plugin starts" [ $? -eq 0 ]
+check "server says which plugin it loaded" has "loaded plugin" srv.err
+run server --port "$port"
+check "address in use exits 1" [ "$code" -eq 1 ]
+check "address in use is named" has "cannot listen on tcp://127.0.0.1:$port" err
+run ctl "127.0.0.1:$port" is-alive
+check "is-alive exits 0" [ "$code" -eq 0 ]
+check "is-alive prints the protocol" has "protocol: 1" out
+run ctl "$addr" create t1 tally --session s1 --redis "$redis"
+check "create a plugin kind" [ "$code" -eq 0 ]
+run ctl "$addr" create t1 echo --session s1 --redis "$redis"
+check "create over another kind exits 1" [ "$code" -eq 1 ]
+check "create over another kind says EEXIST" has "EEXIST" err
+run ctl "$addr" create t2 nosuchkind --session s1 --redis "$redis"
+check "create of an unknown kind exits 1" [ "$code" -eq 1 ]
+check "unknown kind is named" has "nosuchkind" err
+run ctl "$addr" list
+check "list shows the agent" has "t1	tally" out
+run ctl "$addr" info
+check "info has pid" has "pid: $srv_pid" out
+check "info has rss" has "rss_kib:" out
+check "info has busy" has "busy: 0" out
+check "info has queued" has "queued: 0" out
+run ctl "$addr" memory t1 --session s1 --redis "$redis"
+check "memory of a fresh agent exits 0" [ "$code" -eq 0 ]
+run ctl "$addr" memory ghost --session s1 --redis "$redis"
+check "memory of an unknown agent exits 1" [ "$code" -eq 1 ]
+printf '[{"config_name":"m","model_type":"openai_chat","model_name":"x","api_key":"k","client_args":{"base_url":"http://127.0.0.1:9/v1"}}]\n' >"$work/models.json"
+run ctl "$addr" set-models "$work/models.json"
+check "set-models exits 0" [ "$code" -eq 0 ]
+printf '[{"model_type":"openai_chat"}]\n' >"$work/badmodels.json"
+run ctl "$addr" set-models "$work/badmodels.json"
+check "bad set-models exits 1" [ "$code" -eq 1 ]
+run ctl "$addr" delete t1 --session s1 --redis "$redis"
+check "delete exits 0" [ "$code" -eq 0 ]
+run ctl "$addr" list
+check "deleted agent gone" [ ! -s "$work/out" ]
+run ctl "$addr" create t3 echo --session s1 --redis "$redis"
+run ctl "$addr" delete-all
+check "delete-all exits 0" [ "$code" -eq 0 ]
+sleep 0.2
+run ctl "$addr" list
+check "delete-all empties" [ ! -s "$work/out" ]
+
+# ---- the server registry ----
+sleep 1.2
+redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
+check "server beats in the registry" has "\"pid\":$srv_pid" out
+
+# ---- a scenario placing agents on it ----
+cat >"$work/scen.json" <<EOF
+{ "agents": [
+    { "role": "a", "kind": "tally", "placement": "$addr" },
+    { "role": "b", "kind": "echo", "placement": "$addr" } ],
+  "script": [ { "send_task_request": { "task": "hi" } }, { "step": {} } ] }
+EOF
+run run "$work/scen.json" --redis "$redis" --frames
+check "scenario on an independent server exits 0" [ "$code" -eq 0 ]
+check "plugin agent answered" has "<a>: n=1 hi" out
+check "echo agent answered" has "<b>: " out
+run ctl "$addr" stop
+check "stop exits 0" [ "$code" -eq 0 ]
+stopped "$srv_pid"
+check "server exits 0 after stop" [ $? -eq 0 ]
+
+# ---- a token-guarded server ----
+printf 'abcdefghijklmnop0123\n' >"$work/token"
+printf 'wrongwrongwrongwrong\n' >"$work/wrong"
+start_server --port "$port" --token-file "$work/token"
+run ctl "$addr" stop
+check "untokened stop refused" [ "$code" -eq 1 ]
+check "refusal says EAUTH" has "EAUTH" err
+run ctl "$addr" stop --token-file "$work/wrong"
+check "wrong token refused" [ "$code" -eq 1 ]
+run ctl "$addr" is-alive
+check "still alive after refusals" [ "$code" -eq 0 ]
+run ctl "$addr" list
+check "untokened list refused" [ "$code" -eq 1 ]
+run ctl "$addr" stop --token-file "$work/token"
+check "tokened stop accepted" [ "$code" -eq 0 ]
+stopped "$srv_pid"
+
+# ---- --agent-dir loads only plugins ----
+mkdir -p "$work/agents"
+cp "$plugin" "$work/agents/tally.so"
+printf 'not an ELF file\n' >"$work/agents/junk.so"
+printf 'echo should never run\n' >"$work/agents/readme.py"
+addr="ipc://$work/s.sock"
+start_server --ipc "$work/s.sock" --agent-dir "$work/agents"
+check "agent-dir server starts" [ $? -eq 0 ]
+check "agent-dir says what it loaded" has "tally.so" srv.err
+check "agent-dir says what it skipped" has "skipped.*junk.so" srv.err
+run ctl "$addr" create t tally --session s2 --redis "$redis"
+check "agent-dir kind usable" [ "$code" -eq 0 ]
+run ctl "$addr" stop
+stopped "$srv_pid"
+check "ipc socket removed at stop" [ ! -e "$work/s.sock" ]
+
+echo "server cli: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
