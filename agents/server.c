@@ -19,11 +19,12 @@
 #include "agora/registry.h"
 #include "server_int.h"
 
-#define REQ_MAX_OPS 100000
-#define REQ_DEPTH   32
-#define WAIT_MAX_MS 60000
-#define TICK_MS     50
-#define BEAT_MS     1000
+#define REQ_MAX_OPS    100000
+#define REQ_DEPTH      32
+#define WAIT_MAX_MS    60000
+#define TICK_MS        50
+#define BEAT_MS        1000
+#define TASK_EXPIRY_MS 250
 
 static volatile sig_atomic_t srv_signalled;
 
@@ -323,6 +324,10 @@ op_run(struct server *srv, struct pending *p, size_t i, const agora_json *op,
 		op_session(srv, p, i, op, JOB_MEMORY);
 	} else if (strcmp(name, "step") == 0) {
 		op_session(srv, p, i, op, JOB_STEP);
+	} else if (strcmp(name, "call") == 0) {
+		op_call(srv, p, i, op);
+	} else if (strcmp(name, "fetch") == 0) {
+		op_fetch(srv, p, i, op);
 	} else {
 		srv_error(p, i, AGORA_ENOTFOUND, "unknown op '%.40s'", name);
 	}
@@ -485,7 +490,7 @@ srv_beat(struct server *srv, agora_redis *reg)
 static void
 srv_loop(struct server *srv, agora_redis *reg)
 {
-	int64_t next_beat = 0;
+	int64_t next_beat = 0, next_expiry = 0;
 
 	for (;;) {
 		int64_t now = agora_now_ms();
@@ -497,6 +502,10 @@ srv_loop(struct server *srv, agora_redis *reg)
 		}
 		pthread_mutex_lock(&srv->lock);
 		box_expire(srv, now);
+		if (now >= next_expiry) {
+			task_expire(srv, now);
+			next_expiry = now + TASK_EXPIRY_MS;
+		}
 		stop = srv->stopping || srv_signalled;
 		pthread_mutex_unlock(&srv->lock);
 		if (stop) {
@@ -571,6 +580,7 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 		/* Let the reply to a stop go out before closing. */
 		agora_sleep_ms(50);
 		host_stop_all(&srv);
+		task_free_all(&srv);
 		pthread_mutex_lock(&srv.lock);
 		box_free_all(&srv);
 		pthread_mutex_unlock(&srv.lock);

@@ -88,10 +88,16 @@ box_answer(struct mailbox *b)
 void
 box_push(struct server *srv, const char *client, char *ev)
 {
-	struct mailbox *b;
-
 	pthread_mutex_lock(&srv->lock);
-	b = box_get(srv, client);
+	box_push_locked(srv, client, ev);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+box_push_locked(struct server *srv, const char *client, char *ev)
+{
+	struct mailbox *b = box_get(srv, client);
+
 	if (b->bytes + strlen(ev) > BOX_HOLD_MAX) {
 		/* A client that stopped polling: keep the server alive. */
 		agora_log(AGORA_LOG_WARN, "server",
@@ -108,7 +114,6 @@ box_push(struct server *srv, const char *client, char *ev)
 	if (b->waiter != NULL) {
 		box_answer(b);
 	}
-	pthread_mutex_unlock(&srv->lock);
 }
 
 void

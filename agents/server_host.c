@@ -280,8 +280,8 @@ host_take(struct host *h, struct job ***batch, size_t *cap)
 	}
 	while (h->head != NULL) {
 		struct job *j = h->head;
-		if (n > 0 && (j->type != JOB_CREATE ||
-		              (*batch)[0]->type != JOB_CREATE)) {
+		if (n > 0 && (j->type != (*batch)[0]->type ||
+		              (j->type != JOB_CREATE && j->type != JOB_CALL))) {
 			break;
 		}
 		if (n == *cap) {
@@ -333,7 +333,28 @@ host_run_job(struct host *h, struct job *j)
 		host_step(h, j);
 		break;
 	case JOB_CREATE:
+	case JOB_CALL:
 		break;
+	}
+}
+
+/* The session could not be opened: every job fails, saying why. */
+static void
+host_refuse(struct host *h, struct job **batch, size_t n, agora_err rv,
+            const char *err)
+{
+	char why[700];
+
+	snprintf(why, sizeof(why), "session %s: %s", h->session, err);
+	for (size_t i = 0; i < n; i++) {
+		if (batch[i]->type == JOB_CALL) {
+			pthread_mutex_lock(&h->srv->lock);
+			task_finish(h->srv, batch[i]->task, false, why,
+			            strlen(why));
+			pthread_mutex_unlock(&h->srv->lock);
+		} else if (batch[i]->p != NULL) {
+			srv_error(batch[i]->p, batch[i]->idx, rv, "%s", why);
+		}
 	}
 }
 
@@ -348,15 +369,11 @@ host_main(void *arg)
 
 	while ((n = host_take(h, &batch, &cap)) > 0) {
 		if (open_rv != AGORA_OK) {
-			for (size_t i = 0; i < n; i++) {
-				if (batch[i]->p != NULL) {
-					srv_error(batch[i]->p, batch[i]->idx,
-					          open_rv, "session %s: %s",
-					          h->session, err);
-				}
-			}
+			host_refuse(h, batch, n, open_rv, err);
 		} else if (batch[0]->type == JOB_CREATE) {
 			host_create(h, batch, n);
+		} else if (batch[0]->type == JOB_CALL) {
+			host_calls(h, batch, n);
 		} else {
 			host_run_job(h, batch[0]);
 		}
@@ -371,9 +388,19 @@ host_main(void *arg)
 struct host *
 host_get(struct server *srv, const char *redis_url, const char *session)
 {
-	struct host *h = NULL;
+	struct host *h;
 
 	pthread_mutex_lock(&srv->lock);
+	h = host_get_locked(srv, redis_url, session);
+	pthread_mutex_unlock(&srv->lock);
+	return h;
+}
+
+struct host *
+host_get_locked(struct server *srv, const char *redis_url, const char *session)
+{
+	struct host *h = NULL;
+
 	for (size_t i = 0; i < srv->nhosts && h == NULL; i++) {
 		if (strcmp(srv->hosts[i]->session, session) == 0 &&
 		    strcmp(srv->hosts[i]->redis_url, redis_url) == 0) {
@@ -399,7 +426,6 @@ host_get(struct server *srv, const char *redis_url, const char *session)
 			srv->hosts[srv->nhosts++] = h;
 		}
 	}
-	pthread_mutex_unlock(&srv->lock);
 	return h;
 }
 
@@ -407,6 +433,13 @@ void
 host_push(struct host *h, struct job *j)
 {
 	pthread_mutex_lock(&h->srv->lock);
+	host_push_locked(h, j);
+	pthread_mutex_unlock(&h->srv->lock);
+}
+
+void
+host_push_locked(struct host *h, struct job *j)
+{
 	if (h->tail != NULL) {
 		h->tail->next = j;
 	} else {
@@ -415,7 +448,6 @@ host_push(struct host *h, struct job *j)
 	h->tail = j;
 	h->queued++;
 	pthread_cond_signal(&h->cv);
-	pthread_mutex_unlock(&h->srv->lock);
 }
 
 void

@@ -47,13 +47,54 @@ struct mailbox {
 	int64_t last_used;
 };
 
-enum job_type { JOB_CREATE, JOB_DELETE, JOB_DELETE_ALL, JOB_MEMORY, JOB_STEP };
+enum job_type {
+	JOB_CREATE,
+	JOB_DELETE,
+	JOB_DELETE_ALL,
+	JOB_MEMORY,
+	JOB_STEP,
+	JOB_CALL,
+};
+
+#define TASK_ID_MAX   128
+#define TASK_FETCHERS 16
+
+enum task_state {
+	TASK_WAITING, /* for its input future */
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_DONE,
+	TASK_FAILED,
+};
+
+/* A direct call and its result (server_task.c). */
+struct task {
+	char id[TASK_ID_MAX];
+	struct server *srv;
+	enum task_state state;
+	char *result; /* the reply, or why it failed */
+	int64_t done_ms;
+	char client[CLIENT_ID_MAX + 1]; /* notify this mailbox; "" none */
+	struct pending *call;           /* the call op, until answered */
+	size_t call_op;
+	struct {
+		struct pending *p;
+		size_t op;
+		int64_t until;
+	} fetch[TASK_FETCHERS];
+	size_t nfetch;
+	char *session, *redis, *role, *content, *sent_from;
+	char future_task[TASK_ID_MAX];
+	char future_url[256];
+	struct task *next; /* hash chain */
+};
 
 struct job {
 	enum job_type type;
 	const agora_json *op;
 	struct pending *p;
 	size_t idx;
+	struct task *task; /* JOB_CALL */
 	struct job *next;
 };
 
@@ -89,6 +130,10 @@ struct server {
 	size_t nboxes;
 	size_t nagents;
 	size_t max_agents;
+	struct task **tasks; /* hash buckets */
+	size_t ntasks;
+	agora_link **peers; /* servers fetched from, for input futures */
+	size_t npeers;
 };
 
 /* server.c; thread-safe without the lock (each op answered once) */
@@ -96,20 +141,41 @@ void srv_result(struct pending *p, size_t i, char *json);
 void srv_error(struct pending *p, size_t i, agora_err code, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
 
-/* server_host.c */
+/* server_host.c; the _locked ones under srv->lock */
 struct host *host_get(struct server *srv, const char *redis_url,
                       const char *session);
+struct host *host_get_locked(struct server *srv, const char *redis_url,
+                             const char *session);
 void host_push(struct host *h, struct job *j);
+void host_push_locked(struct host *h, struct job *j);
 void host_stop_all(struct server *srv);
 void host_set_busy(struct host *h, size_t busy);
 
 /* server_step.c: run a step job on the host's thread. */
 void host_step(struct host *h, struct job *j);
 
+/* server_call.c: run a batch of call jobs on the host's thread. */
+void host_calls(struct host *h, struct job **jobs, size_t n);
+/* Queue a task's call on its session's host (under srv->lock). */
+void task_queue_call(struct server *srv, struct task *t);
+
+/* server_task.c; under srv->lock but the ops and task_free_all */
+void op_call(struct server *srv, struct pending *p, size_t i,
+             const agora_json *op);
+void op_fetch(struct server *srv, struct pending *p, size_t i,
+              const agora_json *op);
+struct task *task_find(struct server *srv, const char *id);
+void task_finish(struct server *srv, struct task *t, bool ok, const char *text,
+                 size_t len);
+void task_release_call(struct task *t);
+void task_expire(struct server *srv, int64_t now);
+void task_free_all(struct server *srv);
+
 /* server_box.c: call under srv->lock, except box_push */
 struct mailbox *box_get(struct server *srv, const char *client);
 /* Append an event (ownership of ev taken) and wake the box's waiter. */
 void box_push(struct server *srv, const char *client, char *ev);
+void box_push_locked(struct server *srv, const char *client, char *ev);
 /* A wait op: answered now if events are there, else held. */
 void box_wait(struct server *srv, struct pending *p, size_t i, uint64_t ack,
               int64_t wait_ms);

@@ -16,6 +16,7 @@
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
+#include "agora/future.h"
 #include "agora/log.h"
 #include "agora/proc.h"
 #include "agora/server.h"
@@ -28,8 +29,8 @@
 
 /* ---- requests --------------------------------------------------------- */
 
-static void
-envelope_open(const struct remote_srv *s, agora_buf *b)
+void
+remote_envelope(const struct remote_srv *s, agora_buf *b)
 {
 	(void)agora_buf_addf(b, "{\"v\":%d,\"client\":\"%s\",",
 	                     AGORA_PROTOCOL_VERSION, s->client);
@@ -70,7 +71,7 @@ remote_call(struct remote_srv *s, const char *ops, size_t nops,
 	*docp = NULL;
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
 	agora_buf_init(&reply, AGORA_TP_MAX_MSG);
-	envelope_open(s, &req);
+	remote_envelope(s, &req);
 	(void)agora_buf_adds(&req, ops);
 	rv = agora_buf_adds(&req, "]}");
 	if (rv == AGORA_OK) {
@@ -200,9 +201,15 @@ event_apply(struct remote_srv *s, const agora_json *e)
 	const char *sid = agora_json_str(agora_json_get(e, "s"));
 	const char *t = agora_json_str(agora_json_get(e, "t"));
 	const agora_json *c = agora_json_get(e, "c");
+	const char *task = agora_json_str(agora_json_get(e, "k"));
 	struct dispatch *d = sid ? dispatch_find(s, sid, NULL) : NULL;
 	int64_t i;
 
+	if (task != NULL && t != NULL && agora_json_str(c) != NULL) {
+		remote_futures_event(s, task, t[0] == 'r', agora_json_str(c),
+		                     strlen(agora_json_str(c)));
+		return;
+	}
 	if (d == NULL || t == NULL) {
 		return; /* a step we gave up on */
 	}
@@ -227,8 +234,6 @@ event_apply(struct remote_srv *s, const agora_json *e)
 		dispatch_unlink(s, d);
 	}
 }
-
-static void wait_send(struct remote_srv *s);
 
 /* A long poll came back: its events, in order, then the next poll. */
 static void
@@ -262,15 +267,15 @@ wait_done(void *arg, agora_err rv, const char *data, size_t len)
 		}
 	}
 	agora_json_free(doc);
-	if (s->ds != NULL && !s->down) {
-		wait_send(s);
+	if ((s->ds != NULL || s->futs != NULL) && !s->down) {
+		remote_wait_send(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* Keep one long poll out (under s->lock). */
-static void
-wait_send(struct remote_srv *s)
+void
+remote_wait_send(struct remote_srv *s)
 {
 	agora_buf req;
 
@@ -278,7 +283,7 @@ wait_send(struct remote_srv *s)
 		return;
 	}
 	agora_buf_init(&req, 0);
-	envelope_open(s, &req);
+	remote_envelope(s, &req);
 	(void)agora_buf_addf(&req,
 	                     "{\"op\":\"wait\",\"epoch\":\"%s\",\"ack\":%llu,"
 	                     "\"wait_ms\":%d}]}",
@@ -304,6 +309,7 @@ srv_down(void *arg)
 	while (s->ds != NULL) {
 		dispatch_fail(s, s->ds, 'l', why);
 	}
+	remote_futures_fail(s, why);
 	pthread_mutex_unlock(&s->lock);
 	agora_log(AGORA_LOG_WARN, "remote", "%s", why);
 }
@@ -323,6 +329,7 @@ remote_srv_new(agora_center *c, const char *url, char *err, size_t errlen)
 	}
 	s->c = c;
 	s->url = agora_strdup(url);
+	agora_buf_init(&s->callq, AGORA_TP_MAX_MSG);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->client, sizeof(s->client), "c%d-%llx-%llu", (int)getpid(),
 	         (unsigned long long)agora_now_us(),
@@ -341,6 +348,9 @@ remote_srv_free(struct remote_srv *s)
 	while (s->ds != NULL) {
 		dispatch_unlink(s, s->ds);
 	}
+	remote_futures_fail(s, "the center was freed");
+	remote_futures_drop_queue(s);
+	agora_buf_fini(&s->callq);
 	if (s->proc != NULL) {
 		agora_proc_stop(s->proc, 1000);
 		agora_proc_free(s->proc);
@@ -456,7 +466,7 @@ step_send(agora_step *st, struct remote_srv *s, agora_turn **turns, size_t n)
 	ref->s = s;
 	snprintf(ref->sid, sizeof(ref->sid), "%s", d->sid);
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
-	envelope_open(s, &req);
+	remote_envelope(s, &req);
 	step_op(st, d, &req);
 	rv = agora_buf_adds(&req, "]}");
 	pthread_mutex_lock(&s->lock);
@@ -471,7 +481,7 @@ step_send(agora_step *st, struct remote_srv *s, agora_turn **turns, size_t n)
 		dispatch_fail(s, d, 'x', "the step request is too large");
 		agora_free(ref);
 	} else {
-		wait_send(s);
+		remote_wait_send(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	agora_buf_fini(&req);

@@ -43,6 +43,11 @@ struct remote_srv {
 	bool waiting; /* a long poll is out */
 	uint64_t acked;
 	struct dispatch *ds;
+	struct agora_future *futs; /* calls not resolved yet (call.c) */
+	agora_buf callq;           /* call ops not sent yet */
+	struct agora_future **callq_f;
+	size_t ncallq, capcallq;
+	int calls_out; /* call requests in flight */
 };
 
 struct remote_srv *remote_srv_new(agora_center *c, const char *url, char *err,
@@ -56,5 +61,15 @@ void dispatch_fail(struct remote_srv *s, struct dispatch *d, char type,
 /* Usable now: a server that went down is reached again (a child is
  * restarted) and its agents are created again. Else s->why says why. */
 agora_err remote_srv_ready(struct remote_srv *s);
+/* remote.c, under s->lock: the request envelope up to "ops":[, and the
+ * long poll kept out while steps or calls are pending. */
+void remote_envelope(const struct remote_srv *s, agora_buf *b);
+void remote_wait_send(struct remote_srv *s);
+/* call.c, under s->lock: a call's result came as an event; the server is
+ * gone. */
+void remote_futures_event(struct remote_srv *s, const char *task, bool ok,
+                          const char *text, size_t len);
+void remote_futures_fail(struct remote_srv *s, const char *why);
+void remote_futures_drop_queue(struct remote_srv *s);
 
 #endif

@@ -446,6 +446,25 @@ round_act(agora_step *st, agora_turn **acting, size_t n)
 	}
 }
 
+/* A direct call: the inputs were given, nothing is drained. */
+static agora_err
+round_begin_direct(agora_step *st, agora_turn **acting)
+{
+	agora_err rv;
+
+	for (size_t i = 0; i < st->nturns; i++) {
+		st->turns[i].round = st->round;
+		st->turns[i].state = TURN_WAITING;
+		acting[i] = &st->turns[i];
+	}
+	rv = round_memories(st, acting, st->nturns);
+	if (rv == AGORA_OK) {
+		round_act(st, acting, st->nturns);
+	}
+	agora_free(acting);
+	return rv;
+}
+
 /* Agents on servers first (their servers start at once, in parallel with
  * what follows), then the local ones: drained here in one batch, run. */
 static agora_err
@@ -460,6 +479,11 @@ round_begin(agora_step *st)
 	agora_err rv;
 
 	st->round++;
+	if (st->direct) {
+		agora_free(remote);
+		agora_free(roles);
+		return round_begin_direct(st, acting);
+	}
 	for (size_t i = 0; i < st->nturns; i++) {
 		agora_turn *t = &st->turns[i];
 		if (!turn_prepare(st, t)) {
@@ -605,11 +629,47 @@ commit_plan_free(struct commit_plan *p)
  * each drained acked) in one batch, silent turns acked, failed turns'
  * messages requeued, registry updated; then the end frames go out, so
  * `end` means the reply is stored. */
+/* A direct call's reply goes to no one; agents whose kind reads memory
+ * remember the call and the reply. */
+static agora_err
+round_commit_direct(agora_step *st)
+{
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < st->nfinished; i++) {
+		agora_turn *t = st->finished[i];
+		if (t->state != TURN_DONE) {
+			continue;
+		}
+		if (t->agent->kind->memory_limit > 0 && rv == AGORA_OK) {
+			agora_msg *m[2] = { t->inputs.n > 0 ? t->inputs.v[0]
+				                            : NULL,
+				            commit_reply(st, t) };
+			size_t k = m[0] != NULL ? 0 : 1;
+			rv = agora_env_memory_append(st->c->env, t->agent->role,
+			                             m + k, 2 - k);
+			agora_msg_free(m[1]);
+			if (rv != AGORA_OK) {
+				step_fail(st, rv, "memory",
+				          agora_env_errstr(st->c->env));
+			}
+		}
+		step_push_frame(st, t, AGORA_FRAME_END, "", 0);
+	}
+	st->open -= st->nfinished;
+	st->nfinished = 0;
+	return rv;
+}
+
 static agora_err
 round_commit(agora_step *st)
 {
 	struct commit_plan plan = { 0 };
 	agora_err rv;
+
+	if (st->direct) {
+		return round_commit_direct(st);
+	}
 
 	commit_sort(st, &plan);
 	rv = commit_apply(st, &plan);
@@ -645,6 +705,19 @@ round_expire(agora_step *st)
 		agora_turn_fail(t, "timed out: no reply within %lld ms",
 		                (long long)st->deadline_ms);
 	}
+}
+
+static bool
+step_has_posts(agora_step *st)
+{
+	bool any;
+	int64_t now = agora_now_ms();
+
+	pthread_mutex_lock(&st->lock);
+	any = st->posts != NULL;
+	pthread_mutex_unlock(&st->lock);
+	return any || now >= st->deadline ||
+	       (st->nheap > 0 && st->heap[0]->due <= now);
 }
 
 /* Wait until a post arrives, or until wake (monotonic ms); take the posts. */
@@ -716,8 +789,8 @@ round_wait(agora_step *st)
 	}
 }
 
-agora_err
-agora_step_next(agora_step *st, const agora_frame **fp)
+static agora_err
+step_next(agora_step *st, const agora_frame **fp, bool block)
 {
 	*fp = NULL;
 	agora_free(st->cur.content);
@@ -752,8 +825,23 @@ agora_step_next(agora_step *st, const agora_frame **fp)
 			st->phase = PHASE_BEGIN;
 			continue;
 		}
+		if (!block && !step_has_posts(st)) {
+			return AGORA_ETIMEDOUT;
+		}
 		round_wait(st);
 	}
+}
+
+agora_err
+agora_step_next(agora_step *st, const agora_frame **fp)
+{
+	return step_next(st, fp, true);
+}
+
+agora_err
+agora_step_poll(agora_step *st, const agora_frame **fp)
+{
+	return step_next(st, fp, false);
 }
 
 const char *
@@ -947,6 +1035,62 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 		agora_step_free(st);
 		return rv;
 	}
+	st->deadline = agora_now_ms() + st->deadline_ms;
+	c->active = st;
+	*stp = st;
+	return AGORA_OK;
+}
+
+agora_err
+agora_center_direct(agora_center *c, const char *const *roles,
+                    agora_msgs *inputs, size_t n, int64_t deadline_ms,
+                    agora_step **stp)
+{
+	agora_agent **agents = agora_calloc(n + 1, sizeof(agora_agent *));
+	agora_step *st;
+
+	*stp = NULL;
+	for (size_t i = 0; i < n; i++) {
+		agents[i] = agora__center_find(c, roles[i]);
+		if (agents[i] == NULL || agents[i]->kind == NULL ||
+		    agents[i]->picked == c->steps + 1) {
+			agora__center_set_err(
+			    c,
+			    "direct call: '%.80s' is not a local agent here, "
+			    "or is named twice",
+			    roles[i]);
+			agora_free(agents);
+			return AGORA_EINVAL;
+		}
+		agents[i]->picked = c->steps + 1;
+	}
+	c->steps++;
+	if (c->active != NULL) {
+		agora__center_set_err(c, "a step is already running");
+		agora_free(agents);
+		return AGORA_EINVAL;
+	}
+	st = agora_calloc(1, sizeof(*st));
+	st->c = c;
+	st->direct = true;
+	step_init_sync(st);
+	st->rounds = 1;
+	st->llm_args = agora_strdup("{}");
+	st->deadline_ms = deadline_ms > 0 ? deadline_ms : c->deadline_ms;
+	agora_strv_push(&st->send_to, AGORA_ALL);
+	st->turns = agora_calloc(n == 0 ? 1 : n, sizeof(agora_turn));
+	st->nturns = n;
+	for (size_t i = 0; i < n; i++) {
+		agora_turn *t = &st->turns[i];
+		t->agent = agents[i];
+		t->step = st;
+		t->heap_index = SIZE_MAX;
+		t->inputs = inputs[i];
+		memset(&inputs[i], 0, sizeof(inputs[i]));
+		agora_buf_init(&t->reply, REPLY_MAX);
+		agora_strv_push(&st->roles, agents[i]->role);
+	}
+	agora_free(agents);
 	st->deadline = agora_now_ms() + st->deadline_ms;
 	c->active = st;
 	*stp = st;

@@ -116,6 +116,7 @@ struct agora_step {
 	char *user_response;
 	char *llm_args;
 	bool human_auto;
+	bool direct; /* direct calls: inputs given, replies go nowhere */
 	uint32_t rounds;
 	uint32_t round;
 	int64_t deadline;

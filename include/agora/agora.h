@@ -13,6 +13,7 @@
 #include "agora/config.h"
 #include "agora/env.h"
 #include "agora/err.h"
+#include "agora/future.h"
 #include "agora/json.h"
 #include "agora/kinds.h"
 #include "agora/llm.h"

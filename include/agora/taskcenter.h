@@ -119,6 +119,19 @@ AGORA_API agora_err agora_center_step(agora_center *c,
  * agora_step_errstr); an agent's failure is an error frame. */
 AGORA_API agora_err agora_step_next(agora_step *st, const agora_frame **fp);
 AGORA_API const char *agora_step_errstr(const agora_step *st);
+/* agora_step_next without waiting: AGORA_ETIMEDOUT when no frame is ready
+ * and none can be until an agent's timer or post comes due. */
+AGORA_API agora_err agora_step_poll(agora_step *st, const agora_frame **fp);
+
+/* Direct calls as a step (what an agent server runs for `call`): agent
+ * roles[i] reads inputs[i] (moved out) instead of its inbox; nothing is
+ * drained or published; frames come out as in any step. A kind that reads
+ * memory remembers the first input and the reply. Roles must be local
+ * agents of c, each once. */
+AGORA_API agora_err agora_center_direct(agora_center *c,
+                                        const char *const *roles,
+                                        agora_msgs *inputs, size_t n,
+                                        int64_t deadline_ms, agora_step **stp);
 /* The roles that act in this step, in order. */
 AGORA_API const agora_strv *agora_step_roles(const agora_step *st);
 /* Stop early (unfinished agents get their messages back) and free. */

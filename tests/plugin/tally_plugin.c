@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A plugin kind for the tests, loaded by agent servers with --plugin:
- * "tally" answers "n=<inputs read> <first input>" after delay_ms (waiting on
- * a timer, holding no thread). */
+ * "tally" answers "n=<inputs read> <first input> m=<memory entries>" after
+ * delay_ms (waiting on a timer, holding no thread). */
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +32,9 @@ tally_answer(void *state, agora_turn *turn)
 	char line[512];
 
 	(void)state;
-	snprintf(line, sizeof(line), "n=%zu %s", n,
-	         n > 0 ? agora_turn_input(turn, 0)->content : "-");
+	snprintf(line, sizeof(line), "n=%zu %s m=%zu", n,
+	         n > 0 ? agora_turn_input(turn, 0)->content : "-",
+	         agora_turn_nmemory(turn));
 	agora_turn_emits(turn, line);
 	agora_turn_done(turn);
 }
@@ -58,7 +59,8 @@ tally_destroy(void *state)
 
 static const agora_kind tally_kind = {
 	.name = "tally",
-	.summary = "test plugin: counts what it read",
+	.summary = "test plugin: counts what it read and remembers",
+	.memory_limit = 50,
 	.create = tally_create,
 	.act = tally_act,
 	.destroy = tally_destroy,

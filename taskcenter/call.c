@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/* Direct calls and futures, the caller's side. A call is queued on its
+ * server; while fewer than CALLS_OUT requests are in flight to it, the
+ * queue goes out at once as one request, so concurrent calls batch
+ * themselves without waiting on a timer. A call's reply carries its result
+ * when the agent answered at once, else "pending": the result then comes
+ * through the server link's long poll (an 'r' or 'f' event). Futures
+ * opened from an id elsewhere read by fetching, a long poll of their own. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/future.h"
+#include "agora/server.h"
+#include "remote.h"
+
+#define CALLS_OUT     2
+#define FETCH_WAIT_MS 10000
+
+enum fut_state { FUT_PENDING, FUT_DONE, FUT_FAILED };
+
+struct agora_future {
+	char task[128];
+	char url[256];
+	char id[400];
+	char *token; /* opened futures */
+	struct remote_srv *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	enum fut_state state;
+	char *content;
+	char errstr[512];
+	atomic_int refs;
+	bool registered; /* in s->futs; under s->lock */
+	agora_future *prev, *next;
+};
+
+struct call_batch {
+	struct remote_srv *s;
+	agora_future **f;
+	size_t n;
+};
+
+static agora_future *
+fut_new(const char *task, const char *url)
+{
+	agora_future *f = agora_calloc(1, sizeof(*f));
+	pthread_condattr_t attr;
+
+	snprintf(f->task, sizeof(f->task), "%s", task);
+	snprintf(f->url, sizeof(f->url), "%s", url);
+	snprintf(f->id, sizeof(f->id), "%s@%s", task, url);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cv, &attr);
+	pthread_condattr_destroy(&attr);
+	atomic_init(&f->refs, 1);
+	return f;
+}
+
+static void
+fut_unref(agora_future *f)
+{
+	if (atomic_fetch_sub(&f->refs, 1) != 1) {
+		return;
+	}
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->lock);
+	agora_free(f->content);
+	agora_free(f->token);
+	agora_free(f);
+}
+
+static void
+fut_resolve(agora_future *f, bool ok, const char *text, size_t len)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->state == FUT_PENDING) {
+		f->state = ok ? FUT_DONE : FUT_FAILED;
+		if (ok) {
+			f->content = agora_strndup(text, len);
+		} else {
+			snprintf(f->errstr, sizeof(f->errstr), "%.*s",
+			         (int)(len < 500 ? len : 500), text);
+		}
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* ---- the server's list of futures (under s->lock) --------------------- */
+
+static void
+fut_register(struct remote_srv *s, agora_future *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	f->registered = true;
+	f->prev = NULL;
+	f->next = s->futs;
+	if (s->futs != NULL) {
+		s->futs->prev = f;
+	}
+	s->futs = f;
+}
+
+static void
+fut_unregister(struct remote_srv *s, agora_future *f)
+{
+	if (!f->registered) {
+		return;
+	}
+	f->registered = false;
+	if (f->prev != NULL) {
+		f->prev->next = f->next;
+	} else {
+		s->futs = f->next;
+	}
+	if (f->next != NULL) {
+		f->next->prev = f->prev;
+	}
+	fut_unref(f);
+}
+
+void
+remote_futures_event(struct remote_srv *s, const char *task, bool ok,
+                     const char *text, size_t len)
+{
+	for (agora_future *f = s->futs; f != NULL; f = f->next) {
+		if (strcmp(f->task, task) == 0) {
+			fut_resolve(f, ok, text, len);
+			fut_unregister(s, f);
+			return;
+		}
+	}
+}
+
+void
+remote_futures_drop_queue(struct remote_srv *s)
+{
+	for (size_t i = 0; i < s->ncallq; i++) {
+		fut_unref(s->callq_f[i]);
+	}
+	agora_free(s->callq_f);
+	s->callq_f = NULL;
+	s->ncallq = s->capcallq = 0;
+}
+
+void
+remote_futures_fail(struct remote_srv *s, const char *why)
+{
+	while (s->futs != NULL) {
+		agora_future *f = s->futs;
+		fut_resolve(f, false, why, strlen(why));
+		fut_unregister(s, f);
+	}
+}
+
+/* ---- sending calls ---------------------------------------------------- */
+
+static void call_flush(struct remote_srv *s);
+
+static void
+call_result(struct remote_srv *s, agora_future *f, const agora_json *r)
+{
+	const char *content = agora_json_str(agora_json_get(r, "content"));
+	const char *why = agora_json_str(agora_json_get(r, "error"));
+
+	if (agora_json_bool(agora_json_get(r, "pending"))) {
+		return; /* its result comes as an event */
+	}
+	if (agora_json_bool(agora_json_get(r, "ok")) && content != NULL) {
+		fut_resolve(f, true, content, strlen(content));
+	} else {
+		why = why != NULL ? why : "a malformed call result";
+		fut_resolve(f, false, why, strlen(why));
+	}
+	fut_unregister(s, f);
+}
+
+static void
+call_done(void *arg, agora_err rv, const char *data, size_t len)
+{
+	struct call_batch *b = arg;
+	struct remote_srv *s = b->s;
+	agora_json *doc = NULL;
+	const agora_json *res = NULL;
+	char err[300] = "";
+
+	if (rv == AGORA_OK) {
+		if (agora_json_parse(&doc, data, len, AGORA_TP_MAX_MSG, 32, err,
+		                     sizeof(err)) == AGORA_OK) {
+			res = agora_json_get(doc, "results");
+		}
+	} else {
+		snprintf(err, sizeof(err), "agent server %s: %s", s->url,
+		         agora_strerror(rv));
+	}
+	pthread_mutex_lock(&s->lock);
+	s->calls_out--;
+	for (size_t i = 0; i < b->n; i++) {
+		if (agora_json_size(res) == b->n) {
+			call_result(s, b->f[i], agora_json_at(res, i));
+		} else if (rv != AGORA_ECANCELED) {
+			fut_resolve(b->f[i], false, err[0] ? err : "no result",
+			            strlen(err[0] ? err : "no result"));
+			fut_unregister(s, b->f[i]);
+		}
+	}
+	if (rv != AGORA_ECANCELED) {
+		call_flush(s);
+		if (s->futs != NULL && !s->down) {
+			remote_wait_send(s);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < b->n; i++) {
+		fut_unref(b->f[i]);
+	}
+	agora_json_free(doc);
+	agora_free(b->f);
+	agora_free(b);
+}
+
+/* Send what is queued as one request (under s->lock). */
+static void
+call_flush(struct remote_srv *s)
+{
+	struct call_batch *b;
+	agora_buf req;
+
+	if (s->ncallq == 0 || s->calls_out >= CALLS_OUT) {
+		return;
+	}
+	b = agora_calloc(1, sizeof(*b));
+	b->s = s;
+	b->f = s->callq_f;
+	b->n = s->ncallq;
+	s->callq_f = NULL;
+	s->ncallq = s->capcallq = 0;
+	agora_buf_init(&req, AGORA_TP_MAX_MSG);
+	remote_envelope(s, &req);
+	(void)agora_buf_add(&req, s->callq.data, s->callq.len);
+	agora_buf_reset(&s->callq);
+	if (agora_buf_adds(&req, "]}") != AGORA_OK ||
+	    agora_link_request(s->link, req.data, req.len,
+	                       s->c->server_timeout_ms, call_done,
+	                       b) != AGORA_OK) {
+		s->calls_out++;
+		agora_buf_fini(&req);
+		pthread_mutex_unlock(&s->lock);
+		call_done(b, AGORA_ETOOBIG, NULL, 0);
+		pthread_mutex_lock(&s->lock);
+		return;
+	}
+	s->calls_out++;
+	remote_wait_send(s);
+	agora_buf_fini(&req);
+}
+
+static agora_err
+call_queue(agora_center *c, const char *role, const char *content,
+           const agora_future *input, agora_future **fp)
+{
+	agora_agent *a = agora__center_find(c, role);
+	struct remote_srv *s;
+	agora_future *f;
+	char task[128];
+	agora_buf *q;
+
+	*fp = NULL;
+	if (a == NULL || a->srv == NULL) {
+		agora__center_set_err(c, "%s: %s",
+		                      role != NULL ? role : "(null)",
+		                      a == NULL ? "no such agent"
+		                                : "direct calls need the agent "
+		                                  "on an agent server");
+		return a == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
+	}
+	s = a->srv;
+	if (remote_srv_ready(s) != AGORA_OK) {
+		agora__center_set_err(c, "%s", s->why);
+		return AGORA_ETRANSPORT;
+	}
+	snprintf(task, sizeof(task), "%s.%llu", s->client,
+	         (unsigned long long)++c->dispatches);
+	f = fut_new(task, s->url);
+	f->s = s;
+	pthread_mutex_lock(&s->lock);
+	q = &s->callq;
+	(void)agora_buf_adds(q, s->ncallq > 0 ? "," : "");
+	(void)agora_buf_addf(q,
+	                     "{\"op\":\"call\",\"notify\":true,\"task\":"
+	                     "\"%s\",\"role\":",
+	                     task);
+	(void)agora_buf_json_str(q, role, strlen(role));
+	(void)agora_buf_adds(q, ",\"session\":");
+	(void)agora_buf_json_str(q, c->session, strlen(c->session));
+	(void)agora_buf_adds(q, ",\"redis\":");
+	(void)agora_buf_json_str(q, agora_center_redis_url(c),
+	                         strlen(agora_center_redis_url(c)));
+	if (input != NULL) {
+		(void)agora_buf_adds(q, ",\"future\":{\"url\":");
+		(void)agora_buf_json_str(q, input->url, strlen(input->url));
+		(void)agora_buf_adds(q, ",\"task\":");
+		(void)agora_buf_json_str(q, input->task, strlen(input->task));
+		(void)agora_buf_adds(q, "}}");
+	} else {
+		(void)agora_buf_adds(q, ",\"content\":");
+		(void)agora_buf_json_str(q, content, strlen(content));
+		(void)agora_buf_adds(q, "}");
+	}
+	if (s->ncallq == s->capcallq) {
+		s->capcallq = s->capcallq ? 2 * s->capcallq : 16;
+		s->callq_f = agora_realloc(s->callq_f,
+		                           s->capcallq * sizeof(*s->callq_f));
+	}
+	atomic_fetch_add(&f->refs, 1); /* the batch's */
+	s->callq_f[s->ncallq++] = f;
+	fut_register(s, f);
+	call_flush(s);
+	pthread_mutex_unlock(&s->lock);
+	*fp = f;
+	return AGORA_OK;
+}
+
+agora_err
+agora_center_call(agora_center *c, const char *role, const char *content,
+                  agora_future **fp)
+{
+	if (content == NULL || !agora_utf8_valid(content, strlen(content))) {
+		agora__center_set_err(c, "call: content must be UTF-8 text");
+		*fp = NULL;
+		return AGORA_EINVAL;
+	}
+	return call_queue(c, role, content, NULL, fp);
+}
+
+agora_err
+agora_center_call_future(agora_center *c, const char *role, agora_future *input,
+                         agora_future **fp)
+{
+	if (input == NULL) {
+		agora__center_set_err(c, "call: no input future");
+		*fp = NULL;
+		return AGORA_EINVAL;
+	}
+	return call_queue(c, role, NULL, input, fp);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* An opened future: fetch from its server, waiting there. */
+static void
+fut_fetch(agora_future *f, int64_t wait_ms)
+{
+	char ops[400], err[300];
+	agora_json *doc = NULL;
+	const agora_json *r;
+	agora_buf reply;
+	agora_err rv;
+
+	snprintf(ops, sizeof(ops),
+	         "[{\"op\":\"fetch\",\"task\":\"%s\",\"wait_ms\":%lld}]",
+	         f->task, (long long)wait_ms);
+	agora_buf_init(&reply, AGORA_TP_MAX_MSG);
+	rv = agora_server_request(f->url, f->token, ops, wait_ms + 5000, &reply,
+	                          err, sizeof(err));
+	if (rv == AGORA_OK) {
+		rv = agora_json_parse(&doc, reply.data, reply.len,
+		                      AGORA_TP_MAX_MSG, 32, err, sizeof(err));
+	}
+	r = agora_json_at(agora_json_get(doc, "results"), 0);
+	if (rv == AGORA_OK && r != NULL &&
+	    !agora_json_bool(agora_json_get(r, "pending"))) {
+		const char *c = agora_json_str(agora_json_get(r, "content"));
+		const char *why = agora_json_str(agora_json_get(r, "error"));
+		bool ok = agora_json_bool(agora_json_get(r, "ok")) && c != NULL;
+		why = why != NULL ? why : "a malformed fetch result";
+		fut_resolve(f, ok, ok ? c : why, strlen(ok ? c : why));
+	} else if (rv != AGORA_OK && rv != AGORA_ETIMEDOUT) {
+		fut_resolve(f, false, err, strlen(err));
+	}
+	agora_json_free(doc);
+	agora_buf_fini(&reply);
+}
+
+agora_err
+agora_future_wait(agora_future *f, int64_t timeout_ms, const char **content)
+{
+	int64_t until = agora_now_ms() + timeout_ms;
+	enum fut_state st;
+
+	*content = NULL;
+	if (f->s == NULL) {
+		while (f->state == FUT_PENDING && agora_now_ms() < until) {
+			int64_t left = until - agora_now_ms();
+			fut_fetch(f,
+			          left < FETCH_WAIT_MS ? left : FETCH_WAIT_MS);
+		}
+	}
+	pthread_mutex_lock(&f->lock);
+	while (f->state == FUT_PENDING) {
+		struct timespec ts = { .tv_sec = (time_t)(until / 1000),
+			               .tv_nsec =
+			                   (long)(until % 1000) * 1000000 };
+		if (agora_now_ms() >= until ||
+		    pthread_cond_timedwait(&f->cv, &f->lock, &ts) != 0) {
+			if (f->state == FUT_PENDING &&
+			    agora_now_ms() >= until) {
+				break;
+			}
+		}
+	}
+	st = f->state;
+	pthread_mutex_unlock(&f->lock);
+	if (st == FUT_DONE) {
+		*content = f->content;
+		return AGORA_OK;
+	}
+	return st == FUT_PENDING ? AGORA_ETIMEDOUT : AGORA_EAGENT;
+}
+
+const char *
+agora_future_id(const agora_future *f)
+{
+	return f->id;
+}
+
+const char *
+agora_future_errstr(const agora_future *f)
+{
+	return f->errstr;
+}
+
+agora_err
+agora_future_open(const char *id, const char *token, agora_future **fp)
+{
+	const char *at = id != NULL ? strchr(id, '@') : NULL;
+	char task[128];
+
+	*fp = NULL;
+	if (at == NULL || at == id || (size_t)(at - id) >= sizeof(task) ||
+	    strstr(at, "://") == NULL) {
+		return AGORA_EINVAL;
+	}
+	snprintf(task, sizeof(task), "%.*s", (int)(at - id), id);
+	*fp = fut_new(task, at + 1);
+	(*fp)->token = token != NULL ? agora_strdup(token) : NULL;
+	return AGORA_OK;
+}
+
+void
+agora_future_free(agora_future *f)
+{
+	if (f == NULL) {
+		return;
+	}
+	if (f->s != NULL) {
+		pthread_mutex_lock(&f->s->lock);
+		fut_unregister(f->s, f);
+		pthread_mutex_unlock(&f->s->lock);
+	}
+	fut_unref(f);
+}
