@@ -175,6 +175,13 @@ agora_agent_new(agora_agent **ap, const agora_agent_spec *spec, char *err,
 	a->state = state;
 	a->human = spec->human;
 	a->watcher = spec->watcher;
+	if (spec->options != NULL) {
+		/* Kept so the agent can move to a server with its config. */
+		agora_buf opts;
+		agora_buf_init(&opts, 0);
+		(void)agora_json_print(spec->options, &opts);
+		a->options = agora_buf_steal(&opts);
+	}
 	*ap = a;
 	return AGORA_OK;
 }

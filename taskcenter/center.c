@@ -224,6 +224,79 @@ agora_center_free(agora_center *c)
 	agora_free(c);
 }
 
+static agora_err center_register(agora_center *c, agora_agent *const *agents,
+                                 size_t n);
+
+/* Replace agent old by new in the table and the map, same place. */
+static void
+center_swap(agora_center *c, agora_agent *old, agora_agent *new)
+{
+	new->index = old->index;
+	c->agents[old->index] = new;
+	for (size_t i = 0; i < c->map.cap; i++) {
+		if (c->map.slots[i] == old) {
+			c->map.slots[i] = new;
+		}
+	}
+}
+
+agora_err
+agora_center_move_agent(agora_center *c, const char *role,
+                        const char *placement)
+{
+	agora_agent *old = map_find(&c->map, role);
+	agora_agent_spec spec = { 0 };
+	agora_json *opts = NULL;
+	agora_agent *a = NULL;
+	char err[512];
+	agora_err rv;
+
+	if (old == NULL || old->kind == NULL || c->active != NULL) {
+		agora__center_set_err(c, "%s: %s", role != NULL ? role : "",
+		                      old == NULL ? "no such agent"
+		                      : c->active != NULL
+		                          ? "a step is running"
+		                          : "already on a server");
+		return old == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
+	}
+	if (old->options != NULL) {
+		(void)agora_json_parse(
+		    &opts, old->options, strlen(old->options),
+		    AGORA_MSG_MAX_BYTES, AGORA_JSON_MAX_DEPTH, NULL, 0);
+	}
+	spec.role = old->role;
+	spec.kind = old->kind->name;
+	spec.options = opts;
+	spec.human = old->human;
+	spec.watcher = old->watcher;
+	spec.placement = placement;
+	rv = agora_agent_new(&a, &spec, err, sizeof(err));
+	agora_json_free(opts);
+	if (rv == AGORA_OK && a->kind != NULL) {
+		snprintf(err, sizeof(err), "placement '%s' is not a server",
+		         placement != NULL ? placement : "local");
+		rv = AGORA_EINVAL;
+	}
+	if (rv != AGORA_OK) {
+		agora__center_set_err(c, "%s", err);
+		agora_agent_free(a);
+		return rv;
+	}
+	/* Its memory is in Redis under this session: the server's agent
+	 * reads the same; only the config travels. */
+	rv = agora__remote_place(c, &a, 1);
+	if (rv == AGORA_OK) {
+		rv = center_register(c, &a, 1);
+	}
+	if (rv != AGORA_OK) {
+		agora_agent_free(a);
+		return rv;
+	}
+	center_swap(c, old, a);
+	agora_agent_free(old);
+	return AGORA_OK;
+}
+
 void
 agora_center_set_location(agora_center *c, const char *where)
 {

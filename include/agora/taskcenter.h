@@ -83,6 +83,11 @@ AGORA_API agora_agent *agora_center_agent(agora_center *c, const char *role);
 AGORA_API agora_err agora_center_remove_agents(agora_center *c,
                                                const char *const *roles,
                                                size_t n);
+/* Move a local agent to an agent server (placement: child, auto or an
+ * address): it is created there with its kind and options, and its
+ * memory, kept in Redis, goes on. Not during a step. */
+AGORA_API agora_err agora_center_move_agent(agora_center *c, const char *role,
+                                            const char *placement);
 /* What the registry records as where this center's agents run ("local"
  * by default; an agent server records its address). */
 AGORA_API void agora_center_set_location(agora_center *c, const char *where);

@@ -437,6 +437,38 @@ test_calls(void **state)
 	agora_center_free(c);
 }
 
+/* A local agent moved to a child server keeps its config and memory. */
+static void
+test_move(void **state)
+{
+	agora_center *c = center_with("move", "0");
+	agora_step_opts o = { 0 };
+	t_frames f;
+	char *text, *w;
+
+	(void)state;
+	add_at(c, "m", "tally", NULL, NULL);
+	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	text = t_text(&f, "m");
+	assert_string_equal(text, "n=1 hi m=0");
+	agora_free(text);
+	t_frames_free(&f);
+	AGORA_PASS(agora_center_move_agent(c, "m", "child"));
+	w = where(c, "m");
+	assert_true(strncmp(w, "ipc://", 6) == 0);
+	agora_free(w);
+	AGORA_PASS(agora_center_send_task_request(c, "again", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	text = t_text(&f, "m");
+	assert_string_equal(text, "n=1 again m=2"); /* memory came along */
+	agora_free(text);
+	t_frames_free(&f);
+	AGORA_FAIL(agora_center_move_agent(c, "m", "child"), AGORA_EINVAL);
+	AGORA_FAIL(agora_center_move_agent(c, "zz", "child"), AGORA_ENOTFOUND);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -447,12 +479,22 @@ main(void)
 		cmocka_unit_test(test_independent),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_move),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
 		printf("server_test: skipped: AGORA_BIN and AGORA_PLUGIN must "
 		       "name the agora program and the test plugin\n");
 		return 0;
+	}
+	{
+		char err[512];
+		/* The plugin's kind here too, for agents that start local. */
+		if (agora_plugin_load(getenv("AGORA_PLUGIN"), err,
+		                      sizeof(err)) != AGORA_OK) {
+			printf("server_test: %s\n", err);
+			return 1;
+		}
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
