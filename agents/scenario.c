@@ -61,6 +61,7 @@ struct agora_scenario {
 	struct agent_ref *by_role; /* sorted by role, then order */
 	struct scen_op *ops;
 	size_t nops;
+	agora_strv placements; /* agora_scenario_place's, owned */
 };
 
 /* ---- loading --------------------------------------------------------- */
@@ -578,6 +579,7 @@ agora_scenario_free(agora_scenario *s)
 	agora_free(s->ops);
 	agora_free(s->by_role);
 	agora_free(s->agents);
+	agora_strv_clear(&s->placements);
 	agora_json_free(s->doc);
 	agora_free(s->name);
 	agora_free(s);
@@ -634,6 +636,25 @@ scen_load_memories(const agora_scenario *s, agora_center *c, char *err,
 		}
 	}
 	return rv;
+}
+
+void
+agora_scenario_place(agora_scenario *s, const char *const *placements, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		agora_strv_push(&s->placements, placements[i]);
+	}
+	for (size_t i = 0; i < s->nagents; i++) {
+		struct scen_agent *a = &s->agents[i];
+		if (a->placement == NULL && !a->human) {
+			a->placement = s->placements.v[k++ % n];
+		}
+	}
 }
 
 agora_err

@@ -23,6 +23,9 @@ struct cli_common {
 	const char *model_configs[16]; /* --model-config, in order */
 	int nmodel_configs;
 	bool json;
+	const char *connect[64]; /* run: --connect URL, in order */
+	int nconnect;
+	bool servers; /* run: --servers N given */
 };
 
 /* Print "agora: <message>" on stderr. */
@@ -34,6 +37,9 @@ int cli_common_option(struct cli_common *co, int argc, char **argv, int *i);
 /* Defaults, then the config file, then AGORA_* variables, then the options
  * already set on the command line (kept aside until now). */
 bool cli_common_finish(struct cli_common *co);
+/* Set a configuration key as from the command line (applied last, by
+ * cli_common_finish); -1 after printing why if too many. */
+int cli_defer(const char *key, const char *value);
 
 /* Start the private Redis if no URL is configured, and arrange for it to be
  * stopped (and its directory removed) on exit or on SIGINT/SIGTERM. */

@@ -37,7 +37,7 @@ static struct {
 } cli_sets[64];
 static int cli_nsets;
 
-static int
+int
 cli_defer(const char *key, const char *value)
 {
 	if (cli_nsets == 64) {

@@ -229,6 +229,11 @@ run_usage(FILE *f, bool chat)
 	    "                     unix:///path); default: a private one\n"
 	    "  --session ID       session id (key prefix); default: new\n"
 	    "  --deadline-ms MS   time limit of each step\n"
+	    "  --servers N        run agents that name no placement on N "
+	    "child\n"
+	    "                     agent servers\n"
+	    "  --connect URL      ... or on this running agent server "
+	    "(repeatable)\n"
 	    "  --model-config FILE  model configs (JSON list; repeatable)\n"
 	    "  --config FILE      configuration file (JSON)\n"
 	    "  --set KEY=VALUE    one configuration value\n"
@@ -261,6 +266,12 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		return EXIT_USAGE; /* a missing or malformed file */
+	}
+	if (co->nconnect > 0) {
+		agora_scenario_place(s, co->connect, (size_t)co->nconnect);
+	} else if (co->servers) {
+		static const char *const child[] = { "child" };
+		agora_scenario_place(s, child, 1);
 	}
 	if ((co->cfg.session == NULL || co->cfg.session[0] == '\0') &&
 	    agora_scenario_session(s) != NULL) {
@@ -308,6 +319,42 @@ out:
 	return code;
 }
 
+/* --servers N, --connect URL: *used 1 if argv[*i] was one; false after
+ * printing why it is malformed. */
+static bool
+run_place_option(struct cli_common *co, int argc, char **argv, int *i,
+                 int *used)
+{
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	char *end = NULL;
+
+	*used = 0;
+	if (strcmp(argv[*i], "--servers") == 0) {
+		long n = v != NULL ? strtol(v, &end, 10) : 0;
+		if (v == NULL || *end != '\0' || n < 1 || n > 1024) {
+			cli_error("--servers: expected 1 to 1024");
+			return false;
+		}
+		if (cli_defer("server.children", v) < 0) {
+			return false;
+		}
+		co->servers = true;
+	} else if (strcmp(argv[*i], "--connect") == 0) {
+		if (v == NULL || strstr(v, "://") == NULL ||
+		    co->nconnect == 64) {
+			cli_error("--connect: expected an address such as "
+			          "tcp://host:port (up to 64)");
+			return false;
+		}
+		co->connect[co->nconnect++] = v;
+	} else {
+		return true;
+	}
+	(*i)++;
+	*used = 1;
+	return true;
+}
+
 int
 cli_run(int argc, char **argv, bool chat)
 {
@@ -335,6 +382,11 @@ cli_run(int argc, char **argv, bool chat)
 		}
 		if (strcmp(argv[i], "--frames") == 0) {
 			v.frames = true;
+		} else if (!run_place_option(&co, argc, argv, &i, &r)) {
+			agora_config_fini(&co.cfg);
+			return EXIT_USAGE;
+		} else if (r > 0) {
+			continue;
 		} else if (argv[i][0] == '-' || path != NULL) {
 			cli_error("%s: unexpected argument '%s' (see agora %s "
 			          "--help)",

@@ -153,8 +153,8 @@ agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
 	pthread_mutex_init(&l->lock, NULL);
 	l->url = agora_strdup(url);
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, AGORA_TP_MAX_MSG);
-	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
-	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 500);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 2);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 20);
 	nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);

@@ -33,6 +33,12 @@ AGORA_API const char *agora_scenario_name(const agora_scenario *s);
 /* The scenario's session id, or NULL. */
 AGORA_API const char *agora_scenario_session(const agora_scenario *s);
 
+/* Place the agents that name no placement (humans excepted) round-robin
+ * on these ("child", "auto" or server addresses): `agora run --servers N`
+ * and `--connect URL`. */
+AGORA_API void agora_scenario_place(agora_scenario *s,
+                                    const char *const *placements, size_t n);
+
 /* Make the scenario's agents and add them to c. */
 AGORA_API agora_err agora_scenario_add_agents(const agora_scenario *s,
                                               agora_center *c, char *err,

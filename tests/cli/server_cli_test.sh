@@ -97,6 +97,17 @@ printf 'short\n' >"$work/badtoken"
 run server --port "$port" --token-file "$work/badtoken"
 check "short token exits 2" [ "$code" -eq 2 ]
 
+# ---- the guess demo on two child servers ----
+src=$(cd "$(dirname "$0")/../.." && pwd)
+run run "$src/demos/guess/guess.json" --servers 2 --redis "$redis" --frames
+check "guess on child servers exits 0" [ "$code" -eq 0 ]
+check "guess moderator averaged 5 answers" has "average of 5 answers" out
+run run "$src/demos/guess/guess.json" --servers 0
+check "--servers 0 exits 2" [ "$code" -eq 2 ]
+run run "$src/demos/guess/guess.json" --connect nowhere
+check "--connect without scheme exits 2" [ "$code" -eq 2 ]
+check "no child servers left" [ -z "$(pgrep -f "agora-$$" 2>/dev/null)" ]
+
 # ---- a plain server: every ctl command ----
 addr="tcp://127.0.0.1:$port"
 start_server --port "$port" --plugin "$plugin" --redis "$redis"
