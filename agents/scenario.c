@@ -469,6 +469,7 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		                           NULL };
 	const agora_json *agents = agora_json_get(s->doc, "agents");
 	const agora_json *script = agora_json_get(s->doc, "script");
+	size_t i;
 	agora_err rv;
 
 	if (agora_json_typeof(s->doc) != AGORA_JSON_OBJECT) {
@@ -504,19 +505,22 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 	}
 	s->agents =
 	    agora_calloc(agora_json_size(agents), sizeof(struct scen_agent));
-	for (size_t i = 0; i < agora_json_size(agents) && rv == AGORA_OK; i++) {
+	i = 0;
+	for (const agora_json *a = agora_json_first(agents);
+	     a != NULL && rv == AGORA_OK; a = agora_json_next(a), i++) {
 		s->nagents = i + 1;
-		rv = scen_load_agent(s, i, agora_json_at(agents, i), err,
-		                     errlen);
+		rv = scen_load_agent(s, i, a, err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_index_roles(s, err, errlen);
 	}
 	s->ops =
 	    agora_calloc(agora_json_size(script) + 1, sizeof(struct scen_op));
-	for (size_t i = 0; i < agora_json_size(script) && rv == AGORA_OK; i++) {
+	i = 0;
+	for (const agora_json *op = agora_json_first(script);
+	     op != NULL && rv == AGORA_OK; op = agora_json_next(op), i++) {
 		s->nops = i + 1;
-		rv = scen_load_op(s, i, agora_json_at(script, i), err, errlen);
+		rv = scen_load_op(s, i, op, err, errlen);
 	}
 	return rv;
 }

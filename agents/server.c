@@ -389,6 +389,7 @@ srv_on_request(void *arg, agora_request *rq, const char *data, size_t len)
 	struct pending *p;
 	char perr[200];
 	bool authorised;
+	size_t i;
 	agora_err rv;
 
 	rv = agora_json_parse(&doc, data, len, srv->o.max_msg, REQ_DEPTH, perr,
@@ -417,8 +418,10 @@ srv_on_request(void *arg, agora_request *rq, const char *data, size_t len)
 	/* One extra count held while the ops are handed out, so a reply
 	 * cannot go before the last op has been looked at. */
 	atomic_init(&p->left, p->nops + 1);
-	for (size_t i = 0; i < p->nops; i++) {
-		op_run(srv, p, i, agora_json_at(ops, i), authorised);
+	i = 0;
+	for (const agora_json *op = agora_json_first(ops); op != NULL;
+	     op = agora_json_next(op)) {
+		op_run(srv, p, i++, op, authorised);
 	}
 	if (atomic_fetch_sub(&p->left, 1) == 1) {
 		pending_reply(p);

@@ -52,8 +52,9 @@ opt_dup(const agora_json *op, const char *key)
 static void
 strv_from_json(agora_strv *out, const agora_json *arr)
 {
-	for (size_t i = 0; i < agora_json_size(arr); i++) {
-		const char *s = agora_json_str(agora_json_at(arr, i));
+	for (const agora_json *e = agora_json_first(arr); e != NULL;
+	     e = agora_json_next(e)) {
+		const char *s = agora_json_str(e);
 		agora_strv_push(out, s != NULL ? s : "");
 	}
 }

@@ -208,6 +208,25 @@ agora_json_size(const agora_json *j)
 }
 
 agora_json *
+agora_json_first(const agora_json *j)
+{
+	const cJSON *c = as_cjson(j);
+
+	if (c == NULL || !(cJSON_IsArray(c) || cJSON_IsObject(c))) {
+		return NULL;
+	}
+	return (agora_json *)(void *)c->child;
+}
+
+agora_json *
+agora_json_next(const agora_json *item)
+{
+	const cJSON *c = as_cjson(item);
+
+	return c != NULL ? (agora_json *)(void *)c->next : NULL;
+}
+
+agora_json *
 agora_json_at(const agora_json *j, size_t i)
 {
 	const cJSON *c = as_cjson(j);

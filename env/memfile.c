@@ -67,6 +67,7 @@ agora_env_memory_load(agora_env *env, const char *role, const char *path,
 	agora_msgs mem = { 0 };
 	agora_msgs have = { 0 };
 	char why[256];
+	size_t i;
 	agora_err rv;
 
 	if (access(path, F_OK) != 0) {
@@ -82,11 +83,14 @@ agora_env_memory_load(agora_env *env, const char *role, const char *path,
 		snprintf(err, errlen, "%s: want a list of messages", path);
 		rv = AGORA_EINVAL;
 	}
-	for (size_t i = 0; rv == AGORA_OK && i < agora_json_size(doc); i++) {
+	i = 0;
+	for (const agora_json *e = rv == AGORA_OK ? agora_json_first(doc)
+	                                          : NULL;
+	     e != NULL && rv == AGORA_OK; e = agora_json_next(e), i++) {
 		agora_buf b;
 		agora_msg *m = NULL;
 		agora_buf_init(&b, MEMFILE_MAX);
-		(void)agora_json_print(agora_json_at(doc, i), &b);
+		(void)agora_json_print(e, &b);
 		rv = agora_msg_decode(&m, b.data != NULL ? b.data : "", b.len,
 		                      why, sizeof(why));
 		agora_buf_fini(&b);

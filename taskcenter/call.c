@@ -186,7 +186,7 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 	struct call_batch *b = arg;
 	struct remote_srv *s = b->s;
 	agora_json *doc = NULL;
-	const agora_json *res = NULL;
+	const agora_json *res = NULL, *r;
 	char err[300] = "";
 
 	if (rv == AGORA_OK) {
@@ -200,9 +200,13 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->calls_out--;
-	for (size_t i = 0; i < b->n; i++) {
-		if (agora_json_size(res) == b->n) {
-			call_result(s, b->f[i], agora_json_at(res, i));
+	if (agora_json_size(res) != b->n) {
+		res = NULL;
+	}
+	r = agora_json_first(res);
+	for (size_t i = 0; i < b->n; i++, r = agora_json_next(r)) {
+		if (r != NULL) {
+			call_result(s, b->f[i], r);
 		} else if (rv != AGORA_ECANCELED) {
 			fut_resolve(b->f[i], false, err[0] ? err : "no result",
 			            strlen(err[0] ? err : "no result"));

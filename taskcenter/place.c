@@ -155,8 +155,9 @@ place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
 	if (m > 0 && ops.data != NULL) {
 		rv = remote_call(s, ops.data, m, &doc, &res, err, errlen);
 	}
-	for (size_t i = 0; rv == AGORA_OK && i < m; i++) {
-		const agora_json *r = agora_json_at(res, i);
+	for (const agora_json *r = rv == AGORA_OK ? agora_json_first(res)
+	                                          : NULL;
+	     r != NULL && rv == AGORA_OK; r = agora_json_next(r)) {
 		if (!agora_json_bool(agora_json_get(r, "ok"))) {
 			snprintf(err, errlen, "agent server %s: %s", s->url,
 			         agora_json_str(agora_json_get(r, "error")));

@@ -254,8 +254,8 @@ wait_done(void *arg, agora_err rv, const char *data, size_t len)
 	                     err, sizeof(err)) == AGORA_OK &&
 	    (res = reply_results(doc, 1, err, sizeof(err))) != NULL) {
 		evs = agora_json_get(agora_json_at(res, 0), "events");
-		for (size_t i = 0; i < agora_json_size(evs); i++) {
-			const agora_json *e = agora_json_at(evs, i);
+		for (const agora_json *e = agora_json_first(evs); e != NULL;
+		     e = agora_json_next(e)) {
 			int64_t q = 0;
 			(void)agora_json_int(agora_json_get(e, "q"), 0,
 			                     INT64_MAX, &q);

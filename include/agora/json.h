@@ -50,6 +50,11 @@ AGORA_API agora_json *agora_json_get(const agora_json *j, const char *key);
 /* Array or object size and items (object items carry their key). */
 AGORA_API size_t agora_json_size(const agora_json *j);
 AGORA_API agora_json *agora_json_at(const agora_json *j, size_t i);
+/* Iteration in O(1) a step (agora_json_at and agora_json_size walk the
+ * list: O(n) each): the first item of an array or object, or NULL; the
+ * item after item, or NULL. */
+AGORA_API agora_json *agora_json_first(const agora_json *j);
+AGORA_API agora_json *agora_json_next(const agora_json *item);
 AGORA_API const char *agora_json_key(const agora_json *j);
 /* Scalars: NULL / false / 0 when of another type. */
 AGORA_API const char *agora_json_str(const agora_json *j);
