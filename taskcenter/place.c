@@ -94,7 +94,7 @@ static agora_err
 place_hello(struct remote_srv *s, char *err, size_t errlen)
 {
 	agora_json *doc = NULL;
-	const agora_json *res;
+	const agora_json *res = NULL;
 	agora_err rv =
 	    remote_call(s, "{\"op\":\"alive\"}", 1, &doc, &res, err, errlen);
 
@@ -141,7 +141,7 @@ place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
 {
 	agora_buf ops;
 	agora_json *doc = NULL;
-	const agora_json *res;
+	const agora_json *res = NULL;
 	size_t m = 0;
 	agora_err rv = AGORA_OK;
 
