@@ -59,7 +59,8 @@ box_ack(struct mailbox *b, uint64_t ack)
 	}
 }
 
-/* {"ok":true,"events":[...]} of what the box holds, capped. */
+/* {"ok":true,"events":[{"q":seq,"g":[event,...]},...]} of what the box
+ * holds, capped. An entry is a group of events pushed together. */
 static char *
 box_take(struct mailbox *b)
 {
@@ -68,9 +69,9 @@ box_take(struct mailbox *b)
 	agora_buf_init(&out, 0);
 	(void)agora_buf_adds(&out, "{\"ok\":true,\"events\":[");
 	for (size_t i = 0; i < b->n && out.len < BOX_REPLY_MAX; i++) {
-		(void)agora_buf_addf(&out, "%s{\"q\":%llu,%s", i ? "," : "",
-		                     (unsigned long long)(b->first_seq + i),
-		                     b->ev[i] + 1);
+		(void)agora_buf_addf(
+		    &out, "%s{\"q\":%llu,\"g\":[%s]}", i ? "," : "",
+		    (unsigned long long)(b->first_seq + i), b->ev[i]);
 	}
 	(void)agora_buf_adds(&out, "]}");
 	return agora_buf_steal(&out);

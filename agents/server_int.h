@@ -173,7 +173,8 @@ void task_free_all(struct server *srv);
 
 /* server_box.c: call under srv->lock, except box_push */
 struct mailbox *box_get(struct server *srv, const char *client);
-/* Append an event (ownership of ev taken) and wake the box's waiter. */
+/* Append a group of events, "{..},{..}" (ownership taken), and wake the
+ * box's waiter. */
 void box_push(struct server *srv, const char *client, char *ev);
 void box_push_locked(struct server *srv, const char *client, char *ev);
 /* A wait op: answered now if events are there, else held. */

@@ -14,6 +14,7 @@
 #include "server_int.h"
 
 #define STEP_ID_MAX 64
+#define GROUP_MAX   (256u << 10)
 #define SID_CHARS \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."
 
@@ -32,6 +33,7 @@ struct step_job {
 	bool human_auto;
 	int64_t deadline_ms;
 	struct role_ix *ix; /* sorted by role */
+	agora_buf group;    /* events not yet in the mailbox */
 };
 
 static int
@@ -78,6 +80,7 @@ step_parse(struct step_job *sj, const struct job *j)
 		return "step: the request has no client to stream to";
 	}
 	snprintf(sj->sid, sizeof(sj->sid), "%s", sid);
+	agora_buf_init(&sj->group, 0);
 	snprintf(sj->client, sizeof(sj->client), "%s", j->p->client);
 	strv_from_json(&sj->roles, roles);
 	strv_from_json(&sj->send_to, agora_json_get(op, "send_to"));
@@ -105,26 +108,39 @@ step_job_fini(struct step_job *sj)
 	agora_free(sj->llm_args);
 	agora_free(sj->user_response);
 	agora_free(sj->ix);
+	agora_buf_fini(&sj->group);
+}
+
+/* Events go to the mailbox in groups: whatever the step produced before
+ * it next has to wait (or GROUP_MAX bytes), one lock and one entry. */
+static void
+step_flush(struct step_job *sj)
+{
+	if (sj->group.len > 0) {
+		box_push(sj->srv, sj->client, agora_buf_steal(&sj->group));
+	}
 }
 
 static void
 step_event(struct step_job *sj, long idx, char type, const char *text,
            size_t len)
 {
-	agora_buf ev;
+	agora_buf *ev = &sj->group;
 
-	agora_buf_init(&ev, 0);
-	(void)agora_buf_addf(&ev, "{\"s\":\"%s\",", sj->sid);
+	(void)agora_buf_addf(ev, "%s{\"s\":\"%s\",", ev->len > 0 ? "," : "",
+	                     sj->sid);
 	if (idx >= 0) {
-		(void)agora_buf_addf(&ev, "\"i\":%ld,", idx);
+		(void)agora_buf_addf(ev, "\"i\":%ld,", idx);
 	}
-	(void)agora_buf_addf(&ev, "\"t\":\"%c\"", type);
+	(void)agora_buf_addf(ev, "\"t\":\"%c\"", type);
 	if (text != NULL) {
-		(void)agora_buf_adds(&ev, ",\"c\":");
-		(void)agora_buf_json_str(&ev, text, len);
+		(void)agora_buf_adds(ev, ",\"c\":");
+		(void)agora_buf_json_str(ev, text, len);
 	}
-	(void)agora_buf_adds(&ev, "}");
-	box_push(sj->srv, sj->client, agora_buf_steal(&ev));
+	(void)agora_buf_adds(ev, "}");
+	if (ev->len > GROUP_MAX) {
+		step_flush(sj);
+	}
 }
 
 static long
@@ -205,10 +221,17 @@ step_run(struct host *h, struct step_job *sj)
 	rv = n > 0 ? agora_center_step(h->c, &o, &st) : AGORA_OK;
 	busy = n;
 	host_set_busy(h, busy);
-	while (st != NULL && (rv = agora_step_next(st, &f)) == AGORA_OK &&
-	       f != NULL) {
+	while (st != NULL) {
+		rv = agora_step_poll(st, &f);
+		if (rv == AGORA_ETIMEDOUT) {
+			step_flush(sj);
+			host_set_busy(h, busy);
+			rv = agora_step_next(st, &f);
+		}
+		if (rv != AGORA_OK || f == NULL) {
+			break;
+		}
 		step_forward(sj, f, &busy);
-		host_set_busy(h, busy);
 	}
 	if (rv != AGORA_OK) {
 		const char *why = st != NULL ? agora_step_errstr(st)
@@ -217,6 +240,7 @@ step_run(struct host *h, struct step_job *sj)
 	} else {
 		step_event(sj, -1, 'd', NULL, 0);
 	}
+	step_flush(sj);
 	host_set_busy(h, 0);
 	agora_step_free(st);
 	agora_free(allowed);

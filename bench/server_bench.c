@@ -62,6 +62,9 @@ bench_center(const char *children)
 	                       sizeof(err));
 	(void)agora_config_set(&cfg, "server.timeout_ms", "60000", err,
 	                       sizeof(err));
+	if (agora_config_load_env(&cfg, err, sizeof(err)) != AGORA_OK) {
+		die("environment", err);
+	}
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		die("center", err);
 	}

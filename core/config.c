@@ -49,6 +49,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "child agent servers: 0 starts one per child agent, N a pool of N" },
 	{ "server.plugins", CFG_STR, CFG_F(server_plugins), "", 0, 0,
 	  "plugin files child agent servers load (comma-separated)" },
+	{ "server.log", CFG_STR, CFG_F(server_log), "", 0, 0,
+	  "a file child agent servers write their log to; empty: none" },
 	{ "server.token_file", CFG_STR, CFG_F(server_token_file), "", 0, 0,
 	  "a file holding the token agent servers require" },
 	{ "server.timeout_ms", CFG_INT, CFG_F(server_timeout_ms), "5000", 10,

@@ -11,6 +11,7 @@
  * Lists hold ids, so a message sent to all is stored once, and a drain
  * fetches all its bodies with one HMGET. See docs/environment.md. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
@@ -329,12 +330,85 @@ env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
 	agora_msgs_push(out, m);
 }
 
+/* A drained body, decoded once however many roles it went to. */
+struct drained {
+	const char *id;
+	size_t idlen;
+	agora_msg *m;
+};
+
+static int
+drained_cmp(const void *a, const void *b)
+{
+	const struct drained *x = a, *y = b;
+	size_t n = x->idlen < y->idlen ? x->idlen : y->idlen;
+	int c = memcmp(x->id, y->id, n);
+
+	return c != 0 ? c : (x->idlen < y->idlen ? -1 : x->idlen > y->idlen);
+}
+
+/* Decode the distinct bodies (the reply's last list), sorted by id. */
+static struct drained *
+drain_bodies(agora_env *env, const agora_reply *list, size_t *nout)
+{
+	size_t n = agora__reply_len(list) / 2, m = 0;
+	struct drained *v = agora_calloc(n + 1, sizeof(*v));
+
+	for (size_t k = 0; k < n; k++) {
+		size_t blen;
+		const char *body =
+		    agora__reply_str(agora__reply_at(list, 2 * k + 1), &blen);
+		agora_msgs one = { 0 };
+		v[m].id =
+		    agora__reply_str(agora__reply_at(list, 2 * k), &v[m].idlen);
+		if (v[m].id == NULL || body == NULL) {
+			continue;
+		}
+		env_decode_into(env, body, blen, false, &one);
+		if (one.n == 1) {
+			v[m++].m = one.v[0];
+		}
+		agora_free(one.v);
+	}
+	qsort(v, m, sizeof(*v), drained_cmp);
+	*nout = m;
+	return v;
+}
+
+static void
+drain_role(const agora_reply *list, const struct drained *bodies, size_t nb,
+           agora_msgs *out)
+{
+	for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
+		size_t flen;
+		const char *flag =
+		    agora__reply_str(agora__reply_at(list, k), &flen);
+		struct drained key = { 0 };
+		const struct drained *hit;
+		agora_msg *m;
+
+		key.id =
+		    agora__reply_str(agora__reply_at(list, k + 1), &key.idlen);
+		hit = key.id != NULL
+		          ? bsearch(&key, bodies, nb, sizeof(key), drained_cmp)
+		          : NULL;
+		if (hit == NULL) {
+			continue; /* its body is gone */
+		}
+		m = agora_msg_dup(hit->m);
+		m->redelivered = flag != NULL && flag[0] == 'r';
+		agora_msgs_push(out, m);
+	}
+}
+
 agora_err
 agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
                      agora_msgs *outs)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
+	struct drained *bodies = NULL;
+	size_t nb = 0;
 	agora_err rv;
 
 	if (n == 0) {
@@ -346,21 +420,21 @@ agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
 		ab_pushs(&ab, roles[i]);
 	}
 	rv = env_eval(env, &script_drain, &ab, &rep);
-	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
-		const agora_reply *list = agora__reply_at(rep, i);
-		for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
-			size_t flen, blen;
-			const char *flag =
-			    agora__reply_str(agora__reply_at(list, k), &flen);
-			const char *body = agora__reply_str(
-			    agora__reply_at(list, k + 1), &blen);
-			if (body != NULL) {
-				env_decode_into(env, body, blen,
-				                flag != NULL && flag[0] == 'r',
-				                &outs[i]);
-			}
-		}
+	if (rv == AGORA_OK && agora__reply_len(rep) != n + 1) {
+		agora__redis_set_err(env->r, "drain: a reply of %zu lists",
+		                     agora__reply_len(rep));
+		rv = AGORA_EREDIS;
 	}
+	if (rv == AGORA_OK) {
+		bodies = drain_bodies(env, agora__reply_at(rep, n), &nb);
+	}
+	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
+		drain_role(agora__reply_at(rep, i), bodies, nb, &outs[i]);
+	}
+	for (size_t k = 0; k < nb; k++) {
+		agora_msg_free(bodies[k].m);
+	}
+	agora_free(bodies);
 	agora__reply_free(rep);
 	ab_free(&ab);
 	return rv;

@@ -127,6 +127,9 @@ center_servers_config(agora_center *c, const agora_config *cfg, char *err,
 	if (cfg->server_program != NULL && cfg->server_program[0] != '\0') {
 		c->server_program = agora_strdup(cfg->server_program);
 	}
+	if (cfg->server_log != NULL && cfg->server_log[0] != '\0') {
+		c->server_log = agora_strdup(cfg->server_log);
+	}
 	if (cfg->server_plugins != NULL && cfg->server_plugins[0] != '\0') {
 		agora_strv_split(&c->plugins, cfg->server_plugins);
 	}
@@ -211,6 +214,7 @@ agora_center_free(agora_center *c)
 	}
 	agora__remote_free_all(c);
 	agora_free(c->server_program);
+	agora_free(c->server_log);
 	agora_strv_clear(&c->plugins);
 	agora_free(c->token);
 	agora_free(c->agents);

@@ -73,6 +73,7 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 	argv[k] = NULL;
 	po.argv = argv;
 	po.die_with_parent = true;
+	po.log_path = c->server_log;
 	s = remote_srv_new(c, url, err, errlen);
 	if (s == NULL) {
 		agora_free(argv);

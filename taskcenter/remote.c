@@ -235,6 +235,23 @@ event_apply(struct remote_srv *s, const agora_json *e)
 	}
 }
 
+/* One group of events, unless seen already (a resent poll). */
+static void
+group_apply(struct remote_srv *s, const agora_json *g)
+{
+	int64_t q = 0;
+
+	(void)agora_json_int(agora_json_get(g, "q"), 0, INT64_MAX, &q);
+	if ((uint64_t)q <= s->acked) {
+		return;
+	}
+	s->acked = (uint64_t)q;
+	for (const agora_json *e = agora_json_first(agora_json_get(g, "g"));
+	     e != NULL; e = agora_json_next(e)) {
+		event_apply(s, e);
+	}
+}
+
 /* A long poll came back: its events, in order, then the next poll. */
 static void
 wait_done(void *arg, agora_err rv, const char *data, size_t len)
@@ -254,16 +271,9 @@ wait_done(void *arg, agora_err rv, const char *data, size_t len)
 	                     err, sizeof(err)) == AGORA_OK &&
 	    (res = reply_results(doc, 1, err, sizeof(err))) != NULL) {
 		evs = agora_json_get(agora_json_at(res, 0), "events");
-		for (const agora_json *e = agora_json_first(evs); e != NULL;
-		     e = agora_json_next(e)) {
-			int64_t q = 0;
-			(void)agora_json_int(agora_json_get(e, "q"), 0,
-			                     INT64_MAX, &q);
-			if ((uint64_t)q <= s->acked) {
-				continue; /* seen: a resent poll */
-			}
-			s->acked = (uint64_t)q;
-			event_apply(s, e);
+		for (const agora_json *g = agora_json_first(evs); g != NULL;
+		     g = agora_json_next(g)) {
+			group_apply(s, g);
 		}
 	}
 	agora_json_free(doc);

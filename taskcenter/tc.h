@@ -79,6 +79,7 @@ struct agora_center {
 	size_t nsrvs;
 	uint64_t dispatches; /* remote step requests sent, for their ids */
 	char *server_program;
+	char *server_log;
 	agora_strv plugins; /* for child servers */
 	char *token;
 	int64_t server_timeout_ms;

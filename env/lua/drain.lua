@@ -4,7 +4,9 @@
 -- appended to its view. Entries "r<id>" were delivered before and are not
 -- added to the view twice. A whole inbox moves with one RENAMENX.
 -- KEYS[1] = prefix; ARGV = limit, role_1 .. role_n.
--- Returns, per role, a flat list: flag ("n" new, "r" redelivered), body, ...
+-- Returns n + 1 lists: per role a flat list of flag ("n" new, "r"
+-- redelivered) and id; then a flat list of id and body for each distinct id
+-- (a task sent to all is one body, not one per role).
 local p = KEYS[1]
 local limit = tonumber(ARGV[1])
 
@@ -15,7 +17,7 @@ local function push_all(key, values)
 	end
 end
 
-local out = {}
+local out, distinct, seen = {}, {}, {}
 for a = 2, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
@@ -39,19 +41,28 @@ for a = 2, #ARGV do
 			end
 		end
 		push_all(p .. 'view:' .. role, view)
-		-- All the bodies in a few HMGETs, not one lookup per message.
-		for s = 1, #ids, 1000 do
-			local e = math.min(s + 999, #ids)
-			local bodies = redis.call('HMGET', p .. 'msg', unpack(ids, s, e))
-			for k = s, e do
-				local body = bodies[k - s + 1]
-				if body then
-					got[#got + 1] = flags[k]
-					got[#got + 1] = body
-				end
+		for k = 1, #ids do
+			got[#got + 1] = flags[k]
+			got[#got + 1] = ids[k]
+			if not seen[ids[k]] then
+				seen[ids[k]] = true
+				distinct[#distinct + 1] = ids[k]
 			end
 		end
 	end
 	out[#out + 1] = got
 end
+-- All the bodies in a few HMGETs, not one lookup per message.
+local bodies = {}
+for s = 1, #distinct, 1000 do
+	local e = math.min(s + 999, #distinct)
+	local got = redis.call('HMGET', p .. 'msg', unpack(distinct, s, e))
+	for k = s, e do
+		if got[k - s + 1] then
+			bodies[#bodies + 1] = distinct[k]
+			bodies[#bodies + 1] = got[k - s + 1]
+		end
+	end
+end
+out[#out + 1] = bodies
 return out
