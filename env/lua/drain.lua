@@ -22,33 +22,29 @@ for a = 2, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
 	local items = redis.call('LRANGE', inbox, 0, limit - 1)
-	local got, view, ids, flags = {}, {}, {}, {}
+	local got = {}
 	if #items > 0 then
 		local fl = p .. 'inflight:' .. role
 		if #items == limit or redis.call('RENAMENX', inbox, fl) == 0 then
 			redis.call('LTRIM', inbox, #items, -1)
 			push_all(fl, items)
 		end
-		for k, e in ipairs(items) do
+		local view = {}
+		for _, e in ipairs(items) do
 			local flag, id = 'n', e
-			if string.sub(e, 1, 1) == 'r' then
+			if string.byte(e, 1) == 114 then -- 'r'
 				flag, id = 'r', string.sub(e, 2)
-			end
-			ids[k] = id
-			flags[k] = flag
-			if flag == 'n' then
+			else
 				view[#view + 1] = id
+			end
+			got[#got + 1] = flag
+			got[#got + 1] = id
+			if not seen[id] then
+				seen[id] = true
+				distinct[#distinct + 1] = id
 			end
 		end
 		push_all(p .. 'view:' .. role, view)
-		for k = 1, #ids do
-			got[#got + 1] = flags[k]
-			got[#got + 1] = ids[k]
-			if not seen[ids[k]] then
-				seen[ids[k]] = true
-				distinct[#distinct + 1] = ids[k]
-			end
-		end
 	end
 	out[#out + 1] = got
 end

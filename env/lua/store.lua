@@ -47,11 +47,6 @@ end
 -- Memories are trimmed at the end, and only those over the cap (RPUSH
 -- says how long the list is).
 local trim = {}
-local function memory_add(role, id)
-	if redis.call('RPUSH', p .. 'mem:' .. role, id) > memmax then
-		trim[role] = true
-	end
-end
 
 -- In a batch, publishing to a channel nobody listens to is skipped
 -- (pattern subscribers count as listeners); for one message the check
@@ -77,13 +72,18 @@ for m = 1, n do
 	local msg = plan[m]
 	local isrole = msg.from ~= 'user_requirement'
 	local id = last - n + m
+	-- What it read (its in-flight entries) and its reply enter its memory
+	-- in one RPUSH.
+	local mem = {}
 	if isrole and msg.ack == '1' then
 		local fl = p .. 'inflight:' .. msg.from
 		for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
 			if string.sub(e, 1, 1) == 'r' then e = string.sub(e, 2) end
-			memory_add(msg.from, e)
+			mem[#mem + 1] = e
 		end
-		redis.call('DEL', fl)
+		if #mem > 0 then
+			redis.call('DEL', fl)
+		end
 	end
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	fields[#fields + 1] = id
@@ -92,26 +92,44 @@ for m = 1, n do
 	if not isrole then
 		req[#req + 1] = id
 	end
-	local seen = {}
 	local rcpts = msg.to
 	if msg.all then
 		everyone = everyone or redis.call('LRANGE', p .. 'roles', 0, -1)
 		rcpts = everyone
 	end
-	for _, r in ipairs(rcpts) do
-		if r ~= msg.from and not seen[r] then
-			seen[r] = true
-			if not inboxes[r] then
-				inboxes[r] = {}
-				order[#order + 1] = r
+	if n == 1 then
+		-- One message (a task to all of 100,000 roles): straight into
+		-- each inbox, no gathering.
+		local seen = {}
+		for _, r in ipairs(rcpts) do
+			if r ~= msg.from and not seen[r] then
+				seen[r] = true
+				redis.call('RPUSH', p .. 'inbox:' .. r, id)
 			end
-			local box = inboxes[r]
-			box[#box + 1] = id
+		end
+	else
+		local seen = #rcpts > 1 and {} or nil
+		for _, r in ipairs(rcpts) do
+			if r ~= msg.from and not (seen and seen[r]) then
+				if seen then seen[r] = true end
+				if not inboxes[r] then
+					inboxes[r] = {}
+					order[#order + 1] = r
+				end
+				local box = inboxes[r]
+				box[#box + 1] = id
+			end
 		end
 	end
 	if isrole then
 		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
-		memory_add(msg.from, id)
+		mem[#mem + 1] = id
+	end
+	for s = 1, #mem, 1000 do
+		if redis.call('RPUSH', p .. 'mem:' .. msg.from,
+		    unpack(mem, s, math.min(s + 999, #mem))) > memmax then
+			trim[msg.from] = true
+		end
 	end
 	if listened then
 		redis.call('PUBLISH', p .. 'events', body)

@@ -410,6 +410,9 @@ test_calls(void **state)
 	/* Memory: the second call sees the first call and its reply. */
 	AGORA_PASS(agora_center_call(c, "slow", "one", &m1));
 	AGORA_PASS(agora_center_call(c, "slow", "two", &m2));
+	v = wait_ok(m1);
+	assert_string_equal(v, "n=1 one m=2"); /* seed and its reply */
+	agora_free(v);
 	v = wait_ok(m2);
 	assert_string_equal(v, "n=1 two m=4"); /* seed, reply, one, reply */
 	agora_free(v);
