@@ -13,6 +13,9 @@
 
 #include "test.h"
 
+/* Every server's log: sanitizer reports from them fail the run. */
+static char server_log[128];
+
 static agora_center *
 center_with(const char *name, const char *children)
 {
@@ -33,6 +36,7 @@ center_with(const char *name, const char *children)
 	                 sizeof(err));
 	agora_config_set(&cfg, "server.children", children, err, sizeof(err));
 	agora_config_set(&cfg, "step.deadline_ms", "60000", err, sizeof(err));
+	agora_config_set(&cfg, "server.log", server_log, err, sizeof(err));
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		fail_msg("center: %s", err);
 	}
@@ -256,7 +260,7 @@ test_independent(void **state)
 {
 	char path[128], url[160], err[256];
 	const char *argv[8];
-	agora_proc_opts po = { 0 };
+	agora_proc_opts po = { .log_path = server_log };
 	agora_proc *p = NULL;
 	agora_center *c1, *c2;
 	agora_step_opts o = { 0 };
@@ -319,7 +323,9 @@ test_malformed(void **state)
 	char path[128], url[160], err[256];
 	const char *argv[] = { getenv("AGORA_BIN"), "server", "--ipc", path,
 		               "--max-request",     "4096",   NULL };
-	agora_proc_opts po = { .argv = argv, .die_with_parent = true };
+	agora_proc_opts po = { .argv = argv,
+		               .die_with_parent = true,
+		               .log_path = server_log };
 	agora_proc *p = NULL;
 	agora_link *l = NULL;
 	agora_buf reply, big;
@@ -472,9 +478,36 @@ test_move(void **state)
 	agora_center_free(c);
 }
 
+/* No sanitizer report in the servers' log (then it is removed). */
+static bool
+servers_clean(void)
+{
+	agora_buf log;
+	char err[256];
+	bool clean = true;
+
+	agora_buf_init(&log, 0);
+	if (agora_buf_read_file(&log, server_log, err, sizeof(err)) ==
+	        AGORA_OK &&
+	    log.data != NULL &&
+	    (strstr(log.data, "Sanitizer") != NULL ||
+	     strstr(log.data, "runtime error") != NULL)) {
+		printf("server_test: sanitizer reports in %s:\n%s\n",
+		       server_log, log.data);
+		clean = false;
+	}
+	agora_buf_fini(&log);
+	if (clean) {
+		unlink(server_log);
+	}
+	return clean;
+}
+
 int
 main(void)
 {
+	int rc;
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_child_step),
 		cmocka_unit_test(test_pool_no_head_of_line),
@@ -499,5 +532,8 @@ main(void)
 			return 1;
 		}
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(server_log, sizeof(server_log), "/tmp/agora-test-%d.log",
+	         (int)getpid());
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	return servers_clean() ? rc : 1;
 }

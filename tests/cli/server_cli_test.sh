@@ -56,7 +56,7 @@ free_port() { # a port nobody listens on (bash's /dev/tcp probes it)
 }
 
 start_server() { # args...; sets srv_pid; waits until it answers
-	"$agora" server "$@" >"$work/srv.out" 2>"$work/srv.err" &
+	"$agora" server "$@" >"$work/srv.out" 2>>"$work/srv.err" &
 	srv_pid=$!
 	pids+=("$srv_pid")
 	for _ in $(seq 100); do
@@ -207,6 +207,11 @@ check "agent-dir kind usable" [ "$code" -eq 0 ]
 run ctl "$addr" stop
 stopped "$srv_pid"
 check "ipc socket removed at stop" [ ! -e "$work/s.sock" ]
+
+# Servers built with sanitizers report there; nothing may be reported.
+no_reports() { ! grep -qE "Sanitizer|runtime error" "$work/srv.err"; }
+cp "$work/srv.err" "$work/err"
+check "no sanitizer reports from the servers" no_reports
 
 echo "server cli: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
