@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -105,15 +106,18 @@ rusage_now(double *cpu_s, long *rss_kib)
 {
 	struct rusage ru;
 	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, resident = 0;
+	char line[128] = "";
+	char *end = NULL;
+	long resident = 0;
 
 	getrusage(RUSAGE_SELF, &ru);
 	*cpu_s =
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 	    ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 	if (f != NULL) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2) {
-			resident = 0;
+		if (fgets(line, sizeof(line), f) != NULL) {
+			(void)strtol(line, &end, 10); /* total size, then RSS */
+			resident = strtol(end, NULL, 10);
 		}
 		fclose(f);
 	}
@@ -266,8 +270,8 @@ op_delete_all(struct server *srv, struct pending *p, size_t i)
 
 	pthread_mutex_lock(&srv->lock);
 	n = srv->nhosts;
-	hosts = agora_calloc(n + 1, sizeof(*hosts));
-	memcpy(hosts, srv->hosts, n * sizeof(*hosts));
+	hosts = agora_calloc(n + 1, sizeof(struct host *));
+	memcpy(hosts, srv->hosts, n * sizeof(struct host *));
 	pthread_mutex_unlock(&srv->lock);
 	/* Each host empties itself in order with its other jobs; the op is
 	 * answered once they all have (the reply carries no count). */

@@ -18,7 +18,7 @@
 #define BOX_REPLY_MAX (8u << 20)
 #define BOX_HOLD_MAX  (256u << 20)
 /* A box nobody polled for this long, with nothing in it, is dropped. */
-#define BOX_IDLE_MS (10 * 60 * 1000)
+#define BOX_IDLE_MS (INT64_C(10) * 60 * 1000)
 
 struct mailbox *
 box_get(struct server *srv, const char *client)
@@ -35,8 +35,8 @@ box_get(struct server *srv, const char *client)
 	snprintf(b->id, sizeof(b->id), "%s", client);
 	b->first_seq = 1;
 	b->last_used = agora_now_ms();
-	srv->boxes =
-	    agora_realloc(srv->boxes, (srv->nboxes + 1) * sizeof(*srv->boxes));
+	srv->boxes = agora_realloc(srv->boxes, (srv->nboxes + 1) *
+	                                           sizeof(struct mailbox *));
 	srv->boxes[srv->nboxes++] = b;
 	return b;
 }
@@ -69,9 +69,9 @@ box_take(struct mailbox *b)
 	agora_buf_init(&out, 0);
 	(void)agora_buf_adds(&out, "{\"ok\":true,\"events\":[");
 	for (size_t i = 0; i < b->n && out.len < BOX_REPLY_MAX; i++) {
-		(void)agora_buf_addf(
-		    &out, "%s{\"q\":%llu,\"g\":[%s]}", i ? "," : "",
-		    (unsigned long long)(b->first_seq + i), b->ev[i]);
+		unsigned long long seq = b->first_seq + (uint64_t)i;
+		(void)agora_buf_addf(&out, "%s{\"q\":%llu,\"g\":[%s]}",
+		                     i ? "," : "", seq, b->ev[i]);
 	}
 	(void)agora_buf_adds(&out, "]}");
 	return agora_buf_steal(&out);

@@ -70,7 +70,7 @@ call_pick(struct host *h, struct job **jobs, size_t n)
 {
 	struct call_ix *ix = agora_calloc(n + 1, sizeof(*ix));
 	bool *later = agora_calloc(n + 1, sizeof(bool));
-	struct job **back = agora_calloc(n + 1, sizeof(*back));
+	struct job **back = agora_calloc(n + 1, sizeof(struct job *));
 	size_t kept = 0, nback = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -235,7 +235,7 @@ host_calls(struct host *h, struct job **jobs, size_t n)
 	n = call_pick(h, jobs, n);
 	roles = agora_calloc(n + 1, sizeof(char *));
 	inputs = agora_calloc(n + 1, sizeof(agora_msgs));
-	r.tasks = agora_calloc(n + 1, sizeof(*r.tasks));
+	r.tasks = agora_calloc(n + 1, sizeof(struct task *));
 	r.out = agora_calloc(n + 1, sizeof(agora_buf));
 	r.ended = agora_calloc(n + 1, sizeof(bool));
 	r.ix = agora_calloc(n + 1, sizeof(*r.ix));

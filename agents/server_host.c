@@ -90,17 +90,9 @@ create_one(struct host *h, struct create_item *it)
 	return rv;
 }
 
-/* Make the agents of n create jobs; the new ones join the center in one
- * batch. */
 static void
-host_create(struct host *h, struct job **jobs, size_t n)
+create_items(struct create_item *it, struct job **jobs, size_t n)
 {
-	struct create_item *it = agora_calloc(n + 1, sizeof(*it));
-	agora_agent **fresh = agora_calloc(n + 1, sizeof(agora_agent *));
-	struct create_item **made = agora_calloc(n + 1, sizeof(*made));
-	size_t nfresh = 0, room;
-	agora_err rv = AGORA_OK;
-
 	for (size_t i = 0; i < n; i++) {
 		it[i].j = jobs[i];
 		it[i].role =
@@ -113,6 +105,16 @@ host_create(struct host *h, struct job **jobs, size_t n)
 		}
 	}
 	qsort(it, n, sizeof(*it), create_item_cmp);
+}
+
+/* Decide each item (sorted by role): an error, already here, or made now
+ * (into made[], its agent into fresh[]). Returns how many were made. */
+static size_t
+create_sort(struct host *h, struct create_item *it, size_t n,
+            struct create_item **made, agora_agent **fresh)
+{
+	size_t nfresh = 0, room;
+
 	pthread_mutex_lock(&h->srv->lock);
 	room = h->srv->max_agents - h->srv->nagents;
 	pthread_mutex_unlock(&h->srv->lock);
@@ -135,6 +137,23 @@ host_create(struct host *h, struct job **jobs, size_t n)
 			fresh[nfresh++] = it[i].a;
 		}
 	}
+	return nfresh;
+}
+
+/* Make the agents of n create jobs; the new ones join the center in one
+ * batch. */
+static void
+host_create(struct host *h, struct job **jobs, size_t n)
+{
+	struct create_item *it = agora_calloc(n + 1, sizeof(*it));
+	agora_agent **fresh = agora_calloc(n + 1, sizeof(agora_agent *));
+	struct create_item **made =
+	    agora_calloc(n + 1, sizeof(struct create_item *));
+	size_t nfresh;
+	agora_err rv = AGORA_OK;
+
+	create_items(it, jobs, n);
+	nfresh = create_sort(h, it, n, made, fresh);
 	if (nfresh > 0) {
 		rv = agora_center_add_agents(h->c, fresh, nfresh);
 	}
@@ -286,7 +305,8 @@ host_take(struct host *h, struct job ***batch, size_t *cap)
 		}
 		if (n == *cap) {
 			*cap = *cap ? 2 * *cap : 64;
-			*batch = agora_realloc(*batch, *cap * sizeof(**batch));
+			*batch =
+			    agora_realloc(*batch, *cap * sizeof(struct job *));
 		}
 		(*batch)[n++] = j;
 		h->head = j->next;
@@ -420,9 +440,9 @@ host_get_locked(struct server *srv, const char *redis_url, const char *session)
 			agora_free(h);
 			h = NULL;
 		} else {
-			srv->hosts =
-			    agora_realloc(srv->hosts, (srv->nhosts + 1) *
-			                                  sizeof(*srv->hosts));
+			srv->hosts = agora_realloc(srv->hosts,
+			                           (srv->nhosts + 1) *
+			                               sizeof(struct host *));
 			srv->hosts[srv->nhosts++] = h;
 		}
 	}

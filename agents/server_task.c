@@ -17,7 +17,7 @@
 #include "agora/log.h"
 #include "server_int.h"
 
-#define TASK_TTL_MS  (10 * 60 * 1000)
+#define TASK_TTL_MS  (INT64_C(10) * 60 * 1000)
 #define TASK_MAX     200000
 #define TASK_BUCKETS (1u << 16)
 #define FETCH_MAX_MS 60000
@@ -60,7 +60,7 @@ task_add(struct server *srv, const char *id)
 	size_t b = task_hash(id) % TASK_BUCKETS;
 
 	if (srv->tasks == NULL) {
-		srv->tasks = agora_calloc(TASK_BUCKETS, sizeof(*srv->tasks));
+		srv->tasks = agora_calloc(TASK_BUCKETS, sizeof(struct task *));
 	}
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	t->next = srv->tasks[b];
@@ -199,7 +199,7 @@ peer_link(struct server *srv, const char *url)
 		}
 	}
 	srv->peers =
-	    agora_realloc(srv->peers, (srv->npeers + 1) * sizeof(*srv->peers));
+	    agora_realloc(srv->peers, (srv->npeers + 1) * sizeof(agora_link *));
 	if (agora_link_open(&srv->peers[srv->npeers], url, err, sizeof(err)) !=
 	    AGORA_OK) {
 		return NULL;
@@ -340,7 +340,7 @@ op_fetch(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 		srv_error(p, i, AGORA_ENOTFOUND,
 		          "unknown or expired task '%.100s' (results are kept "
 		          "%d minutes on the server that made them)",
-		          id != NULL ? id : "", TASK_TTL_MS / 60000);
+		          id != NULL ? id : "", (int)(TASK_TTL_MS / 60000));
 	} else if (t->state >= TASK_DONE) {
 		srv_result(p, i, task_answer(t));
 	} else if (wait_ms == 0 || t->nfetch == TASK_FETCHERS) {
@@ -353,6 +353,21 @@ op_fetch(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Fetches of t that waited long enough get "pending". */
+static void
+task_expire_fetches(struct task *t, int64_t now)
+{
+	for (size_t k = 0; k < t->nfetch;) {
+		if (now < t->fetch[k].until) {
+			k++;
+			continue;
+		}
+		srv_result(t->fetch[k].p, t->fetch[k].op,
+		           pending_answer(t->id));
+		t->fetch[k] = t->fetch[--t->nfetch];
+	}
+}
+
 /* The ticker (under srv->lock): fetches that waited long enough get
  * "pending"; results past their time are dropped. */
 void
@@ -361,15 +376,7 @@ task_expire(struct server *srv, int64_t now)
 	for (size_t b = 0; srv->tasks != NULL && b < TASK_BUCKETS; b++) {
 		for (struct task **pp = &srv->tasks[b]; *pp != NULL;) {
 			struct task *t = *pp;
-			for (size_t k = 0; k < t->nfetch;) {
-				if (now < t->fetch[k].until) {
-					k++;
-					continue;
-				}
-				srv_result(t->fetch[k].p, t->fetch[k].op,
-				           pending_answer(t->id));
-				t->fetch[k] = t->fetch[--t->nfetch];
-			}
+			task_expire_fetches(t, now);
 			if (t->state >= TASK_DONE && t->nfetch == 0 &&
 			    now - t->done_ms > TASK_TTL_MS) {
 				*pp = t->next;

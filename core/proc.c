@@ -5,7 +5,7 @@
  * exec failure back, so a missing program is an error here, not a silent
  * exit 127 later. die_with_parent uses Linux's PR_SET_PDEATHSIG. */
 /* syscall() for close_range (glibc's wrapper is newer than we need). */
-#define _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* NOLINT(bugprone-reserved-identifier) */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>

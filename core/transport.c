@@ -241,7 +241,8 @@ slot_get(agora_link *l)
 		return NULL;
 	}
 	nng_ctx_set_ms(s->ctx, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
-	l->slots = agora_realloc(l->slots, (l->nslots + 1) * sizeof(s));
+	l->slots =
+	    agora_realloc(l->slots, (l->nslots + 1) * sizeof(struct slot *));
 	l->slots[l->nslots++] = s;
 	return s;
 }

@@ -318,8 +318,8 @@ call_queue(agora_center *c, const char *role, const char *content,
 	}
 	if (s->ncallq == s->capcallq) {
 		s->capcallq = s->capcallq ? 2 * s->capcallq : 16;
-		s->callq_f = agora_realloc(s->callq_f,
-		                           s->capcallq * sizeof(*s->callq_f));
+		s->callq_f = agora_realloc(
+		    s->callq_f, s->capcallq * sizeof(agora_future *));
 	}
 	atomic_fetch_add(&f->refs, 1); /* the batch's */
 	s->callq_f[s->ncallq++] = f;

@@ -346,7 +346,8 @@ remote_srv_new(agora_center *c, const char *url, char *err, size_t errlen)
 	         (unsigned long long)__atomic_add_fetch(&remote_nclients, 1,
 	                                                __ATOMIC_RELAXED));
 	agora_link_on_down(s->link, srv_down, s);
-	c->srvs = agora_realloc(c->srvs, (c->nsrvs + 1) * sizeof(*c->srvs));
+	c->srvs = agora_realloc(c->srvs,
+	                        (c->nsrvs + 1) * sizeof(struct remote_srv *));
 	c->srvs[c->nsrvs++] = s;
 	return s;
 }
@@ -467,9 +468,9 @@ step_send(agora_step *st, struct remote_srv *s, agora_turn **turns, size_t n)
 	agora_err rv;
 
 	d->st = st;
-	d->turns = agora_calloc(n, sizeof(*turns));
+	d->turns = agora_calloc(n, sizeof(agora_turn *));
 	d->ended = agora_calloc(n, sizeof(bool));
-	memcpy(d->turns, turns, n * sizeof(*turns));
+	memcpy(d->turns, turns, n * sizeof(agora_turn *));
 	d->n = d->left = n;
 	snprintf(d->sid, sizeof(d->sid), "%s.%llu", s->client,
 	         (unsigned long long)++st->c->dispatches);
@@ -501,7 +502,7 @@ void
 agora__remote_start(agora_step *st, agora_turn **turns, size_t n)
 {
 	agora_center *c = st->c;
-	agora_turn **mine = agora_calloc(n + 1, sizeof(*mine));
+	agora_turn **mine = agora_calloc(n + 1, sizeof(agora_turn *));
 
 	for (size_t i = 0; i < n; i++) {
 		turns[i]->remote = true;
