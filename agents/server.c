@@ -233,6 +233,29 @@ op_stop(struct server *srv, struct pending *p, size_t i)
 	srv_result(p, i, agora_strdup("{\"ok\":true}"));
 }
 
+/* A step id seen before: a request resent by REQ to this server. */
+static bool
+step_seen(struct server *srv, const agora_json *op)
+{
+	const char *sid = agora_json_str(agora_json_get(op, "sid"));
+	bool seen = false;
+
+	if (sid == NULL || strlen(sid) >= sizeof(srv->recent_sids[0])) {
+		return false; /* the host rejects it */
+	}
+	pthread_mutex_lock(&srv->lock);
+	for (size_t i = 0; i < RECENT_SIDS && !seen; i++) {
+		seen = strcmp(srv->recent_sids[i], sid) == 0;
+	}
+	if (!seen) {
+		snprintf(srv->recent_sids[srv->next_sid],
+		         sizeof(srv->recent_sids[0]), "%s", sid);
+		srv->next_sid = (srv->next_sid + 1) % RECENT_SIDS;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return seen;
+}
+
 /* Ops on a session's agents go to its host, made on first use. */
 static void
 op_session(struct server *srv, struct pending *p, size_t i,
@@ -326,6 +349,8 @@ op_run(struct server *srv, struct pending *p, size_t i, const agora_json *op,
 		op_session(srv, p, i, op, JOB_DELETE);
 	} else if (strcmp(name, "memory") == 0) {
 		op_session(srv, p, i, op, JOB_MEMORY);
+	} else if (strcmp(name, "step") == 0 && step_seen(srv, op)) {
+		srv_result(p, i, agora_strdup("{\"ok\":true,\"resent\":true}"));
 	} else if (strcmp(name, "step") == 0) {
 		op_session(srv, p, i, op, JOB_STEP);
 	} else if (strcmp(name, "call") == 0) {

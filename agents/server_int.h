@@ -20,6 +20,7 @@
 #include "agora/transport.h"
 
 #define CLIENT_ID_MAX 64
+#define RECENT_SIDS   1024
 
 struct server;
 
@@ -134,6 +135,8 @@ struct server {
 	size_t ntasks;
 	agora_link **peers; /* servers fetched from, for input futures */
 	size_t npeers;
+	char recent_sids[RECENT_SIDS][96]; /* steps started, for resends */
+	size_t next_sid;
 };
 
 /* server.c; thread-safe without the lock (each op answered once) */

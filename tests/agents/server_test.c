@@ -435,6 +435,29 @@ test_calls(void **state)
 	assert_non_null(
 	    strstr(agora_future_errstr(ghost), "unknown or expired"));
 	AGORA_FAIL(agora_center_call(c, "here", "x", &bad), AGORA_EINVAL);
+
+	/* Deleted on its server: a call to it fails, saying so (T6). */
+	{
+		char ops[512], err[256];
+		const char *w = strchr(agora_future_id(f1), '@') + 1;
+		agora_future *gone;
+		agora_buf reply;
+		snprintf(ops, sizeof(ops),
+		         "[{\"op\":\"delete\",\"role\":\"e\","
+		         "\"session\":\"%s\",\"redis\":\"%s\"}]",
+		         agora_center_session(c), t_redis_url());
+		agora_buf_init(&reply, 0);
+		AGORA_PASS(agora_server_request(w, NULL, ops, 5000, &reply, err,
+		                                sizeof(err)));
+		assert_non_null(strstr(reply.data, "\"ok\":true"));
+		agora_buf_fini(&reply);
+		AGORA_PASS(agora_center_call(c, "e", "again", &gone));
+		assert_int_equal(agora_future_wait(gone, 5000, &content),
+		                 AGORA_EAGENT);
+		assert_non_null(
+		    strstr(agora_future_errstr(gone), "no agent 'e'"));
+		agora_future_free(gone);
+	}
 	AGORA_FAIL(agora_center_call(c, "nobody", "x", &bad), AGORA_ENOTFOUND);
 	agora_future_free(f1);
 	agora_future_free(fa);
@@ -443,6 +466,40 @@ test_calls(void **state)
 	agora_future_free(ghost);
 	agora_future_free(m1);
 	agora_future_free(m2);
+	agora_center_free(c);
+}
+
+/* Three remote agents under a message hub: what each reads and says
+ * enters its memory, step after step (T5). */
+static void
+test_remote_memory(void **state)
+{
+	agora_center *c = center_with("hub", "1");
+	agora_step_opts o = { 0 };
+	/* Round 2 reads the two others' replies, then "second". */
+	const char *want[] = { "n=2 first m=0", "n=3 n=2 first m=0 m=3" };
+	t_frames f;
+
+	(void)state;
+	add_at(c, "m1", "tally", NULL, "child");
+	add_at(c, "m2", "tally", NULL, "child");
+	add_at(c, "m3", "tally", NULL, "child");
+	AGORA_PASS(agora_center_send_task_request(c, "first", NULL, 0, NULL));
+	AGORA_PASS(agora_center_send_task_request(c, "also", NULL, 0, NULL));
+	for (int round = 0; round < 2; round++) {
+		AGORA_PASS(t_step(c, &o, &f));
+		for (int k = 1; k <= 3; k++) {
+			char role[4];
+			char *text;
+			snprintf(role, sizeof(role), "m%d", k);
+			text = t_text(&f, role);
+			assert_string_equal(text, want[round]);
+			agora_free(text);
+		}
+		t_frames_free(&f);
+		AGORA_PASS(
+		    agora_center_send_task_request(c, "second", NULL, 0, NULL));
+	}
 	agora_center_free(c);
 }
 
@@ -516,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_remote_memory),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {

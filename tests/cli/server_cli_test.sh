@@ -37,6 +37,7 @@ run() { # runs agora with args; leaves out, err, and code
 }
 
 has() { grep -q -- "$1" "$work/$2"; }
+not_has() { ! grep -q -- "$1" "$work/$2"; }
 
 stopped() { # pid: true once it has exited (killed after 5 s)
 	for _ in $(seq 100); do
@@ -137,16 +138,23 @@ run ctl "$addr" memory t1 --session s1 --redis "$redis"
 check "memory of a fresh agent exits 0" [ "$code" -eq 0 ]
 run ctl "$addr" memory ghost --session s1 --redis "$redis"
 check "memory of an unknown agent exits 1" [ "$code" -eq 1 ]
+run ctl "$addr" create r roleplay --options '{"model":"m"}' --session s1 \
+	--redis "$redis"
+check "an agent needing an unknown model config fails (T10)" [ "$code" -eq 1 ]
+check "the unknown config is named" has "'m'" err
 printf '[{"config_name":"m","model_type":"openai_chat","model_name":"x","api_key":"k","client_args":{"base_url":"http://127.0.0.1:9/v1"}}]\n' >"$work/models.json"
 run ctl "$addr" set-models "$work/models.json"
 check "set-models exits 0" [ "$code" -eq 0 ]
+run ctl "$addr" create r roleplay --options '{"model":"m"}' --session s1 \
+	--redis "$redis"
+check "after set-models it is made (T10)" [ "$code" -eq 0 ]
 printf '[{"model_type":"openai_chat"}]\n' >"$work/badmodels.json"
 run ctl "$addr" set-models "$work/badmodels.json"
 check "bad set-models exits 1" [ "$code" -eq 1 ]
 run ctl "$addr" delete t1 --session s1 --redis "$redis"
 check "delete exits 0" [ "$code" -eq 0 ]
 run ctl "$addr" list
-check "deleted agent gone" [ ! -s "$work/out" ]
+check "deleted agent gone" not_has "t1	tally" out
 run ctl "$addr" create t3 echo --session s1 --redis "$redis"
 run ctl "$addr" delete-all
 check "delete-all exits 0" [ "$code" -eq 0 ]
@@ -170,10 +178,23 @@ run run "$work/scen.json" --redis "$redis" --frames
 check "scenario on an independent server exits 0" [ "$code" -eq 0 ]
 check "plugin agent answered" has "<a>: n=1 hi" out
 check "echo agent answered" has "<b>: " out
+# auto: the least-loaded live server of the registry (T11)
+cat >"$work/auto.json" <<EOF
+{ "agents": [ { "role": "auto1", "kind": "echo", "placement": "auto" } ],
+  "script": [ { "send_task_request": { "task": "hi" } }, { "step": {} } ] }
+EOF
+run run "$work/auto.json" --redis "$redis" --session autos --frames
+check "auto placement runs" [ "$code" -eq 0 ]
+run ctl "$addr" list
+check "auto placed it on the registered server" has "autos	auto1	echo" out
 run ctl "$addr" stop
 check "stop exits 0" [ "$code" -eq 0 ]
 stopped "$srv_pid"
 check "server exits 0 after stop" [ $? -eq 0 ]
+redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
+check "a stopped server leaves the registry" not_has pid out
+run run "$work/auto.json" --redis "$redis" --session autos2 --frames
+check "auto with no live server falls back to a child" [ "$code" -eq 0 ]
 
 # ---- a token-guarded server ----
 printf 'abcdefghijklmnop0123\n' >"$work/token"
