@@ -503,6 +503,35 @@ test_remote_memory(void **state)
 	agora_center_free(c);
 }
 
+/* A remote turn over the step's deadline: an error frame when the
+ * deadline passes, and its server puts the message back. */
+static void
+test_remote_deadline(void **state)
+{
+	agora_center *c = center_with("late", "1");
+	agora_step_opts o = { .deadline_ms = 300 };
+	size_t pending = 0;
+	t_frames f;
+	size_t e;
+
+	(void)state;
+	add_at(c, "late", "tally", "{\"delay_ms\":5000}", "child");
+	AGORA_PASS(agora_center_send_task_request(c, "hurry", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	e = t_first(&f, "late", AGORA_FRAME_ERROR);
+	assert_int_not_equal(e, SIZE_MAX);
+	assert_non_null(strstr(f.v[e].content, "timed out"));
+	t_frames_free(&f);
+	/* The server's own deadline is the same instant; give it time. */
+	for (int i = 0; i < 100 && pending == 0; i++) {
+		agora_sleep_ms(50);
+		AGORA_PASS(agora_env_pending(agora_center_env(c), "late",
+		                             &pending));
+	}
+	assert_int_equal(pending, 1);
+	agora_center_free(c);
+}
+
 /* A local agent moved to a child server keeps its config and memory. */
 static void
 test_move(void **state)
@@ -574,6 +603,7 @@ main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_remote_memory),
+		cmocka_unit_test(test_remote_deadline),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
