@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include "agora/kinds.h"
+#include "agora/models.h"
+#include "agora/taskcenter.h"
 #include "kinds/kinds.h"
 
 /* err is unused, but the vtable's type says char *. */
@@ -33,6 +35,8 @@ builtin_register(void)
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		(void)agora_kind_register(all[i]);
 	}
+	/* Child agent servers get this process's model configs. */
+	agora_center_set_child_models(agora_models_dump);
 }
 
 void

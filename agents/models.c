@@ -202,6 +202,23 @@ model_entry_name(const agora_json *e)
 	return n != NULL ? n : agora_json_str(agora_json_get(e, "model"));
 }
 
+char *
+agora_models_dump(void)
+{
+	agora_buf out;
+
+	agora_buf_init(&out, 0);
+	(void)agora_buf_adds(&out, "[");
+	pthread_mutex_lock(&models_lock);
+	for (size_t i = 0; i < nmodels; i++) {
+		(void)agora_buf_addf(&out, "%s%s", i ? "," : "",
+		                     models[i].json);
+	}
+	pthread_mutex_unlock(&models_lock);
+	(void)agora_buf_adds(&out, "]");
+	return agora_buf_steal(&out);
+}
+
 agora_err
 agora_models_load_json(const agora_json *list, const char *where, char *err,
                        size_t errlen)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* LLM agents' figures against the fake OpenAI server (tests/support/
  * fake_llm, started here): the time from the server sending a chunk to the
- * frame coming out of step, and many concurrent streams through one
+ * frame coming out of step (the agent in process, then on a child agent
+ * server), and many concurrent streams through one
  * process: chunks per second and the CPU time this process spent.
  * usage: llm_bench FAKE_LLM_BINARY [STREAMS [CHUNKS]] (1000, 100) */
 #include <stdio.h>
@@ -38,7 +39,8 @@ cpu_seconds(void)
 }
 
 static agora_center *
-center(const char *url, const char *session, const char *model, int n)
+center(const char *url, const char *session, const char *model, int n,
+       const char *placement)
 {
 	agora_config cfg;
 	agora_center *c = NULL;
@@ -51,6 +53,7 @@ center(const char *url, const char *session, const char *model, int n)
 	agora_config_set(&cfg, "redis.url", url, err, sizeof(err));
 	agora_config_set(&cfg, "session", session, err, sizeof(err));
 	agora_config_set(&cfg, "step.deadline_ms", "600000", err, sizeof(err));
+	agora_config_set(&cfg, "server.program", AGORA_CLI, err, sizeof(err));
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		die("center", err);
 	}
@@ -58,7 +61,7 @@ center(const char *url, const char *session, const char *model, int n)
 	agora_json_parse(&doc, text, strlen(text), 4096, 8, err, sizeof(err));
 	for (int i = 0; i < n; i++) {
 		agora_agent_spec spec = { role,  "roleplay", doc,
-			                  false, false,      NULL };
+			                  false, false,      placement };
 		snprintf(role, sizeof(role), "m%d", i);
 		if (agora_agent_new(&v[i], &spec, err, sizeof(err)) !=
 		    AGORA_OK) {
@@ -95,12 +98,14 @@ load_model(const char *name, const char *mode, const char *base_url)
 
 /* Chunk-to-frame latency: each chunk carries the server's send time. */
 static void
-bench_latency(const char *redis_url)
+bench_latency(const char *redis_url, const char *placement)
 {
 	enum { N = 300 };
 	int64_t lat[N];
 	size_t n = 0;
-	agora_center *c = center(redis_url, "bench-lat", "stamp", 1);
+	agora_center *c =
+	    center(redis_url, placement ? "bench-lat-child" : "bench-lat",
+	           "stamp", 1, placement);
 	agora_step *st = NULL;
 	const agora_frame *f;
 
@@ -118,8 +123,9 @@ bench_latency(const char *redis_url)
 	}
 	agora_step_free(st);
 	qsort(lat, n, sizeof(lat[0]), cmp_i64);
-	printf("chunk to frame, agent in process      median %6.0f us  "
+	printf("chunk to frame, agent %-16s median %6.0f us  "
 	       "p99 %6.0f us  (%zu chunks)\n",
+	       placement ? "on a child server" : "in process",
 	       (double)lat[n / 2], (double)lat[n * 99 / 100], n);
 	agora_center_free(c);
 }
@@ -127,7 +133,8 @@ bench_latency(const char *redis_url)
 static void
 bench_streams(const char *redis_url, int streams, int chunks)
 {
-	agora_center *c = center(redis_url, "bench-many", "count", streams);
+	agora_center *c =
+	    center(redis_url, "bench-many", "count", streams, NULL);
 	agora_step *st = NULL;
 	const agora_frame *f;
 	size_t got = 0, errors = 0;
@@ -202,7 +209,8 @@ main(int argc, char **argv)
 	load_model("stamp", "stamp:300:2", url);
 	snprintf(mode, sizeof(mode), "count:%d", chunks);
 	load_model("count", mode, url);
-	bench_latency(agora_redis_server_url(srv));
+	bench_latency(agora_redis_server_url(srv), NULL);
+	bench_latency(agora_redis_server_url(srv), "child");
 	bench_streams(agora_redis_server_url(srv), streams, chunks);
 	agora_redis_server_stop(srv);
 	agora_proc_free(fake);

@@ -16,6 +16,42 @@
 #include "remote.h"
 
 static uint64_t place_nchildren;
+static char *(*_Atomic place_models)(void);
+
+void
+agora_center_set_child_models(char *(*fn)(void))
+{
+	place_models = fn;
+}
+
+/* A child gets this process's model configs (its own copy of them). */
+static agora_err
+place_child_models(struct remote_srv *s, char *err, size_t errlen)
+{
+	char *(*fn)(void) = place_models;
+	char *list = fn != NULL ? fn() : NULL;
+	agora_json *doc = NULL;
+	const agora_json *res = NULL;
+	agora_err rv = AGORA_OK;
+
+	if (list != NULL && strcmp(list, "[]") != 0) {
+		char *op = agora_sprintf(
+		    "{\"op\":\"set_models\",\"models\":%s}", list);
+		rv = remote_call(s, op, 1, &doc, &res, err, errlen);
+		if (rv == AGORA_OK && !agora_json_bool(agora_json_get(
+		                          agora_json_first(res), "ok"))) {
+			snprintf(err, errlen, "agent server %s: models: %s",
+			         s->url,
+			         agora_json_str(agora_json_get(
+			             agora_json_first(res), "error")));
+			rv = AGORA_EINVAL;
+		}
+		agora_free(op);
+	}
+	agora_json_free(doc);
+	agora_free(list);
+	return rv;
+}
 
 /* The agora program for children: the configured one, else the agora
  * beside this program, else agora in PATH. */
@@ -111,6 +147,9 @@ place_hello(struct remote_srv *s, char *err, size_t errlen)
 		pthread_mutex_unlock(&s->lock);
 	}
 	agora_json_free(doc);
+	if (rv == AGORA_OK && s->proc != NULL) {
+		rv = place_child_models(s, err, errlen);
+	}
 	return rv;
 }
 

@@ -44,6 +44,9 @@ AGORA_API agora_err agora_models_load_json(const agora_json *list,
                                            size_t errlen);
 /* Forget every config (set-models replaces them all). */
 AGORA_API void agora_models_clear(void);
+/* Every config as a JSON list, as given (keys included: for child agent
+ * servers only); the caller frees it. */
+AGORA_API char *agora_models_dump(void);
 AGORA_API bool agora_models_has(const char *config_name);
 AGORA_API void agora_models_names(agora_strv *out);
 

@@ -113,6 +113,11 @@ typedef struct agora_step_opts {
 	int64_t deadline_ms;       /* 0: the center's default */
 } agora_step_opts;
 
+/* What a child agent server is given before its agents are made: a JSON
+ * model-config list from fn (agora_kinds_builtin sets agora_models_dump),
+ * so LLM agents work the same in a child as in this process. */
+AGORA_API void agora_center_set_child_models(char *(*fn)(void));
+
 /* Start a step (opts may be NULL for all defaults). An unknown role in
  * allowed_roles or send_to, or bad llm_args, is an error before anything
  * runs (err detail in agora_center_errstr). */

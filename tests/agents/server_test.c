@@ -525,10 +525,46 @@ test_remote_deadline(void **state)
 	/* The server's own deadline is the same instant; give it time. */
 	for (int i = 0; i < 100 && pending == 0; i++) {
 		agora_sleep_ms(50);
-		AGORA_PASS(agora_env_pending(agora_center_env(c), "late",
-		                             &pending));
+		AGORA_PASS(
+		    agora_env_pending(agora_center_env(c), "late", &pending));
 	}
 	assert_int_equal(pending, 1);
+	agora_center_free(c);
+}
+
+/* An LLM agent on a child server: the child gets this process's model
+ * configs, and the stream comes back chunk by chunk. */
+static void
+test_child_roleplay(void **state)
+{
+	agora_center *c;
+	agora_json *doc = NULL;
+	agora_step_opts o = { 0 };
+	char text[512], err[256];
+	t_frames f;
+	char *reply;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "[{\"config_name\":\"fake\",\"model_type\":\"openai_chat\","
+	         "\"model_name\":\"echo\",\"api_key\":\"sk-x\","
+	         "\"client_args\":{\"base_url\":\"%s\"}}]",
+	         t_fake_llm());
+	AGORA_PASS(agora_json_parse(&doc, text, strlen(text), 4096, 8, err,
+	                            sizeof(err)));
+	AGORA_PASS(agora_models_load_json(doc, "test", err, sizeof(err)));
+	agora_json_free(doc);
+	c = center_with("llm", "0");
+	add_at(c, "bot", "roleplay", "{\"model\":\"fake\"}", "child");
+	AGORA_PASS(agora_center_send_task_request(c, "three little words", NULL,
+	                                          0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	reply = t_text(&f, "bot");
+	assert_non_null(strstr(reply, "three little words"));
+	assert_true(t_count(&f, "bot", AGORA_FRAME_CHUNK) >= 3); /* streamed */
+	assert_int_equal(t_count(&f, "bot", AGORA_FRAME_END), 1);
+	agora_free(reply);
+	t_frames_free(&f);
 	agora_center_free(c);
 }
 
@@ -604,6 +640,7 @@ main(void)
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_remote_memory),
 		cmocka_unit_test(test_remote_deadline),
+		cmocka_unit_test(test_child_roleplay),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
