@@ -250,7 +250,9 @@ host_calls(struct host *h, struct job **jobs, size_t n)
 	}
 	if (st != NULL) {
 		host_set_busy(h, r.n);
+		host_set_step(h, st);
 		call_pump(&r, st);
+		host_set_step(h, NULL);
 		host_set_busy(h, 0);
 		agora_step_free(st);
 	}

@@ -20,6 +20,17 @@
 #define MEMORY_MAX_LIMIT 100000
 
 void
+host_set_step(struct host *h, agora_step *st)
+{
+	pthread_mutex_lock(&h->srv->lock);
+	h->st = st;
+	if (st != NULL && h->quit) {
+		agora_step_interrupt(st);
+	}
+	pthread_mutex_unlock(&h->srv->lock);
+}
+
+void
 host_set_busy(struct host *h, size_t busy)
 {
 	pthread_mutex_lock(&h->srv->lock);
@@ -470,20 +481,38 @@ host_push_locked(struct host *h, struct job *j)
 	pthread_cond_signal(&h->cv);
 }
 
+/* The server is stopping: its agents are offline in their registries. */
+static void
+host_offline(struct host *h)
+{
+	if (h->c != NULL && h->roles.n > 0 &&
+	    agora_registry_mark_many(
+	        agora_center_registry(h->c), (const char *const *)h->roles.v,
+	        h->roles.n, AGORA_AGENT_OFFLINE, false) != AGORA_OK) {
+		agora_log(AGORA_LOG_WARN, "server", "session %s: %s",
+		          h->session,
+		          agora_registry_errstr(agora_center_registry(h->c)));
+	}
+}
+
 void
 host_stop_all(struct server *srv)
 {
 	pthread_mutex_lock(&srv->lock);
 	for (size_t i = 0; i < srv->nhosts; i++) {
 		srv->hosts[i]->quit = true;
+		if (srv->hosts[i]->st != NULL) {
+			agora_step_interrupt(srv->hosts[i]->st);
+		}
 		pthread_cond_signal(&srv->hosts[i]->cv);
 	}
 	pthread_mutex_unlock(&srv->lock);
-	/* A host finishes its queue (a running step ends at its deadline or
-	 * sooner) before it quits. */
+	/* A host interrupts what runs (its messages go back), finishes its
+	 * queue, and marks its agents offline before it quits. */
 	for (size_t i = 0; i < srv->nhosts; i++) {
 		struct host *h = srv->hosts[i];
 		pthread_join(h->thread, NULL);
+		host_offline(h);
 		agora_center_free(h->c);
 		pthread_cond_destroy(&h->cv);
 		agora_strv_clear(&h->roles);

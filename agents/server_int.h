@@ -112,6 +112,7 @@ struct host {
 	bool quit;
 	agora_strv roles, kinds; /* for list, under srv->lock */
 	size_t busy;             /* agents acting in the running step */
+	agora_step *st;          /* the running step, for stop; srv->lock */
 };
 
 struct server {
@@ -153,6 +154,8 @@ void host_push(struct host *h, struct job *j);
 void host_push_locked(struct host *h, struct job *j);
 void host_stop_all(struct server *srv);
 void host_set_busy(struct host *h, size_t busy);
+/* The step the host is running (NULL: none), so a stop can interrupt it. */
+void host_set_step(struct host *h, agora_step *st);
 
 /* server_step.c: run a step job on the host's thread. */
 void host_step(struct host *h, struct job *j);

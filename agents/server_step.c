@@ -219,6 +219,7 @@ step_run(struct host *h, struct step_job *sj)
 	o.llm_args = sj->llm_args;
 	o.deadline_ms = sj->deadline_ms;
 	rv = n > 0 ? agora_center_step(h->c, &o, &st) : AGORA_OK;
+	host_set_step(h, st);
 	busy = n;
 	host_set_busy(h, busy);
 	while (st != NULL) {
@@ -242,6 +243,7 @@ step_run(struct host *h, struct step_job *sj)
 	}
 	step_flush(sj);
 	host_set_busy(h, 0);
+	host_set_step(h, NULL);
 	agora_step_free(st);
 	agora_free(allowed);
 }

@@ -707,6 +707,26 @@ round_expire(agora_step *st)
 	}
 }
 
+void
+agora_step_interrupt(agora_step *st)
+{
+	pthread_mutex_lock(&st->lock);
+	st->interrupted = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static bool
+step_interrupted(agora_step *st)
+{
+	bool yes;
+
+	pthread_mutex_lock(&st->lock);
+	yes = st->interrupted;
+	pthread_mutex_unlock(&st->lock);
+	return yes;
+}
+
 static bool
 step_has_posts(agora_step *st)
 {
@@ -730,7 +750,7 @@ round_take_posts(agora_step *st, int64_t wake)
 	ts.tv_sec = (time_t)(wake / 1000);
 	ts.tv_nsec = (long)(wake % 1000) * 1000000;
 	pthread_mutex_lock(&st->lock);
-	while (st->posts == NULL && agora_now_ms() < wake) {
+	while (st->posts == NULL && !st->interrupted && agora_now_ms() < wake) {
 		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) ==
 		    ETIMEDOUT) {
 			break;
@@ -827,6 +847,11 @@ step_next(agora_step *st, const agora_frame **fp, bool block)
 		}
 		if (!block && !step_has_posts(st)) {
 			return AGORA_ETIMEDOUT;
+		}
+		if (step_interrupted(st)) {
+			st->phase = PHASE_END;
+			return step_fail(st, AGORA_ECANCELED, "step",
+			                 "interrupted");
 		}
 		round_wait(st);
 	}
@@ -1117,7 +1142,8 @@ agora_step_free(agora_step *st)
 		    t->agent->kind->cancel != NULL) {
 			t->agent->kind->cancel(t->agent->state, t);
 		}
-		if (t->drained && !t->committed && st->err == AGORA_OK) {
+		if (t->drained && !t->committed &&
+		    (st->err == AGORA_OK || st->err == AGORA_ECANCELED)) {
 			back[nback++] = t->agent->role;
 		}
 	}

@@ -117,7 +117,8 @@ struct agora_step {
 	char *user_response;
 	char *llm_args;
 	bool human_auto;
-	bool direct; /* direct calls: inputs given, replies go nowhere */
+	bool direct;      /* direct calls: inputs given, replies go nowhere */
+	bool interrupted; /* agora_step_interrupt; under lock */
 	uint32_t rounds;
 	uint32_t round;
 	int64_t deadline;

@@ -129,6 +129,10 @@ AGORA_API agora_err agora_center_step(agora_center *c,
  * agora_step_errstr); an agent's failure is an error frame. */
 AGORA_API agora_err agora_step_next(agora_step *st, const agora_frame **fp);
 AGORA_API const char *agora_step_errstr(const agora_step *st);
+/* From any thread: make the step end soon (agora_step_next returns
+ * AGORA_ECANCELED); its unfinished turns' messages are put back when it is
+ * freed. */
+AGORA_API void agora_step_interrupt(agora_step *st);
 /* agora_step_next without waiting: AGORA_ETIMEDOUT when no frame is ready
  * and none can be until an agent's timer or post comes due. */
 AGORA_API agora_err agora_step_poll(agora_step *st, const agora_frame **fp);

@@ -568,6 +568,72 @@ test_child_roleplay(void **state)
 	agora_center_free(c);
 }
 
+struct stopper {
+	const char *url;
+	int delay_ms;
+};
+
+static void *
+stop_later(void *arg)
+{
+	struct stopper *sp = arg;
+	agora_buf reply;
+	char err[256];
+
+	agora_sleep_ms(sp->delay_ms);
+	agora_buf_init(&reply, 0);
+	(void)agora_server_request(sp->url, NULL, "[{\"op\":\"stop\"}]", 5000,
+	                           &reply, err, sizeof(err));
+	agora_buf_fini(&reply);
+	return NULL;
+}
+
+/* `stop` during a step: the server interrupts it at once (no waiting for
+ * the turn or the deadline), puts the messages back, marks its agents
+ * offline, and exits 0. */
+static void
+test_stop_mid_step(void **state)
+{
+	char path[128], url[160], err[256];
+	const char *argv[] = {
+		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
+		getenv("AGORA_PLUGIN"), NULL
+	};
+	agora_proc_opts po = { .argv = argv,
+		               .die_with_parent = true,
+		               .log_path = server_log };
+	struct stopper sp = { .url = url, .delay_ms = 300 };
+	agora_step_opts o = { 0 };
+	agora_proc *p = NULL;
+	agora_center *c;
+	size_t pending = 0;
+	pthread_t th;
+	t_frames f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/agora-stop-%d.sock", (int)getpid());
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	c = center_with("stop", "0");
+	add_at(c, "s", "tally", "{\"delay_ms\":20000}", url);
+	AGORA_PASS(agora_center_send_task_request(c, "work", NULL, 0, NULL));
+	pthread_create(&th, NULL, stop_later, &sp);
+	AGORA_PASS(t_step(c, &o, &f));
+	pthread_join(th, NULL);
+	assert_int_equal(t_count(&f, "s", AGORA_FRAME_ERROR), 1);
+	t_frames_free(&f);
+	for (int i = 0; i < 100 && agora_proc_alive(p); i++) {
+		agora_sleep_ms(50);
+	}
+	assert_false(agora_proc_alive(p));
+	assert_int_equal(agora_proc_status(p), 0);
+	AGORA_PASS(agora_env_pending(agora_center_env(c), "s", &pending));
+	assert_int_equal(pending, 1);
+	assert_int_equal(status_of(c, "s"), AGORA_AGENT_OFFLINE);
+	agora_center_free(c);
+	agora_proc_free(p);
+}
+
 /* A local agent moved to a child server keeps its config and memory. */
 static void
 test_move(void **state)
@@ -641,6 +707,7 @@ main(void)
 		cmocka_unit_test(test_remote_memory),
 		cmocka_unit_test(test_remote_deadline),
 		cmocka_unit_test(test_child_roleplay),
+		cmocka_unit_test(test_stop_mid_step),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
