@@ -218,7 +218,9 @@ call_inputs(struct host *h, struct job **jobs, size_t n, struct call_run *r,
 		r->ix[m].role = t->role;
 		r->ix[m].i = m;
 		agora_buf_init(&r->out[m], 0);
+		pthread_mutex_lock(&h->srv->lock); /* fetches read it */
 		t->state = TASK_RUNNING;
+		pthread_mutex_unlock(&h->srv->lock);
 		m++;
 	}
 	return m;
