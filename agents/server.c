@@ -128,9 +128,12 @@ static void
 op_info(struct server *srv, struct pending *p, size_t i)
 {
 	size_t busy = 0, queued = 0;
+	agora_buf url;
 	double cpu;
 	long rss;
 
+	agora_buf_init(&url, 0);
+	(void)agora_buf_json_str(&url, srv->url, strlen(srv->url));
 	rusage_now(&cpu, &rss);
 	pthread_mutex_lock(&srv->lock);
 	for (size_t k = 0; k < srv->nhosts; k++) {
@@ -139,15 +142,16 @@ op_info(struct server *srv, struct pending *p, size_t i)
 	}
 	srv_result(
 	    p, i,
-	    agora_sprintf("{\"ok\":true,\"pid\":%d,\"url\":\"%s\","
+	    agora_sprintf("{\"ok\":true,\"pid\":%d,\"url\":%s,"
 	                  "\"epoch\":\"%s\",\"cpu_s\":%.3f,"
 	                  "\"rss_kib\":%ld,\"agents\":%zu,\"busy\":%zu,"
 	                  "\"queued\":%zu,\"sessions\":%zu,"
 	                  "\"uptime_ms\":%lld}",
-	                  (int)getpid(), srv->url, srv->epoch, cpu, rss,
+	                  (int)getpid(), url.data, srv->epoch, cpu, rss,
 	                  srv->nagents, busy, queued, srv->nhosts,
 	                  (long long)(agora_now_ms() - srv->started_ms)));
 	pthread_mutex_unlock(&srv->lock);
+	agora_buf_fini(&url);
 }
 
 static void
@@ -161,12 +165,18 @@ op_list(struct server *srv, struct pending *p, size_t i)
 	for (size_t k = 0, n = 0; k < srv->nhosts; k++) {
 		struct host *h = srv->hosts[k];
 		for (size_t a = 0; a < h->roles.n; a++, n++) {
-			(void)agora_buf_addf(
-			    &out,
-			    "%s{\"session\":\"%s\",\"role\":\"%s\","
-			    "\"kind\":\"%s\"}",
-			    n ? "," : "", h->session, h->roles.v[a],
-			    h->kinds.v[a]);
+			/* Kind names come from plugins: escape them all. */
+			(void)agora_buf_adds(&out, n ? ",{\"session\":"
+			                             : "{\"session\":");
+			(void)agora_buf_json_str(&out, h->session,
+			                         strlen(h->session));
+			(void)agora_buf_adds(&out, ",\"role\":");
+			(void)agora_buf_json_str(&out, h->roles.v[a],
+			                         strlen(h->roles.v[a]));
+			(void)agora_buf_adds(&out, ",\"kind\":");
+			(void)agora_buf_json_str(&out, h->kinds.v[a],
+			                         strlen(h->kinds.v[a]));
+			(void)agora_buf_adds(&out, "}");
 		}
 	}
 	pthread_mutex_unlock(&srv->lock);
