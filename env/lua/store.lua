@@ -47,6 +47,11 @@ end
 -- Memories are trimmed at the end, and only those over the cap (RPUSH
 -- says how long the list is).
 local trim = {}
+local function memory_add(role, id)
+	if redis.call('RPUSH', p .. 'mem:' .. role, id) > memmax then
+		trim[role] = true
+	end
+end
 
 -- In a batch, publishing to a channel nobody listens to is skipped
 -- (pattern subscribers count as listeners); for one message the check
@@ -72,18 +77,13 @@ for m = 1, n do
 	local msg = plan[m]
 	local isrole = msg.from ~= 'user_requirement'
 	local id = last - n + m
-	-- What it read (its in-flight entries) and its reply enter its memory
-	-- in one RPUSH.
-	local mem = {}
 	if isrole and msg.ack == '1' then
 		local fl = p .. 'inflight:' .. msg.from
 		for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
 			if string.sub(e, 1, 1) == 'r' then e = string.sub(e, 2) end
-			mem[#mem + 1] = e
+			memory_add(msg.from, e)
 		end
-		if #mem > 0 then
-			redis.call('DEL', fl)
-		end
+		redis.call('DEL', fl)
 	end
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	fields[#fields + 1] = id
@@ -123,13 +123,7 @@ for m = 1, n do
 	end
 	if isrole then
 		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
-		mem[#mem + 1] = id
-	end
-	for s = 1, #mem, 1000 do
-		if redis.call('RPUSH', p .. 'mem:' .. msg.from,
-		    unpack(mem, s, math.min(s + 999, #mem))) > memmax then
-			trim[msg.from] = true
-		end
+		memory_add(msg.from, id)
 	end
 	if listened then
 		redis.call('PUBLISH', p .. 'events', body)
