@@ -252,6 +252,26 @@ group_apply(struct remote_srv *s, const agora_json *g)
 	}
 }
 
+/* A long poll got no answer at all (a server answers one within its
+ * wait_ms even while its agents work): the server is stopped or cut off,
+ * which no connection drop reports. Its turns fail now and their messages
+ * go back, as for a dead server (under s->lock). */
+static void
+srv_unresponsive(struct remote_srv *s)
+{
+	char why[600];
+
+	snprintf(why, sizeof(why),
+	         "agent server %s stopped answering (no reply in %lld ms)",
+	         s->url, (long long)(WAIT_MS + s->c->server_timeout_ms));
+	s->down = true;
+	while (s->ds != NULL) {
+		dispatch_fail(s, s->ds, 'l', why);
+	}
+	remote_futures_fail(s, why);
+	agora_log(AGORA_LOG_WARN, "remote", "%s", why);
+}
+
 /* A long poll came back: its events, in order, then the next poll. */
 static void
 wait_done(void *arg, agora_err rv, const char *data, size_t len)
@@ -277,6 +297,9 @@ wait_done(void *arg, agora_err rv, const char *data, size_t len)
 		}
 	}
 	agora_json_free(doc);
+	if (rv == AGORA_ETIMEDOUT) {
+		srv_unresponsive(s);
+	}
 	if ((s->ds != NULL || s->futs != NULL) && !s->down) {
 		remote_wait_send(s);
 	}

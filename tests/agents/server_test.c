@@ -15,6 +15,8 @@
 
 /* Every server's log: sanitizer reports from them fail the run. */
 static char server_log[128];
+/* server.timeout_ms of the next center_with. */
+static const char *server_timeout = "5000";
 
 static agora_center *
 center_with(const char *name, const char *children)
@@ -37,6 +39,8 @@ center_with(const char *name, const char *children)
 	agora_config_set(&cfg, "server.children", children, err, sizeof(err));
 	agora_config_set(&cfg, "step.deadline_ms", "60000", err, sizeof(err));
 	agora_config_set(&cfg, "server.log", server_log, err, sizeof(err));
+	agora_config_set(&cfg, "server.timeout_ms", server_timeout, err,
+	                 sizeof(err));
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		fail_msg("center: %s", err);
 	}
@@ -191,6 +195,7 @@ test_pool_no_head_of_line(void **state)
 struct killer {
 	int pid;
 	int delay_ms;
+	int sig;
 };
 
 static void *
@@ -199,7 +204,7 @@ kill_later(void *arg)
 	struct killer *k = arg;
 
 	agora_sleep_ms(k->delay_ms);
-	kill(k->pid, SIGKILL);
+	kill(k->pid, k->sig);
 	return NULL;
 }
 
@@ -212,7 +217,7 @@ test_killed_child(void **state)
 {
 	agora_center *c = center_with("kill", "0");
 	agora_step_opts o = { 0 };
-	struct killer k = { .delay_ms = 300 };
+	struct killer k = { .delay_ms = 300, .sig = SIGKILL };
 	const char *who[] = { "victim" };
 	pthread_t th;
 	size_t pending = 0;
@@ -634,6 +639,41 @@ test_stop_mid_step(void **state)
 	agora_proc_free(p);
 }
 
+/* A server that stops answering without closing its connection (SIGSTOP,
+ * a cut network): its turns fail once a long poll goes unanswered, long
+ * before the step's deadline, and their messages go back. */
+static void
+test_stopped_server(void **state)
+{
+	agora_center *c;
+	agora_step_opts o = { 0 };
+	struct killer k = { .delay_ms = 300, .sig = SIGSTOP };
+	pthread_t th;
+	t_frames f;
+	char *url;
+	size_t e;
+
+	(void)state;
+	server_timeout = "1000";
+	c = center_with("frozen", "0");
+	server_timeout = "5000";
+	add_at(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
+	url = where(c, "ice");
+	k.pid = server_pid(url);
+	AGORA_PASS(agora_center_send_task_request(c, "melt", NULL, 0, NULL));
+	pthread_create(&th, NULL, kill_later, &k);
+	AGORA_PASS(t_step(c, &o, &f)); /* deadline: 60 s */
+	pthread_join(th, NULL);
+	e = t_first(&f, "ice", AGORA_FRAME_ERROR);
+	assert_int_not_equal(e, SIZE_MAX);
+	assert_non_null(strstr(f.v[e].content, "stopped answering"));
+	assert_int_equal(status_of(c, "ice"), AGORA_AGENT_OFFLINE);
+	kill(k.pid, SIGCONT); /* it may finish the turn: at least once */
+	t_frames_free(&f);
+	agora_free(url);
+	agora_center_free(c);
+}
+
 /* A local agent moved to a child server keeps its config and memory. */
 static void
 test_move(void **state)
@@ -708,6 +748,7 @@ main(void)
 		cmocka_unit_test(test_remote_deadline),
 		cmocka_unit_test(test_child_roleplay),
 		cmocka_unit_test(test_stop_mid_step),
+		cmocka_unit_test(test_stopped_server),
 	};
 
 	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
