@@ -15,7 +15,7 @@ struct ctl_args {
 	const char *cmd;
 	const char *arg[2];
 	int narg;
-	const char *token_file, *session, *redis, *options, *limit;
+	const char *token_file, *session, *redis, *options, *limit, *tls_ca;
 	long timeout_ms;
 	bool json;
 };
@@ -23,30 +23,32 @@ struct ctl_args {
 static void
 ctl_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: agora ctl ADDR COMMAND [ARGS] [options]\n"
-	        "\n"
-	        "ADDR is tcp://host:port, host:port, ipc:///path or a socket "
-	        "path.\n"
-	        "\n"
-	        "commands:\n"
-	        "  is-alive             exit 0 if the server answers\n"
-	        "  info                 pid, cpu, rss, agents, busy agents, "
-	        "queued jobs\n"
-	        "  list                 the agents it hosts\n"
-	        "  memory AGENT         an agent's memory (--session, "
-	        "--redis)\n"
-	        "  create ROLE KIND     make an agent (--session, --redis, "
-	        "--options JSON)\n"
-	        "  delete AGENT         remove an agent (--session, --redis)\n"
-	        "  delete-all           remove every agent\n"
-	        "  set-models FILE      replace its model configs\n"
-	        "  stop                 stop the server\n"
-	        "\n"
-	        "options: --token-file FILE  --session S  --redis URL  "
-	        "--limit N\n"
-	        "         --options JSON  --timeout-ms N (default 5000)  "
-	        "--json\n");
+	fprintf(
+	    f, "usage: agora ctl ADDR COMMAND [ARGS] [options]\n"
+	       "\n"
+	       "ADDR is tcp://host:port, host:port, tls+tcp://host:port, "
+	       "ipc:///path or a\nsocket path.\n"
+	       "\n"
+	       "commands:\n"
+	       "  is-alive             exit 0 if the server answers\n"
+	       "  info                 pid, cpu, rss, agents, busy agents, "
+	       "queued jobs\n"
+	       "  list                 the agents it hosts\n"
+	       "  memory AGENT         an agent's memory (--session, "
+	       "--redis)\n"
+	       "  create ROLE KIND     make an agent (--session, --redis, "
+	       "--options JSON)\n"
+	       "  delete AGENT         remove an agent (--session, --redis)\n"
+	       "  delete-all           remove every agent\n"
+	       "  set-models FILE      replace its model configs\n"
+	       "  stop                 stop the server\n"
+	       "\n"
+	       "options: --token-file FILE  --session S  --redis URL  "
+	       "--limit N\n"
+	       "         --options JSON  --timeout-ms N (default 5000)  "
+	       "--json\n"
+	       "         --tls-ca FILE (for tls+tcp://: the CA that signed the "
+	       "server)\n");
 }
 
 static void
@@ -95,6 +97,8 @@ ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 		str = &a->options;
 	} else if (strcmp(o, "--limit") == 0) {
 		str = &a->limit;
+	} else if (strcmp(o, "--tls-ca") == 0) {
+		str = &a->tls_ca;
 	} else if (strcmp(o, "--timeout-ms") == 0) {
 		char *end = NULL;
 		a->timeout_ms = strtol(v, &end, 10);
@@ -236,6 +240,7 @@ ctl_send(const struct ctl_args *a, const char *ops)
 		cli_error("%s", err);
 		return EXIT_USAGE;
 	}
+	agora_tls_set(a->tls_ca, NULL);
 	agora_buf_init(&reply, AGORA_TP_MAX_MSG);
 	if (agora_server_request(a->url, a->token_file ? token : NULL, ops,
 	                         a->timeout_ms, &reply, err,

@@ -8,10 +8,12 @@
 #include "agora/kinds.h"
 #include "agora/models.h"
 #include "agora/server.h"
+#include "agora/transport.h"
 #include "cli.h"
 
 struct server_args {
 	const char *host, *port, *ipc, *token_file, *redis, *agent_dir;
+	const char *tls_cert, *tls_ca;
 	const char *model_configs[16];
 	int nmodels;
 	const char *plugins[64];
@@ -36,6 +38,10 @@ server_usage(FILE *f)
 	        "                      but is-alive\n"
 	        "  --insecure          allow a non-loopback address without a "
 	        "token\n"
+	        "  --tls-cert FILE     listen on tls+tcp:// with this PEM "
+	        "certificate and key\n"
+	        "  --tls-ca FILE       CA file to check other servers "
+	        "(futures fetched over TLS)\n"
 	        "  --model-config FILE model configs for LLM agents "
 	        "(repeatable)\n"
 	        "  --plugin FILE       load a kind plugin (repeatable)\n"
@@ -94,6 +100,10 @@ server_option(struct server_args *a, int argc, char **argv, int *i)
 		str = &a->redis;
 	} else if (strcmp(o, "--agent-dir") == 0) {
 		str = &a->agent_dir;
+	} else if (strcmp(o, "--tls-cert") == 0) {
+		str = &a->tls_cert;
+	} else if (strcmp(o, "--tls-ca") == 0) {
+		str = &a->tls_ca;
 	} else if (strcmp(o, "--model-config") == 0 && a->nmodels < 16) {
 		a->model_configs[a->nmodels++] = v;
 		return true;
@@ -172,7 +182,8 @@ server_start(const struct server_args *a)
 	if (a->ipc != NULL) {
 		snprintf(url, sizeof(url), "ipc://%s", a->ipc);
 	} else {
-		snprintf(url, sizeof(url), "tcp://%s:%s",
+		snprintf(url, sizeof(url), "%s://%s:%s",
+		         a->tls_cert != NULL ? "tls+tcp" : "tcp",
 		         a->host != NULL ? a->host : "127.0.0.1", a->port);
 	}
 	if (a->token_file != NULL &&
@@ -184,6 +195,11 @@ server_start(const struct server_args *a)
 	if (!server_load(a)) {
 		return EXIT_USAGE;
 	}
+	if (a->tls_cert != NULL && a->ipc != NULL) {
+		cli_error("--tls-cert is for --port (tls+tcp://), not --ipc");
+		return EXIT_USAGE;
+	}
+	agora_tls_set(a->tls_ca, a->tls_cert);
 	o.url = url;
 	o.token = a->token_file != NULL ? token : NULL;
 	o.insecure = a->insecure;

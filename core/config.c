@@ -51,6 +51,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "plugin files child agent servers load (comma-separated)" },
 	{ "server.log", CFG_STR, CFG_F(server_log), "", 0, 0,
 	  "a file child agent servers write their log to; empty: none" },
+	{ "server.tls_ca", CFG_STR, CFG_F(server_tls_ca), "", 0, 0,
+	  "a CA file to check agent servers at tls+tcp:// addresses" },
 	{ "server.token_file", CFG_STR, CFG_F(server_token_file), "", 0, 0,
 	  "a file holding the token agent servers require" },
 	{ "server.timeout_ms", CFG_INT, CFG_F(server_timeout_ms), "5000", 10,

@@ -24,6 +24,105 @@
  * idempotent); never on a timer while the peer is working on it. */
 #define LINK_RESEND_MS (24 * 3600 * 1000)
 
+/* ---- TLS (tls+tcp://) ------------------------------------------------- */
+
+/* Process-wide: one trust store, one identity. Set before use. */
+static char tls_ca[1024], tls_cert[1024];
+static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+agora_tls_set(const char *ca_file, const char *cert_key_file)
+{
+	pthread_mutex_lock(&tls_lock);
+	if (ca_file != NULL) {
+		snprintf(tls_ca, sizeof(tls_ca), "%s", ca_file);
+	}
+	if (cert_key_file != NULL) {
+		snprintf(tls_cert, sizeof(tls_cert), "%s", cert_key_file);
+	}
+	pthread_mutex_unlock(&tls_lock);
+}
+
+static bool
+url_is_tls(const char *url)
+{
+	return strncmp(url, "tls+", 4) == 0;
+}
+
+/* The host of scheme://host:port, for the certificate's name check. */
+static void
+url_host(const char *url, char *out, size_t n)
+{
+	const char *h = strstr(url, "://");
+	const char *colon;
+
+	h = h != NULL ? h + 3 : url;
+	colon = strrchr(h, ':');
+	snprintf(out, n, "%.*s", (int)(colon ? (size_t)(colon - h) : strlen(h)),
+	         h);
+}
+
+static int
+dial_tls(nng_socket sock, const char *url, char *err, size_t errlen)
+{
+	char host[256], ca[1024];
+	nng_dialer d;
+	int rv;
+
+	pthread_mutex_lock(&tls_lock);
+	snprintf(ca, sizeof(ca), "%s", tls_ca);
+	pthread_mutex_unlock(&tls_lock);
+	if (ca[0] == '\0') {
+		snprintf(err, errlen,
+		         "%s: a tls+tcp address needs a CA file to check the "
+		         "server (--tls-ca, server.tls_ca)",
+		         url);
+		return NNG_EINVAL;
+	}
+	url_host(url, host, sizeof(host));
+	if ((rv = nng_dialer_create(&d, sock, url)) == 0 &&
+	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca)) == 0 &&
+	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_SERVER_NAME, host)) ==
+	        0) {
+		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	}
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: TLS: %s (CA file %s)", url,
+		         nng_strerror(rv), ca);
+	}
+	return rv;
+}
+
+static int
+listen_tls(nng_socket sock, const char *url, char *err, size_t errlen)
+{
+	char cert[1024];
+	nng_listener l;
+	int rv;
+
+	pthread_mutex_lock(&tls_lock);
+	snprintf(cert, sizeof(cert), "%s", tls_cert);
+	pthread_mutex_unlock(&tls_lock);
+	if (cert[0] == '\0') {
+		snprintf(err, errlen,
+		         "cannot listen on %s: it needs a certificate and key "
+		         "(--tls-cert FILE)",
+		         url);
+		return NNG_EINVAL;
+	}
+	if ((rv = nng_listener_create(&l, sock, url)) == 0 &&
+	    (rv = nng_listener_set_string(l, NNG_OPT_TLS_CERT_KEY_FILE,
+	                                  cert)) == 0) {
+		rv = nng_listener_start(l, 0);
+	}
+	if (rv != 0) {
+		snprintf(err, errlen,
+		         "cannot listen on %s: %s (certificate %s)", url,
+		         nng_strerror(rv), cert);
+	}
+	return rv;
+}
+
 /* ---- links ------------------------------------------------------------ */
 
 struct slot {
@@ -158,9 +257,15 @@ agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
 	nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);
-	rv = nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (url_is_tls(url)) {
+		rv = dial_tls(l->sock, url, err, errlen);
+	} else {
+		rv = nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
+		}
+	}
 	if (rv != 0) {
-		snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
 		agora_link_close(l);
 		return tp_err(rv) == AGORA_EINVAL ? AGORA_EINVAL
 		                                  : AGORA_ETRANSPORT;
@@ -389,10 +494,16 @@ agora_listener_open(agora_listener **lp, const char *url, size_t nctx,
 	}
 	nng_socket_set_size(lsn->sock, NNG_OPT_RECVMAXSZ, max_msg);
 	nng_socket_set_ms(lsn->sock, NNG_OPT_SENDTIMEO, 5000);
-	rv = nng_listen(lsn->sock, url, NULL, 0);
+	if (url_is_tls(url)) {
+		rv = listen_tls(lsn->sock, url, err, errlen);
+	} else {
+		rv = nng_listen(lsn->sock, url, NULL, 0);
+		if (rv != 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", url,
+			         nng_strerror(rv));
+		}
+	}
 	if (rv != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", url,
-		         nng_strerror(rv));
 		nng_close(lsn->sock);
 		agora_free(lsn);
 		return rv == NNG_EADDRINUSE ? AGORA_EEXIST : tp_err(rv);

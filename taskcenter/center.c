@@ -12,6 +12,7 @@
 #include "agora/clock.h"
 #include "agora/log.h"
 #include "agora/server.h"
+#include "agora/transport.h"
 #include "remote.h"
 #include "tc.h"
 
@@ -126,6 +127,9 @@ center_servers_config(agora_center *c, const agora_config *cfg, char *err,
 	c->children = cfg->server_children;
 	if (cfg->server_program != NULL && cfg->server_program[0] != '\0') {
 		c->server_program = agora_strdup(cfg->server_program);
+	}
+	if (cfg->server_tls_ca != NULL && cfg->server_tls_ca[0] != '\0') {
+		agora_tls_set(cfg->server_tls_ca, NULL); /* process-wide */
 	}
 	if (cfg->server_log != NULL && cfg->server_log[0] != '\0') {
 		c->server_log = agora_strdup(cfg->server_log);

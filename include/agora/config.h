@@ -28,6 +28,7 @@ typedef struct agora_config {
 	int64_t server_children;  /* server.children: 0 one per agent */
 	char *server_plugins;     /* server.plugins: comma-separated */
 	char *server_log;         /* server.log: children's stderr */
+	char *server_tls_ca;      /* server.tls_ca */
 	char *server_token_file;  /* server.token_file */
 	int64_t server_timeout_ms; /* server.timeout_ms */
 	int64_t log_level;         /* log.level: an agora_log_level */

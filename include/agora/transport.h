@@ -71,6 +71,12 @@ AGORA_API void agora_request_reply(agora_request *rq, const char *data,
 /* A request the server gave up on (shutting down): no reply is sent. */
 AGORA_API void agora_request_drop(agora_request *rq);
 
+/* TLS for tls+tcp:// addresses, for the whole process: the CA file links
+ * check servers against (and the host in the address against the
+ * certificate's name), and the PEM file (certificate and unencrypted key)
+ * listeners present. NULL leaves one as it is; "" unsets it. */
+AGORA_API void agora_tls_set(const char *ca_file, const char *cert_key_file);
+
 /* Whether url names the loopback interface or a local socket (ipc://,
  * inproc://, abstract://, tcp://127.x, tcp://localhost, tcp://[::1]). */
 AGORA_API bool agora_url_is_local(const char *url);
