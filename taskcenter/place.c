@@ -6,6 +6,7 @@
  * with this process; readiness is their answer to `alive`, which waits
  * for them to listen. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include "agora/registry.h"
 #include "agora/server.h"
 #include "remote.h"
+
+#define AUTO_HELLO_MS 500
 
 static uint64_t place_nchildren;
 static char *(*_Atomic place_models)(void);
@@ -87,7 +90,7 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 {
 	char prog[4096], path[256], url[300];
 	const char **argv = agora_calloc(8 + 2 * c->plugins.n, sizeof(char *));
-	size_t k = 6;
+	size_t k = 4;
 	agora_proc_opts po = { 0 };
 	struct remote_srv *s;
 	agora_err rv;
@@ -100,8 +103,8 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 	argv[1] = "server";
 	argv[2] = "--ipc";
 	argv[3] = path;
-	argv[4] = "--redis";
-	argv[5] = agora_center_redis_url(c);
+	/* No --redis: a child is its parent's alone, not in the registry
+	 * where `auto` would hand it to other applications. */
 	for (size_t i = 0; i < c->plugins.n; i++) {
 		argv[k++] = "--plugin";
 		argv[k++] = c->plugins.v[i];
@@ -254,25 +257,64 @@ place_by_url(agora_center *c, const char *url, char *err, size_t errlen)
 	return remote_srv_new(c, url, err, errlen);
 }
 
-/* The least loaded live server of the registry, or NULL. */
+static int
+server_load_cmp(const void *a, const void *b)
+{
+	const agora_server_info *x = a, *y = b;
+
+	return x->agents < y->agents ? -1 : x->agents > y->agents;
+}
+
+/* A server of the registry, if it answers within AUTO_HELLO_MS (one that
+ * died since its last heartbeat does not). */
 static struct remote_srv *
-place_auto(agora_center *c, char *err, size_t errlen)
+place_try(agora_center *c, const char *url)
+{
+	struct remote_srv *s = NULL;
+	agora_json *doc = NULL;
+	const agora_json *res;
+	char err[256];
+	bool known = false;
+
+	for (size_t i = 0; i < c->nsrvs && s == NULL; i++) {
+		if (strcmp(c->srvs[i]->url, url) == 0) {
+			s = c->srvs[i];
+			known = true;
+		}
+	}
+	if (s == NULL &&
+	    (s = remote_srv_new(c, url, err, sizeof(err))) == NULL) {
+		return NULL;
+	}
+	if (remote_call_within(s, "{\"op\":\"alive\"}", 1, AUTO_HELLO_MS, &doc,
+	                       &res, err, sizeof(err)) == AGORA_OK) {
+		agora_json_free(doc);
+		return s;
+	}
+	agora_json_free(doc);
+	if (!known) {
+		c->nsrvs--; /* it was the last added */
+		remote_srv_free(s);
+	}
+	return NULL;
+}
+
+/* The least loaded live server of the registry that answers, or NULL. */
+static struct remote_srv *
+place_auto(agora_center *c)
 {
 	agora_server_info *v = NULL;
-	size_t n = 0, best = SIZE_MAX;
 	struct remote_srv *s = NULL;
+	size_t n = 0;
 
 	if (agora_servers_list(c->redis, &v, &n) != AGORA_OK) {
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].live &&
-		    (best == SIZE_MAX || v[i].agents < v[best].agents)) {
-			best = i;
+	qsort(v, n, sizeof(*v), server_load_cmp);
+	for (size_t i = 0; i < n && s == NULL; i++) {
+		if (v[i].live) {
+			s = place_try(c, v[i].url);
 		}
-	}
-	if (best != SIZE_MAX) {
-		s = place_by_url(c, v[best].url, err, errlen);
 	}
 	agora_server_infos_free(v, n);
 	return s;
@@ -319,7 +361,7 @@ place_one(agora_center *c, const agora_agent *a, char *err, size_t errlen)
 	struct remote_srv *s = NULL;
 
 	if (strcmp(a->placement, "auto") == 0) {
-		s = place_auto(c, err, errlen);
+		s = place_auto(c);
 		if (s == NULL) {
 			agora_log(AGORA_LOG_INFO, "remote",
 			          "%s: no live server registered; a child",

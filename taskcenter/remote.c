@@ -65,6 +65,15 @@ remote_call(struct remote_srv *s, const char *ops, size_t nops,
             agora_json **docp, const agora_json **results, char *err,
             size_t errlen)
 {
+	return remote_call_within(s, ops, nops, s->c->server_timeout_ms, docp,
+	                          results, err, errlen);
+}
+
+agora_err
+remote_call_within(struct remote_srv *s, const char *ops, size_t nops,
+                   int64_t timeout_ms, agora_json **docp,
+                   const agora_json **results, char *err, size_t errlen)
+{
 	agora_buf req, reply;
 	agora_err rv;
 
@@ -75,8 +84,8 @@ remote_call(struct remote_srv *s, const char *ops, size_t nops,
 	(void)agora_buf_adds(&req, ops);
 	rv = agora_buf_adds(&req, "]}");
 	if (rv == AGORA_OK) {
-		rv = agora_link_call(s->link, req.data, req.len,
-		                     s->c->server_timeout_ms, &reply);
+		rv = agora_link_call(s->link, req.data, req.len, timeout_ms,
+		                     &reply);
 	}
 	if (rv != AGORA_OK) {
 		snprintf(err, errlen, "agent server %s: %s", s->url,

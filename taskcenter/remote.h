@@ -56,6 +56,10 @@ void remote_srv_free(struct remote_srv *s);
 agora_err remote_call(struct remote_srv *s, const char *ops, size_t nops,
                       agora_json **docp, const agora_json **results, char *err,
                       size_t errlen);
+agora_err remote_call_within(struct remote_srv *s, const char *ops, size_t nops,
+                             int64_t timeout_ms, agora_json **docp,
+                             const agora_json **results, char *err,
+                             size_t errlen);
 void dispatch_fail(struct remote_srv *s, struct dispatch *d, char type,
                    const char *why);
 /* Usable now: a server that went down is reached again (a child is

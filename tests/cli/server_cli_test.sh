@@ -108,6 +108,33 @@ check "--servers 0 exits 2" [ "$code" -eq 2 ]
 run run "$src/demos/guess/guess.json" --connect nowhere
 check "--connect without scheme exits 2" [ "$code" -eq 2 ]
 
+# ---- child servers die with their parent, even killed ----
+cat >"$work/long.json" <<EOF
+{ "agents": [ { "role": "w", "kind": "sleep", "seconds": 30, "placement": "child" } ],
+  "script": [ { "send_task_request": { "task": "wait" } }, { "step": {} } ] }
+EOF
+"$agora" run "$work/long.json" --redis "$redis" >/dev/null 2>&1 &
+parent=$!
+kid=""
+for _ in $(seq 200); do
+	kid=$(pgrep -P "$parent" -f "agora server" | head -1)
+	[ -n "$kid" ] && break
+	sleep 0.05
+done
+check "a child server started" [ -n "$kid" ]
+kill -9 "$parent"
+wait "$parent" 2>/dev/null
+gone() { # no such process, or only a zombie left for init to reap
+	local st
+	for _ in $(seq 60); do
+		st=$(ps -o stat= -p "$1" 2>/dev/null)
+		{ [ -z "$st" ] || [ "${st:0:1}" = Z ]; } && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "the child server died with its killed parent" gone "${kid:-0}"
+
 # ---- a plain server: every ctl command ----
 addr="tcp://127.0.0.1:$port"
 start_server --port "$port" --plugin "$plugin" --redis "$redis"
@@ -195,6 +222,11 @@ redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
 check "a stopped server leaves the registry" not_has pid out
 run run "$work/auto.json" --redis "$redis" --session autos2 --frames
 check "auto with no live server falls back to a child" [ "$code" -eq 0 ]
+# A server that died a moment ago still looks live in the registry.
+redis-cli -s "$work/r.sock" HSET agora:servers "ipc://$work/dead.sock" \
+	"{\"pid\":1,\"agents\":0,\"busy\":0,\"ts_ms\":$(date +%s%3N)}" >/dev/null
+run run "$work/auto.json" --redis "$redis" --session autos3 --frames
+check "auto skips a registered server that does not answer" [ "$code" -eq 0 ]
 
 # ---- a token-guarded server ----
 printf 'abcdefghijklmnop0123\n' >"$work/token"
@@ -212,6 +244,43 @@ check "untokened list refused" [ "$code" -eq 1 ]
 run ctl "$addr" stop --token-file "$work/token"
 check "tokened stop accepted" [ "$code" -eq 0 ]
 stopped "$srv_pid"
+
+# ---- TLS: tls+tcp:// with a certificate, checked by the client ----
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost -keyout "$work/key.pem" \
+		-out "$work/cert.pem" >/dev/null 2>&1
+	cat "$work/cert.pem" "$work/key.pem" >"$work/both.pem"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-keyout "$work/key2.pem" -out "$work/other.pem" >/dev/null 2>&1
+	port=$(free_port)
+	addr="tls+tcp://localhost:$port"
+	"$agora" server --host localhost --port "$port" \
+		--tls-cert "$work/both.pem" >/dev/null 2>>"$work/srv.err" &
+	srv_pid=$!
+	pids+=("$srv_pid")
+	for _ in $(seq 100); do
+		"$agora" ctl "$addr" is-alive --tls-ca "$work/cert.pem" \
+			--timeout-ms 100 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	run ctl "$addr" is-alive --tls-ca "$work/cert.pem"
+	check "TLS: the right CA connects" [ "$code" -eq 0 ]
+	run ctl "$addr" is-alive
+	check "TLS: no CA is refused" [ "$code" -eq 1 ]
+	check "TLS: the missing CA is explained" has "needs a CA file" err
+	run ctl "$addr" is-alive --tls-ca "$work/other.pem" --timeout-ms 1000
+	check "TLS: a server signed by another CA is not trusted" [ "$code" -eq 1 ]
+	run run "$src/demos/guess/guess.json" --redis "$redis" --connect "$addr" \
+		--set "server.tls_ca=$work/cert.pem"
+	check "TLS: a scenario on the server" [ "$code" -eq 0 ]
+	run ctl "$addr" stop --tls-ca "$work/cert.pem"
+	stopped "$srv_pid"
+	run server --ipc "$work/t.sock" --tls-cert "$work/both.pem"
+	check "TLS: --tls-cert with --ipc exits 2" [ "$code" -eq 2 ]
+else
+	echo "server cli: TLS checks skipped: openssl is not installed"
+fi
 
 # ---- --agent-dir loads only plugins ----
 mkdir -p "$work/agents"
