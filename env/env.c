@@ -244,6 +244,26 @@ agora_env_roles(agora_env *env, agora_strv *out)
 }
 
 agora_err
+agora_env_has_role(agora_env *env, const char *role, bool *yes)
+{
+	agora_reply *rep = NULL;
+	char *key = agora_sprintf("%sroleset", env->prefix);
+	agora_err rv;
+
+	*yes = false;
+	rv = agora__redis_cmdv(env->r, &rep, "SISMEMBER", key, role, NULL);
+	if (rv == AGORA_OK) {
+		*yes = agora__reply_int(rep) == 1;
+	} else {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		         agora_redis_errstr(env->r));
+	}
+	agora__reply_free(rep);
+	agora_free(key);
+	return rv;
+}
+
+agora_err
 agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
                      size_t n)
 {

@@ -883,36 +883,31 @@ agora_step_roles(const agora_step *st)
 
 /* ---- starting and ending a step -------------------------------------- */
 
+/* send_to names roles of the session: an agent here, or one registered by
+ * another process (a question to Redis per such role, not a list of all
+ * of them: an agent server's step names the main process's roles). */
 static agora_err
 step_check_send_to(agora_step *st)
 {
-	agora_strv env_roles = { 0 };
-	bool fetched = false;
 	agora_err rv = AGORA_OK;
 
 	for (size_t i = 0; i < st->send_to.n && rv == AGORA_OK; i++) {
 		const char *r = st->send_to.v[i];
+		bool known = false;
 		if (strcmp(r, AGORA_ALL) == 0 ||
 		    agora__center_find(st->c, r) != NULL) {
 			continue;
 		}
-		/* A role of this session without an agent here is fine. */
-		if (!fetched) {
-			rv = agora_env_roles(st->c->env, &env_roles);
-			fetched = true;
-			if (rv != AGORA_OK) {
-				agora__center_set_err(
-				    st->c, "%s", agora_env_errstr(st->c->env));
-				break;
-			}
-		}
-		if (!agora_strv_has(&env_roles, r)) {
+		rv = agora_env_has_role(st->c->env, r, &known);
+		if (rv != AGORA_OK) {
+			agora__center_set_err(st->c, "%s",
+			                      agora_env_errstr(st->c->env));
+		} else if (!known) {
 			agora__center_set_err(
 			    st->c, "unknown role '%s' in send_to", r);
 			rv = AGORA_ENOTFOUND;
 		}
 	}
-	agora_strv_clear(&env_roles);
 	return rv;
 }
 

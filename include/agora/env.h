@@ -46,6 +46,10 @@ AGORA_API agora_err agora_env_register_roles(agora_env *env,
                                              size_t n);
 /* All roles in registration order (into out, which is cleared first). */
 AGORA_API agora_err agora_env_roles(agora_env *env, agora_strv *out);
+/* Whether role is registered in the session (one SISMEMBER, whatever the
+ * number of roles). */
+AGORA_API agora_err agora_env_has_role(agora_env *env, const char *role,
+                                       bool *yes);
 
 /* Store msg from its sent_from (a role or user_requirement): validate, then
  * atomically give it an id (set in msg->id), add it to the history, deliver
