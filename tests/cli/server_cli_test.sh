@@ -15,29 +15,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-failures=0
-passes=0
-
-check() { # name, condition command...
-	local name=$1
-	shift
-	if "$@"; then
-		passes=$((passes + 1))
-	else
-		failures=$((failures + 1))
-		echo "FAIL: $name"
-		echo "  stdout: $(head -c 600 "$work/out" 2>/dev/null)"
-		echo "  stderr: $(head -c 600 "$work/err" 2>/dev/null)"
-	fi
-}
-
-run() { # runs agora with args; leaves out, err, and code
-	"$agora" "$@" >"$work/out" 2>"$work/err" </dev/null
-	code=$?
-}
-
-has() { grep -q -- "$1" "$work/$2"; }
-not_has() { ! grep -q -- "$1" "$work/$2"; }
+. "$(dirname "$0")/lib.sh"
 
 stopped() { # pid: true once it has exited (killed after 5 s)
 	for _ in $(seq 100); do
