@@ -48,29 +48,6 @@ center_with(const char *name, const char *children)
 	return c;
 }
 
-static void
-add_at(agora_center *c, const char *role, const char *kind, const char *options,
-       const char *placement)
-{
-	agora_json *doc = NULL;
-	agora_agent *a = NULL;
-	char err[512];
-	agora_agent_spec spec = { role, kind, NULL, false, false, placement };
-
-	if (options != NULL) {
-		AGORA_PASS(agora_json_parse(&doc, options, strlen(options),
-		                            4096, 8, err, sizeof(err)));
-		spec.options = doc;
-	}
-	if (agora_agent_new(&a, &spec, err, sizeof(err)) != AGORA_OK) {
-		fail_msg("agent %s: %s", role, err);
-	}
-	agora_json_free(doc);
-	if (agora_center_add_agents(c, &a, 1) != AGORA_OK) {
-		fail_msg("add %s: %s", role, agora_center_errstr(c));
-	}
-}
-
 static char *
 where(agora_center *c, const char *role)
 {
@@ -126,9 +103,9 @@ test_child_step(void **state)
 	char *w1, *w2, *w3;
 
 	(void)state;
-	add_at(c, "a", "echo", NULL, "child");
-	add_at(c, "b", "echo", NULL, "child");
-	add_at(c, "l", "echo", NULL, NULL);
+	t_add_placed(c, "a", "echo", NULL, "child");
+	t_add_placed(c, "b", "echo", NULL, "child");
+	t_add_placed(c, "l", "echo", NULL, NULL);
 	w1 = where(c, "a");
 	w2 = where(c, "b");
 	w3 = where(c, "l");
@@ -166,10 +143,10 @@ test_pool_no_head_of_line(void **state)
 	char *ws1, *ws2;
 
 	(void)state;
-	add_at(c, "slow1", "tally", "{\"delay_ms\":400}", "child");
-	add_at(c, "slow2", "tally", "{\"delay_ms\":400}", "child");
-	add_at(c, "fast1", "tally", NULL, "child");
-	add_at(c, "fast2", "tally", NULL, "child");
+	t_add_placed(c, "slow1", "tally", "{\"delay_ms\":400}", "child");
+	t_add_placed(c, "slow2", "tally", "{\"delay_ms\":400}", "child");
+	t_add_placed(c, "fast1", "tally", NULL, "child");
+	t_add_placed(c, "fast2", "tally", NULL, "child");
 	ws1 = where(c, "slow1");
 	ws2 = where(c, "slow2");
 	assert_string_not_equal(ws1, ws2); /* spread over the pool */
@@ -226,8 +203,8 @@ test_killed_child(void **state)
 	size_t e;
 
 	(void)state;
-	add_at(c, "victim", "tally", "{\"delay_ms\":5000}", "child");
-	add_at(c, "bystander", "tally", NULL, "child");
+	t_add_placed(c, "victim", "tally", "{\"delay_ms\":5000}", "child");
+	t_add_placed(c, "bystander", "tally", NULL, "child");
 	url = where(c, "victim");
 	k.pid = server_pid(url);
 	AGORA_PASS(agora_center_send_task_request(c, "msg-1", NULL, 0, NULL));
@@ -288,8 +265,8 @@ test_independent(void **state)
 	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
 	c1 = center_with("ind1", "0");
 	c2 = center_with("ind2", "0");
-	add_at(c1, "x", "tally", NULL, url);
-	add_at(c2, "x", "tally", NULL, url);
+	t_add_placed(c1, "x", "tally", NULL, url);
+	t_add_placed(c2, "x", "tally", NULL, url);
 	AGORA_PASS(agora_center_send_task_request(c1, "one", NULL, 0, NULL));
 	AGORA_PASS(agora_center_send_task_request(c2, "two", NULL, 0, NULL));
 	AGORA_PASS(t_step(c1, &o, &f));
@@ -397,10 +374,10 @@ test_calls(void **state)
 	char *v;
 
 	(void)state;
-	add_at(c, "e", "echo", NULL, "child");
-	add_at(c, "slow", "tally", "{\"delay_ms\":200}", "child");
-	add_at(c, "t", "tally", NULL, "child");
-	add_at(c, "here", "echo", NULL, NULL);
+	t_add_placed(c, "e", "echo", NULL, "child");
+	t_add_placed(c, "slow", "tally", "{\"delay_ms\":200}", "child");
+	t_add_placed(c, "t", "tally", NULL, "child");
+	t_add_placed(c, "here", "echo", NULL, NULL);
 	AGORA_PASS(agora_center_call(c, "e", "ping", &f1));
 	v = wait_ok(f1);
 	assert_non_null(strstr(v, "ping"));
@@ -486,9 +463,9 @@ test_remote_memory(void **state)
 	t_frames f;
 
 	(void)state;
-	add_at(c, "m1", "tally", NULL, "child");
-	add_at(c, "m2", "tally", NULL, "child");
-	add_at(c, "m3", "tally", NULL, "child");
+	t_add_placed(c, "m1", "tally", NULL, "child");
+	t_add_placed(c, "m2", "tally", NULL, "child");
+	t_add_placed(c, "m3", "tally", NULL, "child");
 	AGORA_PASS(agora_center_send_task_request(c, "first", NULL, 0, NULL));
 	AGORA_PASS(agora_center_send_task_request(c, "also", NULL, 0, NULL));
 	for (int round = 0; round < 2; round++) {
@@ -520,7 +497,7 @@ test_remote_deadline(void **state)
 	size_t e;
 
 	(void)state;
-	add_at(c, "late", "tally", "{\"delay_ms\":5000}", "child");
+	t_add_placed(c, "late", "tally", "{\"delay_ms\":5000}", "child");
 	AGORA_PASS(agora_center_send_task_request(c, "hurry", NULL, 0, NULL));
 	AGORA_PASS(t_step(c, &o, &f));
 	e = t_first(&f, "late", AGORA_FRAME_ERROR);
@@ -560,7 +537,7 @@ test_child_roleplay(void **state)
 	AGORA_PASS(agora_models_load_json(doc, "test", err, sizeof(err)));
 	agora_json_free(doc);
 	c = center_with("llm", "0");
-	add_at(c, "bot", "roleplay", "{\"model\":\"fake\"}", "child");
+	t_add_placed(c, "bot", "roleplay", "{\"model\":\"fake\"}", "child");
 	AGORA_PASS(agora_center_send_task_request(c, "three little words", NULL,
 	                                          0, NULL));
 	AGORA_PASS(t_step(c, &o, &f));
@@ -620,7 +597,7 @@ test_stop_mid_step(void **state)
 	snprintf(url, sizeof(url), "ipc://%s", path);
 	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
 	c = center_with("stop", "0");
-	add_at(c, "s", "tally", "{\"delay_ms\":20000}", url);
+	t_add_placed(c, "s", "tally", "{\"delay_ms\":20000}", url);
 	AGORA_PASS(agora_center_send_task_request(c, "work", NULL, 0, NULL));
 	pthread_create(&th, NULL, stop_later, &sp);
 	AGORA_PASS(t_step(c, &o, &f));
@@ -657,7 +634,7 @@ test_stopped_server(void **state)
 	server_timeout = "1000";
 	c = center_with("frozen", "0");
 	server_timeout = "5000";
-	add_at(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
+	t_add_placed(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
 	url = where(c, "ice");
 	k.pid = server_pid(url);
 	AGORA_PASS(agora_center_send_task_request(c, "melt", NULL, 0, NULL));
@@ -684,7 +661,7 @@ test_move(void **state)
 	char *text, *w;
 
 	(void)state;
-	add_at(c, "m", "tally", NULL, NULL);
+	t_add_placed(c, "m", "tally", NULL, NULL);
 	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
 	AGORA_PASS(t_step(c, &o, &f));
 	text = t_text(&f, "m");

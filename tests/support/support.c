@@ -135,14 +135,13 @@ t_center(const char *name)
 	return c;
 }
 
-agora_agent *
-t_add_flags(agora_center *c, const char *role, const char *kind,
-            const char *options_json, bool human, bool watcher)
+static agora_agent *
+t_add_spec(agora_center *c, agora_agent_spec spec, const char *options_json)
 {
 	agora_json *doc = NULL;
 	agora_agent *a = NULL;
+	const char *role = spec.role;
 	char err[512];
-	agora_agent_spec spec = { role, kind, NULL, human, watcher, NULL };
 
 	if (options_json != NULL) {
 		AGORA_PASS(agora_json_parse(&doc, options_json,
@@ -154,8 +153,28 @@ t_add_flags(agora_center *c, const char *role, const char *kind,
 		fail_msg("agent %s: %s", role, err);
 	}
 	agora_json_free(doc);
-	AGORA_PASS(agora_center_add_agents(c, &a, 1));
+	if (agora_center_add_agents(c, &a, 1) != AGORA_OK) {
+		fail_msg("add %s: %s", role, agora_center_errstr(c));
+	}
 	return a;
+}
+
+agora_agent *
+t_add_flags(agora_center *c, const char *role, const char *kind,
+            const char *options_json, bool human, bool watcher)
+{
+	agora_agent_spec spec = { role, kind, NULL, human, watcher, NULL };
+
+	return t_add_spec(c, spec, options_json);
+}
+
+agora_agent *
+t_add_placed(agora_center *c, const char *role, const char *kind,
+             const char *options_json, const char *placement)
+{
+	agora_agent_spec spec = { role, kind, NULL, false, false, placement };
+
+	return t_add_spec(c, spec, options_json);
 }
 
 agora_agent *

@@ -52,6 +52,9 @@ agora_agent *t_add(agora_center *c, const char *role, const char *kind,
 agora_agent *t_add_flags(agora_center *c, const char *role, const char *kind,
                          const char *options_json, bool human, bool watcher);
 
+/* Like t_add, placed ("child", "auto", an address; NULL: local). */
+agora_agent *t_add_placed(agora_center *c, const char *role, const char *kind,
+                          const char *options_json, const char *placement);
 /* The frames of one step, copied. */
 typedef struct t_frames {
 	agora_frame *v;
