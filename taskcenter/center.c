@@ -232,9 +232,6 @@ agora_center_free(agora_center *c)
 	agora_free(c);
 }
 
-static agora_err center_register(agora_center *c, agora_agent *const *agents,
-                                 size_t n);
-
 /* Replace agent old by new in the table and the map, same place. */
 static void
 center_swap(agora_center *c, agora_agent *old, agora_agent *new)
@@ -292,10 +289,7 @@ agora_center_move_agent(agora_center *c, const char *role,
 	}
 	/* Its memory is in Redis under this session: the server's agent
 	 * reads the same; only the config travels. */
-	rv = agora__remote_place(c, &a, 1);
-	if (rv == AGORA_OK) {
-		rv = center_register(c, &a, 1);
-	}
+	rv = agora__remote_place(c, &a, 1); /* the server records it */
 	if (rv != AGORA_OK) {
 		agora_agent_free(a);
 		return rv;
@@ -385,20 +379,24 @@ static agora_err
 center_register(agora_center *c, agora_agent *const *agents, size_t n)
 {
 	agora_agent_info *infos = agora_calloc(n + 1, sizeof(*infos));
+	size_t m = 0;
 	agora_err rv;
 
 	for (size_t i = 0; i < n; i++) {
-		infos[i].role = agents[i]->role;
-		infos[i].kind = (char *)(uintptr_t)agora_agent_kind(agents[i]);
-		infos[i].server = agents[i]->srv != NULL ? agents[i]->srv->url
-		                  : c->location != NULL
+		if (agents[i]->srv != NULL) {
+			continue; /* its server recorded it, with its address */
+		}
+		infos[m].role = agents[i]->role;
+		infos[m].kind = (char *)(uintptr_t)agora_agent_kind(agents[i]);
+		infos[m].server = c->location != NULL
 		                      ? c->location
 		                      : (char *)(uintptr_t) "local";
-		infos[i].status = AGORA_AGENT_IDLE;
-		infos[i].human = agents[i]->human;
-		infos[i].watcher = agents[i]->watcher;
+		infos[m].status = AGORA_AGENT_IDLE;
+		infos[m].human = agents[i]->human;
+		infos[m].watcher = agents[i]->watcher;
+		m++;
 	}
-	rv = agora_registry_put_many(c->reg, infos, n);
+	rv = m > 0 ? agora_registry_put_many(c->reg, infos, m) : AGORA_OK;
 	if (rv != AGORA_OK) {
 		agora__center_set_err(c, "%s", agora_registry_errstr(c->reg));
 	}
