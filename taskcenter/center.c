@@ -430,7 +430,14 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		rv = agora__remote_place(c, agents, n);
 	}
 	if (rv == AGORA_OK) {
-		rv = agora_env_register_roles(c->env, roles, n);
+		/* Agents on servers were registered there. */
+		size_t nlocal = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (agents[i]->srv == NULL) {
+				roles[nlocal++] = agents[i]->role;
+			}
+		}
+		rv = agora_env_register_roles(c->env, roles, nlocal);
 		if (rv != AGORA_OK) {
 			agora__center_set_err(c, "%s",
 			                      agora_env_errstr(c->env));
