@@ -32,8 +32,8 @@ print_scalar(const agora_json *v)
 static void
 print_fields(const agora_json *r)
 {
-	for (size_t i = 0; i < agora_json_size(r); i++) {
-		const agora_json *v = agora_json_at(r, i);
+	for (const agora_json *v = agora_json_first(r); v != NULL;
+	     v = agora_json_next(v)) {
 		if (strcmp(agora_json_key(v), "ok") == 0) {
 			continue;
 		}
@@ -48,8 +48,9 @@ print_list(const agora_json *r)
 {
 	const agora_json *agents = agora_json_get(r, "agents");
 
-	for (size_t i = 0; i < agora_json_size(agents); i++) {
-		const agora_json *a = agora_json_at(agents, i);
+	/* A server may list 100,000 agents: iterate, never index. */
+	for (const agora_json *a = agora_json_first(agents); a != NULL;
+	     a = agora_json_next(a)) {
 		printf("%s\t%s\t%s\n",
 		       agora_json_str(agora_json_get(a, "session")),
 		       agora_json_str(agora_json_get(a, "role")),
@@ -62,8 +63,8 @@ print_memory(const agora_json *r)
 {
 	const agora_json *mem = agora_json_get(r, "memory");
 
-	for (size_t i = 0; i < agora_json_size(mem); i++) {
-		const agora_json *m = agora_json_at(mem, i);
+	for (const agora_json *m = agora_json_first(mem); m != NULL;
+	     m = agora_json_next(m)) {
 		printf("%s: %s\n",
 		       agora_json_str(agora_json_get(m, "sent_from")),
 		       agora_json_str(agora_json_get(m, "content")));
