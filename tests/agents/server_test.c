@@ -91,6 +91,29 @@ server_pid(const char *url)
 	return pid;
 }
 
+/* An independent `agora server --ipc /tmp/agora-NAME-PID.sock` with the
+ * test plugin (and one more option, if opt); its address goes to url. */
+static agora_proc *
+spawn_server(const char *name, const char *opt, const char *val, char *url,
+             size_t urllen)
+{
+	char path[128], err[256];
+	const char *argv[] = {
+		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
+		getenv("AGORA_PLUGIN"), opt,      val,     NULL
+	};
+	agora_proc_opts po = { .argv = argv,
+		               .die_with_parent = true,
+		               .log_path = server_log };
+	agora_proc *p = NULL;
+
+	snprintf(path, sizeof(path), "/tmp/agora-%s-%d.sock", name,
+	         (int)getpid());
+	snprintf(url, urllen, "ipc://%s", path);
+	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	return p;
+}
+
 /* Two child agents (a server each) and a local one answer; the servers
  * stored their replies themselves. */
 static void
@@ -240,10 +263,8 @@ test_killed_child(void **state)
 static void
 test_independent(void **state)
 {
-	char path[128], url[160], err[256];
-	const char *argv[8];
-	agora_proc_opts po = { .log_path = server_log };
-	agora_proc *p = NULL;
+	char url[160], err[256];
+	agora_proc *p;
 	agora_center *c1, *c2;
 	agora_step_opts o = { 0 };
 	agora_buf reply;
@@ -251,18 +272,7 @@ test_independent(void **state)
 	char *text;
 
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/agora-test-%d.sock", (int)getpid());
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	argv[0] = getenv("AGORA_BIN");
-	argv[1] = "server";
-	argv[2] = "--ipc";
-	argv[3] = path;
-	argv[4] = "--plugin";
-	argv[5] = getenv("AGORA_PLUGIN");
-	argv[6] = NULL;
-	po.argv = argv;
-	po.die_with_parent = true;
-	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	p = spawn_server("test", NULL, NULL, url, sizeof(url));
 	c1 = center_with("ind1", "0");
 	c2 = center_with("ind2", "0");
 	t_add_placed(c1, "x", "tally", NULL, url);
@@ -302,20 +312,13 @@ test_malformed(void **state)
 		{ "{\"v\":1,\"ops\":[{\"op\":\"nope\"}]}", "unknown op" },
 		{ "{\"v\":1,\"ops\":[{\"op\":\"create\"}]}", "session" },
 	};
-	char path[128], url[160], err[256];
-	const char *argv[] = { getenv("AGORA_BIN"), "server", "--ipc", path,
-		               "--max-request",     "4096",   NULL };
-	agora_proc_opts po = { .argv = argv,
-		               .die_with_parent = true,
-		               .log_path = server_log };
-	agora_proc *p = NULL;
+	char url[160], err[256];
+	agora_proc *p;
 	agora_link *l = NULL;
 	agora_buf reply, big;
 
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/agora-bad-%d.sock", (int)getpid());
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	p = spawn_server("bad", "--max-request", "4096", url, sizeof(url));
 	AGORA_PASS(agora_link_open(&l, url, err, sizeof(err)));
 	agora_buf_init(&reply, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -576,26 +579,17 @@ stop_later(void *arg)
 static void
 test_stop_mid_step(void **state)
 {
-	char path[128], url[160], err[256];
-	const char *argv[] = {
-		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
-		getenv("AGORA_PLUGIN"), NULL
-	};
-	agora_proc_opts po = { .argv = argv,
-		               .die_with_parent = true,
-		               .log_path = server_log };
+	char url[160];
 	struct stopper sp = { .url = url, .delay_ms = 300 };
 	agora_step_opts o = { 0 };
-	agora_proc *p = NULL;
+	agora_proc *p;
 	agora_center *c;
 	size_t pending = 0;
 	pthread_t th;
 	t_frames f;
 
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/agora-stop-%d.sock", (int)getpid());
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
+	p = spawn_server("stop", NULL, NULL, url, sizeof(url));
 	c = center_with("stop", "0");
 	t_add_placed(c, "s", "tally", "{\"delay_ms\":20000}", url);
 	AGORA_PASS(agora_center_send_task_request(c, "work", NULL, 0, NULL));
