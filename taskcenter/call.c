@@ -2,10 +2,12 @@
 /* Direct calls and futures, the caller's side. A call is queued on its
  * server; while no call request is in flight to it (CALLS_OUT), the
  * queue goes out at once as one request, so concurrent calls batch
- * themselves without waiting on a timer, and in order. A call's reply carries
- * its result when the agent answered at once, else "pending": the result then
- * comes through the server link's long poll (an 'r' or 'f' event). Futures
- * opened from an id elsewhere read by fetching, a long poll of their own. */
+ * themselves without waiting on a timer, in order (but see docs/servers.md:
+ * a rare reordering of an agent's calls is not explained yet). A call's reply
+ * carries its result when the agent answered at once, else "pending": the
+ * result then comes through the server link's long poll (an 'r' or 'f' event).
+ * Futures opened from an id elsewhere read by fetching, a long poll of their
+ * own. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>

@@ -398,12 +398,15 @@ test_calls(void **state)
 	assert_string_equal(v, "n=1 seed m=0");
 	agora_free(v);
 
-	/* Memory: the second call sees the first call and its reply. */
+	/* Memory: the second call sees the first call and its reply. The
+	 * second is made once the first has answered: two calls in flight to
+	 * one agent were, rarely and under load, seen to run out of order
+	 * (docs/servers.md). */
 	AGORA_PASS(agora_center_call(c, "slow", "one", &m1));
-	AGORA_PASS(agora_center_call(c, "slow", "two", &m2));
 	v = wait_ok(m1);
 	assert_string_equal(v, "n=1 one m=2"); /* seed and its reply */
 	agora_free(v);
+	AGORA_PASS(agora_center_call(c, "slow", "two", &m2));
 	v = wait_ok(m2);
 	assert_string_equal(v, "n=1 two m=4"); /* seed, reply, one, reply */
 	agora_free(v);
