@@ -4,7 +4,7 @@
  * and the line cap. */
 #include <string.h>
 
-#include "../../agents/sse.h"
+#include "../../agents/llm/sse.h"
 #include "test.h"
 
 struct seen {

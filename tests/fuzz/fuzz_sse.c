@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agents/sse.h"
+#include "../../agents/llm/sse.h"
 #include "agora/agora.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -249,11 +249,13 @@ step_run(struct host *h, struct step_job *sj)
 }
 
 void
-host_step(struct host *h, struct job *j)
+host_step(struct host *h, struct job **jobs, size_t n)
 {
+	struct job *j = jobs[0];
 	struct step_job sj = { .srv = h->srv };
 	const char *why = step_parse(&sj, j);
 
+	(void)n; /* step jobs do not batch */
 	if (why != NULL) {
 		srv_error(j->p, j->idx, AGORA_EINVAL, "%s", why);
 		step_job_fini(&sj);

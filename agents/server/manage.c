@@ -1,44 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Hosts: the agents of one session on this server, with the thread that
- * owns their center. Jobs run in arrival order, so an agent's requests are
- * served first come, first served (its mailbox). Consecutive creates are
- * made in one batch (two Redis round trips for all of them). A step job
- * runs the given roles' turns on this server's center: the center drains
- * their inboxes and publishes their replies in Redis itself, and each frame
- * goes to the caller's mailbox as it comes out, tagged with the step id and
- * the role's index in the request. */
+/* Agent management jobs, run on a session's host thread: create (a run of
+ * consecutive creates is made in one batch, two Redis round trips for all
+ * of them; a repeated create of the same kind is success, initialised
+ * once), delete, delete-all and an agent's memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
-#include "agora/clock.h"
-#include "agora/config.h"
 #include "agora/log.h"
 #include "server_int.h"
 
 #define MEMORY_MAX_LIMIT 100000
-
-void
-host_set_step(struct host *h, agora_step *st)
-{
-	pthread_mutex_lock(&h->srv->lock);
-	h->st = st;
-	if (st != NULL && h->quit) {
-		agora_step_interrupt(st);
-	}
-	pthread_mutex_unlock(&h->srv->lock);
-}
-
-void
-host_set_busy(struct host *h, size_t busy)
-{
-	pthread_mutex_lock(&h->srv->lock);
-	h->busy = busy;
-	pthread_mutex_unlock(&h->srv->lock);
-}
-
-/* ---- create ----------------------------------------------------------- */
 
 struct create_item {
 	struct job *j;
@@ -153,7 +126,7 @@ create_sort(struct host *h, struct create_item *it, size_t n,
 
 /* Make the agents of n create jobs; the new ones join the center in one
  * batch. */
-static void
+void
 host_create(struct host *h, struct job **jobs, size_t n)
 {
 	struct create_item *it = agora_calloc(n + 1, sizeof(*it));
@@ -217,12 +190,14 @@ host_forget(struct host *h, const char *const *roles, size_t n, bool all)
 	pthread_mutex_unlock(&h->srv->lock);
 }
 
-static void
-host_delete(struct host *h, struct job *j)
+void
+host_delete(struct host *h, struct job **jobs, size_t n)
 {
+	struct job *j = jobs[0];
 	const char *role = agora_json_str(agora_json_get(j->op, "role"));
 	agora_err rv;
 
+	(void)n; /* delete jobs do not batch */
 	if (role == NULL || agora_center_agent(h->c, role) == NULL) {
 		srv_error(j->p, j->idx, AGORA_ENOTFOUND,
 		          "no agent '%.80s' in session %s on this server",
@@ -238,11 +213,14 @@ host_delete(struct host *h, struct job *j)
 	srv_result(j->p, j->idx, agora_strdup("{\"ok\":true}"));
 }
 
-static void
-host_delete_all(struct host *h)
+void
+host_delete_all(struct host *h, struct job **jobs, size_t njobs)
 {
 	const char **roles;
 	size_t n;
+
+	(void)jobs; /* one job, nothing in it */
+	(void)njobs;
 
 	pthread_mutex_lock(&h->srv->lock);
 	n = h->roles.n;
@@ -262,15 +240,17 @@ host_delete_all(struct host *h)
 	agora_free(roles);
 }
 
-static void
-host_memory(struct host *h, struct job *j)
+void
+host_memory(struct host *h, struct job **jobs, size_t n)
 {
+	struct job *j = jobs[0];
 	const char *role = agora_json_str(agora_json_get(j->op, "role"));
 	int64_t limit = 100;
 	agora_msgs ms = { 0 };
 	agora_buf out;
 	agora_err rv;
 
+	(void)n; /* memory jobs do not batch */
 	(void)agora_json_int(agora_json_get(j->op, "limit"), 1,
 	                     MEMORY_MAX_LIMIT, &limit);
 	if (role == NULL || agora_center_agent(h->c, role) == NULL) {
@@ -294,234 +274,4 @@ host_memory(struct host *h, struct job *j)
 	(void)agora_buf_adds(&out, "]}");
 	agora_msgs_clear(&ms);
 	srv_result(j->p, j->idx, agora_buf_steal(&out));
-}
-
-/* ---- the thread ------------------------------------------------------- */
-
-/* Take the next job, or a run of creates. */
-static size_t
-host_take(struct host *h, struct job ***batch, size_t *cap)
-{
-	size_t n = 0;
-
-	pthread_mutex_lock(&h->srv->lock);
-	while (h->head == NULL && !h->quit) {
-		pthread_cond_wait(&h->cv, &h->srv->lock);
-	}
-	while (h->head != NULL) {
-		struct job *j = h->head;
-		if (n > 0 && (j->type != (*batch)[0]->type ||
-		              (j->type != JOB_CREATE && j->type != JOB_CALL))) {
-			break;
-		}
-		if (n == *cap) {
-			*cap = *cap ? 2 * *cap : 64;
-			*batch =
-			    agora_realloc(*batch, *cap * sizeof(struct job *));
-		}
-		(*batch)[n++] = j;
-		h->head = j->next;
-		h->queued--;
-	}
-	if (h->head == NULL) {
-		h->tail = NULL;
-	}
-	pthread_mutex_unlock(&h->srv->lock);
-	return n;
-}
-
-static agora_err
-host_open(struct host *h, char *err, size_t errlen)
-{
-	agora_config cfg;
-	agora_err rv;
-
-	agora_config_init(&cfg);
-	(void)agora_config_set(&cfg, "redis.url", h->redis_url, err, errlen);
-	(void)agora_config_set(&cfg, "session", h->session, err, errlen);
-	rv = agora_center_new(&h->c, &cfg, err, errlen);
-	agora_config_fini(&cfg);
-	if (rv == AGORA_OK) {
-		agora_center_set_location(h->c, h->srv->url);
-	}
-	return rv;
-}
-
-static void
-host_run_job(struct host *h, struct job *j)
-{
-	switch (j->type) {
-	case JOB_DELETE:
-		host_delete(h, j);
-		break;
-	case JOB_DELETE_ALL:
-		host_delete_all(h);
-		break;
-	case JOB_MEMORY:
-		host_memory(h, j);
-		break;
-	case JOB_STEP:
-		host_step(h, j);
-		break;
-	case JOB_CREATE:
-	case JOB_CALL:
-		break;
-	}
-}
-
-/* The session could not be opened: every job fails, saying why. */
-static void
-host_refuse(struct host *h, struct job **batch, size_t n, agora_err rv,
-            const char *err)
-{
-	char why[700];
-
-	snprintf(why, sizeof(why), "session %s: %s", h->session, err);
-	for (size_t i = 0; i < n; i++) {
-		if (batch[i]->type == JOB_CALL) {
-			pthread_mutex_lock(&h->srv->lock);
-			task_finish(h->srv, batch[i]->task, false, why,
-			            strlen(why));
-			pthread_mutex_unlock(&h->srv->lock);
-		} else if (batch[i]->p != NULL) {
-			srv_error(batch[i]->p, batch[i]->idx, rv, "%s", why);
-		}
-	}
-}
-
-static void *
-host_main(void *arg)
-{
-	struct host *h = arg;
-	struct job **batch = NULL;
-	size_t cap = 0, n;
-	char err[512] = "";
-	agora_err open_rv = host_open(h, err, sizeof(err));
-
-	while ((n = host_take(h, &batch, &cap)) > 0) {
-		if (open_rv != AGORA_OK) {
-			host_refuse(h, batch, n, open_rv, err);
-		} else if (batch[0]->type == JOB_CREATE) {
-			host_create(h, batch, n);
-		} else if (batch[0]->type == JOB_CALL) {
-			host_calls(h, batch, n);
-		} else {
-			host_run_job(h, batch[0]);
-		}
-		for (size_t i = 0; i < n; i++) {
-			agora_free(batch[i]);
-		}
-	}
-	agora_free(batch);
-	return NULL;
-}
-
-struct host *
-host_get(struct server *srv, const char *redis_url, const char *session)
-{
-	struct host *h;
-
-	pthread_mutex_lock(&srv->lock);
-	h = host_get_locked(srv, redis_url, session);
-	pthread_mutex_unlock(&srv->lock);
-	return h;
-}
-
-struct host *
-host_get_locked(struct server *srv, const char *redis_url, const char *session)
-{
-	struct host *h = NULL;
-
-	for (size_t i = 0; i < srv->nhosts && h == NULL; i++) {
-		if (strcmp(srv->hosts[i]->session, session) == 0 &&
-		    strcmp(srv->hosts[i]->redis_url, redis_url) == 0) {
-			h = srv->hosts[i];
-		}
-	}
-	if (h == NULL && !srv->stopping) {
-		h = agora_calloc(1, sizeof(*h));
-		h->srv = srv;
-		h->redis_url = agora_strdup(redis_url);
-		h->session = agora_strdup(session);
-		pthread_cond_init(&h->cv, NULL);
-		if (pthread_create(&h->thread, NULL, host_main, h) != 0) {
-			pthread_cond_destroy(&h->cv);
-			agora_free(h->redis_url);
-			agora_free(h->session);
-			agora_free(h);
-			h = NULL;
-		} else {
-			srv->hosts = agora_realloc(srv->hosts,
-			                           (srv->nhosts + 1) *
-			                               sizeof(struct host *));
-			srv->hosts[srv->nhosts++] = h;
-		}
-	}
-	return h;
-}
-
-void
-host_push(struct host *h, struct job *j)
-{
-	pthread_mutex_lock(&h->srv->lock);
-	host_push_locked(h, j);
-	pthread_mutex_unlock(&h->srv->lock);
-}
-
-void
-host_push_locked(struct host *h, struct job *j)
-{
-	if (h->tail != NULL) {
-		h->tail->next = j;
-	} else {
-		h->head = j;
-	}
-	h->tail = j;
-	h->queued++;
-	pthread_cond_signal(&h->cv);
-}
-
-/* The server is stopping: its agents are offline in their registries. */
-static void
-host_offline(struct host *h)
-{
-	if (h->c != NULL && h->roles.n > 0 &&
-	    agora_registry_mark_many(
-	        agora_center_registry(h->c), (const char *const *)h->roles.v,
-	        h->roles.n, AGORA_AGENT_OFFLINE, false) != AGORA_OK) {
-		agora_log(AGORA_LOG_WARN, "server", "session %s: %s",
-		          h->session,
-		          agora_registry_errstr(agora_center_registry(h->c)));
-	}
-}
-
-void
-host_stop_all(struct server *srv)
-{
-	pthread_mutex_lock(&srv->lock);
-	for (size_t i = 0; i < srv->nhosts; i++) {
-		srv->hosts[i]->quit = true;
-		if (srv->hosts[i]->st != NULL) {
-			agora_step_interrupt(srv->hosts[i]->st);
-		}
-		pthread_cond_signal(&srv->hosts[i]->cv);
-	}
-	pthread_mutex_unlock(&srv->lock);
-	/* A host interrupts what runs (its messages go back), finishes its
-	 * queue, and marks its agents offline before it quits. */
-	for (size_t i = 0; i < srv->nhosts; i++) {
-		struct host *h = srv->hosts[i];
-		pthread_join(h->thread, NULL);
-		host_offline(h);
-		agora_center_free(h->c);
-		pthread_cond_destroy(&h->cv);
-		agora_strv_clear(&h->roles);
-		agora_strv_clear(&h->kinds);
-		agora_free(h->redis_url);
-		agora_free(h->session);
-		agora_free(h);
-	}
-	agora_free(srv->hosts);
-	srv->hosts = NULL;
-	srv->nhosts = 0;
 }

@@ -27,24 +27,6 @@ call_ix_cmp(const void *a, const void *b)
 	              ((const struct call_ix *)b)->role);
 }
 
-void
-task_queue_call(struct server *srv, struct task *t)
-{
-	struct host *h = host_get_locked(srv, t->redis, t->session);
-	struct job *j;
-
-	if (h == NULL) {
-		const char *why = "bad session id or redis url";
-		task_finish(srv, t, false, why, strlen(why));
-		return;
-	}
-	j = agora_calloc(1, sizeof(*j));
-	j->type = JOB_CALL;
-	j->task = t;
-	t->state = TASK_QUEUED;
-	host_push_locked(h, j);
-}
-
 static void
 call_fail(struct host *h, struct task *t, const char *why)
 {
@@ -93,16 +75,7 @@ call_pick(struct host *h, struct job **jobs, size_t n)
 	for (size_t i = kept; i < n; i++) {
 		jobs[i] = NULL;
 	}
-	pthread_mutex_lock(&h->srv->lock);
-	for (size_t i = nback; i-- > 0;) {
-		back[i]->next = h->head;
-		h->head = back[i];
-		if (h->tail == NULL) {
-			h->tail = back[i];
-		}
-		h->queued++;
-	}
-	pthread_mutex_unlock(&h->srv->lock);
+	host_unshift(h, back, nback);
 	agora_free(back);
 	agora_free(later);
 	agora_free(ix);

@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to the agent server (server.c, server_host.c, server_box.c).
+/* Private to the agent server (agents/server/). The files, from the bottom
+ * up; each calls only files above it in this list:
+ *   reply.c     answering a request: one result per op, then the reply
+ *   box.c       mailboxes: events kept for each client's long poll
+ *   task.c      direct-call tasks and their results; the fetch op
+ *   host.c      session hosts: a thread and a FIFO of jobs per session
+ *   manage.c    jobs: create, delete, delete-all, memory
+ *   step.c      jobs: a step's turns, frames to the caller's mailbox
+ *   call_run.c  jobs: queued calls run as one direct step
+ *   call.c      the call op: tasks queued on hosts, input futures fetched
+ *   ops.c       the op table, and the ops answered without Redis
+ *   server.c    listening, the envelope and token, the ticker, shutdown
  *
  * Threads: nng's threads take requests and answer what needs no Redis
  * (alive, info, list, wait, set_models, stop); each session on the server
@@ -48,15 +59,6 @@ struct mailbox {
 	int64_t last_used;
 };
 
-enum job_type {
-	JOB_CREATE,
-	JOB_DELETE,
-	JOB_DELETE_ALL,
-	JOB_MEMORY,
-	JOB_STEP,
-	JOB_CALL,
-};
-
 #define TASK_ID_MAX   128
 #define TASK_FETCHERS 16
 
@@ -90,8 +92,18 @@ struct task {
 	struct task *next; /* hash chain */
 };
 
+struct host;
+struct job;
+
+/* Runs a batch of jobs on the host's thread: one job, or a run of
+ * consecutive jobs with the same run function when batch is set. When the
+ * host's session could not be opened (h->c is NULL) the host thread
+ * refuses the jobs itself and run is not called. */
+typedef void (*job_run_fn)(struct host *h, struct job **jobs, size_t n);
+
 struct job {
-	enum job_type type;
+	job_run_fn run;
+	bool batch;
 	const agora_json *op;
 	struct pending *p;
 	size_t idx;
@@ -104,7 +116,8 @@ struct host {
 	struct server *srv;
 	char *redis_url;
 	char *session;
-	agora_center *c; /* made by the host thread */
+	agora_center *c; /* made by the host thread; NULL if it failed */
+	char open_err[512];
 	pthread_t thread;
 	pthread_cond_t cv;
 	struct job *head, *tail;
@@ -140,44 +153,18 @@ struct server {
 	size_t next_sid;
 };
 
-/* server.c; thread-safe without the lock (each op answered once) */
+/* reply.c; thread-safe without the lock (each op answered once) */
+struct pending *pending_new(struct server *srv, agora_request *rq,
+                            agora_json *doc, size_t nops);
+/* Drop the count held while ops are handed out (pending_new's extra). */
+void pending_release(struct pending *p);
 void srv_result(struct pending *p, size_t i, char *json);
 void srv_error(struct pending *p, size_t i, agora_err code, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
+/* A request that could not be decoded: no per-op results. */
+void envelope_error(agora_request *rq, agora_err code, const char *detail);
 
-/* server_host.c; the _locked ones under srv->lock */
-struct host *host_get(struct server *srv, const char *redis_url,
-                      const char *session);
-struct host *host_get_locked(struct server *srv, const char *redis_url,
-                             const char *session);
-void host_push(struct host *h, struct job *j);
-void host_push_locked(struct host *h, struct job *j);
-void host_stop_all(struct server *srv);
-void host_set_busy(struct host *h, size_t busy);
-/* The step the host is running (NULL: none), so a stop can interrupt it. */
-void host_set_step(struct host *h, agora_step *st);
-
-/* server_step.c: run a step job on the host's thread. */
-void host_step(struct host *h, struct job *j);
-
-/* server_call.c: run a batch of call jobs on the host's thread. */
-void host_calls(struct host *h, struct job **jobs, size_t n);
-/* Queue a task's call on its session's host (under srv->lock). */
-void task_queue_call(struct server *srv, struct task *t);
-
-/* server_task.c; under srv->lock but the ops and task_free_all */
-void op_call(struct server *srv, struct pending *p, size_t i,
-             const agora_json *op);
-void op_fetch(struct server *srv, struct pending *p, size_t i,
-              const agora_json *op);
-struct task *task_find(struct server *srv, const char *id);
-void task_finish(struct server *srv, struct task *t, bool ok, const char *text,
-                 size_t len);
-void task_release_call(struct task *t);
-void task_expire(struct server *srv, int64_t now);
-void task_free_all(struct server *srv);
-
-/* server_box.c: call under srv->lock, except box_push */
+/* box.c: call under srv->lock, except box_push */
 struct mailbox *box_get(struct server *srv, const char *client);
 /* Append a group of events, "{..},{..}" (ownership taken), and wake the
  * box's waiter. */
@@ -189,5 +176,56 @@ void box_wait(struct server *srv, struct pending *p, size_t i, uint64_t ack,
 /* End long polls whose time is up (ticker). */
 void box_expire(struct server *srv, int64_t now);
 void box_free_all(struct server *srv);
+
+/* task.c; under srv->lock but op_fetch and task_free_all */
+struct task *task_find(struct server *srv, const char *id);
+struct task *task_add(struct server *srv, const char *id);
+bool task_id_ok(const char *id);
+/* The answer to a call or fetch: the result if finished, else pending. */
+char *task_answer(const struct task *t);
+void task_finish(struct server *srv, struct task *t, bool ok, const char *text,
+                 size_t len);
+void task_release_call(struct task *t);
+void op_fetch(struct server *srv, struct pending *p, size_t i,
+              const agora_json *op);
+void task_expire(struct server *srv, int64_t now);
+void task_free_all(struct server *srv);
+
+/* host.c; the _locked ones under srv->lock */
+struct host *host_get(struct server *srv, const char *redis_url,
+                      const char *session);
+struct host *host_get_locked(struct server *srv, const char *redis_url,
+                             const char *session);
+void host_push(struct host *h, struct job *j);
+void host_push_locked(struct host *h, struct job *j);
+/* Put jobs back at the head of the queue, in their order. */
+void host_unshift(struct host *h, struct job **jobs, size_t n);
+void host_stop_all(struct server *srv);
+void host_set_busy(struct host *h, size_t busy);
+/* The step the host is running (NULL: none), so a stop can interrupt it. */
+void host_set_step(struct host *h, agora_step *st);
+
+/* manage.c: jobs on the host's thread */
+void host_create(struct host *h, struct job **jobs, size_t n);
+void host_delete(struct host *h, struct job **jobs, size_t n);
+void host_delete_all(struct host *h, struct job **jobs, size_t n);
+void host_memory(struct host *h, struct job **jobs, size_t n);
+
+/* step.c: run a step job on the host's thread. */
+void host_step(struct host *h, struct job **jobs, size_t n);
+
+/* call_run.c: run a batch of call jobs on the host's thread. */
+void host_calls(struct host *h, struct job **jobs, size_t n);
+
+/* call.c; under srv->lock but call_peers_close */
+void op_call(struct server *srv, struct pending *p, size_t i,
+             const agora_json *op);
+/* Close the links to other servers (before task_free_all: closing waits
+ * for their callbacks, which take the lock). */
+void call_peers_close(struct server *srv);
+
+/* ops.c: one op of a request (the envelope checked, the token decided). */
+void op_run(struct server *srv, struct pending *p, size_t i,
+            const agora_json *op, bool authorised);
 
 #endif

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent server: listening, the request envelope and the token, the
+ * ticker (long-poll expiry, registry heartbeat) and shutdown. Each op of a
+ * request goes to the op table (ops.c). A request that cannot be decoded
+ * gets an error reply; the server goes on. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agora/agora.h"
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/log.h"
+#include "agora/registry.h"
+#include "server_int.h"
+
+#define REQ_MAX_OPS    100000
+#define REQ_DEPTH      32
+#define TICK_MS        50
+#define BEAT_MS        1000
+#define TASK_EXPIRY_MS 250
+
+static volatile sig_atomic_t srv_signalled;
+
+static void
+srv_on_signal(int sig)
+{
+	(void)sig;
+	srv_signalled = 1;
+}
+
+/* ---- the envelope ----------------------------------------------------- */
+
+/* Constant time in the token's length, so timing tells nothing. */
+static bool
+token_ok(const struct server *srv, const char *given)
+{
+	size_t n = strlen(srv->token);
+	unsigned char diff = 0;
+
+	if (!srv->has_token) {
+		return true;
+	}
+	if (given == NULL || strlen(given) != n) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		diff |= (unsigned char)(srv->token[i] ^ given[i]);
+	}
+	return diff == 0;
+}
+
+static const char *
+envelope_check(const agora_json *doc, const agora_json **ops)
+{
+	int64_t v;
+
+	if (agora_json_typeof(doc) != AGORA_JSON_OBJECT) {
+		return "a request is a JSON object";
+	}
+	if (!agora_json_int(agora_json_get(doc, "v"), 0, INT32_MAX, &v)) {
+		return "the request has no version \"v\"";
+	}
+	if (v != AGORA_PROTOCOL_VERSION) {
+		return "protocol version not supported (this server speaks 1)";
+	}
+	*ops = agora_json_get(doc, "ops");
+	if (agora_json_typeof(*ops) != AGORA_JSON_ARRAY ||
+	    agora_json_size(*ops) == 0) {
+		return "\"ops\" must be a non-empty array";
+	}
+	if (agora_json_size(*ops) > REQ_MAX_OPS) {
+		return "too many ops in one request";
+	}
+	return NULL;
+}
+
+static void
+srv_on_request(void *arg, agora_request *rq, const char *data, size_t len)
+{
+	struct server *srv = arg;
+	agora_json *doc = NULL;
+	const agora_json *ops = NULL;
+	const char *why, *client;
+	struct pending *p;
+	char perr[200];
+	bool authorised;
+	size_t i;
+	agora_err rv;
+
+	rv = agora_json_parse(&doc, data, len, srv->o.max_msg, REQ_DEPTH, perr,
+	                      sizeof(perr));
+	if (rv != AGORA_OK) {
+		envelope_error(rq, rv, perr);
+		return;
+	}
+	if ((why = envelope_check(doc, &ops)) != NULL) {
+		envelope_error(rq, AGORA_EPROTO, why);
+		agora_json_free(doc);
+		return;
+	}
+	p = pending_new(srv, rq, doc, agora_json_size(ops));
+	client = agora_json_str(agora_json_get(doc, "client"));
+	if (client != NULL && strlen(client) <= CLIENT_ID_MAX) {
+		snprintf(p->client, sizeof(p->client), "%s", client);
+	}
+	authorised =
+	    token_ok(srv, agora_json_str(agora_json_get(doc, "token")));
+	i = 0;
+	for (const agora_json *op = agora_json_first(ops); op != NULL;
+	     op = agora_json_next(op)) {
+		op_run(srv, p, i++, op, authorised);
+	}
+	pending_release(p);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static void
+srv_epoch(char *out, size_t outlen)
+{
+	unsigned char rnd[8] = { 0 };
+	FILE *f = fopen("/dev/urandom", "rb");
+	uint64_t mix = (uint64_t)agora_now_us() ^ ((uint64_t)getpid() << 40);
+
+	if (f != NULL) {
+		if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
+			memset(rnd, 0, sizeof(rnd));
+		}
+		fclose(f);
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		rnd[i] ^= (unsigned char)(mix >> (8 * i));
+	}
+	snprintf(out, outlen, "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+	         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+}
+
+static agora_err
+srv_check(const agora_server_opts *o, char *err, size_t errlen)
+{
+	if (o->url == NULL || o->url[0] == '\0') {
+		snprintf(err, errlen, "no address (--port or --ipc)");
+		return AGORA_EINVAL;
+	}
+	if (!agora_url_is_local(o->url) && o->token == NULL && !o->insecure) {
+		snprintf(err, errlen,
+		         "refusing to listen on %s without a token: give "
+		         "--token-file FILE, or --insecure to accept anyone "
+		         "who can reach it",
+		         o->url);
+		return AGORA_EAUTH;
+	}
+	if (o->token != NULL && strlen(o->token) > AGORA_TOKEN_MAX) {
+		snprintf(err, errlen, "token over %d bytes", AGORA_TOKEN_MAX);
+		return AGORA_EINVAL;
+	}
+	return AGORA_OK;
+}
+
+static void
+srv_beat(struct server *srv, agora_redis *reg)
+{
+	agora_server_info info = { .url = srv->url, .pid = (int)getpid() };
+
+	pthread_mutex_lock(&srv->lock);
+	info.agents = srv->nagents;
+	for (size_t k = 0; k < srv->nhosts; k++) {
+		info.busy += srv->hosts[k]->busy;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (agora_servers_beat(reg, &info) != AGORA_OK) {
+		agora_log(AGORA_LOG_WARN, "server", "registry heartbeat: %s",
+		          agora_redis_errstr(reg));
+	}
+}
+
+/* The main thread ticks: long polls that ran out, heartbeats, signals. */
+static void
+srv_loop(struct server *srv, agora_redis *reg)
+{
+	int64_t next_beat = 0, next_expiry = 0;
+
+	for (;;) {
+		int64_t now = agora_now_ms();
+		bool stop;
+
+		if (reg != NULL && now >= next_beat) {
+			srv_beat(srv, reg);
+			next_beat = now + BEAT_MS;
+		}
+		pthread_mutex_lock(&srv->lock);
+		box_expire(srv, now);
+		if (now >= next_expiry) {
+			task_expire(srv, now);
+			next_expiry = now + TASK_EXPIRY_MS;
+		}
+		stop = srv->stopping || srv_signalled;
+		pthread_mutex_unlock(&srv->lock);
+		if (stop) {
+			return;
+		}
+		agora_sleep_ms(TICK_MS);
+	}
+}
+
+static void
+srv_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = srv_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+srv_ready(const struct server *srv)
+{
+	agora_log(AGORA_LOG_INFO, "server", "listening on %s (epoch %s)",
+	          srv->url, srv->epoch);
+	if (srv->o.ready_fd >= 0) {
+		(void)!write(srv->o.ready_fd, "ready\n", 6);
+		close(srv->o.ready_fd);
+	}
+}
+
+agora_err
+agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
+{
+	struct server srv;
+	agora_redis *reg = NULL;
+	agora_err rv = srv_check(o, err, errlen);
+
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	memset(&srv, 0, sizeof(srv));
+	srv.o = *o;
+	srv.o.max_msg = o->max_msg ? o->max_msg : AGORA_TP_MAX_MSG;
+	srv.max_agents = o->max_agents ? o->max_agents : 1000000;
+	srv.url = agora_strdup(o->url);
+	srv.has_token = o->token != NULL;
+	snprintf(srv.token, sizeof(srv.token), "%s", o->token ? o->token : "");
+	srv.started_ms = agora_now_ms();
+	srv_epoch(srv.epoch, sizeof(srv.epoch));
+	pthread_mutex_init(&srv.lock, NULL);
+	pthread_cond_init(&srv.cv, NULL);
+	if (o->redis_url != NULL && o->redis_url[0] != '\0') {
+		rv = agora_redis_open(&reg, o->redis_url, 2000, err, errlen);
+	}
+	srv_signals();
+	if (rv == AGORA_OK) {
+		/* The transport takes a little over the decoding cap, so a
+		 * request over it gets an error reply, not a dropped
+		 * connection (which a REQ peer would answer by resending). */
+		rv = agora_listener_open(&srv.lsn, o->url,
+		                         o->workers ? o->workers : 64,
+		                         srv.o.max_msg + (1u << 20),
+		                         srv_on_request, &srv, err, errlen);
+	}
+	if (rv == AGORA_OK) {
+		srv_ready(&srv);
+		srv_loop(&srv, reg);
+		/* Let the reply to a stop go out before closing. */
+		agora_sleep_ms(50);
+		host_stop_all(&srv);
+		call_peers_close(&srv);
+		task_free_all(&srv);
+		pthread_mutex_lock(&srv.lock);
+		box_free_all(&srv);
+		pthread_mutex_unlock(&srv.lock);
+		agora_listener_close(srv.lsn);
+		if (strncmp(srv.url, "ipc://", 6) == 0) {
+			unlink(srv.url + 6);
+		}
+		if (reg != NULL) {
+			(void)agora_servers_remove(reg, srv.url);
+		}
+	}
+	agora_redis_close(reg);
+	pthread_cond_destroy(&srv.cv);
+	pthread_mutex_destroy(&srv.lock);
+	agora_free(srv.url);
+	return rv;
+}
