@@ -5,9 +5,9 @@
  * themselves without waiting on a timer, in order (but see docs/servers.md:
  * a rare reordering of an agent's calls is not explained yet). A call's reply
  * carries its result when the agent answered at once, else "pending": the
- * result then comes through the server link's long poll (an 'r' or 'f' event).
- * Futures opened from an id elsewhere read by fetching, a long poll of their
- * own. */
+ * result then comes through the server link's long poll (an 'r' or 'f' event
+ * routed by the task id). Futures opened from an id elsewhere read by
+ * fetching, a long poll of their own. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@
 #include "agora/clock.h"
 #include "agora/future.h"
 #include "agora/server.h"
-#include "remote.h"
+#include "server_link.h"
 
 #define CALLS_OUT     2
 #define FETCH_WAIT_MS 10000
@@ -28,19 +28,27 @@ struct agora_future {
 	char url[256];
 	char id[400];
 	char *token; /* opened futures */
-	struct remote_srv *s;
+	struct server_link *s;
+	struct route route; /* on s while registered */
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	enum fut_state state;
 	char *content;
 	char errstr[512];
 	atomic_int refs;
-	bool registered; /* in s->futs; under s->lock */
-	agora_future *prev, *next;
+	bool registered; /* route on s; under s->lock */
+};
+
+/* Calls not sent yet to one server, and how many requests are out. */
+struct call_queue {
+	agora_buf q; /* call ops, comma-separated */
+	agora_future **f;
+	size_t n, cap;
+	int out;
 };
 
 struct call_batch {
-	struct remote_srv *s;
+	struct server_link *s;
 	agora_future **f;
 	size_t n;
 };
@@ -93,79 +101,104 @@ fut_resolve(agora_future *f, bool ok, const char *text, size_t len)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* ---- the server's list of futures (under s->lock) --------------------- */
+/* ---- futures on a server's link (under s->lock) --------------------- */
 
+static void fut_unregister(struct server_link *s, agora_future *f);
+
+/* A call's result came as an event: 'r' with the reply, 'f' failed. */
 static void
-fut_register(struct remote_srv *s, agora_future *f)
+fut_event(void *arg, const agora_json *e)
 {
-	atomic_fetch_add(&f->refs, 1);
-	f->registered = true;
-	f->prev = NULL;
-	f->next = s->futs;
-	if (s->futs != NULL) {
-		s->futs->prev = f;
+	agora_future *f = arg;
+	const char *t = agora_json_str(agora_json_get(e, "t"));
+	const char *c = agora_json_str(agora_json_get(e, "c"));
+
+	if (t == NULL || c == NULL) {
+		return;
 	}
-	s->futs = f;
+	fut_resolve(f, t[0] == 'r', c, strlen(c));
+	fut_unregister(f->s, f);
 }
 
 static void
-fut_unregister(struct remote_srv *s, agora_future *f)
+fut_lost(void *arg, const char *why)
+{
+	agora_future *f = arg;
+
+	fut_resolve(f, false, why, strlen(why));
+	f->registered = false; /* the route is off already */
+	fut_unref(f);
+}
+
+static void
+fut_register(struct server_link *s, agora_future *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	f->registered = true;
+	snprintf(f->route.id, sizeof(f->route.id), "%s", f->task);
+	f->route.on_event = fut_event;
+	f->route.on_lost = fut_lost;
+	f->route.arg = f;
+	link_route_add(s, &f->route);
+}
+
+static void
+fut_unregister(struct server_link *s, agora_future *f)
 {
 	if (!f->registered) {
 		return;
 	}
 	f->registered = false;
-	if (f->prev != NULL) {
-		f->prev->next = f->next;
-	} else {
-		s->futs = f->next;
-	}
-	if (f->next != NULL) {
-		f->next->prev = f->prev;
-	}
+	link_route_remove(s, &f->route);
 	fut_unref(f);
 }
 
-void
-remote_futures_event(struct remote_srv *s, const char *task, bool ok,
-                     const char *text, size_t len)
+static struct call_queue *
+queue_of(struct server_link *s)
 {
-	for (agora_future *f = s->futs; f != NULL; f = f->next) {
-		if (strcmp(f->task, task) == 0) {
-			fut_resolve(f, ok, text, len);
-			fut_unregister(s, f);
-			return;
+	if (s->calls == NULL) {
+		s->calls = agora_calloc(1, sizeof(*s->calls));
+		agora_buf_init(&s->calls->q, AGORA_TP_MAX_MSG);
+	}
+	return s->calls;
+}
+
+void
+agora__calls_free_all(agora_center *c)
+{
+	for (size_t k = 0; k < c->nsrvs; k++) {
+		struct server_link *s = c->srvs[k];
+		struct call_queue *cq = s->calls;
+		const char *why = "the center was freed";
+
+		pthread_mutex_lock(&s->lock);
+		for (struct route *r = s->routes, *next; r != NULL; r = next) {
+			next = r->next;
+			if (r->on_event == fut_event) {
+				agora_future *f = r->arg;
+				fut_resolve(f, false, why, strlen(why));
+				fut_unregister(s, f);
+			}
 		}
-	}
-}
-
-void
-remote_futures_drop_queue(struct remote_srv *s)
-{
-	for (size_t i = 0; i < s->ncallq; i++) {
-		fut_unref(s->callq_f[i]);
-	}
-	agora_free(s->callq_f);
-	s->callq_f = NULL;
-	s->ncallq = s->capcallq = 0;
-}
-
-void
-remote_futures_fail(struct remote_srv *s, const char *why)
-{
-	while (s->futs != NULL) {
-		agora_future *f = s->futs;
-		fut_resolve(f, false, why, strlen(why));
-		fut_unregister(s, f);
+		pthread_mutex_unlock(&s->lock);
+		if (cq != NULL) {
+			for (size_t i = 0; i < cq->n; i++) {
+				fut_unref(cq->f[i]);
+			}
+			agora_free(cq->f);
+			agora_buf_fini(&cq->q);
+			agora_free(cq);
+			s->calls = NULL;
+		}
 	}
 }
 
 /* ---- sending calls ---------------------------------------------------- */
 
-static void call_flush(struct remote_srv *s);
+static void call_flush(struct server_link *s);
 
 static void
-call_result(struct remote_srv *s, agora_future *f, const agora_json *r)
+call_result(struct server_link *s, agora_future *f, const agora_json *r)
 {
 	const char *content = agora_json_str(agora_json_get(r, "content"));
 	const char *why = agora_json_str(agora_json_get(r, "error"));
@@ -186,7 +219,7 @@ static void
 call_done(void *arg, agora_err rv, const char *data, size_t len)
 {
 	struct call_batch *b = arg;
-	struct remote_srv *s = b->s;
+	struct server_link *s = b->s;
 	agora_json *doc = NULL;
 	const agora_json *res = NULL, *r;
 	char err[300] = "";
@@ -201,7 +234,7 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 		         agora_strerror(rv));
 	}
 	pthread_mutex_lock(&s->lock);
-	s->calls_out--;
+	s->calls->out--;
 	if (agora_json_size(res) != b->n) {
 		res = NULL;
 	}
@@ -217,9 +250,7 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 	}
 	if (rv != AGORA_ECANCELED) {
 		call_flush(s);
-		if (s->futs != NULL && !s->down) {
-			remote_wait_send(s);
-		}
+		link_poll(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < b->n; i++) {
@@ -232,37 +263,38 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 
 /* Send what is queued as one request (under s->lock). */
 static void
-call_flush(struct remote_srv *s)
+call_flush(struct server_link *s)
 {
+	struct call_queue *cq = queue_of(s);
 	struct call_batch *b;
 	agora_buf req;
 
-	if (s->ncallq == 0 || s->calls_out >= CALLS_OUT) {
+	if (cq->n == 0 || cq->out >= CALLS_OUT) {
 		return;
 	}
 	b = agora_calloc(1, sizeof(*b));
 	b->s = s;
-	b->f = s->callq_f;
-	b->n = s->ncallq;
-	s->callq_f = NULL;
-	s->ncallq = s->capcallq = 0;
+	b->f = cq->f;
+	b->n = cq->n;
+	cq->f = NULL;
+	cq->n = cq->cap = 0;
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
-	remote_envelope(s, &req);
-	(void)agora_buf_add(&req, s->callq.data, s->callq.len);
-	agora_buf_reset(&s->callq);
+	link_envelope(s, &req);
+	(void)agora_buf_add(&req, cq->q.data, cq->q.len);
+	agora_buf_reset(&cq->q);
 	if (agora_buf_adds(&req, "]}") != AGORA_OK ||
 	    agora_link_request(s->link, req.data, req.len,
 	                       s->c->server_timeout_ms, call_done,
 	                       b) != AGORA_OK) {
-		s->calls_out++;
+		cq->out++;
 		agora_buf_fini(&req);
 		pthread_mutex_unlock(&s->lock);
 		call_done(b, AGORA_ETOOBIG, NULL, 0);
 		pthread_mutex_lock(&s->lock);
 		return;
 	}
-	s->calls_out++;
-	remote_wait_send(s);
+	cq->out++;
+	link_poll(s);
 	agora_buf_fini(&req);
 }
 
@@ -270,24 +302,25 @@ static agora_err
 call_queue(agora_center *c, const char *role, const char *content,
            const agora_future *input, agora_future **fp)
 {
-	agora_agent *a = agora__center_find(c, role);
-	struct remote_srv *s;
+	agora_agent *a = agora__roles_find(&c->map, role);
+	struct server_link *s;
+	struct call_queue *cq;
 	agora_future *f;
 	char task[128];
 	agora_buf *q;
+	const char *redis = agora_redis_url(c->redis);
 
 	*fp = NULL;
 	if (a == NULL || a->srv == NULL) {
-		agora__center_set_err(c, "%s: %s",
-		                      role != NULL ? role : "(null)",
-		                      a == NULL ? "no such agent"
-		                                : "direct calls need the agent "
-		                                  "on an agent server");
+		tc_set_err(c, "%s: %s", role != NULL ? role : "(null)",
+		           a == NULL ? "no such agent"
+		                     : "direct calls need the agent "
+		                       "on an agent server");
 		return a == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
 	}
 	s = a->srv;
-	if (remote_srv_ready(s) != AGORA_OK) {
-		agora__center_set_err(c, "%s", s->why);
+	if (agora__place_ready(s) != AGORA_OK) {
+		tc_set_err(c, "%s", s->why);
 		return AGORA_ETRANSPORT;
 	}
 	snprintf(task, sizeof(task), "%s.%llu", s->client,
@@ -295,8 +328,9 @@ call_queue(agora_center *c, const char *role, const char *content,
 	f = fut_new(task, s->url);
 	f->s = s;
 	pthread_mutex_lock(&s->lock);
-	q = &s->callq;
-	(void)agora_buf_adds(q, s->ncallq > 0 ? "," : "");
+	cq = queue_of(s);
+	q = &cq->q;
+	(void)agora_buf_adds(q, cq->n > 0 ? "," : "");
 	(void)agora_buf_addf(q,
 	                     "{\"op\":\"call\",\"notify\":true,\"task\":"
 	                     "\"%s\",\"role\":",
@@ -305,8 +339,7 @@ call_queue(agora_center *c, const char *role, const char *content,
 	(void)agora_buf_adds(q, ",\"session\":");
 	(void)agora_buf_json_str(q, c->session, strlen(c->session));
 	(void)agora_buf_adds(q, ",\"redis\":");
-	(void)agora_buf_json_str(q, agora_center_redis_url(c),
-	                         strlen(agora_center_redis_url(c)));
+	(void)agora_buf_json_str(q, redis, strlen(redis));
 	if (input != NULL) {
 		(void)agora_buf_adds(q, ",\"future\":{\"url\":");
 		(void)agora_buf_json_str(q, input->url, strlen(input->url));
@@ -318,13 +351,12 @@ call_queue(agora_center *c, const char *role, const char *content,
 		(void)agora_buf_json_str(q, content, strlen(content));
 		(void)agora_buf_adds(q, "}");
 	}
-	if (s->ncallq == s->capcallq) {
-		s->capcallq = s->capcallq ? 2 * s->capcallq : 16;
-		s->callq_f = agora_realloc(
-		    s->callq_f, s->capcallq * sizeof(agora_future *));
+	if (cq->n == cq->cap) {
+		cq->cap = cq->cap ? 2 * cq->cap : 16;
+		cq->f = agora_realloc(cq->f, cq->cap * sizeof(agora_future *));
 	}
 	atomic_fetch_add(&f->refs, 1); /* the batch's */
-	s->callq_f[s->ncallq++] = f;
+	cq->f[cq->n++] = f;
 	fut_register(s, f);
 	call_flush(s);
 	pthread_mutex_unlock(&s->lock);
@@ -337,7 +369,7 @@ agora_center_call(agora_center *c, const char *role, const char *content,
                   agora_future **fp)
 {
 	if (content == NULL || !agora_utf8_valid(content, strlen(content))) {
-		agora__center_set_err(c, "call: content must be UTF-8 text");
+		tc_set_err(c, "call: content must be UTF-8 text");
 		*fp = NULL;
 		return AGORA_EINVAL;
 	}
@@ -349,7 +381,7 @@ agora_center_call_future(agora_center *c, const char *role, agora_future *input,
                          agora_future **fp)
 {
 	if (input == NULL) {
-		agora__center_set_err(c, "call: no input future");
+		tc_set_err(c, "call: no input future");
 		*fp = NULL;
 		return AGORA_EINVAL;
 	}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The TaskCenter: owns a session's Environment, Registry and agents, and
- * stores tasks. Steps live in step.c. With no Redis URL it starts a private
+ * stores tasks. Each agent gets its backend here: local when its kind is
+ * in this process, remote when it lives on an agent server (placed by
+ * place.c). Steps live in step.c. With no Redis URL it starts a private
  * redis-server for its lifetime (the embedded default). */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,18 +14,7 @@
 #include "agora/log.h"
 #include "agora/server.h"
 #include "agora/transport.h"
-#include "remote.h"
 #include "tc.h"
-
-void
-agora__center_set_err(agora_center *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->errstr, sizeof(c->errstr), fmt, ap);
-	va_end(ap);
-}
 
 const char *
 agora_center_errstr(const agora_center *c)
@@ -32,70 +22,10 @@ agora_center_errstr(const agora_center *c)
 	return c->errstr;
 }
 
-static uint64_t
-role_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static void
-map_insert(struct role_map *m, agora_agent *a)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct role_map bigger = { 0 };
-		bigger.cap = m->cap == 0 ? 64 : m->cap * 2;
-		bigger.slots = agora_calloc(bigger.cap, sizeof(agora_agent *));
-		for (size_t i = 0; i < m->cap; i++) {
-			if (m->slots[i] != NULL) {
-				map_insert(&bigger, m->slots[i]);
-			}
-		}
-		agora_free(m->slots);
-		*m = bigger;
-	}
-	for (size_t i = role_hash(a->role) & (m->cap - 1);;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i] == NULL) {
-			m->slots[i] = a;
-			m->n++;
-			return;
-		}
-	}
-}
-
-static agora_agent *
-map_find(const struct role_map *m, const char *role)
-{
-	if (m->cap == 0 || role == NULL) {
-		return NULL;
-	}
-	for (size_t i = role_hash(role) & (m->cap - 1);;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i] == NULL) {
-			return NULL;
-		}
-		if (strcmp(m->slots[i]->role, role) == 0) {
-			return m->slots[i];
-		}
-	}
-}
-
-agora_agent *
-agora__center_find(const agora_center *c, const char *role)
-{
-	return map_find(&c->map, role);
-}
-
 agora_agent *
 agora_center_agent(agora_center *c, const char *role)
 {
-	return agora__center_find(c, role);
+	return agora__roles_find(&c->map, role);
 }
 
 static void
@@ -216,13 +146,15 @@ agora_center_free(agora_center *c)
 	for (size_t i = 0; i < c->nagents; i++) {
 		agora_agent_free(c->agents[i]);
 	}
-	agora__remote_free_all(c);
+	agora__links_close_all(c);
+	agora__calls_free_all(c);
+	agora__links_free_all(c);
 	agora_free(c->server_program);
 	agora_free(c->server_log);
 	agora_strv_clear(&c->plugins);
 	agora_free(c->token);
 	agora_free(c->agents);
-	agora_free(c->map.slots);
+	agora__roles_fini(&c->map);
 	agora_registry_close(c->reg);
 	agora_env_close(c->env);
 	agora_redis_close(c->redis);
@@ -249,7 +181,7 @@ agora_err
 agora_center_move_agent(agora_center *c, const char *role,
                         const char *placement)
 {
-	agora_agent *old = map_find(&c->map, role);
+	agora_agent *old = agora__roles_find(&c->map, role);
 	agora_agent_spec spec = { 0 };
 	agora_json *opts = NULL;
 	agora_agent *a = NULL;
@@ -257,11 +189,10 @@ agora_center_move_agent(agora_center *c, const char *role,
 	agora_err rv;
 
 	if (old == NULL || old->kind == NULL || c->active != NULL) {
-		agora__center_set_err(c, "%s: %s", role != NULL ? role : "",
-		                      old == NULL ? "no such agent"
-		                      : c->active != NULL
-		                          ? "a step is running"
-		                          : "already on a server");
+		tc_set_err(c, "%s: %s", role != NULL ? role : "",
+		           old == NULL         ? "no such agent"
+		           : c->active != NULL ? "a step is running"
+		                               : "already on a server");
 		return old == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
 	}
 	if (old->options != NULL) {
@@ -283,13 +214,14 @@ agora_center_move_agent(agora_center *c, const char *role,
 		rv = AGORA_EINVAL;
 	}
 	if (rv != AGORA_OK) {
-		agora__center_set_err(c, "%s", err);
+		tc_set_err(c, "%s", err);
 		agora_agent_free(a);
 		return rv;
 	}
 	/* Its memory is in Redis under this session: the server's agent
 	 * reads the same; only the config travels. */
-	rv = agora__remote_place(c, &a, 1); /* the server records it */
+	a->backend = &agora__remote_backend;
+	rv = agora__place_agents(c, &a, 1); /* the server records it */
 	if (rv != AGORA_OK) {
 		agora_agent_free(a);
 		return rv;
@@ -314,12 +246,12 @@ agora_center_remove_agents(agora_center *c, const char *const *roles, size_t n)
 	agora_err rv = AGORA_OK;
 
 	if (c->active != NULL) {
-		agora__center_set_err(c, "a step is running");
+		tc_set_err(c, "a step is running");
 		agora_free(gone);
 		return AGORA_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		agora_agent *a = map_find(&c->map, roles[i]);
+		agora_agent *a = agora__roles_find(&c->map, roles[i]);
 		if (a != NULL && a->picked != UINT64_MAX) {
 			a->picked = UINT64_MAX; /* marks it for removal */
 			gone[ngone++] = roles[i];
@@ -331,8 +263,7 @@ agora_center_remove_agents(agora_center *c, const char *const *roles, size_t n)
 	}
 	agora_free(gone);
 	/* Keep the others in order and rebuild the map (no tombstones). */
-	agora_free(c->map.slots);
-	memset(&c->map, 0, sizeof(c->map));
+	agora__roles_fini(&c->map);
 	for (size_t i = 0; i < c->nagents; i++) {
 		agora_agent *a = c->agents[i];
 		if (a->picked == UINT64_MAX) {
@@ -341,11 +272,11 @@ agora_center_remove_agents(agora_center *c, const char *const *roles, size_t n)
 		}
 		a->index = kept;
 		c->agents[kept++] = a;
-		map_insert(&c->map, a);
+		agora__roles_insert(&c->map, a);
 	}
 	c->nagents = kept;
 	if (rv != AGORA_OK) {
-		agora__center_set_err(c, "%s", agora_registry_errstr(c->reg));
+		tc_set_err(c, "%s", agora_registry_errstr(c->reg));
 	}
 	return rv;
 }
@@ -398,7 +329,7 @@ center_register(agora_center *c, agora_agent *const *agents, size_t n)
 	}
 	rv = m > 0 ? agora_registry_put_many(c->reg, infos, m) : AGORA_OK;
 	if (rv != AGORA_OK) {
-		agora__center_set_err(c, "%s", agora_registry_errstr(c->reg));
+		tc_set_err(c, "%s", agora_registry_errstr(c->reg));
 	}
 	agora_free(infos);
 	return rv;
@@ -413,21 +344,25 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		roles[i] = agents[i]->role;
-		if (agora__center_find(c, roles[i]) != NULL) {
-			agora__center_set_err(
-			    c, "role '%s' already has an agent", roles[i]);
+		if (agora__roles_find(&c->map, roles[i]) != NULL) {
+			tc_set_err(c, "role '%s' already has an agent",
+			           roles[i]);
 			rv = AGORA_EEXIST;
-		} else if (map_find(&batch, roles[i]) != NULL) {
-			agora__center_set_err(c, "role '%s' is given twice",
-			                      roles[i]);
+		} else if (agora__roles_find(&batch, roles[i]) != NULL) {
+			tc_set_err(c, "role '%s' is given twice", roles[i]);
 			rv = AGORA_EEXIST;
 		} else {
-			map_insert(&batch, agents[i]);
+			agora__roles_insert(&batch, agents[i]);
 		}
 	}
-	agora_free(batch.slots);
+	agora__roles_fini(&batch);
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		agents[i]->backend = agents[i]->kind != NULL
+		                         ? &agora__local_backend
+		                         : &agora__remote_backend;
+	}
 	if (rv == AGORA_OK) {
-		rv = agora__remote_place(c, agents, n);
+		rv = agora__place_agents(c, agents, n);
 	}
 	if (rv == AGORA_OK) {
 		/* Agents on servers were registered there. */
@@ -439,8 +374,7 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		}
 		rv = agora_env_register_roles(c->env, roles, nlocal);
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s",
-			                      agora_env_errstr(c->env));
+			tc_set_err(c, "%s", agora_env_errstr(c->env));
 		}
 	}
 	if (rv == AGORA_OK) {
@@ -452,7 +386,7 @@ agora_center_add_agents(agora_center *c, agora_agent *const *agents, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			agents[i]->index = c->nagents;
 			c->agents[c->nagents++] = agents[i];
-			map_insert(&c->map, agents[i]);
+			agora__roles_insert(&c->map, agents[i]);
 		}
 	}
 	agora_free(roles);
@@ -475,7 +409,7 @@ agora_center_send_task_request(agora_center *c, const char *task,
 	}
 	rv = agora_env_store(c->env, m);
 	if (rv != AGORA_OK) {
-		agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+		tc_set_err(c, "%s", agora_env_errstr(c->env));
 	}
 	agora_msg_free(m);
 	return rv;
@@ -487,7 +421,7 @@ agora_center_reset(agora_center *c, bool keep_roles)
 	agora_err rv = agora_env_reset(c->env, keep_roles);
 
 	if (rv != AGORA_OK) {
-		agora__center_set_err(c, "%s", agora_env_errstr(c->env));
+		tc_set_err(c, "%s", agora_env_errstr(c->env));
 	}
 	return rv;
 }

@@ -14,7 +14,7 @@
 #include "agora/log.h"
 #include "agora/registry.h"
 #include "agora/server.h"
-#include "remote.h"
+#include "server_link.h"
 
 #define AUTO_HELLO_MS 500
 
@@ -29,7 +29,7 @@ agora_center_set_child_models(char *(*fn)(void))
 
 /* A child gets this process's model configs (its own copy of them). */
 static agora_err
-place_child_models(struct remote_srv *s, char *err, size_t errlen)
+place_child_models(struct server_link *s, char *err, size_t errlen)
 {
 	char *(*fn)(void) = place_models;
 	char *list = fn != NULL ? fn() : NULL;
@@ -40,7 +40,7 @@ place_child_models(struct remote_srv *s, char *err, size_t errlen)
 	if (list != NULL && strcmp(list, "[]") != 0) {
 		char *op = agora_sprintf(
 		    "{\"op\":\"set_models\",\"models\":%s}", list);
-		rv = remote_call(s, op, 1, &doc, &res, err, errlen);
+		rv = link_call(s, op, 1, &doc, &res, err, errlen);
 		if (rv == AGORA_OK && !agora_json_bool(agora_json_get(
 		                          agora_json_first(res), "ok"))) {
 			snprintf(err, errlen, "agent server %s: models: %s",
@@ -86,13 +86,13 @@ place_program(agora_center *c, char *buf, size_t len)
 }
 
 static agora_err
-place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
+place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 {
 	char prog[4096], path[256], url[300];
 	const char **argv = agora_calloc(8 + 2 * c->plugins.n, sizeof(char *));
 	size_t k = 4;
 	agora_proc_opts po = { 0 };
-	struct remote_srv *s;
+	struct server_link *s;
 	agora_err rv;
 
 	snprintf(path, sizeof(path), "/tmp/agora-%d-%llu.sock", (int)getpid(),
@@ -113,7 +113,7 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 	po.argv = argv;
 	po.die_with_parent = true;
 	po.log_path = c->server_log;
-	s = remote_srv_new(c, url, err, errlen);
+	s = link_new(c, url, err, errlen);
 	if (s == NULL) {
 		agora_free(argv);
 		return AGORA_ETRANSPORT;
@@ -131,23 +131,16 @@ place_spawn(agora_center *c, struct remote_srv **out, char *err, size_t errlen)
 
 /* Ask a server whether it is alive (waiting for it to listen). */
 static agora_err
-place_hello(struct remote_srv *s, char *err, size_t errlen)
+place_hello(struct server_link *s, char *err, size_t errlen)
 {
 	agora_json *doc = NULL;
 	const agora_json *res = NULL;
 	agora_err rv =
-	    remote_call(s, "{\"op\":\"alive\"}", 1, &doc, &res, err, errlen);
+	    link_call(s, "{\"op\":\"alive\"}", 1, &doc, &res, err, errlen);
 
 	if (rv == AGORA_OK) {
-		const char *epoch = agora_json_str(
-		    agora_json_get(agora_json_at(res, 0), "epoch"));
-		pthread_mutex_lock(&s->lock);
-		if (epoch != NULL && strcmp(epoch, s->epoch) != 0) {
-			snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
-			s->acked = 0; /* a new server: its events start at 1 */
-		}
-		s->down = false;
-		pthread_mutex_unlock(&s->lock);
+		link_hello(s, agora_json_str(agora_json_get(
+		                  agora_json_at(res, 0), "epoch")));
 	}
 	agora_json_free(doc);
 	if (rv == AGORA_OK && s->proc != NULL) {
@@ -166,8 +159,8 @@ create_op(agora_center *c, const agora_agent *a, agora_buf *b)
 	(void)agora_buf_adds(b, ",\"session\":");
 	(void)agora_buf_json_str(b, c->session, strlen(c->session));
 	(void)agora_buf_adds(b, ",\"redis\":");
-	(void)agora_buf_json_str(b, agora_center_redis_url(c),
-	                         strlen(agora_center_redis_url(c)));
+	(void)agora_buf_json_str(b, agora_redis_url(c->redis),
+	                         strlen(agora_redis_url(c->redis)));
 	if (a->watcher) {
 		(void)agora_buf_adds(b, ",\"watcher\":true");
 	}
@@ -179,7 +172,7 @@ create_op(agora_center *c, const agora_agent *a, agora_buf *b)
 
 /* Create, in one request, the agents of the n given that live on s. */
 static agora_err
-place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
+place_create(agora_center *c, struct server_link *s, agora_agent *const *a,
              size_t n, char *err, size_t errlen)
 {
 	agora_buf ops;
@@ -196,7 +189,7 @@ place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
 		}
 	}
 	if (m > 0 && ops.data != NULL) {
-		rv = remote_call(s, ops.data, m, &doc, &res, err, errlen);
+		rv = link_call(s, ops.data, m, &doc, &res, err, errlen);
 	}
 	for (const agora_json *r = rv == AGORA_OK ? agora_json_first(res)
 	                                          : NULL;
@@ -213,7 +206,7 @@ place_create(agora_center *c, struct remote_srv *s, agora_agent *const *a,
 }
 
 agora_err
-remote_srv_ready(struct remote_srv *s)
+agora__place_ready(struct server_link *s)
 {
 	agora_center *c = s->c;
 	char err[512];
@@ -246,7 +239,7 @@ remote_srv_ready(struct remote_srv *s)
 	return rv;
 }
 
-static struct remote_srv *
+static struct server_link *
 place_by_url(agora_center *c, const char *url, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < c->nsrvs; i++) {
@@ -254,7 +247,7 @@ place_by_url(agora_center *c, const char *url, char *err, size_t errlen)
 			return c->srvs[i];
 		}
 	}
-	return remote_srv_new(c, url, err, errlen);
+	return link_new(c, url, err, errlen);
 }
 
 static int
@@ -267,10 +260,10 @@ server_load_cmp(const void *a, const void *b)
 
 /* A server of the registry, if it answers within AUTO_HELLO_MS (one that
  * died since its last heartbeat does not). */
-static struct remote_srv *
+static struct server_link *
 place_try(agora_center *c, const char *url)
 {
-	struct remote_srv *s = NULL;
+	struct server_link *s = NULL;
 	agora_json *doc = NULL;
 	const agora_json *res;
 	char err[256];
@@ -282,29 +275,27 @@ place_try(agora_center *c, const char *url)
 			known = true;
 		}
 	}
-	if (s == NULL &&
-	    (s = remote_srv_new(c, url, err, sizeof(err))) == NULL) {
+	if (s == NULL && (s = link_new(c, url, err, sizeof(err))) == NULL) {
 		return NULL;
 	}
-	if (remote_call_within(s, "{\"op\":\"alive\"}", 1, AUTO_HELLO_MS, &doc,
-	                       &res, err, sizeof(err)) == AGORA_OK) {
+	if (link_call_within(s, "{\"op\":\"alive\"}", 1, AUTO_HELLO_MS, &doc,
+	                     &res, err, sizeof(err)) == AGORA_OK) {
 		agora_json_free(doc);
 		return s;
 	}
 	agora_json_free(doc);
 	if (!known) {
-		c->nsrvs--; /* it was the last added */
-		remote_srv_free(s);
+		link_drop_last(c, s);
 	}
 	return NULL;
 }
 
 /* The least loaded live server of the registry that answers, or NULL. */
-static struct remote_srv *
+static struct server_link *
 place_auto(agora_center *c)
 {
 	agora_server_info *v = NULL;
-	struct remote_srv *s = NULL;
+	struct server_link *s = NULL;
 	size_t n = 0;
 
 	if (agora_servers_list(c->redis, &v, &n) != AGORA_OK) {
@@ -322,10 +313,10 @@ place_auto(agora_center *c)
 
 /* A child server for one more agent: a new one, or the pool's least
  * loaded (the pool is started whole on first use). */
-static struct remote_srv *
+static struct server_link *
 place_child(agora_center *c, char *err, size_t errlen)
 {
-	struct remote_srv *best = NULL;
+	struct server_link *best = NULL;
 	size_t nchild = 0;
 
 	for (size_t i = 0; i < c->nsrvs; i++) {
@@ -335,7 +326,7 @@ place_child(agora_center *c, char *err, size_t errlen)
 		size_t want =
 		    c->children == 0 ? 1 : (size_t)c->children - nchild;
 		for (size_t i = 0; i < want; i++) {
-			struct remote_srv *s = NULL;
+			struct server_link *s = NULL;
 			if (place_spawn(c, &s, err, errlen) != AGORA_OK) {
 				return NULL;
 			}
@@ -346,7 +337,7 @@ place_child(agora_center *c, char *err, size_t errlen)
 		}
 	}
 	for (size_t i = 0; i < c->nsrvs; i++) {
-		struct remote_srv *s = c->srvs[i];
+		struct server_link *s = c->srvs[i];
 		if (s->proc != NULL &&
 		    (best == NULL || s->nagents < best->nagents)) {
 			best = s;
@@ -355,10 +346,10 @@ place_child(agora_center *c, char *err, size_t errlen)
 	return best;
 }
 
-static struct remote_srv *
+static struct server_link *
 place_one(agora_center *c, const agora_agent *a, char *err, size_t errlen)
 {
-	struct remote_srv *s = NULL;
+	struct server_link *s = NULL;
 
 	if (strcmp(a->placement, "auto") == 0) {
 		s = place_auto(c);
@@ -378,7 +369,7 @@ place_one(agora_center *c, const agora_agent *a, char *err, size_t errlen)
 }
 
 agora_err
-agora__remote_place(agora_center *c, agora_agent *const *agents, size_t n)
+agora__place_agents(agora_center *c, agora_agent *const *agents, size_t n)
 {
 	size_t first_new = c->nsrvs;
 	char err[512] = "";
@@ -390,8 +381,7 @@ agora__remote_place(agora_center *c, agora_agent *const *agents, size_t n)
 		}
 		agents[i]->srv = place_one(c, agents[i], err, sizeof(err));
 		if (agents[i]->srv == NULL) {
-			agora__center_set_err(c, "%s: %s", agents[i]->role,
-			                      err);
+			tc_set_err(c, "%s: %s", agents[i]->role, err);
 			rv = AGORA_ETRANSPORT;
 		} else {
 			agents[i]->srv->nagents++;
@@ -401,13 +391,13 @@ agora__remote_place(agora_center *c, agora_agent *const *agents, size_t n)
 	for (size_t k = first_new; k < c->nsrvs && rv == AGORA_OK; k++) {
 		rv = place_hello(c->srvs[k], err, sizeof(err));
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s", err);
+			tc_set_err(c, "%s", err);
 		}
 	}
 	for (size_t k = 0; k < c->nsrvs && rv == AGORA_OK; k++) {
 		rv = place_create(c, c->srvs[k], agents, n, err, sizeof(err));
 		if (rv != AGORA_OK) {
-			agora__center_set_err(c, "%s", err);
+			tc_set_err(c, "%s", err);
 		}
 	}
 	return rv;

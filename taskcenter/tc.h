@@ -1,34 +1,79 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to taskcenter/: the agent, turn, step and center structs shared
- * by agent.c, center.c and step.c. */
+/* Private to taskcenter/: the agent, turn, step and center structs, the
+ * backend interface, and what the folder's files call of each other. The
+ * files, from the bottom up; each calls only files above it here:
+ *   agent.c       kinds and agents
+ *   frame.c       frames (public: render, JSON, decode)
+ *   roles.c       the center's role -> agent table
+ *   frameq.c      a step's queue of frames ready to read
+ *   timers.c      a step's timer heap (agora_turn_after)
+ *   turn.c        the turn API kinds and backends use
+ *   server_link.c one agent server as the center sees it: requests, the
+ *                 long poll, events routed by id, loss of the server
+ *   place.c       placement: child servers, auto, creating agents there
+ *   remote.c      the backend for agents on agent servers
+ *   call.c        direct calls and futures
+ *   local.c       the backend for agents in this process
+ *   commit.c      a round's ended turns written to Redis in a few trips
+ *   step.c        the round driver: agora_center_step, agora_step_next
+ *   center.c      the center: session, agents, tasks
+ * The step driver knows where agents run only through struct
+ * agora_backend. */
 #ifndef AGORA_TC_H
 #define AGORA_TC_H
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "agora/agent.h"
+#include "agora/log.h"
 #include "agora/taskcenter.h"
+
+struct server_link;
+
+/* Where an agent's turns run. The step driver hands each backend, once a
+ * round, the turns of its agents that act, and ends turns only through the
+ * turn API (turn.c); it names no backend. */
+struct agora_backend {
+	const char *name;
+	/* Lower begins first: work sent to servers starts before local
+	 * agents drain, so both proceed at once. */
+	int order;
+	/* Start n turns (state TURN_WAITING) of this round. Each is started
+	 * with agora__turn_start and ended later through the turn API, on
+	 * the step's thread (from another thread: agora_turn_post). */
+	void (*begin)(agora_step *st, agora_turn **turns, size_t n);
+	/* A running turn is abandoned (deadline, interrupt, step freed):
+	 * stop its work now; nothing may touch the turn afterwards. */
+	void (*cancel)(agora_turn *t);
+	/* The step is being freed: nothing may post for its turns again. */
+	void (*detach)(agora_step *st);
+};
+
+extern const struct agora_backend agora__local_backend;
+extern const struct agora_backend agora__remote_backend;
 
 struct agora_agent {
 	char *role;
-	const agora_kind *kind;
+	const agora_kind *kind; /* NULL: the kind runs on an agent server */
 	void *state;
 	bool human;
 	bool watcher;
 	size_t index;    /* registration order in its center */
 	uint64_t picked; /* the last step that picked it (dedupe) */
-	/* Remote agents (kind NULL here): the kind runs on an agent server;
-	 * its name, options and placement are kept to create it there, again
-	 * after a restart. */
+	const struct agora_backend *backend; /* set by the center */
+	/* Remote agents: the kind's name, options and placement are kept to
+	 * create it on its server, again after a restart. */
 	char *kind_name;
 	char *options;   /* JSON text, or NULL */
 	char *placement; /* child, auto, or an address */
-	struct remote_srv *srv;
+	struct server_link *srv;
 };
 
 enum turn_state {
 	TURN_WAITING, /* not started this round */
-	TURN_RUNNING, /* act called, not ended */
+	TURN_RUNNING, /* started, not ended */
 	TURN_DONE,    /* ended; commit pending or done */
 	TURN_FAILED,  /* failed; requeue pending or done */
 	TURN_SKIPPED, /* does not act this round */
@@ -47,8 +92,10 @@ struct agora_turn {
 	bool drained;      /* holds in-flight messages */
 	bool committed;    /* done/failed handled in Redis */
 	bool published_human; /* a human's response went out this step */
-	bool remote;          /* runs on an agent server */
-	bool lost;            /* its server died during the turn */
+	/* Its backend stores the reply and keeps the agent's status (an agent
+	 * server does); the step commits only a lost turn's messages. */
+	bool stored_elsewhere;
+	bool lost; /* where it ran is gone: messages back, agent offline */
 	/* The one pending callback, in the step's timer heap. */
 	int64_t due;
 	void (*fn)(void *state, agora_turn *t);
@@ -75,9 +122,9 @@ struct agora_center {
 	int64_t deadline_ms;
 	uint64_t steps; /* steps started, to stamp picked agents */
 	agora_step *active;
-	struct remote_srv **srvs; /* agent servers in use (remote.c) */
+	struct server_link **srvs; /* agent servers in use */
 	size_t nsrvs;
-	uint64_t dispatches; /* remote step requests sent, for their ids */
+	uint64_t dispatches; /* ids of step requests and calls */
 	char *server_program;
 	char *server_log;
 	agora_strv plugins; /* for child servers */
@@ -86,13 +133,6 @@ struct agora_center {
 	int64_t children; /* server.children */
 	char errstr[512];
 };
-
-/* remote.c */
-agora_err agora__remote_place(agora_center *c, agora_agent *const *agents,
-                              size_t n);
-void agora__remote_start(agora_step *st, agora_turn **turns, size_t n);
-void agora__remote_detach(agora_step *st);
-void agora__remote_free_all(agora_center *c);
 
 enum step_phase { PHASE_BEGIN, PHASE_RUN, PHASE_END };
 
@@ -106,12 +146,17 @@ struct post {
 	struct post *next;
 };
 
-/* A step (step.c); remote.c reaches its turns and posts. */
+#define STEP_MAX_BACKENDS 4
+/* The most a reply may hold: half a message, room for the envelope. */
+#define TURN_REPLY_MAX (AGORA_MSG_MAX_BYTES / 2)
+
 struct agora_step {
 	agora_center *c;
 	agora_strv roles; /* acting roles, registration order */
 	agora_turn *turns;
 	size_t nturns;
+	const struct agora_backend *backends[STEP_MAX_BACKENDS];
+	size_t nbackends; /* those of its agents, begin order */
 	agora_strv send_to;
 	char *task;
 	char *user_response;
@@ -126,7 +171,7 @@ struct agora_step {
 	enum step_phase phase;
 	size_t open; /* turns of this round not yet committed */
 
-	agora_frame *q; /* frames ready, a ring */
+	agora_frame *q; /* frames ready, a ring (frameq.c) */
 	size_t qhead, qlen, qcap;
 	agora_frame cur; /* the frame lent by the last next() */
 
@@ -144,8 +189,91 @@ struct agora_step {
 	char errstr[512];
 };
 
-agora_agent *agora__center_find(const agora_center *c, const char *role);
-void agora__center_set_err(agora_center *c, const char *fmt, ...)
+/* ---- small helpers every file may use ---------------------------------- */
+
+static inline void tc_set_err(agora_center *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+static inline void
+tc_set_err(agora_center *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errstr, sizeof(c->errstr), fmt, ap);
+	va_end(ap);
+}
+
+/* The step ends with rv; what failed and why are kept for errstr. */
+static inline agora_err
+tc_step_fail(agora_step *st, agora_err rv, const char *what, const char *detail)
+{
+	st->err = rv;
+	snprintf(st->errstr, sizeof(st->errstr), "%s: %s", what, detail);
+	agora_log(AGORA_LOG_INFO, "step", "%s", st->errstr);
+	return rv;
+}
+
+/* ---- roles.c ------------------------------------------------------------- */
+
+void agora__roles_insert(struct role_map *m, agora_agent *a);
+agora_agent *agora__roles_find(const struct role_map *m, const char *role);
+void agora__roles_fini(struct role_map *m);
+
+/* ---- frameq.c ------------------------------------------------------------ */
+
+/* Queue a frame of t's role; content is copied. */
+void agora__frameq_push(agora_step *st, agora_turn *t, agora_frame_type type,
+                        const char *content, size_t len);
+/* Lend the oldest frame through st->cur (freed at the next pop), or NULL. */
+const agora_frame *agora__frameq_pop(agora_step *st);
+void agora__frameq_fini(agora_step *st);
+
+/* ---- timers.c ------------------------------------------------------------ */
+
+void agora__timer_add(agora_step *st, agora_turn *t);
+void agora__timer_remove(agora_step *st, agora_turn *t);
+/* The turn whose callback is due first, or NULL. */
+agora_turn *agora__timer_first(const agora_step *st);
+
+/* ---- turn.c: for the step driver and the backends ------------------------ */
+
+/* The turn runs from now: frames and posts count for it. */
+void agora__turn_start(agora_turn *t);
+/* Where the turn ran is gone (a dead server): it fails with why, its
+ * drained messages go back and its agent is marked offline. */
+void agora__turn_lost(agora_turn *t, const char *why);
+/* Run the callbacks posted so far (on the step's thread). */
+void agora__turn_run_posts(struct post *p);
+void agora__turn_free_posts(struct post *p);
+
+/* ---- place.c ------------------------------------------------------------- */
+
+/* Put the n agents that have a server placement on their servers (started
+ * as needed) and create them there, one request per server. */
+agora_err agora__place_agents(agora_center *c, agora_agent *const *agents,
+                              size_t n);
+/* Usable now: a server that went down is reached again (a child is
+ * restarted) and its agents are created again. Else s->why says why. */
+agora_err agora__place_ready(struct server_link *s);
+
+/* ---- server_link.c ------------------------------------------------------- */
+
+/* Close every agent-server link of c: no callback runs after this. */
+void agora__links_close_all(agora_center *c);
+/* Free them (children are stopped). */
+void agora__links_free_all(agora_center *c);
+
+/* ---- call.c -------------------------------------------------------------- */
+
+/* The center goes: futures still waiting fail, calls not sent are
+ * dropped (after the links are closed, before they are freed). */
+void agora__calls_free_all(agora_center *c);
+
+/* ---- commit.c ------------------------------------------------------------ */
+
+/* Write every ended turn of the round to Redis (or, for a direct step, to
+ * the agents' memories), then queue their end frames. */
+agora_err agora__commit_round(agora_step *st);
 
 #endif
