@@ -25,11 +25,8 @@
 #include "agora/json.h"
 #include "agora/llm.h"
 #include "agora/log.h"
-#include "sse.h"
+#include "reply.h"
 
-#define LLM_BODY_MAX       (4u << 20)  /* a non-streamed reply */
-#define LLM_ERR_MAX        (64u << 10) /* an error body we keep to quote */
-#define LLM_EVENT_MAX      (1u << 20)  /* one SSE line or event */
 #define LLM_BACKOFF_MS     250
 #define LLM_BACKOFF_CAP_MS 20000
 
@@ -59,15 +56,9 @@ struct agora_llm_req {
 	long status;
 	bool status_known;
 	bool is_sse;
-	agora_buf raw; /* a non-SSE body */
-	struct sse_parser sse;
-	size_t chunks;
-	bool done_seen;
-	char finish[32];
-	agora_llm_usage usage;
-	int64_t retry_after_ms; /* -1: none given */
-	bool stream_failed;
-	char stream_error[512];
+	agora_buf raw;              /* a non-SSE body */
+	struct llm_reply reply;     /* what the body said */
+	int64_t retry_after_ms;     /* -1: none given */
 	struct agora_llm_req *next; /* in the client's list */
 };
 
@@ -97,58 +88,6 @@ static void
 llm_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* ---- messages ---------------------------------------------------------- */
-
-/* Up to 160 bytes of s, printable ASCII only (server text goes into our
- * error messages; never trust it to be clean). */
-static void
-llm_excerpt(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t k = 0;
-
-	if (s == NULL) {
-		n = 0;
-	}
-	for (size_t i = 0; i < n && k + 4 < outlen && i < 160; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[k++] = (char)(c >= 0x20 && c < 0x7f ? c : ' ');
-	}
-	if (n > 160 && k + 4 < outlen) {
-		memcpy(out + k, "...", 3);
-		k += 3;
-	}
-	out[k] = '\0';
-}
-
-/* The server's own words from an error body: error.message, error (a
- * string) or message; else an excerpt of the body. */
-static void
-llm_server_message(const char *body, size_t n, char *out, size_t outlen)
-{
-	agora_json *doc = NULL;
-	const char *msg = NULL;
-
-	if (n > 0 && agora_json_parse(&doc, body, n, LLM_ERR_MAX, 16, NULL,
-	                              0) == AGORA_OK) {
-		const agora_json *e = agora_json_get(doc, "error");
-		msg = agora_json_str(agora_json_get(e, "message"));
-		if (msg == NULL) {
-			msg = agora_json_str(e);
-		}
-		if (msg == NULL) {
-			msg = agora_json_str(agora_json_get(doc, "message"));
-		}
-	}
-	if (msg != NULL) {
-		llm_excerpt(msg, strlen(msg), out, outlen);
-	} else if (n > 0) {
-		llm_excerpt(body, n, out, outlen);
-	} else {
-		snprintf(out, outlen, "no message");
-	}
-	agora_json_free(doc);
 }
 
 /* ---- finishing (lock held) ------------------------------------------- */
@@ -216,10 +155,10 @@ llm_finish(agora_llm *l, struct agora_llm_req *r, agora_err code,
 {
 	agora_llm_handler h = r->h;
 	char finish[32];
-	agora_llm_usage usage = r->usage;
+	agora_llm_usage usage = r->reply.usage;
 	bool cancelled = r->cancel;
 
-	memcpy(finish, r->finish, sizeof(finish));
+	memcpy(finish, r->reply.finish, sizeof(finish));
 	llm_drop_easy(l, r);
 	llm_unlink(l, r);
 	llm_set_state(r, REQ_FINISHED);
@@ -263,66 +202,14 @@ llm_fail(agora_llm *l, struct agora_llm_req *r, agora_err code, const char *fmt,
 
 /* ---- streaming (inside curl_multi_perform; takes the lock) ------------ */
 
-static int
-llm_sse_event(void *arg, const char *event, const char *data, size_t len)
+static void
+llm_on_text(void *arg, const char *text, size_t len)
 {
 	struct agora_llm_req *r = arg;
-	agora_json *doc = NULL;
-	const agora_json *choice, *err;
-	const char *text, *finish;
-	char excerpt[200];
 
-	(void)event;
-	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		r->done_seen = true;
-		return 0;
+	if (r->h.on_chunk != NULL) {
+		r->h.on_chunk(r->h.arg, text, len);
 	}
-	if (agora_json_parse(&doc, data, len, LLM_EVENT_MAX, 32, NULL, 0) !=
-	    AGORA_OK) {
-		llm_excerpt(data, len, excerpt, sizeof(excerpt));
-		snprintf(r->stream_error, sizeof(r->stream_error),
-		         "bad stream event from %s: not JSON: %s", r->url,
-		         excerpt);
-		r->stream_failed = true;
-		return 1;
-	}
-	err = agora_json_get(doc, "error");
-	if (err != NULL && agora_json_typeof(err) != AGORA_JSON_NULL) {
-		const char *m = agora_json_str(agora_json_get(err, "message"));
-		m = m != NULL ? m : agora_json_str(err);
-		llm_excerpt(m != NULL ? m : "unknown",
-		            m != NULL ? strlen(m) : 7, excerpt,
-		            sizeof(excerpt));
-		snprintf(r->stream_error, sizeof(r->stream_error),
-		         "the model reported an error: %s", excerpt);
-		r->stream_failed = true;
-		agora_json_free(doc);
-		return 1;
-	}
-	if (agora_json_typeof(agora_json_get(doc, "usage")) ==
-	    AGORA_JSON_OBJECT) {
-		const agora_json *u = agora_json_get(doc, "usage");
-		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
-		                     INT64_MAX / 2, &r->usage.prompt_tokens);
-		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
-		                     INT64_MAX / 2,
-		                     &r->usage.completion_tokens);
-	}
-	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
-	text = agora_json_str(
-	    agora_json_get(agora_json_get(choice, "delta"), "content"));
-	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
-	if (finish != NULL) {
-		snprintf(r->finish, sizeof(r->finish), "%s", finish);
-	}
-	if (text != NULL && text[0] != '\0') {
-		r->chunks++;
-		if (r->h.on_chunk != NULL) {
-			r->h.on_chunk(r->h.arg, text, strlen(text));
-		}
-	}
-	agora_json_free(doc);
-	return 0;
 }
 
 static size_t
@@ -345,24 +232,15 @@ llm_on_body(char *data, size_t size, size_t nmemb, void *arg)
 	}
 	if (!r->is_sse) {
 		if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
-			snprintf(r->stream_error, sizeof(r->stream_error),
+			snprintf(r->reply.error, sizeof(r->reply.error),
 			         "reply from %s over %zu bytes", r->url,
 			         r->raw.max);
-			r->stream_failed = true;
+			r->reply.failed = true;
 			taken = 0;
 		}
 		return taken;
 	}
-	{
-		int rv = sse_feed(&r->sse, data, n);
-		if (rv == -1) {
-			snprintf(r->stream_error, sizeof(r->stream_error),
-			         "stream event from %s over %u bytes", r->url,
-			         LLM_EVENT_MAX);
-			r->stream_failed = true;
-		}
-		return rv == 0 ? n : 0; /* 0 aborts the transfer */
-	}
+	return llm_reply_feed(&r->reply, data, n) ? n : 0; /* 0 aborts */
 }
 
 static size_t
@@ -420,15 +298,8 @@ llm_attempt_reset(struct agora_llm_req *r)
 	r->status_known = false;
 	r->is_sse = false;
 	agora_buf_reset(&r->raw);
-	sse_fini(&r->sse);
-	sse_init(&r->sse, LLM_EVENT_MAX, llm_sse_event, r);
-	r->chunks = 0;
-	r->done_seen = false;
-	r->finish[0] = '\0';
-	memset(&r->usage, 0, sizeof(r->usage));
+	llm_reply_reset(&r->reply);
 	r->retry_after_ms = -1;
-	r->stream_failed = false;
-	r->stream_error[0] = '\0';
 }
 
 static agora_err
@@ -475,7 +346,8 @@ llm_attempt_start(agora_llm *l, struct agora_llm_req *r, int64_t now)
 static bool
 llm_retryable(const struct agora_llm_req *r, CURLcode res)
 {
-	if (r->chunks > 0 || r->stream_failed || r->attempt >= r->max_retries) {
+	if (r->reply.chunks > 0 || r->reply.failed ||
+	    r->attempt >= r->max_retries) {
 		return false;
 	}
 	switch (res) {
@@ -517,62 +389,6 @@ llm_backoff(agora_llm *l, const struct agora_llm_req *r)
 	return base < LLM_BACKOFF_CAP_MS ? base : LLM_BACKOFF_CAP_MS;
 }
 
-/* A 200 that is not a stream: the whole reply as one JSON object. */
-static void
-llm_finish_plain(agora_llm *l, struct agora_llm_req *r)
-{
-	agora_json *doc = NULL;
-	const agora_json *choice;
-	const char *text;
-	char excerpt[200];
-
-	if (agora_json_parse(&doc, r->raw.data != NULL ? r->raw.data : "",
-	                     r->raw.len, LLM_BODY_MAX, 32, NULL,
-	                     0) != AGORA_OK) {
-		llm_excerpt(r->raw.data != NULL ? r->raw.data : "", r->raw.len,
-		            excerpt, sizeof(excerpt));
-		llm_fail(l, r, AGORA_EHTTP,
-		         "bad response from %s: not JSON: %s", r->url, excerpt);
-		return;
-	}
-	if (agora_json_get(doc, "error") != NULL) {
-		llm_server_message(r->raw.data, r->raw.len, excerpt,
-		                   sizeof(excerpt));
-		agora_json_free(doc);
-		llm_fail(l, r, AGORA_EHTTP, "the model reported an error: %s",
-		         excerpt);
-		return;
-	}
-	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
-	text = agora_json_str(
-	    agora_json_get(agora_json_get(choice, "message"), "content"));
-	if (text == NULL) {
-		agora_json_free(doc);
-		llm_fail(l, r, AGORA_EHTTP,
-		         "bad response from %s: no choices[0].message.content",
-		         r->url);
-		return;
-	}
-	{
-		const char *f =
-		    agora_json_str(agora_json_get(choice, "finish_reason"));
-		const agora_json *u = agora_json_get(doc, "usage");
-		snprintf(r->finish, sizeof(r->finish), "%s",
-		         f != NULL ? f : "");
-		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
-		                     INT64_MAX / 2, &r->usage.prompt_tokens);
-		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
-		                     INT64_MAX / 2,
-		                     &r->usage.completion_tokens);
-	}
-	if (text[0] != '\0' && r->h.on_chunk != NULL) {
-		r->chunks++;
-		r->h.on_chunk(r->h.arg, text, strlen(text));
-	}
-	agora_json_free(doc);
-	llm_finish(l, r, AGORA_OK, NULL);
-}
-
 /* The transfer ended: finish, fail, or schedule another try. */
 static void
 llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
@@ -588,8 +404,8 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		llm_finish(l, r, AGORA_ECANCELED, "cancelled");
 		return;
 	}
-	if (r->stream_failed) {
-		llm_fail(l, r, AGORA_EHTTP, "%s", r->stream_error);
+	if (r->reply.failed) {
+		llm_fail(l, r, AGORA_EHTTP, "%s", r->reply.error);
 		return;
 	}
 	if (llm_retryable(r, res)) {
@@ -609,11 +425,12 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		llm_fail(l, r, AGORA_ETIMEDOUT,
 		         "no complete reply from %s within %lld ms%s", r->url,
 		         (long long)r->timeout_ms,
-		         r->chunks > 0 ? " (the stream was still going)" : "");
-	} else if (res != CURLE_OK && r->chunks > 0) {
+		         r->reply.chunks > 0 ? " (the stream was still going)"
+		                             : "");
+	} else if (res != CURLE_OK && r->reply.chunks > 0) {
 		llm_fail(l, r, AGORA_EHTTP,
 		         "stream from %s cut off after %zu chunks: %s", r->url,
-		         r->chunks, curl_easy_strerror(res));
+		         r->reply.chunks, curl_easy_strerror(res));
 	} else if (res != CURLE_OK) {
 		llm_fail(l, r, AGORA_EHTTP, "cannot reach %s: %s", r->url,
 		         curl_easy_strerror(res));
@@ -622,13 +439,17 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		llm_fail(l, r, AGORA_EHTTP, "HTTP %ld from %s: %s", r->status,
 		         r->url, msg);
 	} else if (!r->is_sse) {
-		llm_finish_plain(l, r);
-	} else if (r->done_seen || r->finish[0] != '\0') {
+		if (llm_reply_plain(&r->reply, r->raw.data, r->raw.len)) {
+			llm_finish(l, r, AGORA_OK, NULL);
+		} else {
+			llm_fail(l, r, AGORA_EHTTP, "%s", r->reply.error);
+		}
+	} else if (llm_reply_complete(&r->reply)) {
 		llm_finish(l, r, AGORA_OK, NULL);
 	} else {
 		llm_fail(l, r, AGORA_EHTTP,
 		         "stream from %s ended before [DONE] after %zu chunks",
-		         r->url, r->chunks);
+		         r->url, r->reply.chunks);
 	}
 }
 
@@ -761,7 +582,7 @@ llm_req_free(struct agora_llm_req *r)
 	agora_free(r->auth);
 	agora_free(r->org);
 	agora_buf_fini(&r->raw);
-	sse_fini(&r->sse);
+	llm_reply_fini(&r->reply);
 	agora_free(r);
 }
 
@@ -801,7 +622,7 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
 	r->h = *h;
 	r->state = REQ_WAITING;
 	agora_buf_init(&r->raw, LLM_BODY_MAX);
-	sse_init(&r->sse, LLM_EVENT_MAX, llm_sse_event, r);
+	llm_reply_init(&r->reply, r->url, llm_on_text, r);
 	pthread_mutex_lock(&l->lock);
 	r->pool_entry = llm_pool_find(l, r->pool);
 	r->next = l->reqs;

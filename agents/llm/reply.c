@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* Decoding an OpenAI-compatible chat completion reply: each streamed event
+ * is a JSON chunk whose choices[0].delta.content is passed on as text, and
+ * whose finish_reason and usage are kept; an "error" object in the stream
+ * ends it with the server's words. A reply that was not streamed is one
+ * JSON object with choices[0].message.content. No HTTP here: client.c
+ * feeds the bytes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/json.h"
+#include "reply.h"
+
+void
+llm_excerpt(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	if (s == NULL) {
+		n = 0;
+	}
+	for (size_t i = 0; i < n && k + 4 < outlen && i < 160; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[k++] = (char)(c >= 0x20 && c < 0x7f ? c : ' ');
+	}
+	if (n > 160 && k + 4 < outlen) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
+void
+llm_server_message(const char *body, size_t n, char *out, size_t outlen)
+{
+	agora_json *doc = NULL;
+	const char *msg = NULL;
+
+	if (n > 0 && agora_json_parse(&doc, body, n, LLM_ERR_MAX, 16, NULL,
+	                              0) == AGORA_OK) {
+		const agora_json *e = agora_json_get(doc, "error");
+		msg = agora_json_str(agora_json_get(e, "message"));
+		if (msg == NULL) {
+			msg = agora_json_str(e);
+		}
+		if (msg == NULL) {
+			msg = agora_json_str(agora_json_get(doc, "message"));
+		}
+	}
+	if (msg != NULL) {
+		llm_excerpt(msg, strlen(msg), out, outlen);
+	} else if (n > 0) {
+		llm_excerpt(body, n, out, outlen);
+	} else {
+		snprintf(out, outlen, "no message");
+	}
+	agora_json_free(doc);
+}
+
+/* ---- streamed ---------------------------------------------------------- */
+
+static int
+reply_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct llm_reply *r = arg;
+	agora_json *doc = NULL;
+	const agora_json *choice, *err;
+	const char *text, *finish;
+	char excerpt[200];
+
+	(void)event;
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		r->done_seen = true;
+		return 0;
+	}
+	if (agora_json_parse(&doc, data, len, LLM_EVENT_MAX, 32, NULL, 0) !=
+	    AGORA_OK) {
+		llm_excerpt(data, len, excerpt, sizeof(excerpt));
+		snprintf(r->error, sizeof(r->error),
+		         "bad stream event from %s: not JSON: %s", r->url,
+		         excerpt);
+		r->failed = true;
+		return 1;
+	}
+	err = agora_json_get(doc, "error");
+	if (err != NULL && agora_json_typeof(err) != AGORA_JSON_NULL) {
+		const char *m = agora_json_str(agora_json_get(err, "message"));
+		m = m != NULL ? m : agora_json_str(err);
+		llm_excerpt(m != NULL ? m : "unknown",
+		            m != NULL ? strlen(m) : 7, excerpt,
+		            sizeof(excerpt));
+		snprintf(r->error, sizeof(r->error),
+		         "the model reported an error: %s", excerpt);
+		r->failed = true;
+		agora_json_free(doc);
+		return 1;
+	}
+	if (agora_json_typeof(agora_json_get(doc, "usage")) ==
+	    AGORA_JSON_OBJECT) {
+		const agora_json *u = agora_json_get(doc, "usage");
+		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+		                     INT64_MAX / 2, &r->usage.prompt_tokens);
+		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+		                     INT64_MAX / 2,
+		                     &r->usage.completion_tokens);
+	}
+	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	text = agora_json_str(
+	    agora_json_get(agora_json_get(choice, "delta"), "content"));
+	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
+	if (finish != NULL) {
+		snprintf(r->finish, sizeof(r->finish), "%s", finish);
+	}
+	if (text != NULL && text[0] != '\0') {
+		r->chunks++;
+		r->on_text(r->arg, text, strlen(text));
+	}
+	agora_json_free(doc);
+	return 0;
+}
+
+void
+llm_reply_init(struct llm_reply *r, const char *url,
+               void (*on_text)(void *, const char *, size_t), void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->url = url;
+	r->on_text = on_text;
+	r->arg = arg;
+	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
+}
+
+void
+llm_reply_reset(struct llm_reply *r)
+{
+	sse_fini(&r->sse);
+	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
+	r->chunks = 0;
+	r->done_seen = false;
+	r->finish[0] = '\0';
+	memset(&r->usage, 0, sizeof(r->usage));
+	r->failed = false;
+	r->error[0] = '\0';
+}
+
+void
+llm_reply_fini(struct llm_reply *r)
+{
+	sse_fini(&r->sse);
+}
+
+bool
+llm_reply_feed(struct llm_reply *r, const char *data, size_t n)
+{
+	int rv = sse_feed(&r->sse, data, n);
+
+	if (rv == -1) {
+		snprintf(r->error, sizeof(r->error),
+		         "stream event from %s over %u bytes", r->url,
+		         LLM_EVENT_MAX);
+		r->failed = true;
+	}
+	return rv == 0;
+}
+
+bool
+llm_reply_complete(const struct llm_reply *r)
+{
+	return r->done_seen || r->finish[0] != '\0';
+}
+
+/* ---- not streamed --------------------------------------------------- */
+
+bool
+llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
+{
+	agora_json *doc = NULL;
+	const agora_json *choice;
+	const char *text;
+	char excerpt[200];
+
+	if (agora_json_parse(&doc, body != NULL ? body : "", n, LLM_BODY_MAX,
+	                     32, NULL, 0) != AGORA_OK) {
+		llm_excerpt(body != NULL ? body : "", n, excerpt,
+		            sizeof(excerpt));
+		snprintf(r->error, sizeof(r->error),
+		         "bad response from %s: not JSON: %s", r->url, excerpt);
+		return false;
+	}
+	if (agora_json_get(doc, "error") != NULL) {
+		llm_server_message(body, n, excerpt, sizeof(excerpt));
+		agora_json_free(doc);
+		snprintf(r->error, sizeof(r->error),
+		         "the model reported an error: %s", excerpt);
+		return false;
+	}
+	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	text = agora_json_str(
+	    agora_json_get(agora_json_get(choice, "message"), "content"));
+	if (text == NULL) {
+		agora_json_free(doc);
+		snprintf(r->error, sizeof(r->error),
+		         "bad response from %s: no choices[0].message.content",
+		         r->url);
+		return false;
+	}
+	{
+		const char *f =
+		    agora_json_str(agora_json_get(choice, "finish_reason"));
+		const agora_json *u = agora_json_get(doc, "usage");
+		snprintf(r->finish, sizeof(r->finish), "%s",
+		         f != NULL ? f : "");
+		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+		                     INT64_MAX / 2, &r->usage.prompt_tokens);
+		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+		                     INT64_MAX / 2,
+		                     &r->usage.completion_tokens);
+	}
+	if (text[0] != '\0') {
+		r->chunks++;
+		r->on_text(r->arg, text, strlen(text));
+	}
+	agora_json_free(doc);
+	return true;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to agents/llm/: the decoder of an OpenAI-compatible chat
+ * completion reply (reply.c), with no HTTP in it: stream bytes as they
+ * arrive (server-sent events of JSON chunks, ending with [DONE]), or a
+ * whole JSON body when the server did not stream. The client (client.c)
+ * feeds it what curl delivers and asks it how the reply ended. */
+#ifndef AGORA_LLM_REPLY_H
+#define AGORA_LLM_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agora/llm.h"
+#include "sse.h"
+
+#define LLM_EVENT_MAX (1u << 20)  /* one SSE line or event */
+#define LLM_BODY_MAX  (4u << 20)  /* a non-streamed reply */
+#define LLM_ERR_MAX   (64u << 10) /* an error body we keep to quote */
+
+struct llm_reply {
+	const char *url; /* for messages; not owned */
+	void (*on_text)(void *arg, const char *text, size_t len);
+	void *arg;
+	struct sse_parser sse;
+	size_t chunks; /* text pieces passed on */
+	bool done_seen;
+	char finish[32];
+	agora_llm_usage usage;
+	bool failed;
+	char error[512];
+};
+
+void llm_reply_init(struct llm_reply *r, const char *url,
+                    void (*on_text)(void *, const char *, size_t), void *arg);
+/* Forget what an earlier attempt decoded. */
+void llm_reply_reset(struct llm_reply *r);
+void llm_reply_fini(struct llm_reply *r);
+/* Stream bytes, split anywhere. False stops the transfer; r->error says
+ * why. */
+bool llm_reply_feed(struct llm_reply *r, const char *data, size_t n);
+/* A whole body of a 200 that was not a stream. False: r->error says why. */
+bool llm_reply_plain(struct llm_reply *r, const char *body, size_t n);
+/* The stream said it was complete ([DONE] or a finish_reason). */
+bool llm_reply_complete(const struct llm_reply *r);
+
+/* Up to 160 bytes of s, printable ASCII only (server text goes into our
+ * error messages; never trust it to be clean). */
+void llm_excerpt(const char *s, size_t n, char *out, size_t outlen);
+/* The server's own words from an error body: error.message, error (a
+ * string) or message; else an excerpt of the body. */
+void llm_server_message(const char *body, size_t n, char *out, size_t outlen);
+
+#endif
