@@ -28,6 +28,10 @@ struct cli_common {
 	bool servers; /* run: --servers N given */
 };
 
+/* The exit code for an error: a runtime failure (Redis, a server, the
+ * system, a timeout) is EXIT_FAIL, anything else bad input (EXIT_USAGE). */
+int cli_exit_code(agora_err rv);
+
 /* Print "agora: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

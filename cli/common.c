@@ -38,6 +38,25 @@ static struct {
 static int cli_nsets;
 
 int
+cli_exit_code(agora_err rv)
+{
+	switch (rv) {
+	case AGORA_OK:
+		return EXIT_OK;
+	case AGORA_EREDIS:
+	case AGORA_ETRANSPORT:
+	case AGORA_ESYS:
+	case AGORA_ETIMEDOUT:
+	case AGORA_EHTTP:
+	case AGORA_ECLOSED:
+	case AGORA_EINTERNAL:
+		return EXIT_FAIL;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+int
 cli_defer(const char *key, const char *value)
 {
 	if (cli_nsets == 64) {

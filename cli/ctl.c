@@ -12,6 +12,7 @@
 
 struct ctl_args {
 	char url[512];
+	const char *addr;
 	const char *cmd;
 	const char *arg[2];
 	int narg;
@@ -26,6 +27,7 @@ ctl_usage(FILE *f)
 	fprintf(
 	    f, "usage: agora ctl ADDR COMMAND [ARGS] [options]\n"
 	       "\n"
+	       "Options may come before, between or after the arguments.\n"
 	       "ADDR is tcp://host:port, host:port, tls+tcp://host:port, "
 	       "ipc:///path or a\nsocket path.\n"
 	       "\n"
@@ -75,11 +77,17 @@ ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 		return true;
 	}
 	if (strncmp(o, "--", 2) != 0) {
-		if (a->narg == 2) {
+		/* Positionals go anywhere among the options. */
+		if (a->addr == NULL) {
+			a->addr = o;
+		} else if (a->cmd == NULL) {
+			a->cmd = o;
+		} else if (a->narg == 2) {
 			cli_error("too many arguments at '%s'", o);
 			return false;
+		} else {
+			a->arg[a->narg++] = o;
 		}
-		a->arg[a->narg++] = o;
 		return true;
 	}
 	if (v == NULL) {
@@ -285,17 +293,16 @@ cli_ctl(int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
-	if (argc < 3) {
-		ctl_usage(stderr);
-		return EXIT_USAGE;
-	}
-	ctl_url(a.url, sizeof(a.url), argv[1]);
-	a.cmd = argv[2];
-	for (int i = 3; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (!ctl_option(&a, argc, argv, &i)) {
 			return EXIT_USAGE;
 		}
 	}
+	if (a.cmd == NULL) {
+		ctl_usage(stderr);
+		return EXIT_USAGE;
+	}
+	ctl_url(a.url, sizeof(a.url), a.addr);
 	agora_buf_init(&ops, AGORA_TP_MAX_MSG);
 	(void)agora_buf_adds(&ops, "[");
 	if (ctl_build(&a, &ops)) {

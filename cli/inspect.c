@@ -79,8 +79,18 @@ inspect_parse(struct inspect_args *a, int argc, char **argv, bool memory,
 			*code = EXIT_OK;
 			return -1;
 		}
-		if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-			a->limit = strtol(argv[++i], NULL, 10);
+		if (strcmp(argv[i], "--limit") == 0) {
+			char *end = NULL;
+			const char *v = i + 1 < argc ? argv[++i] : "";
+			a->limit = strtol(v, &end, 10);
+			if (*v == '\0' || *end != '\0' || a->limit < 0 ||
+			    a->limit > 100000000) {
+				cli_error("--limit: expected a number from 0 "
+				          "(all) to 100000000, not '%s'",
+				          v);
+				*code = EXIT_USAGE;
+				return -1;
+			}
 		} else if (memory && a->role == NULL && argv[i][0] != '-') {
 			a->role = argv[i];
 		} else {
@@ -95,9 +105,9 @@ inspect_parse(struct inspect_args *a, int argc, char **argv, bool memory,
 		*code = EXIT_USAGE;
 		return -1;
 	}
-	if ((memory && a->role == NULL) || a->limit < 0 ||
-	    a->co.cfg.redis_url == NULL || a->co.cfg.redis_url[0] == '\0' ||
-	    a->co.cfg.session == NULL || a->co.cfg.session[0] == '\0') {
+	if ((memory && a->role == NULL) || a->co.cfg.redis_url == NULL ||
+	    a->co.cfg.redis_url[0] == '\0' || a->co.cfg.session == NULL ||
+	    a->co.cfg.session[0] == '\0') {
 		cli_error("%s needs --redis URL, --session ID%s (see agora %s "
 		          "--help)",
 		          cmd, memory ? " and a ROLE" : "", cmd);

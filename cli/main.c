@@ -6,6 +6,7 @@
 
 #include "agora/agora.h"
 #include "agora/kinds.h"
+#include "agora/server.h"
 #include "cli.h"
 
 static void
@@ -28,24 +29,96 @@ main_usage(FILE *f)
 	    "  ctl ADDR CMD manage an agent server (is-alive, info, list, "
 	    "stop ...)\n"
 	    "  kinds        list the agent kinds\n"
-	    "  version      print the version\n"
+	    "  version      print the version (also --version, -V)\n"
 	    "\n"
+	    "Every command takes -h or --help; those that print data take "
+	    "--json.\n"
+	    "Options may come before or after the arguments.\n"
 	    "`agora COMMAND --help` tells more. Docs: docs/ in the source.\n");
 }
 
+/* Options of commands that take no others: -h/--help and --json; *json
+ * set by --json. Returns -1 to go on, else the exit code. */
 static int
-main_kinds(void)
+main_simple_options(int argc, char **argv, const char *name, const char *usage,
+                    bool *json)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			printf("%s", usage);
+			return EXIT_OK;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			*json = true;
+			continue;
+		}
+		cli_error("unexpected argument '%s' (see agora %s --help)",
+		          argv[i], name);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int
+main_kinds(int argc, char **argv)
 {
 	agora_strv names = { 0 };
+	bool json = false;
+	agora_buf line;
+	int code = main_simple_options(
+	    argc, argv, "kinds",
+	    "usage: agora kinds [--json]\n\n"
+	    "List the agent kinds this program knows, with a line on each\n"
+	    "(plugins add more: agora server --plugin FILE).\n",
+	    &json);
 
+	if (code >= 0) {
+		return code;
+	}
 	agora_kinds_builtin();
 	agora_kind_names(&names);
+	agora_buf_init(&line, 0);
 	for (size_t i = 0; i < names.n; i++) {
 		const agora_kind *k = agora_kind_find(names.v[i]);
-		printf("%-10s %s\n", k->name,
-		       k->summary != NULL ? k->summary : "");
+		const char *sum = k->summary != NULL ? k->summary : "";
+		if (!json) {
+			printf("%-10s %s\n", k->name, sum);
+			continue;
+		}
+		agora_buf_reset(&line);
+		(void)agora_buf_adds(&line, "{\"kind\":");
+		(void)agora_buf_json_str(&line, k->name, strlen(k->name));
+		(void)agora_buf_adds(&line, ",\"summary\":");
+		(void)agora_buf_json_str(&line, sum, strlen(sum));
+		(void)agora_buf_adds(&line, "}");
+		puts(line.data);
 	}
+	agora_buf_fini(&line);
 	agora_strv_clear(&names);
+	return EXIT_OK;
+}
+
+static int
+main_version(int argc, char **argv)
+{
+	bool json = false;
+	int code = main_simple_options(
+	    argc, argv, "version",
+	    "usage: agora version [--json]\n\n"
+	    "Print agora's version and the wire protocol it speaks.\n",
+	    &json);
+
+	if (code >= 0) {
+		return code;
+	}
+	if (json) {
+		printf("{\"version\":\"%s\",\"protocol\":%d}\n", AGORA_VERSION,
+		       AGORA_PROTOCOL_VERSION);
+	} else {
+		printf("agora %s (protocol %d)\n", AGORA_VERSION,
+		       AGORA_PROTOCOL_VERSION);
+	}
 	return EXIT_OK;
 }
 
@@ -91,11 +164,11 @@ main(int argc, char **argv)
 		return cli_ctl(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "kinds") == 0) {
-		return main_kinds();
+		return main_kinds(argc - 1, argv + 1);
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("agora %s\n", AGORA_VERSION);
-		return EXIT_OK;
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
+		return main_version(argc - 1, argv + 1);
 	}
 	cli_error("unknown command '%s' (see agora --help)", cmd);
 	return EXIT_USAGE;

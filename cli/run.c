@@ -265,7 +265,8 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	rv = agora_scenario_load(&s, path, err, sizeof(err));
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
-		return EXIT_USAGE; /* a missing or malformed file */
+		/* A missing, unreadable or malformed file is bad input. */
+		return rv == AGORA_ESYS ? EXIT_FAIL : EXIT_USAGE;
 	}
 	if (co->nconnect > 0) {
 		agora_scenario_place(s, co->connect, (size_t)co->nconnect);
@@ -291,7 +292,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	rv = agora_scenario_add_agents(s, c, err, sizeof(err));
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
-		code = rv == AGORA_EREDIS ? EXIT_FAIL : EXIT_USAGE;
+		code = cli_exit_code(rv);
 		goto out;
 	}
 	if (v->chat) {
@@ -301,8 +302,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	view_flush(v);
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
-		code = rv == AGORA_EREDIS || rv == AGORA_ESYS ? EXIT_FAIL
-		                                              : EXIT_USAGE;
+		code = cli_exit_code(rv);
 		goto out;
 	}
 	fprintf(

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agora/alloc.h"
 #include "agora/buf.h"
@@ -257,6 +258,7 @@ agora_buf_read_file(agora_buf *b, const char *path, char *err, size_t errlen)
 	char chunk[8192];
 	agora_err rv = AGORA_OK;
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 
 	if (f == NULL) {
 		int e = errno;
@@ -264,6 +266,13 @@ agora_buf_read_file(agora_buf *b, const char *path, char *err, size_t errlen)
 		(void)strerror_r(e, why, sizeof(why));
 		snprintf(err, errlen, "%s: %s", path, why);
 		return e == ENOENT ? AGORA_ENOTFOUND : AGORA_ESYS;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s, not a file", path,
+		         S_ISDIR(st.st_mode) ? "a directory"
+		                             : "a device, pipe or socket");
+		fclose(f);
+		return AGORA_EINVAL;
 	}
 	for (;;) {
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
@@ -275,7 +284,9 @@ agora_buf_read_file(agora_buf *b, const char *path, char *err, size_t errlen)
 		}
 	}
 	if (rv == AGORA_OK && ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
+		char why[128];
+		(void)strerror_r(errno, why, sizeof(why));
+		snprintf(err, errlen, "%s: cannot read: %s", path, why);
 		rv = AGORA_ESYS;
 	} else if (rv != AGORA_OK) {
 		snprintf(err, errlen, "%s: over the %zu-byte limit", path,

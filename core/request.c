@@ -15,7 +15,7 @@ agora_server_request(const char *url, const char *token, const char *ops,
 {
 	agora_link *l = NULL;
 	agora_buf req;
-	agora_err rv = agora_link_open(&l, url, err, errlen);
+	agora_err rv = agora_link_open_now(&l, url, 0, err, errlen);
 
 	if (rv != AGORA_OK) {
 		return rv;

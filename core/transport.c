@@ -63,7 +63,7 @@ url_host(const char *url, char *out, size_t n)
 }
 
 static int
-dial_tls(nng_socket sock, const char *url, char *err, size_t errlen)
+dial_tls(nng_socket sock, const char *url, int flags, char *err, size_t errlen)
 {
 	char host[256], ca[1024];
 	nng_dialer d;
@@ -84,7 +84,7 @@ dial_tls(nng_socket sock, const char *url, char *err, size_t errlen)
 	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca)) == 0 &&
 	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_SERVER_NAME, host)) ==
 	        0) {
-		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+		rv = nng_dialer_start(d, flags);
 	}
 	if (rv != 0) {
 		snprintf(err, errlen, "%s: TLS: %s (CA file %s)", url,
@@ -236,8 +236,10 @@ link_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
-agora_err
-agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
+/* flags: NNG_FLAG_NONBLOCK to connect in the background, 0 to wait for
+ * the first connection (a refused one is an error now). */
+static agora_err
+link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 {
 	agora_link *l;
 	int rv;
@@ -258,9 +260,9 @@ agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);
 	if (url_is_tls(url)) {
-		rv = dial_tls(l->sock, url, err, errlen);
+		rv = dial_tls(l->sock, url, flags, err, errlen);
 	} else {
-		rv = nng_dial(l->sock, url, NULL, NNG_FLAG_NONBLOCK);
+		rv = nng_dial(l->sock, url, NULL, flags);
 		if (rv != 0) {
 			snprintf(err, errlen, "%s: %s", url, nng_strerror(rv));
 		}
@@ -272,6 +274,29 @@ agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
 	}
 	*lp = l;
 	return AGORA_OK;
+}
+
+agora_err
+agora_link_open(agora_link **lp, const char *url, char *err, size_t errlen)
+{
+	return link_open(lp, url, NNG_FLAG_NONBLOCK, err, errlen);
+}
+
+agora_err
+agora_link_open_now(agora_link **lp, const char *url, int64_t wait_ms,
+                    char *err, size_t errlen)
+{
+	int64_t until = agora_now_ms() + wait_ms;
+	agora_err rv;
+
+	for (;;) {
+		rv = link_open(lp, url, 0, err, errlen);
+		if (rv != AGORA_ETRANSPORT || agora_now_ms() >= until) {
+			return rv;
+		}
+		/* Nothing listens yet: a server being started. */
+		agora_sleep_ms(20);
+	}
 }
 
 void

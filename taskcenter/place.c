@@ -113,7 +113,7 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	po.argv = argv;
 	po.die_with_parent = true;
 	po.log_path = c->server_log;
-	s = link_new(c, url, err, errlen);
+	s = link_new(c, url, false, err, errlen);
 	if (s == NULL) {
 		agora_free(argv);
 		return AGORA_ETRANSPORT;
@@ -247,7 +247,7 @@ place_by_url(agora_center *c, const char *url, char *err, size_t errlen)
 			return c->srvs[i];
 		}
 	}
-	return link_new(c, url, err, errlen);
+	return link_new(c, url, true, err, errlen);
 }
 
 static int
@@ -275,7 +275,8 @@ place_try(agora_center *c, const char *url)
 			known = true;
 		}
 	}
-	if (s == NULL && (s = link_new(c, url, err, sizeof(err))) == NULL) {
+	if (s == NULL &&
+	    (s = link_new(c, url, true, err, sizeof(err))) == NULL) {
 		return NULL;
 	}
 	if (link_call_within(s, "{\"op\":\"alive\"}", 1, AUTO_HELLO_MS, &doc,

@@ -21,7 +21,10 @@
 #include "agora/transport.h"
 #include "server_link.h"
 
-#define WAIT_MS         1000
+#define WAIT_MS 1000
+/* A server given by address may still be starting: it has this long to
+ * listen before "connection refused" is the answer. */
+#define LINK_LISTEN_MS  1000
 #define REPLY_MAX_DEPTH 32
 
 /* ---- requests --------------------------------------------------------- */
@@ -281,11 +284,15 @@ link_down(void *arg)
 static uint64_t link_nclients;
 
 struct server_link *
-link_new(agora_center *c, const char *url, char *err, size_t errlen)
+link_new(agora_center *c, const char *url, bool running, char *err,
+         size_t errlen)
 {
 	struct server_link *s = agora_calloc(1, sizeof(*s));
+	agora_err rv = running ? agora_link_open_now(
+	                             &s->link, url, LINK_LISTEN_MS, err, errlen)
+	                       : agora_link_open(&s->link, url, err, errlen);
 
-	if (agora_link_open(&s->link, url, err, errlen) != AGORA_OK) {
+	if (rv != AGORA_OK) {
 		agora_free(s);
 		return NULL;
 	}

@@ -53,9 +53,10 @@ struct server_link {
 };
 
 /* A link to the server at url, added to c->srvs; NULL with err on a bad
- * address. */
-struct server_link *link_new(agora_center *c, const char *url, char *err,
-                             size_t errlen);
+ * address, or when running (the server should be up) and nothing listens
+ * there. A child being started is not running yet. */
+struct server_link *link_new(agora_center *c, const char *url, bool running,
+                             char *err, size_t errlen);
 /* Remove s from c->srvs (it must be the last added) and free it. */
 void link_drop_last(agora_center *c, struct server_link *s);
 void link_free(struct server_link *s);

@@ -33,6 +33,13 @@ typedef void (*agora_link_cb)(void *arg, agora_err rv, const char *data,
  * drops. A bad url is an error here. */
 AGORA_API agora_err agora_link_open(agora_link **lp, const char *url, char *err,
                                     size_t errlen);
+/* The same, but the first connection is made now: a peer that refuses it
+ * (nothing listens there) for wait_ms is an error then, which names the
+ * reason, not a request that times out later. For servers that should be
+ * running already (wait_ms 0) or be about to listen. */
+AGORA_API agora_err agora_link_open_now(agora_link **lp, const char *url,
+                                        int64_t wait_ms, char *err,
+                                        size_t errlen);
 /* Cancel what is in flight (callbacks see ECANCELED) and close. */
 AGORA_API void agora_link_close(agora_link *l);
 AGORA_API const char *agora_link_url(const agora_link *l);

@@ -111,7 +111,22 @@ spawn_server(const char *name, const char *opt, const char *val, char *url,
 	         (int)getpid());
 	snprintf(url, urllen, "ipc://%s", path);
 	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
-	return p;
+	/* Ready when it answers: a server is used only once it listens. */
+	for (int i = 0; i < 1000; i++) {
+		agora_buf reply;
+		agora_err rv;
+		agora_buf_init(&reply, 0);
+		rv = agora_server_request(url, NULL, "[{\"op\":\"alive\"}]",
+		                          1000, &reply, err, sizeof(err));
+		agora_buf_fini(&reply);
+		if (rv == AGORA_OK) {
+			return p;
+		}
+		assert_true(agora_proc_alive(p));
+		agora_sleep_ms(10);
+	}
+	fail_msg("server %s never answered", url);
+	return NULL;
 }
 
 /* Two child agents (a server each) and a local one answer; the servers

@@ -43,6 +43,40 @@ run run "$work/ghost.json"
 check "unknown role exits 2" [ "$code" -eq 2 ]
 check "unknown role is named" has "unknown role 'ghost'" err
 
+# Habits every command keeps: -h as well as --help, --version, --json
+# where a command prints data, options before or after arguments.
+for cmd in run chat memory history server ctl kinds version; do
+	run "$cmd" -h
+	check "$cmd -h exits 0" [ "$code" -eq 0 ]
+	check "$cmd -h prints usage" has "usage: agora" out
+done
+run --version
+check "--version exits 0" [ "$code" -eq 0 ]
+check "--version prints it" has "^agora [0-9]" out
+run version --json
+check "version --json" has '^{"version":"[0-9.]*","protocol":1}$' out
+run kinds --json
+check "kinds --json: one object a kind" has '^{"kind":"echo","summary":' out
+check "kinds --json: nothing else" bash -c "! grep -v '^{\"kind\":' '$work/out'"
+run kinds --bogus
+check "kinds --bogus exits 2" [ "$code" -eq 2 ]
+check "kinds --bogus is named" has "'--bogus'" err
+run history --limit -3 --redis unix:///x --session s
+check "a negative --limit exits 2" [ "$code" -eq 2 ]
+check "a negative --limit is named" has "limit: expected a number" err
+run run --json --session optfirst "$src/demos/guess/guess.json"
+check "run: options before the file" [ "$code" -eq 0 ]
+check "run: options before the file apply" has '"role":"moderator"' out
+run run "$src"
+check "a directory as the scenario exits 2" [ "$code" -eq 2 ]
+check "a directory as the scenario is named" has "a directory, not a file" err
+start=$(date +%s%N)
+run run --connect tcp://127.0.0.1:1 "$src/demos/guess/guess.json"
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+check "an unreachable agent server exits 1" [ "$code" -eq 1 ]
+check "an unreachable agent server is named" has "tcp://127.0.0.1:1: Connection refused" err
+echo "cli: an unreachable server took $elapsed_ms ms to report (a second of grace for a starting one)"
+
 run run --set step.deadline_ms=oops "$src/demos/guess/guess.json"
 check "bad config value exits 2" [ "$code" -eq 2 ]
 check "bad config value is named" has "step.deadline_ms" err

@@ -61,11 +61,13 @@ run server --port 1 --bogus
 check "server bad option exits 2" [ "$code" -eq 2 ]
 run ctl --help
 check "ctl --help exits 0" [ "$code" -eq 0 ]
+run ctl --timeout-ms 200 "ipc://$work/none.sock" is-alive
+check "ctl: options before the address" has "none.sock: Connection refused" err
 run ctl "ipc://$work/none.sock" frob
 check "ctl unknown command exits 2" [ "$code" -eq 2 ]
 run ctl "ipc://$work/none.sock" is-alive --timeout-ms 200
 check "ctl to nobody exits 1" [ "$code" -eq 1 ]
-check "ctl to nobody says so" has "no answer" err
+check "ctl to nobody says so at once" has "none.sock: Connection refused" err
 
 # ---- security at start ----
 port=$(free_port)
