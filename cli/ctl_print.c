@@ -91,6 +91,12 @@ cli_ctl_print(const char *cmd, const agora_json *r, bool json)
 	} else if (strcmp(cmd, "is-alive") == 0 || strcmp(cmd, "info") == 0 ||
 	           strcmp(cmd, "delete-all") == 0) {
 		print_fields(r);
+	} else if (strcmp(cmd, "create") == 0) {
+		printf("%s\n",
+		       agora_json_bool(agora_json_get(r, "existed"))
+		           ? "existed: true (created before; kept as it "
+		             "was)"
+		           : "created");
 	} else {
 		printf("ok\n");
 	}

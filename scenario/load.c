@@ -170,11 +170,11 @@ static agora_err
 scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
                 size_t errlen)
 {
-	static const char *const common[] = { "role",        "kind",
-		                              "human",       "watcher",
-		                              "placement",   "instruction",
-		                              "model",       "description",
-		                              "memory_path", NULL };
+	static const char *const common[] = {
+		"role",        "kind",        "human",       "watcher",
+		"count",       "placement",   "instruction", "model",
+		"description", "memory_path", NULL
+	};
 	struct scen_agent *a = &s->agents[i];
 	const agora_kind *kind;
 	char where[96];
@@ -407,6 +407,69 @@ scen_load_op(agora_scenario *s, size_t i, const agora_json *item, char *err,
 	                 errlen);
 }
 
+/* How many agents the list makes: each entry one, or its "count". */
+static agora_err
+scen_count_agents(const agora_json *agents, size_t *total, char *err,
+                  size_t errlen)
+{
+	size_t i = 0;
+
+	*total = 0;
+	for (const agora_json *a = agora_json_first(agents); a != NULL;
+	     a = agora_json_next(a), i++) {
+		const agora_json *count = agora_json_get(a, "count");
+		int64_t n = 1;
+		if (count != NULL &&
+		    !agora_json_int(count, 1, AGORA_SCENARIO_MAX_AGENTS, &n)) {
+			snprintf(err, errlen,
+			         "agents[%zu].count: want a whole number from "
+			         "1 to %d",
+			         i, AGORA_SCENARIO_MAX_AGENTS);
+			return AGORA_EINVAL;
+		}
+		*total += (size_t)n;
+		if (*total > AGORA_SCENARIO_MAX_AGENTS) {
+			snprintf(err, errlen,
+			         "agents: more than %d agents in all",
+			         AGORA_SCENARIO_MAX_AGENTS);
+			return AGORA_ETOOBIG;
+		}
+	}
+	return AGORA_OK;
+}
+
+/* The agent just loaded at *i, with "count": N, becomes N agents named
+ * <role>1 .. <role>N, alike but for the name; *i moves past them. */
+static agora_err
+scen_expand(agora_scenario *s, size_t *i, char *err, size_t errlen)
+{
+	struct scen_agent *a = &s->agents[*i];
+	int64_t n = 1;
+
+	if (agora_json_get(a->node, "count") == NULL) {
+		(*i)++;
+		return AGORA_OK;
+	}
+	(void)agora_json_int(agora_json_get(a->node, "count"), 1,
+	                     AGORA_SCENARIO_MAX_AGENTS, &n);
+	if (strlen(a->role) + 7 > AGORA_ROLE_MAX) {
+		snprintf(err, errlen,
+		         "agents (%s).count: the role is too long to number "
+		         "(at most %d bytes with count)",
+		         a->role, AGORA_ROLE_MAX - 7);
+		return AGORA_EINVAL;
+	}
+	for (int64_t k = n; k >= 1; k--) {
+		struct scen_agent *c = &s->agents[*i + (size_t)k - 1];
+		*c = *a;
+		c->role_owned = agora_sprintf("%s%lld", a->role, (long long)k);
+		c->role = c->role_owned;
+	}
+	*i += (size_t)n;
+	s->nagents = *i;
+	return AGORA_OK;
+}
+
 static agora_err
 scen_load(agora_scenario *s, char *err, size_t errlen)
 {
@@ -415,7 +478,7 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		                           NULL };
 	const agora_json *agents = agora_json_get(s->doc, "agents");
 	const agora_json *script = agora_json_get(s->doc, "script");
-	size_t i;
+	size_t i, total = 0;
 	agora_err rv;
 
 	if (agora_json_typeof(s->doc) != AGORA_JSON_OBJECT) {
@@ -449,13 +512,19 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		snprintf(err, errlen, "script: want a list");
 		return AGORA_EINVAL;
 	}
-	s->agents =
-	    agora_calloc(agora_json_size(agents), sizeof(struct scen_agent));
+	rv = scen_count_agents(agents, &total, err, errlen);
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	s->agents = agora_calloc(total, sizeof(struct scen_agent));
 	i = 0;
 	for (const agora_json *a = agora_json_first(agents);
-	     a != NULL && rv == AGORA_OK; a = agora_json_next(a), i++) {
+	     a != NULL && rv == AGORA_OK; a = agora_json_next(a)) {
 		s->nagents = i + 1;
 		rv = scen_load_agent(s, i, a, err, errlen);
+		if (rv == AGORA_OK) {
+			rv = scen_expand(s, &i, err, errlen);
+		}
 	}
 	if (rv == AGORA_OK) {
 		rv = scen_index_roles(s, err, errlen);
@@ -528,6 +597,9 @@ agora_scenario_free(agora_scenario *s)
 	}
 	agora_free(s->ops);
 	agora_free(s->by_role);
+	for (size_t i = 0; i < s->nagents; i++) {
+		agora_free(s->agents[i].role_owned);
+	}
 	agora_free(s->agents);
 	agora_strv_clear(&s->placements);
 	agora_json_free(s->doc);

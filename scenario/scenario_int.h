@@ -12,6 +12,7 @@ enum op_type { OP_TASK, OP_STEP, OP_RESET };
 
 struct scen_agent {
 	const char *role;
+	char *role_owned; /* a role made by "count" (role1, role2, ...) */
 	const char *kind;
 	const char *memory_path;
 	bool human;

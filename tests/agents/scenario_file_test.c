@@ -211,6 +211,68 @@ guess_demo_announces_averages(void **state)
 	agora_center_free(c);
 }
 
+/* "count": N makes N agents role1..roleN; they act, answer and are counted
+ * like agents listed one by one. */
+static void
+count_makes_numbered_agents(void **state)
+{
+	static const char text[] =
+	    "{\"agents\":[{\"role\":\"moderator\",\"kind\":\"moderator\"},"
+	    "{\"role\":\"p\",\"kind\":\"random\",\"max\":10,\"count\":40}],"
+	    "\"script\":[{\"send_task_request\":{\"task\":\"guess\","
+	    "\"send_from\":\"moderator\"}},"
+	    "{\"step\":{\"send_to\":\"moderator\"}},"
+	    "{\"step\":{\"allowed_roles\":[\"moderator\",\"p40\"]}}]}";
+	struct collect out = { 0 };
+	agora_run_hooks hooks = { collect_frame, NULL, NULL, &out };
+	agora_run_stats stats;
+	agora_center *c = t_center("count");
+	agora_scenario *s = NULL;
+	char err[512], *mod;
+
+	(void)state;
+	AGORA_PASS(agora_scenario_parse(&s, "count.json", text, strlen(text),
+	                                err, sizeof(err)));
+	AGORA_PASS(agora_scenario_add_agents(s, c, err, sizeof(err)));
+	assert_non_null(agora_center_agent(c, "p1"));
+	assert_non_null(agora_center_agent(c, "p40"));
+	assert_null(agora_center_agent(c, "p41"));
+	assert_null(agora_center_agent(c, "p"));
+	AGORA_PASS(agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err)));
+	assert_int_equal(stats.errors, 0);
+	mod = t_text(&out.f, "moderator");
+	assert_non_null(strstr(mod, "The average of 40 answers is"));
+	agora_free(mod);
+	t_frames_free(&out.f);
+	agora_scenario_free(s);
+	agora_center_free(c);
+}
+
+/* A million agents fit in a file of a few bytes; more is refused. */
+static void
+count_reaches_a_million_and_no_more(void **state)
+{
+	static const char million[] =
+	    "{\"agents\":[{\"role\":\"p\",\"kind\":\"random\","
+	    "\"count\":1000000}]}";
+	agora_scenario *s = NULL;
+	char err[512];
+
+	(void)state;
+	AGORA_PASS(agora_scenario_parse(&s, "m.json", million, strlen(million),
+	                                err, sizeof(err)));
+	agora_scenario_free(s);
+	expect_error("{\"agents\":[{\"role\":\"p\",\"kind\":\"random\","
+	             "\"count\":1000000}," AGENT_A "]}",
+	             AGORA_ETOOBIG, "more than 1000000 agents");
+	expect_error("{\"agents\":[{\"role\":\"p\",\"kind\":\"random\","
+	             "\"count\":0}]}",
+	             AGORA_EINVAL, "agents[0].count: want a whole number");
+	expect_error("{\"agents\":[{\"role\":\"p\",\"kind\":\"random\","
+	             "\"count\":3},{\"role\":\"p2\",\"kind\":\"echo\"}]}",
+	             AGORA_EEXIST, "role given twice");
+}
+
 int
 main(void)
 {
@@ -221,6 +283,8 @@ main(void)
 		cmocka_unit_test(debate_demo_whispers),
 		cmocka_unit_test(chatroom_demo_waits_for_the_person),
 		cmocka_unit_test(guess_demo_announces_averages),
+		cmocka_unit_test(count_makes_numbered_agents),
+		cmocka_unit_test(count_reaches_a_million_and_no_more),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,25 @@ test_independent(void **state)
 	AGORA_PASS(t_step(c2, &o, &f));
 	assert_non_null(strstr(f.v[0].content, "two"));
 	t_frames_free(&f);
+	/* Created again, with options that would make it wait ten minutes:
+	 * the agent there is kept as it was (initialised once). */
+	text = agora_sprintf("[{\"op\":\"create\",\"role\":\"x\",\"kind\":"
+	                     "\"tally\",\"options\":{\"delay_ms\":600000},"
+	                     "\"session\":\"%s\",\"redis\":\"%s\"}]",
+	                     agora_center_session(c1), t_redis_url());
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(url, NULL, text, 5000, &reply, err,
+	                                sizeof(err)));
+	assert_non_null(strstr(reply.data, "\"existed\":true"));
+	agora_buf_fini(&reply);
+	agora_free(text);
+	AGORA_PASS(agora_center_send_task_request(c1, "again", NULL, 0, NULL));
+	o.deadline_ms = 5000;
+	AGORA_PASS(t_step(c1, &o, &f));
+	text = t_text(&f, "x");
+	assert_string_equal(text, "n=1 again m=2");
+	agora_free(text);
+	t_frames_free(&f);
 	agora_buf_init(&reply, 0);
 	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"list\"}]", 5000,
 	                                &reply, err, sizeof(err)));

@@ -77,6 +77,18 @@ check "an unreachable agent server exits 1" [ "$code" -eq 1 ]
 check "an unreachable agent server is named" has "tcp://127.0.0.1:1: Connection refused" err
 echo "cli: an unreachable server took $elapsed_ms ms to report (a second of grace for a starting one)"
 
+# The scenario examples in the docs run as written.
+awk '/^```json$/ {on=1; next} /^```$/ {if (on) exit} on' \
+	"$src/docs/scenario.md" >"$work/doc-example.json"
+run run "$work/doc-example.json"
+check "docs/scenario.md's example runs" [ "$code" -eq 0 ]
+check "docs/scenario.md's example: count made voter3" has "<voter3>: " out
+awk '/^```json$/ {on=1; next} /^```$/ {if (on) exit} on' \
+	"$src/README.md" >"$work/readme-example.json"
+run run "$work/readme-example.json"
+check "the README's scenario runs" [ "$code" -eq 0 ]
+check "the README's scenario: trump echoes joe" has "<trump>: Joe says: The moon, with allies." out
+
 run run --set step.deadline_ms=oops "$src/demos/guess/guess.json"
 check "bad config value exits 2" [ "$code" -eq 2 ]
 check "bad config value is named" has "step.deadline_ms" err
@@ -85,6 +97,10 @@ run run "$src/demos/debate/debate.json"
 check "debate exits 0" [ "$code" -eq 0 ]
 check "debate streams joe first" has "<joe_biden>: Hillary, between us" out
 check "debate summary on stderr" has "debate: 4 steps" err
+awk '/^\$ build\/cli\/agora run demos\/debate\/debate.json$/ {on=1; next}
+	on && /^\.\.\.$/ {exit} on' "$src/README.md" >"$work/tour"
+check "the README's tour shows the debate as it runs" bash -c \
+	"[ -s '$work/tour' ] && head -n \$(wc -l <'$work/tour') '$work/out' | cmp -s - '$work/tour'"
 
 run run --json "$src/demos/guess/guess.json"
 check "guess --json exits 0" [ "$code" -eq 0 ]

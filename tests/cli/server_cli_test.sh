@@ -128,6 +128,9 @@ check "is-alive exits 0" [ "$code" -eq 0 ]
 check "is-alive prints the protocol" has "protocol: 1" out
 run ctl "$addr" create t1 tally --session s1 --redis "$redis"
 check "create a plugin kind" [ "$code" -eq 0 ]
+run ctl "$addr" create t1 tally --session s1 --redis "$redis"
+check "create twice: success" [ "$code" -eq 0 ]
+check "create twice: created once" has "existed: true" out
 run ctl "$addr" create t1 echo --session s1 --redis "$redis"
 check "create over another kind exits 1" [ "$code" -eq 1 ]
 check "create over another kind says EEXIST" has "EEXIST" err
@@ -136,6 +139,7 @@ check "create of an unknown kind exits 1" [ "$code" -eq 1 ]
 check "unknown kind is named" has "nosuchkind" err
 run ctl "$addr" list
 check "list shows the agent" has "t1	tally" out
+check "list shows it once" [ "$(grep -c "t1	tally" "$work/out")" -eq 1 ]
 run ctl "$addr" info
 check "info has pid" has "pid: $srv_pid" out
 check "info has rss" has "rss_kib:" out

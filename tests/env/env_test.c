@@ -465,6 +465,42 @@ a_stored_message_publishes_an_event(void **state)
 	agora_redis_close(sub);
 }
 
+/* A batch store (a step's replies) publishes one event per message while
+ * anyone listens; it skips the PUBLISH only while nobody does. */
+static void
+a_batch_store_publishes_each_message(void **state)
+{
+	struct fixture *fx = *state;
+	agora_redis *sub = t_redis_open();
+	agora_msg *m[3];
+	char *channel =
+	    agora_sprintf("agora:{%s}:events", agora_env_session(fx->env));
+
+	reg(fx->env, "a,b,c");
+	AGORA_PASS(agora__redis_cmdv(sub, NULL, "SUBSCRIBE", channel, NULL));
+	m[0] = agora_msg_new("a", "b", "one");
+	m[1] = agora_msg_new("b", "c", "two");
+	m[2] = agora_msg_new("c", "a", "three");
+	AGORA_PASS(agora_env_store_many(fx->env, m, NULL, 3));
+	for (size_t i = 0; i < 3; i++) {
+		agora_reply *rep = NULL;
+		const char *body;
+		size_t len;
+		char want[64];
+
+		AGORA_PASS(agora__redis_read(sub, &rep));
+		assert_int_equal(agora__reply_len(rep), 3);
+		body = agora__reply_str(agora__reply_at(rep, 2), &len);
+		snprintf(want, sizeof(want), "\"content\":\"%s\"",
+		         m[i]->content);
+		assert_non_null(strstr(body, want));
+		agora__reply_free(rep);
+		agora_msg_free(m[i]);
+	}
+	agora_free(channel);
+	agora_redis_close(sub);
+}
+
 static void
 a_pattern_subscriber_gets_events_too(void **state)
 {
@@ -533,6 +569,7 @@ main(void)
 		T(reset_empties_everything_but_roles),
 		T(sessions_do_not_see_each_other),
 		T(a_stored_message_publishes_an_event),
+		T(a_batch_store_publishes_each_message),
 		T(a_pattern_subscriber_gets_events_too),
 		T(oversized_and_invalid_messages_are_refused),
 	};
