@@ -288,15 +288,6 @@ step_check_send_to(agora_step *st)
 	return rv;
 }
 
-static int
-backend_order(const void *a, const void *b)
-{
-	int x = (*(const struct agora_backend *const *)a)->order;
-	int y = (*(const struct agora_backend *const *)b)->order;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The backends of the step's agents, in their begin order. */
 static void
 step_backends(agora_step *st)
@@ -309,11 +300,15 @@ step_backends(agora_step *st)
 			seen = st->backends[b] == be;
 		}
 		if (!seen && st->nbackends < STEP_MAX_BACKENDS) {
-			st->backends[st->nbackends++] = be;
+			/* Kept sorted by begin order (a handful at most). */
+			size_t k = st->nbackends++;
+			while (k > 0 && st->backends[k - 1]->order > be->order) {
+				st->backends[k] = st->backends[k - 1];
+				k--;
+			}
+			st->backends[k] = be;
 		}
 	}
-	qsort(st->backends, st->nbackends, sizeof(st->backends[0]),
-	      backend_order);
 }
 
 static int
