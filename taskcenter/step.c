@@ -302,7 +302,8 @@ step_backends(agora_step *st)
 		if (!seen && st->nbackends < STEP_MAX_BACKENDS) {
 			/* Kept sorted by begin order (a handful at most). */
 			size_t k = st->nbackends++;
-			while (k > 0 && st->backends[k - 1]->order > be->order) {
+			while (k > 0 &&
+			       st->backends[k - 1]->order > be->order) {
 				st->backends[k] = st->backends[k - 1];
 				k--;
 			}
