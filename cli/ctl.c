@@ -90,6 +90,13 @@ ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 		}
 		return true;
 	}
+	if (strcmp(o, "--token-file") != 0 && strcmp(o, "--session") != 0 &&
+	    strcmp(o, "--redis") != 0 && strcmp(o, "--options") != 0 &&
+	    strcmp(o, "--limit") != 0 && strcmp(o, "--tls-ca") != 0 &&
+	    strcmp(o, "--timeout-ms") != 0) {
+		cli_error("unknown option '%s' (see agora ctl --help)", o);
+		return false;
+	}
 	if (v == NULL) {
 		cli_error("%s needs a value (see agora ctl --help)", o);
 		return false;

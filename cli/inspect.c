@@ -19,8 +19,8 @@ inspect_usage(FILE *f, bool memory)
 	        "[--json]\n\n"
 	        "%s\n",
 	        memory ? "memory ROLE" : "history",
-	        memory ? "Print an agent's memory: what it read (user) and "
-	                 "said (assistant), oldest first."
+	        memory ? "Print an agent's memory: what it read and said, "
+	                 "oldest first (its own replies have role assistant)."
 	               : "Print a session's messages, oldest first.");
 }
 

@@ -37,13 +37,29 @@ main_usage(FILE *f)
 	    "`agora COMMAND --help` tells more. Docs: docs/ in the source.\n");
 }
 
-/* Options of commands that take no others: -h/--help and --json; *json
- * set by --json. Returns -1 to go on, else the exit code. */
+/* Options of the small commands: -h/--help, --json (*json set) and, for
+ * kinds, --plugin FILE (loaded at once). Returns -1 to go on, else the exit
+ * code. */
 static int
 main_simple_options(int argc, char **argv, const char *name, const char *usage,
                     bool *json)
 {
+	char err[512];
+
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(name, "kinds") == 0 &&
+		    strcmp(argv[i], "--plugin") == 0) {
+			if (i + 1 >= argc) {
+				cli_error("--plugin needs a file");
+				return EXIT_USAGE;
+			}
+			if (agora_plugin_load(argv[++i], err, sizeof(err)) !=
+			    AGORA_OK) {
+				cli_error("%s", err);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			printf("%s", usage);
@@ -66,17 +82,20 @@ main_kinds(int argc, char **argv)
 	agora_strv names = { 0 };
 	bool json = false;
 	agora_buf line;
-	int code = main_simple_options(
+	int code;
+
+	agora_kinds_builtin(); /* before plugins, whose kinds come after */
+	code = main_simple_options(
 	    argc, argv, "kinds",
-	    "usage: agora kinds [--json]\n\n"
-	    "List the agent kinds this program knows, with a line on each\n"
-	    "(plugins add more: agora server --plugin FILE).\n",
+	    "usage: agora kinds [--plugin FILE]... [--json]\n\n"
+	    "List the agent kinds this program knows, with a line on each;\n"
+	    "--plugin FILE adds a plugin's kinds (as agora server --plugin "
+	    "does).\n",
 	    &json);
 
 	if (code >= 0) {
 		return code;
 	}
-	agora_kinds_builtin();
 	agora_kind_names(&names);
 	agora_buf_init(&line, 0);
 	for (size_t i = 0; i < names.n; i++) {

@@ -79,9 +79,25 @@ server_option(struct server_args *a, int argc, char **argv, int *i)
 	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
 	const char **str = NULL;
 
+	static const char *const with_value[] = {
+		"--host",        "--port",       "--ipc",
+		"--token-file",  "--redis",      "--agent-dir",
+		"--tls-cert",    "--tls-ca",     "--model-config",
+		"--plugin",      "--max-agents", "--workers",
+		"--max-request", "--ready-fd",   NULL
+	};
+	bool known = false;
+
 	if (strcmp(o, "--insecure") == 0) {
 		a->insecure = true;
 		return true;
+	}
+	for (size_t k = 0; with_value[k] != NULL && !known; k++) {
+		known = strcmp(o, with_value[k]) == 0;
+	}
+	if (!known) {
+		cli_error("unknown option '%s' (see agora server --help)", o);
+		return false;
 	}
 	if (v == NULL) {
 		cli_error("%s needs a value (see agora server --help)", o);

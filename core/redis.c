@@ -416,8 +416,10 @@ redis_script_load(agora_redis *r, const agora_script *s)
 
 	rv = agora__redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->src, NULL);
 	if (rv != AGORA_OK) {
-		agora__redis_set_err(r, "loading script %s: %s", s->name,
-		                     r->errstr);
+		/* Not formatted into the buffer it reads. */
+		char why[sizeof(r->errstr)];
+		memcpy(why, r->errstr, sizeof(why));
+		agora__redis_set_err(r, "loading script %s: %s", s->name, why);
 		return rv;
 	}
 	sha = agora__reply_str(rep, &n);

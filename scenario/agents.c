@@ -87,8 +87,8 @@ agora_scenario_add_agents(const agora_scenario *s, agora_center *c, char *err,
 			                  a->watcher, a->placement };
 		rv = agora_agent_new(&v[i], &spec, why, sizeof(why));
 		if (rv != AGORA_OK) {
-			snprintf(err, errlen, "%s: agents[%zu]: %s", s->name, i,
-			         why);
+			snprintf(err, errlen, "%s: agents[%zu]: %s", s->name,
+			         a->entry, why);
 		} else {
 			made++;
 		}

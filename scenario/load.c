@@ -86,7 +86,7 @@ scen_index_roles(agora_scenario *s, char *err, size_t errlen)
 	}
 	if (twin != NULL) {
 		snprintf(err, errlen, "agents[%zu] (%s): role given twice",
-		         (size_t)(twin - s->agents), twin->role);
+		         twin->entry, twin->role);
 		return AGORA_EEXIST;
 	}
 	return AGORA_OK;
@@ -167,8 +167,8 @@ scen_bool(const agora_json *obj, const char *key, bool *out, const char *where,
 }
 
 static agora_err
-scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
-                size_t errlen)
+scen_load_agent(agora_scenario *s, size_t i, size_t entry,
+                const agora_json *node, char *err, size_t errlen)
 {
 	static const char *const common[] = {
 		"role",        "kind",        "human",       "watcher",
@@ -180,7 +180,8 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
 	char where[96];
 	agora_err rv;
 
-	snprintf(where, sizeof(where), "agents[%zu]", i);
+	snprintf(where, sizeof(where), "agents[%zu]", entry);
+	a->entry = entry;
 	if (agora_json_typeof(node) != AGORA_JSON_OBJECT) {
 		snprintf(err, errlen, "%s: want an object", where);
 		return AGORA_EINVAL;
@@ -198,7 +199,7 @@ scen_load_agent(agora_scenario *s, size_t i, const agora_json *node, char *err,
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	snprintf(where, sizeof(where), "agents[%zu] (%s)", i, a->role);
+	snprintf(where, sizeof(where), "agents[%zu] (%s)", entry, a->role);
 	rv = scen_str(node, "kind", &a->kind, where, err, errlen);
 	if (rv == AGORA_OK) {
 		rv = scen_str(node, "placement", &a->placement, where, err,
@@ -478,7 +479,7 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 		                           NULL };
 	const agora_json *agents = agora_json_get(s->doc, "agents");
 	const agora_json *script = agora_json_get(s->doc, "script");
-	size_t i, total = 0;
+	size_t i, entry, total = 0;
 	agora_err rv;
 
 	if (agora_json_typeof(s->doc) != AGORA_JSON_OBJECT) {
@@ -518,10 +519,11 @@ scen_load(agora_scenario *s, char *err, size_t errlen)
 	}
 	s->agents = agora_calloc(total, sizeof(struct scen_agent));
 	i = 0;
+	entry = 0;
 	for (const agora_json *a = agora_json_first(agents);
-	     a != NULL && rv == AGORA_OK; a = agora_json_next(a)) {
+	     a != NULL && rv == AGORA_OK; a = agora_json_next(a), entry++) {
 		s->nagents = i + 1;
-		rv = scen_load_agent(s, i, a, err, errlen);
+		rv = scen_load_agent(s, i, entry, a, err, errlen);
 		if (rv == AGORA_OK) {
 			rv = scen_expand(s, &i, err, errlen);
 		}

@@ -13,6 +13,7 @@ enum op_type { OP_TASK, OP_STEP, OP_RESET };
 struct scen_agent {
 	const char *role;
 	char *role_owned; /* a role made by "count" (role1, role2, ...) */
+	size_t entry;     /* its entry in the file's "agents" list */
 	const char *kind;
 	const char *memory_path;
 	bool human;

@@ -93,7 +93,9 @@ host_refuse(struct host *h, struct job **batch, size_t n, agora_err rv,
 
 	snprintf(why, sizeof(why), "session %s: %s", h->session, err);
 	for (size_t i = 0; i < n; i++) {
-		if (batch[i]->task != NULL) {
+		if (batch[i]->sweep != NULL) {
+			sweep_done(batch[i]->sweep, 0);
+		} else if (batch[i]->task != NULL) {
 			pthread_mutex_lock(&h->srv->lock);
 			task_finish(h->srv, batch[i]->task, false, why,
 			            strlen(why));

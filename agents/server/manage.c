@@ -219,9 +219,7 @@ host_delete_all(struct host *h, struct job **jobs, size_t njobs)
 	const char **roles;
 	size_t n;
 
-	(void)jobs; /* one job, nothing in it */
-	(void)njobs;
-
+	(void)njobs; /* delete-all jobs do not batch */
 	pthread_mutex_lock(&h->srv->lock);
 	n = h->roles.n;
 	roles = agora_calloc(n + 1, sizeof(char *));
@@ -238,6 +236,9 @@ host_delete_all(struct host *h, struct job **jobs, size_t njobs)
 		agora_free((char *)(uintptr_t)roles[i]);
 	}
 	agora_free(roles);
+	if (jobs[0]->sweep != NULL) {
+		sweep_done(jobs[0]->sweep, n);
+	}
 }
 
 void

@@ -225,14 +225,26 @@ op_delete_all(struct server *srv, struct pending *p, size_t i)
 	memcpy(hosts, srv->hosts, n * sizeof(struct host *));
 	pthread_mutex_unlock(&srv->lock);
 	/* Each host empties itself in order with its other jobs; the op is
-	 * answered once they all have (the reply carries no count). */
-	for (size_t k = 0; k < n; k++) {
-		struct job *j = agora_calloc(1, sizeof(*j));
-		j->run = host_delete_all;
-		host_push(hosts[k], j);
+	 * answered once they all have, with how many agents went. */
+	if (n == 0) {
+		srv_result(p, i,
+		           agora_strdup("{\"ok\":true,\"sessions\":0,"
+		                        "\"deleted\":0}"));
+	} else {
+		struct sweep *sw = agora_calloc(1, sizeof(*sw));
+		sw->p = p;
+		sw->op = i;
+		sw->sessions = n;
+		atomic_init(&sw->left, n);
+		atomic_init(&sw->deleted, 0);
+		for (size_t k = 0; k < n; k++) {
+			struct job *j = agora_calloc(1, sizeof(*j));
+			j->run = host_delete_all;
+			j->sweep = sw;
+			host_push(hosts[k], j);
+		}
 	}
 	agora_free(hosts);
-	srv_result(p, i, agora_sprintf("{\"ok\":true,\"sessions\":%zu}", n));
 }
 
 static bool

@@ -81,6 +81,20 @@ srv_error(struct pending *p, size_t i, agora_err code, const char *fmt, ...)
 }
 
 void
+sweep_done(struct sweep *sw, size_t n)
+{
+	atomic_fetch_add(&sw->deleted, n);
+	if (atomic_fetch_sub(&sw->left, 1) != 1) {
+		return;
+	}
+	srv_result(sw->p, sw->op,
+	           agora_sprintf("{\"ok\":true,\"sessions\":%zu,"
+	                         "\"deleted\":%zu}",
+	                         sw->sessions, atomic_load(&sw->deleted)));
+	agora_free(sw);
+}
+
+void
 envelope_error(agora_request *rq, agora_err code, const char *detail)
 {
 	agora_buf out;

@@ -101,9 +101,20 @@ struct job;
  * refuses the jobs itself and run is not called. */
 typedef void (*job_run_fn)(struct host *h, struct job **jobs, size_t n);
 
+/* An op answered once several jobs are done (delete_all: one job per
+ * session); the last job to finish sends the result (reply.c). */
+struct sweep {
+	struct pending *p;
+	size_t op;
+	size_t sessions;
+	atomic_size_t left;
+	atomic_size_t deleted;
+};
+
 struct job {
 	job_run_fn run;
 	bool batch;
+	struct sweep *sweep; /* its part of a delete_all, or NULL */
 	const agora_json *op;
 	struct pending *p;
 	size_t idx;
@@ -163,6 +174,8 @@ void srv_error(struct pending *p, size_t i, agora_err code, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
 /* A request that could not be decoded: no per-op results. */
 void envelope_error(agora_request *rq, agora_err code, const char *detail);
+/* One job of a sweep is done, having deleted n agents. */
+void sweep_done(struct sweep *sw, size_t n);
 
 /* box.c: call under srv->lock, except box_push */
 struct mailbox *box_get(struct server *srv, const char *client);

@@ -270,7 +270,7 @@ count_reaches_a_million_and_no_more(void **state)
 	             AGORA_EINVAL, "agents[0].count: want a whole number");
 	expect_error("{\"agents\":[{\"role\":\"p\",\"kind\":\"random\","
 	             "\"count\":3},{\"role\":\"p2\",\"kind\":\"echo\"}]}",
-	             AGORA_EEXIST, "role given twice");
+	             AGORA_EEXIST, "agents[1] (p2): role given twice");
 }
 
 int

@@ -58,9 +58,13 @@ check "version --json" has '^{"version":"[0-9.]*","protocol":1}$' out
 run kinds --json
 check "kinds --json: one object a kind" has '^{"kind":"echo","summary":' out
 check "kinds --json: nothing else" bash -c "! grep -v '^{\"kind\":' '$work/out'"
-run kinds --bogus
-check "kinds --bogus exits 2" [ "$code" -eq 2 ]
-check "kinds --bogus is named" has "'--bogus'" err
+for cmd in "run x.json" "chat x.json" "memory r" history "server --port 1" \
+	"ctl 127.0.0.1:1 info" kinds version; do
+	# shellcheck disable=SC2086
+	run $cmd --bogus
+	check "$cmd --bogus exits 2" [ "$code" -eq 2 ]
+	check "$cmd --bogus is named" has "'--bogus'" err
+done
 run history --limit -3 --redis unix:///x --session s
 check "a negative --limit exits 2" [ "$code" -eq 2 ]
 check "a negative --limit is named" has "limit: expected a number" err
@@ -76,6 +80,12 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 check "an unreachable agent server exits 1" [ "$code" -eq 1 ]
 check "an unreachable agent server is named" has "tcp://127.0.0.1:1: Connection refused" err
 echo "cli: an unreachable server took $elapsed_ms ms to report (a second of grace for a starting one)"
+
+# The README's C example, whole, runs.
+"$(dirname "$agora")/../demos/hello/hello" >"$work/out" 2>"$work/err"
+code=$?
+check "demos/hello (the README's C example) runs" [ "$code" -eq 0 ]
+check "demos/hello: joe echoes the task" has "<joe>: How do we land on the moon?" out
 
 # The scenario examples in the docs run as written.
 awk '/^```json$/ {on=1; next} /^```$/ {if (on) exit} on' \
@@ -172,6 +182,13 @@ check "memory exits 0" [ "$code" -eq 0 ]
 check "memory shows the person's words as theirs" has "assistant you -> all: hello from me" out
 "$agora" history --redis "unix://$work/r.sock" --session clitest --json --limit 2 >"$work/out" 2>"$work/err"
 check "history --json --limit" [ "$(grep -c '^{"id":' "$work/out")" -eq 2 ]
+"$agora" memory --json you --redis "unix://$work/r.sock" --session clitest >"$work/out" 2>"$work/err"
+check "memory --json: JSON lines" [ "$(grep -c '^{"id":' "$work/out")" -ge 1 ]
+check "memory --json: nothing else" bash -c "! grep -v '^{\"id\":' '$work/out'"
+printf 'json words\n' | "$agora" chat --json --redis "unix://$work/r.sock" \
+	--session clitest3 "$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err"
+check "chat --json: frames as JSON lines" has '{"role":"you","type":"awaiting_input"' out
+check "chat --json: nothing else" bash -c "! grep -v '^{\"role\":' '$work/out'"
 run memory you
 check "memory without --redis exits 2" [ "$code" -eq 2 ]
 check "memory without --redis says what it needs" has "needs --redis URL, --session ID" err

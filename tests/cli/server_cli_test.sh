@@ -52,6 +52,8 @@ for _ in $(seq 100); do [ -S "$work/r.sock" ] && break; sleep 0.05; done
 redis="unix://$work/r.sock"
 
 # ---- usage errors ----
+run kinds --plugin "$plugin"
+check "kinds --plugin lists the plugin's kinds" has "^tally " out
 run server --help
 check "server --help exits 0" [ "$code" -eq 0 ]
 check "server --help lists --token-file" has "token-file" out
@@ -145,6 +147,8 @@ check "info has pid" has "pid: $srv_pid" out
 check "info has rss" has "rss_kib:" out
 check "info has busy" has "busy: 0" out
 check "info has queued" has "queued: 0" out
+run ctl --json "$addr" info
+check "ctl --json: the server's answer as one JSON object" has "^{\"ok\":true,\"pid\":$srv_pid," out
 run ctl "$addr" memory t1 --session s1 --redis "$redis"
 check "memory of a fresh agent exits 0" [ "$code" -eq 0 ]
 run ctl "$addr" memory ghost --session s1 --redis "$redis"
@@ -169,7 +173,7 @@ check "deleted agent gone" not_has "t1	tally" out
 run ctl "$addr" create t3 echo --session s1 --redis "$redis"
 run ctl "$addr" delete-all
 check "delete-all exits 0" [ "$code" -eq 0 ]
-sleep 0.2
+check "delete-all says how many went" has "deleted: 2" out
 run ctl "$addr" list
 check "delete-all empties" [ ! -s "$work/out" ]
 
