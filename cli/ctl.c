@@ -65,35 +65,65 @@ ctl_url(char *out, size_t n, const char *addr)
 	}
 }
 
+/* A positional argument: the address, the command, then its arguments. */
+static bool
+ctl_positional(struct ctl_args *a, const char *o)
+{
+	if (a->addr == NULL) {
+		a->addr = o;
+	} else if (a->cmd == NULL) {
+		a->cmd = o;
+	} else if (a->narg == 2) {
+		cli_error("too many arguments at '%s'", o);
+		return false;
+	} else {
+		a->arg[a->narg++] = o;
+	}
+	return true;
+}
+
+/* The field of a string option, or NULL if o is none. */
+static const char **
+ctl_string_option(struct ctl_args *a, const char *o)
+{
+	const struct {
+		const char *name;
+		const char **field;
+	} opts[] = {
+		{ "--token-file", &a->token_file },
+		{ "--session", &a->session },
+		{ "--redis", &a->redis },
+		{ "--options", &a->options },
+		{ "--limit", &a->limit },
+		{ "--tls-ca", &a->tls_ca },
+	};
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		if (strcmp(o, opts[k].name) == 0) {
+			return opts[k].field;
+		}
+	}
+	return NULL;
+}
+
+/* Options and positionals go in any order. */
 static bool
 ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 {
 	const char *o = argv[*i];
 	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-	const char **str = NULL;
+	const char **str;
+	char *end = NULL;
 
 	if (strcmp(o, "--json") == 0) {
 		a->json = true;
 		return true;
 	}
 	if (strncmp(o, "--", 2) != 0) {
-		/* Positionals go anywhere among the options. */
-		if (a->addr == NULL) {
-			a->addr = o;
-		} else if (a->cmd == NULL) {
-			a->cmd = o;
-		} else if (a->narg == 2) {
-			cli_error("too many arguments at '%s'", o);
-			return false;
-		} else {
-			a->arg[a->narg++] = o;
-		}
-		return true;
+		return ctl_positional(a, o);
 	}
-	if (strcmp(o, "--token-file") != 0 && strcmp(o, "--session") != 0 &&
-	    strcmp(o, "--redis") != 0 && strcmp(o, "--options") != 0 &&
-	    strcmp(o, "--limit") != 0 && strcmp(o, "--tls-ca") != 0 &&
-	    strcmp(o, "--timeout-ms") != 0) {
+	str = ctl_string_option(a, o);
+	if (str == NULL && strcmp(o, "--timeout-ms") != 0) {
 		cli_error("unknown option '%s' (see agora ctl --help)", o);
 		return false;
 	}
@@ -102,32 +132,15 @@ ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 		return false;
 	}
 	(*i)++;
-	if (strcmp(o, "--token-file") == 0) {
-		str = &a->token_file;
-	} else if (strcmp(o, "--session") == 0) {
-		str = &a->session;
-	} else if (strcmp(o, "--redis") == 0) {
-		str = &a->redis;
-	} else if (strcmp(o, "--options") == 0) {
-		str = &a->options;
-	} else if (strcmp(o, "--limit") == 0) {
-		str = &a->limit;
-	} else if (strcmp(o, "--tls-ca") == 0) {
-		str = &a->tls_ca;
-	} else if (strcmp(o, "--timeout-ms") == 0) {
-		char *end = NULL;
-		a->timeout_ms = strtol(v, &end, 10);
-		if (*end != '\0' || a->timeout_ms < 1 ||
-		    a->timeout_ms > 3600000) {
-			cli_error("--timeout-ms: expected 1 to 3600000");
-			return false;
-		}
+	if (str != NULL) {
+		*str = v;
 		return true;
-	} else {
-		cli_error("unknown option '%s' (see agora ctl --help)", o);
+	}
+	a->timeout_ms = strtol(v, &end, 10);
+	if (*end != '\0' || a->timeout_ms < 1 || a->timeout_ms > 3600000) {
+		cli_error("--timeout-ms: expected 1 to 3600000");
 		return false;
 	}
-	*str = v;
 	return true;
 }
 

@@ -71,75 +71,102 @@ server_num(const char *opt, const char *v, long lo, long hi, long *out)
 	return true;
 }
 
+/* A repeatable option's value, kept in order; false when full. */
+static bool
+server_list_add(const char *o, const char *v, const char **list, int *n,
+                int cap)
+{
+	if (*n == cap) {
+		cli_error("%s: at most %d", o, cap);
+		return false;
+	}
+	list[(*n)++] = v;
+	return true;
+}
+
+static bool
+server_needs_value(const char *o)
+{
+	cli_error("%s needs a value (see agora server --help)", o);
+	return false;
+}
+
+/* One option with its value v (NULL: none left); false after printing
+ * why. */
+static bool
+server_value_option(struct server_args *a, const char *o, const char *v)
+{
+	const struct {
+		const char *name;
+		const char **field;
+	} strs[] = {
+		{ "--host", &a->host },
+		{ "--port", &a->port },
+		{ "--ipc", &a->ipc },
+		{ "--token-file", &a->token_file },
+		{ "--redis", &a->redis },
+		{ "--agent-dir", &a->agent_dir },
+		{ "--tls-cert", &a->tls_cert },
+		{ "--tls-ca", &a->tls_ca },
+	};
+	const struct {
+		const char *name;
+		long *field;
+		long lo, hi;
+	} nums[] = {
+		{ "--max-agents", &a->max_agents, 1, 100000000 },
+		{ "--workers", &a->workers, 1, 4096 },
+		{ "--max-request", &a->max_request, 1024, 16L << 20 },
+		{ "--ready-fd", &a->ready_fd, 0, 1 << 20 },
+	};
+
+	for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
+		if (strcmp(o, strs[k].name) == 0) {
+			*strs[k].field = v;
+			return v != NULL || server_needs_value(o);
+		}
+	}
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		if (strcmp(o, nums[k].name) == 0) {
+			return v != NULL ? server_num(o, v, nums[k].lo,
+			                              nums[k].hi, nums[k].field)
+			                 : server_needs_value(o);
+		}
+	}
+	if (strcmp(o, "--model-config") == 0 || strcmp(o, "--plugin") == 0) {
+		bool models = strcmp(o, "--model-config") == 0;
+		if (v == NULL) {
+			return server_needs_value(o);
+		}
+		return models ? server_list_add(o, v, a->model_configs,
+		                                &a->nmodels, 16)
+		              : server_list_add(o, v, a->plugins, &a->nplugins,
+		                                64);
+	}
+	cli_error("unknown option '%s' (see agora server --help)", o);
+	return false;
+}
+
 /* One option at argv[*i]; false after printing why. */
 static bool
 server_option(struct server_args *a, int argc, char **argv, int *i)
 {
 	const char *o = argv[*i];
 	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-	const char **str = NULL;
-
-	static const char *const with_value[] = {
-		"--host",        "--port",       "--ipc",
-		"--token-file",  "--redis",      "--agent-dir",
-		"--tls-cert",    "--tls-ca",     "--model-config",
-		"--plugin",      "--max-agents", "--workers",
-		"--max-request", "--ready-fd",   NULL
-	};
-	bool known = false;
 
 	if (strcmp(o, "--insecure") == 0) {
 		a->insecure = true;
 		return true;
 	}
-	for (size_t k = 0; with_value[k] != NULL && !known; k++) {
-		known = strcmp(o, with_value[k]) == 0;
-	}
-	if (!known) {
-		cli_error("unknown option '%s' (see agora server --help)", o);
+	if (strncmp(o, "--", 2) != 0) {
+		cli_error("unexpected argument '%s' (see agora server --help)",
+		          o);
 		return false;
 	}
-	if (v == NULL) {
-		cli_error("%s needs a value (see agora server --help)", o);
-		return false;
+	if (v != NULL) {
+		(*i)++;
 	}
-	(*i)++;
-	if (strcmp(o, "--host") == 0) {
-		str = &a->host;
-	} else if (strcmp(o, "--port") == 0) {
-		str = &a->port;
-	} else if (strcmp(o, "--ipc") == 0) {
-		str = &a->ipc;
-	} else if (strcmp(o, "--token-file") == 0) {
-		str = &a->token_file;
-	} else if (strcmp(o, "--redis") == 0) {
-		str = &a->redis;
-	} else if (strcmp(o, "--agent-dir") == 0) {
-		str = &a->agent_dir;
-	} else if (strcmp(o, "--tls-cert") == 0) {
-		str = &a->tls_cert;
-	} else if (strcmp(o, "--tls-ca") == 0) {
-		str = &a->tls_ca;
-	} else if (strcmp(o, "--model-config") == 0 && a->nmodels < 16) {
-		a->model_configs[a->nmodels++] = v;
-		return true;
-	} else if (strcmp(o, "--plugin") == 0 && a->nplugins < 64) {
-		a->plugins[a->nplugins++] = v;
-		return true;
-	} else if (strcmp(o, "--max-agents") == 0) {
-		return server_num(o, v, 1, 100000000, &a->max_agents);
-	} else if (strcmp(o, "--workers") == 0) {
-		return server_num(o, v, 1, 4096, &a->workers);
-	} else if (strcmp(o, "--max-request") == 0) {
-		return server_num(o, v, 1024, 16L << 20, &a->max_request);
-	} else if (strcmp(o, "--ready-fd") == 0) {
-		return server_num(o, v, 0, 1 << 20, &a->ready_fd);
-	} else {
-		cli_error("unknown option '%s' (see agora server --help)", o);
-		return false;
-	}
-	*str = v;
-	return true;
+	return server_value_option(a, o, v);
 }
 
 /* Kinds: built-ins, then plugins, then an agent dir; models. */
