@@ -92,19 +92,15 @@ round_begin(agora_step *st)
 	return st->err;
 }
 
-/* The deadline passed: every turn still running fails. */
+/* The deadline passed: every turn still running fails, its work
+ * cancelled. */
 static void
 round_expire(agora_step *st)
 {
 	for (size_t i = 0; i < st->nturns; i++) {
 		agora_turn *t = &st->turns[i];
-		if (t->state != TURN_RUNNING) {
-			continue;
-		}
-		agora__timer_remove(st, t);
-		t->agent->backend->cancel(t);
-		agora_turn_fail(t, "timed out: no reply within %lld ms",
-		                (long long)st->deadline_ms);
+		agora__turn_abort(t, "timed out: no reply within %lld ms",
+		                  (long long)st->deadline_ms);
 	}
 }
 

@@ -240,6 +240,11 @@ agora_turn *agora__timer_first(const agora_step *st);
 
 /* The turn runs from now: frames and posts count for it. */
 void agora__turn_start(agora_turn *t);
+/* The runtime ends a running turn its kind has not ended (a reply over the
+ * cap, the deadline): it fails with why, and its backend cancels the
+ * kind's work synchronously, so nothing posts for it afterwards. */
+void agora__turn_abort(agora_turn *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Where the turn ran is gone (a dead server): it fails with why, its
  * drained messages go back and its agent is marked offline. */
 void agora__turn_lost(agora_turn *t, const char *why);

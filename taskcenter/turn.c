@@ -100,6 +100,15 @@ turn_finish(agora_turn *t, enum turn_state state)
 	st->finished[st->nfinished++] = t;
 }
 
+static void
+turn_fail(agora_turn *t, const char *why)
+{
+	agora__frameq_push(t->step, t, AGORA_FRAME_ERROR, why, strlen(why));
+	agora_log(AGORA_LOG_WARN, "step", "role=%s failed: %s", t->agent->role,
+	          why);
+	turn_finish(t, TURN_FAILED);
+}
+
 void
 agora_turn_fail(agora_turn *t, const char *fmt, ...)
 {
@@ -112,10 +121,26 @@ agora_turn_fail(agora_turn *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	agora__frameq_push(t->step, t, AGORA_FRAME_ERROR, why, strlen(why));
-	agora_log(AGORA_LOG_WARN, "step", "role=%s failed: %s", t->agent->role,
-	          why);
-	turn_finish(t, TURN_FAILED);
+	turn_fail(t, why);
+}
+
+void
+agora__turn_abort(agora_turn *t, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	if (t->state != TURN_RUNNING) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	turn_fail(t, why);
+	/* The kind did not end this turn and may still be working for it
+	 * (an HTTP stream, a thread): it stops now, before anything of the
+	 * turn or its step can go away. */
+	t->agent->backend->cancel(t);
 }
 
 void
@@ -125,7 +150,7 @@ agora_turn_emit(agora_turn *t, const char *text, size_t len)
 		return;
 	}
 	if (agora_buf_add(&t->reply, text, len) != AGORA_OK) {
-		agora_turn_fail(t, "reply over %u bytes", TURN_REPLY_MAX);
+		agora__turn_abort(t, "reply over %u bytes", TURN_REPLY_MAX);
 		return;
 	}
 	agora__frameq_push(t->step, t, AGORA_FRAME_CHUNK, text, len);

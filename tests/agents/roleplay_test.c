@@ -533,11 +533,47 @@ many_streams_run_at_once(void **state)
 	agora_center_free(c);
 }
 
+/* A reply over the cap ends the turn and its HTTP request at once: the
+ * client's thread posts nothing into this step or the next (ASan would
+ * see it), and the next turn of the agent runs clean. */
+static void
+a_reply_over_the_cap_stops_its_request(void **state)
+{
+	agora_center *c = t_center("rp-overcap");
+	t_frames f;
+	char *err;
+
+	(void)state;
+	model("flood", "flood", NULL);
+	model("echo", "echo", NULL);
+	roleplay(c, "big", "flood", NULL);
+	roleplay(c, "small", "echo", NULL);
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, NULL, &f));
+	assert_int_equal(t_count(&f, "big", AGORA_FRAME_ERROR), 1);
+	err = t_text_of(&f, "big", AGORA_FRAME_ERROR);
+	assert_non_null(strstr(err, "reply over 524288 bytes"));
+	agora_free(err);
+	assert_int_equal(t_count(&f, "small", AGORA_FRAME_END), 1);
+	t_frames_free(&f);
+	/* The request is gone, not still streaming into the client. */
+	assert_int_equal(agora_llm_active(agora_llm_shared()), 0);
+	AGORA_PASS(agora_center_send_task_request(c, "short", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, NULL, &f));
+	err = t_text(&f, "small");
+	assert_string_equal(err, "short");
+	agora_free(err);
+	assert_int_equal(t_count(&f, "small", AGORA_FRAME_ERROR), 0);
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
 #define T(name) cmocka_unit_test(name)
 	const struct CMUnitTest tests[] = {
+		T(a_reply_over_the_cap_stops_its_request),
 		T(a_debate_with_a_whisper_prompts_each_with_what_it_saw),
 		T(the_prompt_is_trimmed_oldest_first_to_the_budget),
 		T(memory_outlives_its_center),

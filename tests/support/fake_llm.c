@@ -17,6 +17,7 @@
  *   badevent    one chunk, then "data: {oops"
  *   errorevent  one chunk, then {"error":{"message":"context length exceeded"}}
  *   endless     "tick " every 50 ms until the client goes
+ *   flood       64 KiB chunks as fast as the client reads, until it goes
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
  *   count:N     N chunks "x" as fast as it can (benchmarks)
@@ -340,6 +341,19 @@ serve(struct request *rq)
 	} else if (strcmp(m, "notjson") == 0) {
 		reply_plain(rq->fd, 200, "text/plain", "this is not json",
 		            NULL);
+	} else if (strcmp(m, "flood") == 0) {
+		agora_buf b;
+		char *big = agora_malloc(65537);
+		memset(big, 'f', 65536);
+		big[65536] = '\0';
+		agora_buf_init(&b, 0);
+		event_delta(&b, big, 65536);
+		if (sse_head(rq->fd)) {
+			while (chunk(rq->fd, b.data, b.len)) {
+			}
+		}
+		agora_buf_fini(&b);
+		agora_free(big);
 	} else if (strcmp(m, "endless") == 0) {
 		agora_buf b;
 		agora_buf_init(&b, 0);

@@ -250,19 +250,24 @@ t_first(const t_frames *f, const char *role, agora_frame_type type)
 }
 
 char *
-t_text(const t_frames *f, const char *role)
+t_text_of(const t_frames *f, const char *role, agora_frame_type type)
 {
 	agora_buf b;
 
 	agora_buf_init(&b, 0);
 	agora_buf_adds(&b, "");
 	for (size_t i = 0; i < f->n; i++) {
-		if (strcmp(f->v[i].role, role) == 0 &&
-		    f->v[i].type == AGORA_FRAME_CHUNK) {
+		if (strcmp(f->v[i].role, role) == 0 && f->v[i].type == type) {
 			agora_buf_add(&b, f->v[i].content, f->v[i].len);
 		}
 	}
 	return agora_buf_steal(&b);
+}
+
+char *
+t_text(const t_frames *f, const char *role)
+{
+	return t_text_of(f, role, AGORA_FRAME_CHUNK);
 }
 
 char *
@@ -361,8 +366,20 @@ struct tk_thread {
 	bool running;
 	atomic_bool stop;
 	int64_t delay_ms;
+	int64_t words;      /* how many it posts (3) */
+	int64_t chunk_size; /* bytes a word (1) */
 	agora_turn *turn;
 };
+
+/* Threads of "thread" agents still running (a kind whose turn ended must
+ * have been told to stop them). */
+static atomic_int tk_threads_live;
+
+int
+t_threads_running(void)
+{
+	return atomic_load(&tk_threads_live);
+}
 
 static void
 tk_thread_emit(void *state, agora_turn *t, void *arg)
@@ -379,23 +396,39 @@ tk_thread_done(void *state, agora_turn *t, void *arg)
 	agora_turn_done(t);
 }
 
+/* Posts its words delay_ms apart until done or told to stop: after the
+ * kind's cancel returns, it posts nothing more (the turn API's contract). */
 static void *
 tk_thread_main(void *arg)
 {
 	struct tk_thread *k = arg;
 	static const char *const words[] = { "a", "b", "c" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int64_t i = 0; i < k->words; i++) {
 		for (int64_t slept = 0; slept < k->delay_ms; slept += 5) {
 			if (atomic_load(&k->stop)) {
+				atomic_fetch_sub(&tk_threads_live, 1);
 				return NULL;
 			}
-			agora_sleep_ms(5);
+			agora_sleep_ms(k->delay_ms < 5 ? k->delay_ms : 5);
 		}
-		agora_turn_post(k->turn, tk_thread_emit,
-		                (void *)(uintptr_t)words[i], NULL);
+		if (atomic_load(&k->stop)) {
+			break;
+		}
+		if (k->chunk_size > 1) {
+			char *w = agora_malloc((size_t)k->chunk_size + 1);
+			memset(w, 'w', (size_t)k->chunk_size);
+			w[k->chunk_size] = '\0';
+			agora_turn_post(k->turn, tk_thread_emit, w, agora_free);
+		} else {
+			agora_turn_post(k->turn, tk_thread_emit,
+			                (void *)(uintptr_t)words[i % 3], NULL);
+		}
 	}
-	agora_turn_post(k->turn, tk_thread_done, NULL, NULL);
+	if (!atomic_load(&k->stop)) {
+		agora_turn_post(k->turn, tk_thread_done, NULL, NULL);
+	}
+	atomic_fetch_sub(&tk_threads_live, 1);
 	return NULL;
 }
 
@@ -419,6 +452,12 @@ tk_thread_create(void **statep, const agora_agent_spec *spec, char *err,
 	(void)err;
 	(void)errlen;
 	k->delay_ms = d != NULL ? (int64_t)agora_json_num(d) : 10;
+	k->words = 3;
+	k->chunk_size = 1;
+	(void)agora_json_int(agora_json_get(spec->options, "words"), 1,
+	                     INT64_MAX, &k->words);
+	(void)agora_json_int(agora_json_get(spec->options, "chunk_size"), 1,
+	                     1 << 24, &k->chunk_size);
 	*statep = k;
 	return AGORA_OK;
 }
@@ -431,7 +470,11 @@ tk_thread_act(void *state, agora_turn *t)
 	tk_thread_join(k); /* the previous turn's thread has finished */
 	atomic_store(&k->stop, false);
 	k->turn = t;
+	atomic_fetch_add(&tk_threads_live, 1);
 	k->running = pthread_create(&k->tid, NULL, tk_thread_main, k) == 0;
+	if (!k->running) {
+		atomic_fetch_sub(&tk_threads_live, 1);
+	}
 }
 
 static void

@@ -71,6 +71,8 @@ void t_frames_free(t_frames *f);
 size_t t_count(const t_frames *f, const char *role, agora_frame_type type);
 /* The joined chunks of role. */
 char *t_text(const t_frames *f, const char *role);
+/* The contents of role's frames of one type, joined. */
+char *t_text_of(const t_frames *f, const char *role, agora_frame_type type);
 /* Index of the first frame of role and type, or SIZE_MAX. */
 size_t t_first(const t_frames *f, const char *role, agora_frame_type type);
 
@@ -88,5 +90,8 @@ const char *t_fake_llm(void);
  * another thread, delay_ms apart), "memory" (memory_limit 3; answers how
  * many memory entries it got and the last one). */
 void t_kinds(void);
+
+/* Threads of "thread" agents still running. */
+int t_threads_running(void);
 
 #endif

@@ -574,6 +574,41 @@ a_late_thread_is_cancelled_at_the_deadline(void **state)
 	agora_center_free(c);
 }
 
+/* A turn the runtime ends early (here: its reply passed the cap while its
+ * kind's thread kept posting) has its kind's work cancelled at once, so
+ * nothing posts into the turn, or into a later step, afterwards. */
+static void
+a_turn_over_the_reply_cap_cancels_its_work(void **state)
+{
+	agora_center *c = t_center("overcap");
+	agora_step_opts o = { 0 };
+	t_frames f;
+	char *err;
+
+	(void)state;
+	t_add(c, "flood", "thread",
+	      "{\"delay_ms\":1,\"chunk_size\":65536,\"words\":1000000}");
+	t_add(c, "calm", "thread", "{\"delay_ms\":1}");
+	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	AGORA_PASS(f.err);
+	assert_int_equal(t_count(&f, "flood", AGORA_FRAME_ERROR), 1);
+	err = t_text_of(&f, "flood", AGORA_FRAME_ERROR);
+	assert_non_null(strstr(err, "reply over 524288 bytes"));
+	agora_free(err);
+	assert_int_equal(t_count(&f, "calm", AGORA_FRAME_END), 1);
+	/* Its thread was stopped when the turn ended, not left posting. */
+	assert_int_equal(t_threads_running(), 0);
+	t_frames_free(&f);
+	/* A later step of the same agents runs clean. */
+	AGORA_PASS(agora_center_send_task_request(c, "again", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	assert_int_equal(t_count(&f, "calm", AGORA_FRAME_END), 1);
+	assert_int_equal(t_count(&f, "flood", AGORA_FRAME_ERROR), 1);
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
 static void
 kinds_that_ask_get_their_memory(void **state)
 {
@@ -641,6 +676,7 @@ main(void)
 		cmocka_unit_test(duplicate_agent_roles_are_refused),
 		cmocka_unit_test(work_posted_from_other_threads_streams_in),
 		cmocka_unit_test(a_late_thread_is_cancelled_at_the_deadline),
+		cmocka_unit_test(a_turn_over_the_reply_cap_cancels_its_work),
 		cmocka_unit_test(kinds_that_ask_get_their_memory),
 	};
 
