@@ -6,4 +6,6 @@ if(NOT AGORA_SANITIZE STREQUAL "none" AND NOT AGORA_SANITIZE STREQUAL "")
 		-fno-sanitize-recover=all)
 	target_link_options(agora_sanitize INTERFACE
 		-fsanitize=${AGORA_SANITIZE})
+	# Tests that read sanitizer reports from logs claim so only then.
+	target_compile_definitions(agora_sanitize INTERFACE AGORA_SANITIZED=1)
 endif()

@@ -5,7 +5,13 @@
  * across restarts of either side. A resent call is answered from the task
  * table, never run twice. A call's input is text, or a future: the id and
  * address of another task, which this server fetches from that server
- * itself before queueing the call on its session's host. */
+ * itself before queueing the call on its session's host.
+ *
+ * Calls to one agent are queued on its host in the order they arrived
+ * (a caller sends its next batch only once this one is answered, so that
+ * is the order it made them): a call waiting for its input future holds
+ * the later calls to the same agent behind it, and they follow it into
+ * the queue once it goes. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +42,80 @@ task_queue_call(struct server *srv, struct task *t)
 	host_push_locked(h, j);
 }
 
+/* ---- the order of an agent's calls (under srv->lock) ------------------ */
+
+static bool
+same_agent(const struct task *a, const struct task *b)
+{
+	return strcmp(a->role, b->role) == 0 &&
+	       strcmp(a->session, b->session) == 0 &&
+	       strcmp(a->redis, b->redis) == 0;
+}
+
+/* The last call to t's agent that is not queued yet, or NULL. */
+static struct task **
+tail_find(struct server *srv, const struct task *t)
+{
+	for (struct task **pp = &srv->tails; *pp != NULL;
+	     pp = &(*pp)->tail_next) {
+		if (same_agent(*pp, t)) {
+			return pp;
+		}
+	}
+	return NULL;
+}
+
+/* t is not queued now: later calls to its agent wait behind it. */
+static void
+tail_set(struct server *srv, struct task *t)
+{
+	struct task **pp = tail_find(srv, t);
+
+	if (pp != NULL) {
+		struct task *old = *pp;
+		*pp = old->tail_next;
+		old->tail_next = NULL;
+	}
+	t->tail_next = srv->tails;
+	srv->tails = t;
+}
+
+static void
+tail_drop(struct server *srv, struct task *t)
+{
+	for (struct task **pp = &srv->tails; *pp != NULL;
+	     pp = &(*pp)->tail_next) {
+		if (*pp == t) {
+			*pp = t->tail_next;
+			t->tail_next = NULL;
+			return;
+		}
+	}
+}
+
+/* t may go (its input is here, or it failed, and nothing is ahead of
+ * it): queue it, then the calls held behind it that may go too. */
+static void
+chain_release(struct server *srv, struct task *t)
+{
+	while (t != NULL) {
+		struct task *next = t->after;
+		if (t->state == TASK_WAITING) {
+			task_queue_call(srv, t);
+		}
+		tail_drop(srv, t);
+		t->after = NULL;
+		if (next == NULL) {
+			return;
+		}
+		next->held = false;
+		if (next->content == NULL && next->state == TASK_WAITING) {
+			return; /* it waits for its own input; it goes then */
+		}
+		t = next;
+	}
+}
+
 /* ---- futures as inputs: fetched from the producing server ------------- */
 
 static void input_fetch(struct server *srv, struct task *t);
@@ -63,7 +143,9 @@ input_fetched(void *arg, agora_err rv, const char *data, size_t len)
 	} else if (r != NULL && agora_json_bool(agora_json_get(r, "ok"))) {
 		t->content =
 		    agora_strdup(agora_json_str(agora_json_get(r, "content")));
-		task_queue_call(srv, t);
+		if (!t->held) {
+			chain_release(srv, t);
+		}
 	} else {
 		snprintf(why, sizeof(why), "input future %s@%s: %s",
 		         t->future_task, t->future_url,
@@ -71,6 +153,9 @@ input_fetched(void *arg, agora_err rv, const char *data, size_t len)
 		         : rv != AGORA_OK ? agora_strerror(rv)
 		                          : perr);
 		task_finish(srv, t, false, why, strlen(why));
+		if (!t->held) {
+			chain_release(srv, t); /* the calls behind it go */
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
 	agora_json_free(doc);
@@ -124,6 +209,9 @@ input_fetch(struct server *srv, struct task *t)
 		         "input future %s@%s: cannot reach it", t->future_task,
 		         t->future_url);
 		task_finish(srv, t, false, why, strlen(why));
+		if (!t->held) {
+			chain_release(srv, t);
+		}
 	}
 }
 
@@ -159,6 +247,31 @@ call_parse(struct task *t, const agora_json *op)
 	return NULL;
 }
 
+/* A new call (under srv->lock): queued now if nothing is ahead of it and
+ * its input is here; else answered "pending" and held. */
+static void
+call_start(struct server *srv, struct task *t, struct pending *p, size_t i)
+{
+	struct task **tail = tail_find(srv, t);
+
+	t->call = p;
+	t->call_op = i;
+	t->state = TASK_WAITING;
+	if (tail != NULL) {
+		(*tail)->after = t;
+		t->held = true;
+	}
+	if (t->held || t->content == NULL) {
+		tail_set(srv, t);
+		task_release_call(t);
+	}
+	if (t->content == NULL) {
+		input_fetch(srv, t);
+	} else if (!t->held) {
+		task_queue_call(srv, t);
+	}
+}
+
 void
 op_call(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 {
@@ -191,14 +304,7 @@ op_call(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 			task_finish(srv, t, false, why, strlen(why));
 			srv_error(p, i, AGORA_EINVAL, "%s", why);
 		} else {
-			t->call = p;
-			t->call_op = i;
-			if (t->content != NULL) {
-				task_queue_call(srv, t);
-			} else {
-				task_release_call(t);
-				input_fetch(srv, t);
-			}
+			call_start(srv, t, p, i);
 		}
 	}
 	pthread_mutex_unlock(&srv->lock);

@@ -89,7 +89,13 @@ struct task {
 	char *session, *redis, *role, *content, *sent_from;
 	char future_task[TASK_ID_MAX];
 	char future_url[256];
-	struct task *next; /* hash chain */
+	/* Calls to one agent are queued in the order they came (call.c): a
+	 * call whose input is a future waits for it, and later calls to the
+	 * same agent wait behind it. */
+	struct task *after;     /* the next call to this agent, held */
+	bool held;              /* an earlier call to this agent is unqueued */
+	struct task *tail_next; /* in srv->tails while it is the last held */
+	struct task *next;      /* hash chain */
 };
 
 struct host;
@@ -160,6 +166,7 @@ struct server {
 	size_t ntasks;
 	agora_link **peers; /* servers fetched from, for input futures */
 	size_t npeers;
+	struct task *tails; /* per agent, its last call not yet queued */
 	char recent_sids[RECENT_SIDS][96]; /* steps started, for resends */
 	size_t next_sid;
 };

@@ -228,6 +228,7 @@ void
 task_free_all(struct server *srv)
 {
 	pthread_mutex_lock(&srv->lock);
+	srv->tails = NULL;
 	for (size_t b = 0; srv->tasks != NULL && b < TASK_BUCKETS; b++) {
 		for (struct task *t = srv->tasks[b], *next; t != NULL;
 		     t = next) {

@@ -13,128 +13,12 @@
 
 #include "test.h"
 
-/* Every server's log: sanitizer reports from them fail the run. */
-static char server_log[128];
-/* server.timeout_ms of the next center_with. */
-static const char *server_timeout = "5000";
-
-static agora_center *
-center_with(const char *name, const char *children)
-{
-	static int serial;
-	agora_config cfg;
-	agora_center *c = NULL;
-	char err[512], session[64];
-
-	agora_kinds_builtin();
-	agora_config_init(&cfg);
-	snprintf(session, sizeof(session), "srv%d-%s-%d", (int)getpid(), name,
-	         serial++);
-	agora_config_set(&cfg, "redis.url", t_redis_url(), err, sizeof(err));
-	agora_config_set(&cfg, "session", session, err, sizeof(err));
-	agora_config_set(&cfg, "server.program", getenv("AGORA_BIN"), err,
-	                 sizeof(err));
-	agora_config_set(&cfg, "server.plugins", getenv("AGORA_PLUGIN"), err,
-	                 sizeof(err));
-	agora_config_set(&cfg, "server.children", children, err, sizeof(err));
-	agora_config_set(&cfg, "step.deadline_ms", "60000", err, sizeof(err));
-	agora_config_set(&cfg, "server.log", server_log, err, sizeof(err));
-	agora_config_set(&cfg, "server.timeout_ms", server_timeout, err,
-	                 sizeof(err));
-	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
-		fail_msg("center: %s", err);
-	}
-	agora_config_fini(&cfg);
-	return c;
-}
-
-static char *
-where(agora_center *c, const char *role)
-{
-	agora_agent_info info;
-	char *url;
-
-	AGORA_PASS(agora_registry_get(agora_center_registry(c), role, &info));
-	url = agora_strdup(info.server);
-	agora_agent_info_fini(&info);
-	return url;
-}
-
-static agora_agent_status
-status_of(agora_center *c, const char *role)
-{
-	agora_agent_info info;
-	agora_agent_status s;
-
-	AGORA_PASS(agora_registry_get(agora_center_registry(c), role, &info));
-	s = info.status;
-	agora_agent_info_fini(&info);
-	return s;
-}
-
-/* The pid a server reports in `info`. */
-static int
-server_pid(const char *url)
-{
-	agora_buf reply;
-	char err[256];
-	const char *p;
-	int pid = 0;
-
-	agora_buf_init(&reply, 0);
-	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"info\"}]", 5000,
-	                                &reply, err, sizeof(err)));
-	p = strstr(reply.data, "\"pid\":");
-	assert_non_null(p);
-	pid = (int)strtol(p + 6, NULL, 10);
-	agora_buf_fini(&reply);
-	return pid;
-}
-
-/* An independent `agora server --ipc /tmp/agora-NAME-PID.sock` with the
- * test plugin (and one more option, if opt); its address goes to url. */
-static agora_proc *
-spawn_server(const char *name, const char *opt, const char *val, char *url,
-             size_t urllen)
-{
-	char path[128], err[256];
-	const char *argv[] = {
-		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
-		getenv("AGORA_PLUGIN"), opt,      val,     NULL
-	};
-	agora_proc_opts po = { .argv = argv,
-		               .die_with_parent = true,
-		               .log_path = server_log };
-	agora_proc *p = NULL;
-
-	snprintf(path, sizeof(path), "/tmp/agora-%s-%d.sock", name,
-	         (int)getpid());
-	snprintf(url, urllen, "ipc://%s", path);
-	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
-	/* Ready when it answers: a server is used only once it listens. */
-	for (int i = 0; i < 1000; i++) {
-		agora_buf reply;
-		agora_err rv;
-		agora_buf_init(&reply, 0);
-		rv = agora_server_request(url, NULL, "[{\"op\":\"alive\"}]",
-		                          1000, &reply, err, sizeof(err));
-		agora_buf_fini(&reply);
-		if (rv == AGORA_OK) {
-			return p;
-		}
-		assert_true(agora_proc_alive(p));
-		agora_sleep_ms(10);
-	}
-	fail_msg("server %s never answered", url);
-	return NULL;
-}
-
 /* Two child agents (a server each) and a local one answer; the servers
  * stored their replies themselves. */
 static void
 test_child_step(void **state)
 {
-	agora_center *c = center_with("child", "0");
+	agora_center *c = t_center_servers("child", "0");
 	agora_step_opts o = { 0 };
 	agora_msgs hist = { 0 };
 	t_frames f;
@@ -144,9 +28,9 @@ test_child_step(void **state)
 	t_add_placed(c, "a", "echo", NULL, "child");
 	t_add_placed(c, "b", "echo", NULL, "child");
 	t_add_placed(c, "l", "echo", NULL, NULL);
-	w1 = where(c, "a");
-	w2 = where(c, "b");
-	w3 = where(c, "l");
+	w1 = t_where(c, "a");
+	w2 = t_where(c, "b");
+	w3 = t_where(c, "l");
 	assert_true(strncmp(w1, "ipc://", 6) == 0);
 	assert_string_not_equal(w1, w2);
 	assert_string_equal(w3, "local");
@@ -175,7 +59,7 @@ test_child_step(void **state)
 static void
 test_pool_no_head_of_line(void **state)
 {
-	agora_center *c = center_with("pool", "2");
+	agora_center *c = t_center_servers("pool", "2");
 	agora_step_opts o = { 0 };
 	t_frames f;
 	char *ws1, *ws2;
@@ -185,8 +69,8 @@ test_pool_no_head_of_line(void **state)
 	t_add_placed(c, "slow2", "tally", "{\"delay_ms\":400}", "child");
 	t_add_placed(c, "fast1", "tally", NULL, "child");
 	t_add_placed(c, "fast2", "tally", NULL, "child");
-	ws1 = where(c, "slow1");
-	ws2 = where(c, "slow2");
+	ws1 = t_where(c, "slow1");
+	ws2 = t_where(c, "slow2");
 	assert_string_not_equal(ws1, ws2); /* spread over the pool */
 	AGORA_PASS(agora_center_send_task_request(c, "go", NULL, 0, NULL));
 	AGORA_PASS(t_step(c, &o, &f));
@@ -230,7 +114,7 @@ kill_later(void *arg)
 static void
 test_killed_child(void **state)
 {
-	agora_center *c = center_with("kill", "0");
+	agora_center *c = t_center_servers("kill", "0");
 	agora_step_opts o = { 0 };
 	struct killer k = { .delay_ms = 300, .sig = SIGKILL };
 	const char *who[] = { "victim" };
@@ -243,8 +127,8 @@ test_killed_child(void **state)
 	(void)state;
 	t_add_placed(c, "victim", "tally", "{\"delay_ms\":5000}", "child");
 	t_add_placed(c, "bystander", "tally", NULL, "child");
-	url = where(c, "victim");
-	k.pid = server_pid(url);
+	url = t_where(c, "victim");
+	k.pid = t_server_pid(url);
 	AGORA_PASS(agora_center_send_task_request(c, "msg-1", NULL, 0, NULL));
 	pthread_create(&th, NULL, kill_later, &k);
 	AGORA_PASS(t_step(c, &o, &f));
@@ -253,7 +137,7 @@ test_killed_child(void **state)
 	assert_int_not_equal(e, SIZE_MAX);
 	assert_non_null(strstr(f.v[e].content, "died"));
 	assert_int_equal(t_count(&f, "bystander", AGORA_FRAME_END), 1);
-	assert_int_equal(status_of(c, "victim"), AGORA_AGENT_OFFLINE);
+	assert_int_equal(t_status_of(c, "victim"), AGORA_AGENT_OFFLINE);
 	/* msg-1 put back, and the bystander's reply. */
 	AGORA_PASS(agora_env_pending(agora_center_env(c), "victim", &pending));
 	assert_int_equal(pending, 2);
@@ -266,7 +150,7 @@ test_killed_child(void **state)
 	text = t_text(&f, "victim");
 	assert_int_equal(t_count(&f, "victim", AGORA_FRAME_ERROR), 0);
 	assert_non_null(strstr(text, "n=2 msg-1 ")); /* redelivered first */
-	assert_int_not_equal(server_pid(url), k.pid);
+	assert_int_not_equal(t_server_pid(url), k.pid);
 	agora_free(text);
 	t_frames_free(&f);
 	agora_free(url);
@@ -287,9 +171,9 @@ test_independent(void **state)
 	char *text;
 
 	(void)state;
-	p = spawn_server("test", NULL, NULL, url, sizeof(url));
-	c1 = center_with("ind1", "0");
-	c2 = center_with("ind2", "0");
+	p = t_spawn_server("test", NULL, NULL, url, sizeof(url));
+	c1 = t_center_servers("ind1", "0");
+	c2 = t_center_servers("ind2", "0");
 	t_add_placed(c1, "x", "tally", NULL, url);
 	t_add_placed(c2, "x", "tally", NULL, url);
 	AGORA_PASS(agora_center_send_task_request(c1, "one", NULL, 0, NULL));
@@ -352,7 +236,7 @@ test_malformed(void **state)
 	agora_buf reply, big;
 
 	(void)state;
-	p = spawn_server("bad", "--max-request", "4096", url, sizeof(url));
+	p = t_spawn_server("bad", "--max-request", "4096", url, sizeof(url));
 	AGORA_PASS(agora_link_open(&l, url, err, sizeof(err)));
 	agora_buf_init(&reply, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -386,108 +270,35 @@ test_malformed(void **state)
 	agora_proc_free(p);
 }
 
-static char *
-wait_ok(agora_future *f)
-{
-	const char *content = NULL;
-	agora_err rv = agora_future_wait(f, 10000, &content);
-
-	if (rv != AGORA_OK) {
-		fail_msg("future %s: %s %s", agora_future_id(f),
-		         agora_errname(rv), agora_future_errstr(f));
-	}
-	return agora_strdup(content);
-}
-
-/* Direct calls: a result in the call's reply, a future handed to another
- * agent (fetched server to server), a second holder by id, memory kept
- * across calls, and clear errors for unknown ids and missing agents. */
+/* A local agent moved to a child server keeps its config and memory. */
 static void
-test_calls(void **state)
+test_move(void **state)
 {
-	agora_center *c = center_with("calls", "2");
-	agora_future *f1, *fa, *fb, *again, *ghost, *m1, *m2, *bad;
-	const char *content;
-	char *v;
+	agora_center *c = t_center_servers("move", "0");
+	agora_step_opts o = { 0 };
+	t_frames f;
+	char *text, *w;
 
 	(void)state;
-	t_add_placed(c, "e", "echo", NULL, "child");
-	t_add_placed(c, "slow", "tally", "{\"delay_ms\":200}", "child");
-	t_add_placed(c, "t", "tally", NULL, "child");
-	t_add_placed(c, "here", "echo", NULL, NULL);
-	AGORA_PASS(agora_center_call(c, "e", "ping", &f1));
-	v = wait_ok(f1);
-	assert_non_null(strstr(v, "ping"));
-	agora_free(v);
-
-	/* The chain returns at once; t's server fetches slow's result. */
-	AGORA_PASS(agora_center_call(c, "slow", "seed", &fa));
-	AGORA_PASS(agora_center_call_future(c, "t", fa, &fb));
-	assert_int_equal(agora_future_wait(fb, 0, &content), AGORA_ETIMEDOUT);
-	v = wait_ok(fb);
-	assert_string_equal(v, "n=1 n=1 seed m=0 m=0");
-	agora_free(v);
-	AGORA_PASS(agora_future_open(agora_future_id(fa), NULL, &again));
-	v = wait_ok(again);
-	assert_string_equal(v, "n=1 seed m=0");
-	agora_free(v);
-
-	/* Memory: the second call sees the first call and its reply. The
-	 * second is made once the first has answered: two calls in flight to
-	 * one agent were, rarely and under load, seen to run out of order
-	 * (docs/servers.md). */
-	AGORA_PASS(agora_center_call(c, "slow", "one", &m1));
-	v = wait_ok(m1);
-	assert_string_equal(v, "n=1 one m=2"); /* seed and its reply */
-	agora_free(v);
-	AGORA_PASS(agora_center_call(c, "slow", "two", &m2));
-	v = wait_ok(m2);
-	assert_string_equal(v, "n=1 two m=4"); /* seed, reply, one, reply */
-	agora_free(v);
-
-	/* An id no server made: an error, never another task's result. */
-	{
-		char id[300];
-		snprintf(id, sizeof(id), "nosuch.1@%s",
-		         strchr(agora_future_id(fa), '@') + 1);
-		AGORA_PASS(agora_future_open(id, NULL, &ghost));
-	}
-	assert_int_equal(agora_future_wait(ghost, 5000, &content),
-	                 AGORA_EAGENT);
-	assert_non_null(
-	    strstr(agora_future_errstr(ghost), "unknown or expired"));
-	AGORA_FAIL(agora_center_call(c, "here", "x", &bad), AGORA_EINVAL);
-
-	/* Deleted on its server: a call to it fails, saying so (T6). */
-	{
-		char ops[512], err[256];
-		const char *w = strchr(agora_future_id(f1), '@') + 1;
-		agora_future *gone;
-		agora_buf reply;
-		snprintf(ops, sizeof(ops),
-		         "[{\"op\":\"delete\",\"role\":\"e\","
-		         "\"session\":\"%s\",\"redis\":\"%s\"}]",
-		         agora_center_session(c), t_redis_url());
-		agora_buf_init(&reply, 0);
-		AGORA_PASS(agora_server_request(w, NULL, ops, 5000, &reply, err,
-		                                sizeof(err)));
-		assert_non_null(strstr(reply.data, "\"ok\":true"));
-		agora_buf_fini(&reply);
-		AGORA_PASS(agora_center_call(c, "e", "again", &gone));
-		assert_int_equal(agora_future_wait(gone, 5000, &content),
-		                 AGORA_EAGENT);
-		assert_non_null(
-		    strstr(agora_future_errstr(gone), "no agent 'e'"));
-		agora_future_free(gone);
-	}
-	AGORA_FAIL(agora_center_call(c, "nobody", "x", &bad), AGORA_ENOTFOUND);
-	agora_future_free(f1);
-	agora_future_free(fa);
-	agora_future_free(fb);
-	agora_future_free(again);
-	agora_future_free(ghost);
-	agora_future_free(m1);
-	agora_future_free(m2);
+	t_add_placed(c, "m", "tally", NULL, NULL);
+	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	text = t_text(&f, "m");
+	assert_string_equal(text, "n=1 hi m=0");
+	agora_free(text);
+	t_frames_free(&f);
+	AGORA_PASS(agora_center_move_agent(c, "m", "child"));
+	w = t_where(c, "m");
+	assert_true(strncmp(w, "ipc://", 6) == 0);
+	agora_free(w);
+	AGORA_PASS(agora_center_send_task_request(c, "again", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	text = t_text(&f, "m");
+	assert_string_equal(text, "n=1 again m=2"); /* memory came along */
+	agora_free(text);
+	t_frames_free(&f);
+	AGORA_FAIL(agora_center_move_agent(c, "m", "child"), AGORA_EINVAL);
+	AGORA_FAIL(agora_center_move_agent(c, "zz", "child"), AGORA_ENOTFOUND);
 	agora_center_free(c);
 }
 
@@ -496,7 +307,7 @@ test_calls(void **state)
 static void
 test_remote_memory(void **state)
 {
-	agora_center *c = center_with("hub", "1");
+	agora_center *c = t_center_servers("hub", "1");
 	agora_step_opts o = { 0 };
 	/* Round 2 reads the two others' replies, then "second". */
 	const char *want[] = { "n=2 first m=0", "n=3 n=2 first m=0 m=3" };
@@ -530,7 +341,7 @@ test_remote_memory(void **state)
 static void
 test_remote_deadline(void **state)
 {
-	agora_center *c = center_with("late", "1");
+	agora_center *c = t_center_servers("late", "1");
 	agora_step_opts o = { .deadline_ms = 300 };
 	size_t pending = 0;
 	t_frames f;
@@ -576,7 +387,7 @@ test_child_roleplay(void **state)
 	                            sizeof(err)));
 	AGORA_PASS(agora_models_load_json(doc, "test", err, sizeof(err)));
 	agora_json_free(doc);
-	c = center_with("llm", "0");
+	c = t_center_servers("llm", "0");
 	t_add_placed(c, "bot", "roleplay", "{\"model\":\"fake\"}", "child");
 	AGORA_PASS(agora_center_send_task_request(c, "three little words", NULL,
 	                                          0, NULL));
@@ -626,8 +437,8 @@ test_stop_mid_step(void **state)
 	t_frames f;
 
 	(void)state;
-	p = spawn_server("stop", NULL, NULL, url, sizeof(url));
-	c = center_with("stop", "0");
+	p = t_spawn_server("stop", NULL, NULL, url, sizeof(url));
+	c = t_center_servers("stop", "0");
 	t_add_placed(c, "s", "tally", "{\"delay_ms\":20000}", url);
 	AGORA_PASS(agora_center_send_task_request(c, "work", NULL, 0, NULL));
 	pthread_create(&th, NULL, stop_later, &sp);
@@ -642,7 +453,7 @@ test_stop_mid_step(void **state)
 	assert_int_equal(agora_proc_status(p), 0);
 	AGORA_PASS(agora_env_pending(agora_center_env(c), "s", &pending));
 	assert_int_equal(pending, 1);
-	assert_int_equal(status_of(c, "s"), AGORA_AGENT_OFFLINE);
+	assert_int_equal(t_status_of(c, "s"), AGORA_AGENT_OFFLINE);
 	agora_center_free(c);
 	agora_proc_free(p);
 }
@@ -662,12 +473,12 @@ test_stopped_server(void **state)
 	size_t e;
 
 	(void)state;
-	server_timeout = "1000";
-	c = center_with("frozen", "0");
-	server_timeout = "5000";
+	t_server_timeout = "1000";
+	c = t_center_servers("frozen", "0");
+	t_server_timeout = "5000";
 	t_add_placed(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
-	url = where(c, "ice");
-	k.pid = server_pid(url);
+	url = t_where(c, "ice");
+	k.pid = t_server_pid(url);
 	AGORA_PASS(agora_center_send_task_request(c, "melt", NULL, 0, NULL));
 	pthread_create(&th, NULL, kill_later, &k);
 	AGORA_PASS(t_step(c, &o, &f)); /* deadline: 60 s */
@@ -675,68 +486,11 @@ test_stopped_server(void **state)
 	e = t_first(&f, "ice", AGORA_FRAME_ERROR);
 	assert_int_not_equal(e, SIZE_MAX);
 	assert_non_null(strstr(f.v[e].content, "stopped answering"));
-	assert_int_equal(status_of(c, "ice"), AGORA_AGENT_OFFLINE);
+	assert_int_equal(t_status_of(c, "ice"), AGORA_AGENT_OFFLINE);
 	kill(k.pid, SIGCONT); /* it may finish the turn: at least once */
 	t_frames_free(&f);
 	agora_free(url);
 	agora_center_free(c);
-}
-
-/* A local agent moved to a child server keeps its config and memory. */
-static void
-test_move(void **state)
-{
-	agora_center *c = center_with("move", "0");
-	agora_step_opts o = { 0 };
-	t_frames f;
-	char *text, *w;
-
-	(void)state;
-	t_add_placed(c, "m", "tally", NULL, NULL);
-	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
-	AGORA_PASS(t_step(c, &o, &f));
-	text = t_text(&f, "m");
-	assert_string_equal(text, "n=1 hi m=0");
-	agora_free(text);
-	t_frames_free(&f);
-	AGORA_PASS(agora_center_move_agent(c, "m", "child"));
-	w = where(c, "m");
-	assert_true(strncmp(w, "ipc://", 6) == 0);
-	agora_free(w);
-	AGORA_PASS(agora_center_send_task_request(c, "again", NULL, 0, NULL));
-	AGORA_PASS(t_step(c, &o, &f));
-	text = t_text(&f, "m");
-	assert_string_equal(text, "n=1 again m=2"); /* memory came along */
-	agora_free(text);
-	t_frames_free(&f);
-	AGORA_FAIL(agora_center_move_agent(c, "m", "child"), AGORA_EINVAL);
-	AGORA_FAIL(agora_center_move_agent(c, "zz", "child"), AGORA_ENOTFOUND);
-	agora_center_free(c);
-}
-
-/* No sanitizer report in the servers' log (then it is removed). */
-static bool
-servers_clean(void)
-{
-	agora_buf log;
-	char err[256];
-	bool clean = true;
-
-	agora_buf_init(&log, 0);
-	if (agora_buf_read_file(&log, server_log, err, sizeof(err)) ==
-	        AGORA_OK &&
-	    log.data != NULL &&
-	    (strstr(log.data, "Sanitizer") != NULL ||
-	     strstr(log.data, "runtime error") != NULL)) {
-		printf("server_test: sanitizer reports in %s:\n%s\n",
-		       server_log, log.data);
-		clean = false;
-	}
-	agora_buf_fini(&log);
-	if (clean) {
-		unlink(server_log);
-	}
-	return clean;
 }
 
 int
@@ -750,7 +504,6 @@ main(void)
 		cmocka_unit_test(test_killed_child),
 		cmocka_unit_test(test_independent),
 		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_remote_memory),
 		cmocka_unit_test(test_remote_deadline),
@@ -759,22 +512,9 @@ main(void)
 		cmocka_unit_test(test_stopped_server),
 	};
 
-	if (getenv("AGORA_BIN") == NULL || getenv("AGORA_PLUGIN") == NULL) {
-		printf("server_test: skipped: AGORA_BIN and AGORA_PLUGIN must "
-		       "name the agora program and the test plugin\n");
+	if (!t_servers_init("server_test")) {
 		return 0;
 	}
-	{
-		char err[512];
-		/* The plugin's kind here too, for agents that start local. */
-		if (agora_plugin_load(getenv("AGORA_PLUGIN"), err,
-		                      sizeof(err)) != AGORA_OK) {
-			printf("server_test: %s\n", err);
-			return 1;
-		}
-	}
-	snprintf(server_log, sizeof(server_log), "/tmp/agora-test-%d.log",
-	         (int)getpid());
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	return servers_clean() ? rc : 1;
+	return t_servers_clean("server_test") ? rc : 1;
 }

@@ -91,6 +91,30 @@ const char *t_fake_llm(void);
  * many memory entries it got and the last one). */
 void t_kinds(void);
 
+/* ---- agent servers (servers.c) ---- */
+
+/* Check the environment (AGORA_BIN, AGORA_PLUGIN; false: skip the program,
+ * said on stdout) and load the test plugin here too. */
+bool t_servers_init(const char *prog);
+/* server.timeout_ms of the centers made next. */
+extern const char *t_server_timeout;
+const char *t_server_log(void);
+/* A center whose child servers load the test plugin and log to the shared
+ * log; children: server.children ("0": one per agent). */
+agora_center *t_center_servers(const char *name, const char *children);
+/* Where an agent lives (registry), and its status. */
+char *t_where(agora_center *c, const char *role);
+agora_agent_status t_status_of(agora_center *c, const char *role);
+/* The pid a server reports in `info`. */
+int t_server_pid(const char *url);
+/* An independent `agora server --ipc` with the test plugin (and one more
+ * option), waited for until it answers; its address goes to url. */
+agora_proc *t_spawn_server(const char *name, const char *opt, const char *val,
+                           char *url, size_t urllen);
+/* No sanitizer report in the servers' log (said when the build has no
+ * sanitizer, so nothing is claimed); the log is then removed. */
+bool t_servers_clean(const char *prog);
+
 /* Threads of "thread" agents still running. */
 int t_threads_running(void);
 
