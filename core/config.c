@@ -42,6 +42,13 @@ static const struct cfg_key cfg_keys[] = {
 	  "messages one drain takes from an inbox" },
 	{ "env.memory_max", CFG_INT, CFG_F(memory_max), "10000", 1, 10000000,
 	  "memory entries kept per agent (oldest dropped)" },
+	{ "env.owner_ttl_ms", CFG_INT, CFG_F(owner_ttl_ms), "10000", 500,
+	  600000,
+	  "a process that dies mid-step gives back the messages it drained "
+	  "this long after" },
+	{ "env.turn_max", CFG_INT, CFG_F(turn_max), "1000000", 1, 100000000,
+	  "messages one turn may read (drained a page at a time); more is "
+	  "an error frame, and they all stay in the inbox" },
 	{ "server.program", CFG_STR, CFG_F(server_program), "", 0, 0,
 	  "the agora program for child agent servers; empty: the agora "
 	  "beside this program, else agora in PATH" },

@@ -18,11 +18,13 @@
 #include "agora/clock.h"
 #include "agora/env.h"
 #include "agora/log.h"
+#include "agora/random.h"
 #include "redis_cmd.h"
 
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
     agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
-    agora_lua_bodies[], agora_lua_reset[], agora_lua_memadd[];
+    agora_lua_bodies[], agora_lua_reset[], agora_lua_memadd[],
+    agora_lua_reclaim[];
 
 static const agora_script script_register = { "register", agora_lua_register };
 static const agora_script script_store = { "store", agora_lua_store };
@@ -33,6 +35,10 @@ static const agora_script script_notified = { "notified", agora_lua_notified };
 static const agora_script script_bodies = { "bodies", agora_lua_bodies };
 static const agora_script script_reset = { "reset", agora_lua_reset };
 static const agora_script script_memadd = { "memadd", agora_lua_memadd };
+static const agora_script script_reclaim = { "reclaim", agora_lua_reclaim };
+
+/* A lease when none was set: a step's default deadline and a margin. */
+#define ENV_LEASE_MS (300000 + 5000)
 
 struct agora_env {
 	agora_redis *r;
@@ -40,6 +46,10 @@ struct agora_env {
 	char *prefix; /* "agora:{session}:" */
 	char memory_max[24];
 	char drain_max[24];
+	char owner[33];     /* this env's lease owner id, random */
+	char lease_ms[24];  /* how long a drain's lease lasts */
+	char owner_ttl[24]; /* how long owner:<id> lives after a beat */
+	bool owner_set;     /* owner:<id> written at least once */
 	char errstr[256];
 };
 
@@ -145,8 +155,66 @@ agora_env_open(agora_env **envp, agora_redis *r, const char *session,
 	         (long long)drain_max);
 	snprintf(env->memory_max, sizeof(env->memory_max), "%lld",
 	         (long long)memory_max);
+	snprintf(env->lease_ms, sizeof(env->lease_ms), "%lld",
+	         (long long)ENV_LEASE_MS);
+	snprintf(env->owner_ttl, sizeof(env->owner_ttl), "%lld",
+	         (long long)(opts != NULL && opts->owner_ttl_ms > 0
+	                         ? opts->owner_ttl_ms
+	                         : 10000));
+	if (agora_random_hex(env->owner, sizeof(env->owner), 16) != AGORA_OK) {
+		agora_env_close(env);
+		return AGORA_ESYS;
+	}
 	*envp = env;
 	return AGORA_OK;
+}
+
+void
+agora_env_set_lease(agora_env *env, int64_t lease_ms)
+{
+	snprintf(env->lease_ms, sizeof(env->lease_ms), "%lld",
+	         (long long)(lease_ms > 0 ? lease_ms : ENV_LEASE_MS));
+}
+
+const char *
+agora_env_owner(const agora_env *env)
+{
+	return env->owner;
+}
+
+agora_err
+agora_env_heartbeat(agora_env *env)
+{
+	char key[160];
+	agora_err rv;
+
+	snprintf(key, sizeof(key), "%sowner:%s", env->prefix, env->owner);
+	rv = agora__redis_cmdv(env->r, NULL, "SET", key, "1", "PX",
+	                       env->owner_ttl, NULL);
+	if (rv != AGORA_OK) {
+		snprintf(env->errstr, sizeof(env->errstr), "%s",
+		         agora_redis_errstr(env->r));
+	}
+	env->owner_set = env->owner_set || rv == AGORA_OK;
+	return rv;
+}
+
+agora_err
+agora_env_reclaim(agora_env *env, size_t *moved)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	agora_err rv;
+
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->owner);
+	rv = env_eval(env, &script_reclaim, &ab, &rep);
+	if (moved != NULL) {
+		*moved = rv == AGORA_OK ? (size_t)agora__reply_int(rep) : 0;
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
 }
 
 void
@@ -154,6 +222,14 @@ agora_env_close(agora_env *env)
 {
 	if (env == NULL) {
 		return;
+	}
+	if (env->owner_set) {
+		/* Gone on purpose: anything of ours still in flight (a put-back
+		 * that could not reach Redis) is reclaimable at once. */
+		char key[160];
+		snprintf(key, sizeof(key), "%sowner:%s", env->prefix,
+		         env->owner);
+		(void)agora__redis_cmdv(env->r, NULL, "DEL", key, NULL);
 	}
 	agora_free(env->session);
 	agora_free(env->prefix);
@@ -436,10 +512,14 @@ agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
 	}
 	ab_pushs(&ab, env->prefix);
 	ab_pushs(&ab, env->drain_max);
+	ab_pushs(&ab, env->owner);
+	ab_pushs(&ab, env->lease_ms);
+	ab_pushs(&ab, env->owner_ttl);
 	for (size_t i = 0; i < n; i++) {
 		ab_pushs(&ab, roles[i]);
 	}
 	rv = env_eval(env, &script_drain, &ab, &rep);
+	env->owner_set = env->owner_set || rv == AGORA_OK;
 	if (rv == AGORA_OK && agora__reply_len(rep) != n + 1) {
 		agora__redis_set_err(env->r, "drain: a reply of %zu lists",
 		                     agora__reply_len(rep));

@@ -59,25 +59,86 @@ round_memories(agora_step *st, agora_turn **acting, size_t n)
 
 /* Drain every acting turn's inbox in one batch; watchers then read the
  * whole recent history (whispers included) instead. */
+/* Drain the inboxes a page (env.drain_max) at a time, again for the roles
+ * whose page came back full, until each is empty: a turn reads everything
+ * sent to it, never a silent first page. A role with more than env.turn_max
+ * waiting fails its turn, saying so, and everything goes back. */
+static agora_err
+drain_pages(agora_step *st, agora_turn **acting, const char **roles, size_t n)
+{
+	agora_center *c = st->c;
+	const char **more = agora_calloc(n + 1, sizeof(char *));
+	agora_turn **who = agora_calloc(n + 1, sizeof(agora_turn *));
+	agora_msgs *page = agora_calloc(n + 1, sizeof(agora_msgs));
+	size_t m = n;
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		more[i] = roles[i];
+		who[i] = acting[i];
+	}
+	while (m > 0 && rv == AGORA_OK) {
+		size_t next = 0;
+		rv = agora_env_drain_many(c->env, more, m, page);
+		for (size_t i = 0; i < m; i++) {
+			agora_turn *t = who[i];
+			bool full = page[i].n == (size_t)c->drain_max;
+			t->drained = t->drained || page[i].n > 0;
+			for (size_t k = 0; k < page[i].n; k++) {
+				agora_msgs_push(&t->inputs, page[i].v[k]);
+			}
+			agora_free(page[i].v);
+			memset(&page[i], 0, sizeof(page[i]));
+			if (rv == AGORA_OK && full &&
+			    t->inputs.n <= (size_t)c->turn_max) {
+				more[next] = more[i];
+				who[next++] = t;
+			}
+		}
+		m = next;
+	}
+	if (rv != AGORA_OK) {
+		tc_step_fail(st, rv, "drain", agora_env_errstr(c->env));
+	}
+	agora_free(page);
+	agora_free(who);
+	agora_free(more);
+	return rv;
+}
+
+/* Turns that read over env.turn_max fail now: nothing of theirs is lost
+ * (commit puts it all back), and the frame says why. */
+static void
+drain_refuse_over(agora_step *st, agora_turn **acting, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		agora_turn *t = acting[i];
+		if (t->inputs.n <= (size_t)st->c->turn_max) {
+			continue;
+		}
+		agora__turn_start(t);
+		agora_turn_fail(
+		    t,
+		    "more than %lld messages wait in its inbox "
+		    "(env.turn_max): it read none of them, and they "
+		    "stay there",
+		    (long long)st->c->turn_max);
+		agora_msgs_clear(&t->inputs);
+	}
+}
+
 static agora_err
 round_drain(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 {
-	agora_msgs *outs = agora_calloc(n == 0 ? 1 : n, sizeof(agora_msgs));
-	agora_err rv = agora_env_drain_many(st->c->env, roles, n, outs);
+	agora_err rv = drain_pages(st, acting, roles, n);
 
-	if (rv != AGORA_OK) {
-		tc_step_fail(st, rv, "drain", agora_env_errstr(st->c->env));
-	}
-	for (size_t i = 0; i < n; i++) {
-		acting[i]->inputs = outs[i];
-		acting[i]->drained = rv == AGORA_OK;
-	}
-	agora_free(outs);
 	if (rv == AGORA_OK) {
+		drain_refuse_over(st, acting, n);
 		rv = round_memories(st, acting, n);
 	}
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
-		if (acting[i]->agent->watcher) {
+		if (acting[i]->agent->watcher &&
+		    acting[i]->state == TURN_WAITING) {
 			agora_msgs_clear(&acting[i]->inputs);
 			rv = agora_env_history(st->c->env, WATCH_HISTORY,
 			                       &acting[i]->inputs);
@@ -125,6 +186,10 @@ round_act(agora_step *st, agora_turn **acting, size_t n)
 		agora_turn *t = acting[i];
 		agora_agent *a = t->agent;
 
+		if (t->state != TURN_WAITING) {
+			continue; /* it ended before acting (too much to read)
+			           */
+		}
 		agora__turn_start(t);
 		if (a->human && !st->human_auto) {
 			(void)agora_buf_adds(&t->reply, st->user_response);

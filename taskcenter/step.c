@@ -26,6 +26,8 @@
 
 #define STEP_MAX_ROUNDS   10000
 #define STEP_LLM_ARGS_MAX (64u << 10)
+/* A lease outlives the step's deadline by this much. */
+#define STEP_LEASE_MARGIN_MS 5000
 
 /* ---- rounds ---------------------------------------------------------- */
 
@@ -174,9 +176,21 @@ round_wait(agora_step *st)
 	    agora__timer_first(st)->due < wake) {
 		wake = agora__timer_first(st)->due;
 	}
+	if (st->next_beat > 0 && st->next_beat < wake) {
+		wake = st->next_beat;
+	}
 	posts = round_take_posts(st, wake);
 	agora__turn_run_posts(posts);
 	now = agora_now_ms();
+	if (st->next_beat > 0 && now >= st->next_beat) {
+		/* Still alive: our leases stay ours (a failure here is only
+		 * logged; Redis trouble shows up where it matters). */
+		if (agora_env_heartbeat(st->c->env) != AGORA_OK) {
+			agora_log(AGORA_LOG_WARN, "step", "heartbeat: %s",
+			          agora_env_errstr(st->c->env));
+		}
+		st->next_beat = now + st->c->beat_ms;
+	}
 	if (now >= st->deadline) {
 		round_expire(st);
 		return;
@@ -392,6 +406,28 @@ step_check_llm_args(agora_center *c, const char *args)
 	return rv;
 }
 
+/* What this step drains is leased for its deadline and a margin; what
+ * others left behind when they died comes back now; and this process says
+ * it is alive (again every third of env.owner_ttl_ms while it waits). */
+static agora_err
+step_own(agora_step *st)
+{
+	agora_center *c = st->c;
+	agora_err rv;
+
+	st->deadline = agora_now_ms() + st->deadline_ms;
+	agora_env_set_lease(c->env, st->deadline_ms + STEP_LEASE_MARGIN_MS);
+	rv = agora_env_heartbeat(c->env);
+	if (rv == AGORA_OK) {
+		rv = agora_env_reclaim(c->env, NULL);
+	}
+	if (rv != AGORA_OK) {
+		tc_set_err(c, "%s", agora_env_errstr(c->env));
+	}
+	st->next_beat = agora_now_ms() + c->beat_ms;
+	return rv;
+}
+
 static void
 step_init_sync(agora_step *st)
 {
@@ -450,7 +486,11 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 		agora_step_free(st);
 		return rv;
 	}
-	st->deadline = agora_now_ms() + st->deadline_ms;
+	rv = step_own(st);
+	if (rv != AGORA_OK) {
+		agora_step_free(st);
+		return rv;
+	}
 	c->active = st;
 	*stp = st;
 	return AGORA_OK;

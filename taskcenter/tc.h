@@ -120,7 +120,10 @@ struct agora_center {
 	size_t nagents;
 	struct role_map map;
 	int64_t deadline_ms;
-	uint64_t steps; /* steps started, to stamp picked agents */
+	int64_t drain_max; /* a drain's page */
+	int64_t turn_max;  /* what one turn may read in all */
+	int64_t beat_ms;   /* a step says its owner lives this often */
+	uint64_t steps;    /* steps started, to stamp picked agents */
 	agora_step *active;
 	struct server_link **srvs; /* agent servers in use */
 	size_t nsrvs;
@@ -168,6 +171,7 @@ struct agora_step {
 	uint32_t round;
 	int64_t deadline;
 	int64_t deadline_ms;
+	int64_t next_beat; /* when the owner says it is alive again */
 	enum step_phase phase;
 	size_t open; /* turns of this round not yet committed */
 

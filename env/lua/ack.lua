@@ -21,6 +21,7 @@ for a = 2, #ARGV do
 	end
 	if #items > 0 then
 		redis.call('DEL', fl)
+		redis.call('HDEL', p .. 'lease', role)
 	end
 end
 return #ARGV - 1

@@ -1,14 +1,29 @@
 -- Drain the inboxes of several roles at once. Each role's pending entries
--- (up to limit) move to its in-flight list, so an agent that dies before it
--- replies gets them again (requeue.lua); ids seen for the first time are
--- appended to its view. Entries "r<id>" were delivered before and are not
--- added to the view twice. A whole inbox moves with one RENAMENX.
--- KEYS[1] = prefix; ARGV = limit, role_1 .. role_n.
+-- (up to limit, one page) move to its in-flight list, so an agent that dies
+-- before it replies gets them again (requeue.lua); ids seen for the first
+-- time are appended to its view. Entries "r<id>" were delivered before and
+-- are not added to the view twice. A whole inbox moves with one RENAMENX.
+--
+-- What is in flight is leased, not owned: the lease hash holds, per role,
+-- "<owner> <expires ms>" (Redis's own clock), and the owner keeps a key
+-- owner:<id> alive while it works. An in-flight list whose lease is
+-- someone else's and has expired, or whose owner's key is gone (the process
+-- died), goes back to the head of the inbox first, marked redelivered, so
+-- this drain gets it. The drainer's own earlier pages stay in flight (a
+-- turn reads a long inbox page by page).
+-- KEYS[1] = prefix; ARGV = limit, owner, lease_ms, owner_ttl_ms,
+--   role_1 .. role_n.
 -- Returns n + 1 lists: per role a flat list of flag ("n" new, "r"
 -- redelivered) and id; then a flat list of id and body for each distinct id
 -- (a task sent to all is one body, not one per role).
 local p = KEYS[1]
 local limit = tonumber(ARGV[1])
+local owner = ARGV[2]
+local lease_ms = tonumber(ARGV[3])
+local owner_ttl = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local leases = p .. 'lease'
 
 -- RPUSH a list of values in chunks (Lua's unpack has a stack limit).
 local function push_all(key, values)
@@ -17,18 +32,45 @@ local function push_all(key, values)
 	end
 end
 
+-- An in-flight list left by an owner that is gone or out of time goes back.
+local function reclaim(role, fl)
+	local lease = redis.call('HGET', leases, role)
+	if not lease then
+		return
+	end
+	local who, expires = string.match(lease, '^(%S+) (%d+)$')
+	if who == owner then
+		return
+	end
+	if who and tonumber(expires) > now and
+	    redis.call('EXISTS', p .. 'owner:' .. who) == 1 then
+		return -- another live owner is working on it
+	end
+	local items = redis.call('LRANGE', fl, 0, -1)
+	for k = #items, 1, -1 do
+		local e = items[k]
+		if string.byte(e, 1) ~= 114 then e = 'r' .. e end
+		redis.call('LPUSH', p .. 'inbox:' .. role, e)
+	end
+	redis.call('DEL', fl)
+	redis.call('HDEL', leases, role)
+end
+
+redis.call('SET', p .. 'owner:' .. owner, '1', 'PX', owner_ttl)
 local out, distinct, seen = {}, {}, {}
-for a = 2, #ARGV do
+for a = 5, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
+	local fl = p .. 'inflight:' .. role
+	reclaim(role, fl)
 	local items = redis.call('LRANGE', inbox, 0, limit - 1)
 	local got = {}
 	if #items > 0 then
-		local fl = p .. 'inflight:' .. role
 		if #items == limit or redis.call('RENAMENX', inbox, fl) == 0 then
 			redis.call('LTRIM', inbox, #items, -1)
 			push_all(fl, items)
 		end
+		redis.call('HSET', leases, role, owner .. ' ' .. (now + lease_ms))
 		local view = {}
 		for _, e in ipairs(items) do
 			local flag, id = 'n', e

@@ -14,5 +14,6 @@ for a = 1, #ARGV do
 	end
 	moved = moved + #items
 	redis.call('DEL', fl)
+	redis.call('HDEL', p .. 'lease', ARGV[a])
 end
 return moved

@@ -7,7 +7,7 @@ for _, r in ipairs(redis.call('LRANGE', p .. 'roles', 0, -1)) do
 	redis.call('DEL', p .. 'inbox:' .. r, p .. 'inflight:' .. r,
 	    p .. 'view:' .. r, p .. 'mem:' .. r)
 end
-redis.call('DEL', p .. 'history', p .. 'msg', p .. 'req')
+redis.call('DEL', p .. 'history', p .. 'msg', p .. 'req', p .. 'lease')
 if ARGV[1] == '0' then
 	redis.call('DEL', p .. 'roles', p .. 'roleset')
 end

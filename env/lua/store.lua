@@ -84,6 +84,7 @@ for m = 1, n do
 			memory_add(msg.from, e)
 		end
 		redis.call('DEL', fl)
+		redis.call('HDEL', p .. 'lease', msg.from)
 	end
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	fields[#fields + 1] = id

@@ -24,8 +24,10 @@ extern "C" {
 typedef struct agora_env agora_env;
 
 typedef struct agora_env_opts {
-	int64_t drain_max;  /* messages per drain; 0: 10000 */
-	int64_t memory_max; /* memory entries per role; 0: 10000 */
+	int64_t drain_max;    /* messages per drain; 0: 10000 */
+	int64_t memory_max;   /* memory entries per role; 0: 10000 */
+	int64_t owner_ttl_ms; /* an owner is alive this long after it beats;
+	                         0: 10000 */
 } agora_env_opts;
 
 /* Open the environment of session (1..64 bytes, no braces or spaces) on r,
@@ -66,10 +68,27 @@ AGORA_API agora_err agora_env_store_many(agora_env *env, agora_msg *const *msgs,
  * return them in delivery order (appended to out). */
 AGORA_API agora_err agora_env_drain(agora_env *env, const char *role,
                                     agora_msgs *out);
-/* Drain n roles in one round trip; outs[i] receives roles[i]'s messages. */
+/* Drain n roles in one round trip; outs[i] receives roles[i]'s messages
+ * (appended): one page, at most drain_max a role; drain again for more.
+ * What is drained is leased to this env until it is acked, stored with a
+ * reply or requeued: if this process dies, or the lease (set_lease) runs
+ * out, the next drain of the role by anyone else, or a reclaim, puts it
+ * back in the inbox. */
 AGORA_API agora_err agora_env_drain_many(agora_env *env,
                                          const char *const *roles, size_t n,
                                          agora_msgs *outs);
+/* How long a drain's lease lasts (a step's deadline and a margin); 0: the
+ * default (305 s). */
+AGORA_API void agora_env_set_lease(agora_env *env, int64_t lease_ms);
+/* This env's owner id (random), which its leases name. */
+AGORA_API const char *agora_env_owner(const agora_env *env);
+/* Say this owner is alive for another owner_ttl_ms (drains say it too): a
+ * working step beats at least every few seconds. */
+AGORA_API agora_err agora_env_heartbeat(agora_env *env);
+/* Put back, into their inboxes, the in-flight messages of every lease in
+ * the session whose owner is gone or out of time (not this env's own);
+ * *moved (may be NULL) counts them. */
+AGORA_API agora_err agora_env_reclaim(agora_env *env, size_t *moved);
 /* The drained messages were handled without a reply: into memory. */
 AGORA_API agora_err agora_env_ack_many(agora_env *env, const char *const *roles,
                                        size_t n);

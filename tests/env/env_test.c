@@ -267,7 +267,7 @@ memories_are_capped_oldest_first(void **state)
 {
 	struct fixture *fx = *state;
 	agora_env *small = NULL;
-	agora_env_opts o = { 0, 3 };
+	agora_env_opts o = { .memory_max = 3 };
 	agora_msgs ms = { 0 }, mem = { 0 };
 	char session[80];
 	char *s;

@@ -114,25 +114,41 @@ t_redis_open(void)
 }
 
 agora_center *
-t_center(const char *name)
+t_center_with(const char *name, const char *const *kv)
 {
 	static int serial;
 	agora_config cfg;
 	agora_center *c = NULL;
-	char err[512], session[64];
+	char err[512], session[80];
 
 	agora_kinds_builtin();
 	t_kinds();
 	agora_config_init(&cfg);
-	snprintf(session, sizeof(session), "t%d-%s-%d", (int)getpid(), name,
-	         serial++);
+	if (name[0] == '=') {
+		snprintf(session, sizeof(session), "%s", name + 1);
+	} else {
+		snprintf(session, sizeof(session), "t%d-%s-%d", (int)getpid(),
+		         name, serial++);
+	}
 	agora_config_set(&cfg, "redis.url", t_redis_url(), err, sizeof(err));
 	agora_config_set(&cfg, "session", session, err, sizeof(err));
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2) {
+		if (agora_config_set(&cfg, kv[i], kv[i + 1], err,
+		                     sizeof(err)) != AGORA_OK) {
+			fail_msg("config: %s", err);
+		}
+	}
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		fail_msg("center: %s", err);
 	}
 	agora_config_fini(&cfg);
 	return c;
+}
+
+agora_center *
+t_center(const char *name)
+{
+	return t_center_with(name, NULL);
 }
 
 static agora_agent *

@@ -45,6 +45,9 @@ agora_redis *t_redis_open(void);
 /* A new center on the test Redis with a session unique to this process
  * and name. */
 agora_center *t_center(const char *name);
+/* The same with config keys and values, NULL-ended: { "env.drain_max",
+ * "10", NULL }. A name "=S" is the session id S itself (to resume one). */
+agora_center *t_center_with(const char *name, const char *const *kv);
 /* Make an agent from a JSON options text (NULL: none) and add it. */
 agora_agent *t_add(agora_center *c, const char *role, const char *kind,
                    const char *options_json);
