@@ -7,6 +7,7 @@
 
 #include "agora/config.h"
 #include "agora/redis.h"
+#include "agora/taskcenter.h"
 
 /* Exit codes (docs/cli.md). */
 enum {
@@ -44,6 +45,14 @@ bool cli_common_finish(struct cli_common *co);
 /* Set a configuration key as from the command line (applied last, by
  * cli_common_finish); -1 after printing why if too many. */
 int cli_defer(const char *key, const char *value);
+
+/* Take SIGINT, SIGTERM and SIGHUP on a thread of their own (call before
+ * any thread starts): the attached center's step is interrupted, so its
+ * agents' messages go back, and the run exits 128 + the signal. */
+void cli_signals_start(void);
+void cli_signals_attach(agora_center *c);
+/* The signal that interrupted the run, or 0. */
+int cli_signal_caught(void);
 
 /* Start the private Redis if no URL is configured, and arrange for it to be
  * stopped (and its directory removed) on exit or on SIGINT/SIGTERM. */

@@ -3,10 +3,13 @@
  * CLI starts it itself so that a signal handler can stop it and remove its
  * directory (with async-signal-safe calls only) when the user presses
  * Ctrl-C. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agora/alloc.h"
@@ -167,8 +170,11 @@ cli_common_finish(struct cli_common *co)
 	return true;
 }
 
+/* Stop now: the private Redis is killed and its files removed, with
+ * async-signal-safe calls only (a second signal, or nothing to put
+ * back). */
 static void
-cli_on_signal(int sig)
+cli_exit_now(int sig)
 {
 	if (cli_redis_srv_pid > 0) {
 		kill(cli_redis_srv_pid, SIGKILL);
@@ -179,11 +185,80 @@ cli_on_signal(int sig)
 	_exit(128 + sig);
 }
 
+/* Signals are taken by one thread with sigwait, so that a run can be
+ * interrupted properly: the step stops, what its agents had drained goes
+ * back to their inboxes (a shared Redis keeps it), then the run exits
+ * 128 + the signal. A second signal, or one while no step runs (nothing is
+ * in flight then), or a run that has not ended CLI_STOP_MS later, exits at
+ * once. */
+#define CLI_STOP_MS 10000
+
+static pthread_mutex_t cli_sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static agora_center *cli_sig_center;
+static atomic_int cli_sig_caught;
+static sigset_t cli_sig_set;
+
+static void *
+cli_signal_main(void *arg)
+{
+	int sig = 0;
+
+	(void)arg;
+	while (sigwait(&cli_sig_set, &sig) != 0) {
+	}
+	atomic_store(&cli_sig_caught, sig);
+	pthread_mutex_lock(&cli_sig_lock);
+	if (cli_sig_center == NULL || !agora_center_interrupt(cli_sig_center)) {
+		pthread_mutex_unlock(&cli_sig_lock);
+		cli_exit_now(sig);
+	}
+	pthread_mutex_unlock(&cli_sig_lock);
+	fprintf(stderr, "agora: interrupted; giving back what the agents "
+	                "had not answered (again to stop now)\n");
+	{
+		struct timespec ts = { .tv_sec = CLI_STOP_MS / 1000 };
+		int again = sigtimedwait(&cli_sig_set, NULL, &ts);
+		cli_exit_now(again > 0 ? again : sig);
+	}
+	return NULL;
+}
+
+void
+cli_signals_start(void)
+{
+	pthread_t t;
+
+	sigemptyset(&cli_sig_set);
+	sigaddset(&cli_sig_set, SIGINT);
+	sigaddset(&cli_sig_set, SIGTERM);
+	sigaddset(&cli_sig_set, SIGHUP);
+	/* Blocked here before any thread starts, so every thread of the
+	 * process inherits the mask and only cli_signal_main takes them
+	 * (children get a clean mask: core/proc.c). */
+	pthread_sigmask(SIG_BLOCK, &cli_sig_set, NULL);
+	if (pthread_create(&t, NULL, cli_signal_main, NULL) == 0) {
+		pthread_detach(t);
+	}
+}
+
+void
+cli_signals_attach(agora_center *c)
+{
+	pthread_mutex_lock(&cli_sig_lock);
+	cli_sig_center = c;
+	pthread_mutex_unlock(&cli_sig_lock);
+}
+
+int
+cli_signal_caught(void)
+{
+	return atomic_load(&cli_sig_caught);
+}
+
 bool
 cli_redis_prepare(struct cli_common *co)
 {
 	char err[512];
-	struct sigaction sa;
 
 	if (co->cfg.redis_url != NULL && co->cfg.redis_url[0] != '\0') {
 		return true;
@@ -200,12 +275,6 @@ cli_redis_prepare(struct cli_common *co)
 	snprintf(cli_redis_srv_files[2], sizeof(cli_redis_srv_files[2]), "%s",
 	         agora_redis_server_dir(cli_redis_srv));
 	cli_redis_srv_pid = agora_redis_server_pid(cli_redis_srv);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cli_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	agora_free(co->cfg.redis_url);
 	co->cfg.redis_url = agora_strdup(agora_redis_server_url(cli_redis_srv));
 	return true;

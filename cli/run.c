@@ -289,6 +289,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		code = rv == AGORA_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
+	cli_signals_attach(c);
 	rv = agora_scenario_add_agents(s, c, err, sizeof(err));
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
@@ -300,6 +301,12 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 	}
 	rv = agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err));
 	view_flush(v);
+	if (rv != AGORA_OK && cli_signal_caught() != 0) {
+		fprintf(stderr, "agora: %s: interrupted (session %s)\n",
+		        agora_scenario_name(s), agora_center_session(c));
+		code = 128 + cli_signal_caught();
+		goto out;
+	}
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		code = cli_exit_code(rv);
@@ -314,6 +321,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		code = EXIT_AGENTS;
 	}
 out:
+	cli_signals_attach(NULL);
 	agora_center_free(c);
 	agora_scenario_free(s);
 	return code;
@@ -363,6 +371,7 @@ cli_run(int argc, char **argv, bool chat)
 	const char *path = NULL;
 	int code;
 
+	cli_signals_start();
 	agora_config_init(&co.cfg);
 	v.chat = chat;
 	for (int i = 1; i < argc; i++) {

@@ -91,6 +91,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 
 	*cp = NULL;
 	c = agora_calloc(1, sizeof(*c));
+	pthread_mutex_init(&c->active_lock, NULL);
 	c->deadline_ms = cfg->step_deadline_ms;
 	c->drain_max = cfg->drain_max > 0 ? cfg->drain_max : 10000;
 	c->turn_max = cfg->turn_max > 0 ? cfg->turn_max : 1000000;
@@ -165,6 +166,7 @@ agora_center_free(agora_center *c)
 	agora_redis_server_stop(c->embedded);
 	agora_free(c->session);
 	agora_free(c->location);
+	pthread_mutex_destroy(&c->active_lock);
 	agora_free(c);
 }
 

@@ -428,6 +428,40 @@ step_own(agora_step *st)
 	return rv;
 }
 
+/* The center's running step from now, unless the center was interrupted
+ * (a signal: no new step starts). */
+static agora_err
+step_activate(agora_step *st)
+{
+	agora_center *c = st->c;
+	agora_err rv = AGORA_OK;
+
+	pthread_mutex_lock(&c->active_lock);
+	if (c->interrupted) {
+		tc_set_err(c, "interrupted");
+		rv = AGORA_ECANCELED;
+	} else {
+		c->active = st;
+	}
+	pthread_mutex_unlock(&c->active_lock);
+	return rv;
+}
+
+bool
+agora_center_interrupt(agora_center *c)
+{
+	bool running;
+
+	pthread_mutex_lock(&c->active_lock);
+	c->interrupted = true;
+	running = c->active != NULL;
+	if (running) {
+		agora_step_interrupt(c->active);
+	}
+	pthread_mutex_unlock(&c->active_lock);
+	return running;
+}
+
 static void
 step_init_sync(agora_step *st)
 {
@@ -487,11 +521,13 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 		return rv;
 	}
 	rv = step_own(st);
+	if (rv == AGORA_OK) {
+		rv = step_activate(st);
+	}
 	if (rv != AGORA_OK) {
 		agora_step_free(st);
 		return rv;
 	}
-	c->active = st;
 	*stp = st;
 	return AGORA_OK;
 }
@@ -548,7 +584,10 @@ agora_center_direct(agora_center *c, const char *const *roles,
 	step_backends(st);
 	agora_free(agents);
 	st->deadline = agora_now_ms() + st->deadline_ms;
-	c->active = st;
+	if (step_activate(st) != AGORA_OK) {
+		agora_step_free(st);
+		return AGORA_ECANCELED;
+	}
 	*stp = st;
 	return AGORA_OK;
 }
@@ -597,9 +636,11 @@ agora_step_free(agora_step *st)
 	agora__turn_free_posts(st->posts);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_lock(&st->c->active_lock);
 	if (st->c->active == st) {
 		st->c->active = NULL;
 	}
+	pthread_mutex_unlock(&st->c->active_lock);
 	agora__frameq_fini(st);
 	agora_free(st->heap);
 	agora_free(st->finished);

@@ -124,7 +124,11 @@ struct agora_center {
 	int64_t turn_max;  /* what one turn may read in all */
 	int64_t beat_ms;   /* a step says its owner lives this often */
 	uint64_t steps;    /* steps started, to stamp picked agents */
+	/* The running step; set and cleared under active_lock, so that
+	 * another thread may interrupt it (agora_center_interrupt). */
 	agora_step *active;
+	pthread_mutex_t active_lock;
+	bool interrupted; /* under active_lock: no step starts after it */
 	struct server_link **srvs; /* agent servers in use */
 	size_t nsrvs;
 	uint64_t dispatches; /* ids of step requests and calls */

@@ -133,6 +133,11 @@ AGORA_API const char *agora_step_errstr(const agora_step *st);
  * AGORA_ECANCELED); its unfinished turns' messages are put back when it is
  * freed. */
 AGORA_API void agora_step_interrupt(agora_step *st);
+/* Interrupt the center's running step, if any, and refuse steps from now
+ * on (AGORA_ECANCELED): for a signal. True if a step was running. Thread-
+ * safe; the step's owner frees it as usual, which gives back what its
+ * agents had not answered. */
+AGORA_API bool agora_center_interrupt(agora_center *c);
 /* agora_step_next without waiting: AGORA_ETIMEDOUT when no frame is ready
  * and none can be until an agent's timer or post comes due. */
 AGORA_API agora_err agora_step_poll(agora_step *st, const agora_frame **fp);

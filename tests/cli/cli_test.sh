@@ -196,30 +196,56 @@ check "memory without --redis says what it needs" has "needs --redis URL, --sess
 	"$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err" </dev/null
 code=$?
 check "chat at end of input exits 0" [ "$code" -eq 0 ]
+
+# A signal mid-step gives back what the agents drained, in a shared Redis:
+# at once, not a lease later.
+printf '{"agents":[{"role":"slow","kind":"sleep","seconds":30}],"script":[{"send_task_request":{"task":"x"}},{"step":{}}]}' >"$work/long.json"
+for sig in INT TERM; do
+	"$agora" run --redis "unix://$work/r.sock" --session "sig$sig" \
+		"$work/long.json" >"$work/out" 2>"$work/err" &
+	apid=$!
+	for _ in $(seq 400); do
+		[ "$(redis-cli -s "$work/r.sock" LLEN "agora:{sig$sig}:inflight:slow")" = 1 ] && break
+		sleep 0.05
+	done
+	check "SIG$sig: the step drained first" [ "$(redis-cli -s "$work/r.sock" LLEN "agora:{sig$sig}:inflight:slow")" = 1 ]
+	kill -"$sig" "$apid"
+	wait "$apid"
+	code=$?
+	[ "$sig" = INT ] && want=130 || want=143
+	check "SIG$sig: the run exits $want" [ "$code" -eq "$want" ]
+	check "SIG$sig: says it was interrupted" has "interrupted" err
+	check "SIG$sig: nothing left in flight" [ "$(redis-cli -s "$work/r.sock" LLEN "agora:{sig$sig}:inflight:slow")" = 0 ]
+	check "SIG$sig: the message is back, marked redelivered" [ "$(redis-cli -s "$work/r.sock" LINDEX "agora:{sig$sig}:inbox:slow" 0)" = r1 ]
+done
 kill "$rpid" 2>/dev/null
 wait "$rpid" 2>/dev/null
 
 # Ctrl-C stops the private Redis and removes its directory.
 mkdir -p "$work/tmp"
-printf '{"agents":[{"role":"slow","kind":"sleep","seconds":30}],"script":[{"send_task_request":{"task":"x"}},{"step":{}}]}' >"$work/long.json"
 TMPDIR="$work/tmp" "$agora" run "$work/long.json" >"$work/out" 2>"$work/err" &
 apid=$!
-for _ in $(seq 100); do [ -n "$(ls "$work/tmp")" ] && break; sleep 0.05; done
-sleep 0.3
+sock=""
+for _ in $(seq 400); do
+	sock=$(ls "$work"/tmp/*/redis.sock 2>/dev/null | head -n 1)
+	[ -n "$sock" ] && [ -n "$(redis-cli -s "$sock" --scan --pattern 'agora:*:inflight:slow' 2>/dev/null)" ] && break
+	sleep 0.05
+done
+check "the run's step drained (its in-flight list is there)" [ -n "$sock" ]
 redis_pid=$(pgrep -P "$apid" redis-server)
 check "private redis runs as a child" [ -n "$redis_pid" ]
 kill -INT "$apid"
 wait "$apid"
 code=$?
 check "interrupted run exits 130" [ "$code" -eq 130 ]
-sleep 0.2
 check "private redis directory removed" [ -z "$(ls "$work/tmp")" ]
-gone() { # no such process, or only a zombie left for init to reap
+gone() { # a pid given, and no such process (or only a zombie for init)
 	local st
+	[ -n "$1" ] || return 1
 	st=$(ps -o stat= -p "$1" 2>/dev/null)
 	[ -z "$st" ] || [ "${st:0:1}" = Z ]
 }
-check "private redis stopped" gone "${redis_pid:-0}"
+check "private redis stopped" gone "$redis_pid"
 
 echo "cli: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
