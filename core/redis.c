@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The Redis connection: the only file that includes hiredis. Synchronous
  * hiredis with a per-command timeout (0.14 has no timeout in its async
- * API). A broken connection is re-dialled once at the next command, so a
- * restarted Redis is picked up and a dead one fails fast with a clear
- * message instead of hanging. */
+ * API). A broken connection is re-dialled at the next command, with
+ * backoff for as long as one command may take (redis.timeout_ms), so a
+ * Redis being restarted is waited for and a dead one fails with a clear
+ * message instead of hanging. A command whose bytes never left (the write
+ * failed: the server cannot have run it) is sent again on the new
+ * connection; one that may have run is not, and its caller hears of the
+ * lost connection. */
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "redis_cmd.h"
 
 #define REDIS_MAX_SCRIPTS 16
@@ -27,7 +33,8 @@ struct agora_redis {
 	int db;
 	char *password; /* NULL: no AUTH */
 	struct timeval timeout;
-	int pending; /* pipelined commands without a reply yet */
+	int pending;  /* pipelined commands without a reply yet */
+	bool refused; /* the last dial found nothing listening */
 	struct {
 		const agora_script *script;
 		char sha[48];
@@ -149,10 +156,15 @@ redis_dial(agora_redis *r)
 		r->ctx =
 		    redisConnectWithTimeout(r->host, r->port, connect_timeout);
 	}
+	r->refused = false;
 	if (r->ctx == NULL || r->ctx->err != 0) {
 		agora__redis_set_err(r, "cannot connect to %s: %s", r->url,
 		                     r->ctx != NULL ? r->ctx->errstr
 		                                    : "out of memory");
+		/* Nothing listens (yet): a server being restarted. */
+		r->refused = r->ctx != NULL &&
+		             (strstr(r->ctx->errstr, "refused") != NULL ||
+		              strstr(r->ctx->errstr, "No such file") != NULL);
 		redisFree(r->ctx);
 		r->ctx = NULL;
 		return AGORA_EREDIS;
@@ -248,14 +260,30 @@ agora_redis_close(agora_redis *r)
 	agora_free(r);
 }
 
-/* Make sure there is a live context; a broken one is re-dialled once. */
+/* Make sure there is a live context. A broken one is re-dialled, again
+ * with backoff while the server refuses (it is being restarted), for at
+ * most one command's time limit. */
 static agora_err
 redis_ready(agora_redis *r)
 {
+	int64_t budget = (int64_t)r->timeout.tv_sec * 1000 +
+	                 (int64_t)r->timeout.tv_usec / 1000;
+	int64_t until = agora_now_ms() + budget;
+	int64_t pause = 10;
+	agora_err rv;
+
 	if (r->ctx != NULL && r->ctx->err == 0) {
 		return AGORA_OK;
 	}
-	return redis_dial(r);
+	for (;;) {
+		rv = redis_dial(r);
+		if (rv == AGORA_OK || !r->refused ||
+		    agora_now_ms() + pause >= until) {
+			return rv;
+		}
+		agora_sleep_ms(pause);
+		pause = pause * 2 > 250 ? 250 : pause * 2;
+	}
 }
 
 static agora_err
@@ -360,19 +388,39 @@ agora__redis_read(agora_redis *r, agora_reply **out)
 	return agora__redis_get(r, out);
 }
 
+/* The last command failed before all its bytes were written: the server
+ * cannot have run it (an incomplete command is discarded), so it is safe
+ * to send again on a new connection. */
+static bool
+redis_unsent(const agora_redis *r)
+{
+	return r->ctx != NULL && r->ctx->err == REDIS_ERR_IO &&
+	       r->ctx->obuf != NULL && sdslen(r->ctx->obuf) > 0;
+}
+
 agora_err
 agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
                  const char *const *argv, const size_t *lens)
 {
-	agora_err rv = agora__redis_append(r, argc, argv, lens);
+	agora_err rv = AGORA_EREDIS;
 
-	if (rv != AGORA_OK) {
-		if (out != NULL) {
-			*out = NULL;
-		}
-		return rv;
+	if (out != NULL) {
+		*out = NULL;
 	}
-	return agora__redis_get(r, out);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool alone = r->pending == 0; /* not behind pipelined ones */
+		rv = agora__redis_append(r, argc, argv, lens);
+		if (rv == AGORA_OK) {
+			rv = agora__redis_get(r, out);
+		}
+		if (rv != AGORA_EREDIS || !alone || !redis_unsent(r)) {
+			break;
+		}
+		/* The connection was dead before this command left (a Redis
+		 * restart): the next attempt re-dials. */
+		r->pending = 0;
+	}
+	return rv;
 }
 
 agora_err

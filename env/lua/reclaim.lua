@@ -3,7 +3,9 @@
 -- is gone (the process died or was killed), returns to the head of its
 -- inbox, marked redelivered. A session resumed after a crash gets its
 -- messages back this way; drain.lua does the same for the roles it drains.
--- KEYS[1] = prefix; ARGV[1] = the caller's owner id (its leases stay).
+-- KEYS[1] = prefix; ARGV[1] = the caller's owner id: the caller has nothing
+-- in flight now (a step is starting), so its own leases are stale too (a
+-- step that failed when Redis went away could not give them back).
 -- Returns how many messages went back.
 local p = KEYS[1]
 local me = ARGV[1]
@@ -14,8 +16,8 @@ local moved = 0
 for i = 1, #leases, 2 do
 	local role, lease = leases[i], leases[i + 1]
 	local who, expires = string.match(lease, '^(%S+) (%d+)$')
-	local live = who and (who == me or (tonumber(expires) > now and
-	    redis.call('EXISTS', p .. 'owner:' .. who) == 1))
+	local live = who and who ~= me and tonumber(expires) > now and
+	    redis.call('EXISTS', p .. 'owner:' .. who) == 1
 	if not live then
 		local fl = p .. 'inflight:' .. role
 		local items = redis.call('LRANGE', fl, 0, -1)

@@ -86,7 +86,8 @@ AGORA_API const char *agora_env_owner(const agora_env *env);
  * working step beats at least every few seconds. */
 AGORA_API agora_err agora_env_heartbeat(agora_env *env);
 /* Put back, into their inboxes, the in-flight messages of every lease in
- * the session whose owner is gone or out of time (not this env's own);
+ * the session whose owner is gone or out of time, and of this env's own
+ * leases (call it only with nothing of yours in flight: before a step);
  * *moved (may be NULL) counts them. */
 AGORA_API agora_err agora_env_reclaim(agora_env *env, size_t *moved);
 /* The drained messages were handled without a reply: into memory. */

@@ -2,6 +2,7 @@
 /* Test support: the private Redis of a test program, centers, steps run
  * to completion, and a few test-only agent kinds (a kind is the public
  * extension point, so these are plugins, not mocks). */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -569,4 +570,30 @@ t_kinds(void)
 	(void)agora_kind_register(&tk_prompt);
 	(void)agora_kind_register(&tk_thread);
 	(void)agora_kind_register(&tk_memory);
+}
+
+/* Remove a test's scratch directory and what is in it (one level). */
+void
+t_rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[1024];
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) != 0) {
+			char sub[1024];
+			snprintf(sub, sizeof(sub), "%s", path);
+			t_rm_rf(sub);
+		}
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	rmdir(dir);
 }

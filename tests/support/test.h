@@ -118,6 +118,9 @@ agora_proc *t_spawn_server(const char *name, const char *opt, const char *val,
  * sanitizer, so nothing is claimed); the log is then removed. */
 bool t_servers_clean(const char *prog);
 
+/* Remove a scratch directory and everything in it. */
+void t_rm_rf(const char *dir);
+
 /* Threads of "thread" agents still running. */
 int t_threads_running(void);
 
