@@ -46,6 +46,13 @@ static const struct cfg_key cfg_keys[] = {
 	  600000,
 	  "a process that dies mid-step gives back the messages it drained "
 	  "this long after" },
+	{ "env.fanout_max", CFG_INT, CFG_F(fanout_max), "10000000", 1,
+	  INT64_MAX / 4,
+	  "inbox deliveries one step may make (agents x recipients x "
+	  "rounds); a step over it is refused before it runs" },
+	{ "env.call_work", CFG_INT, CFG_F(call_work), "100000", 100, 10000000,
+	  "list entries one Redis script call writes at most (a bigger batch "
+	  "takes several calls, so none holds Redis for long)" },
 	{ "env.turn_max", CFG_INT, CFG_F(turn_max), "1000000", 1, 100000000,
 	  "messages one turn may read (drained a page at a time); more is "
 	  "an error frame, and they all stay in the inbox" },

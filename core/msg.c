@@ -98,16 +98,29 @@ agora_msg_dup(const agora_msg *m)
 	d->meta = m->meta != NULL ? agora_strdup(m->meta) : NULL;
 	d->send_to.v = NULL;
 	d->send_to.n = 0;
+	d->refs = 0;
 	for (size_t i = 0; i < m->send_to.n; i++) {
 		agora_strv_push(&d->send_to, m->send_to.v[i]);
 	}
 	return d;
 }
 
+agora_msg *
+agora_msg_ref(agora_msg *m)
+{
+	__atomic_fetch_add(&m->refs, 1, __ATOMIC_RELAXED);
+	return m;
+}
+
 void
 agora_msg_free(agora_msg *m)
 {
 	if (m == NULL) {
+		return;
+	}
+	/* refs counts the other holders: while there are any, this free
+	 * only drops one. */
+	if (__atomic_fetch_sub(&m->refs, 1, __ATOMIC_ACQ_REL) != 0) {
 		return;
 	}
 	agora_free(m->sent_from);

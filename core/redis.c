@@ -388,6 +388,33 @@ agora__redis_read(agora_redis *r, agora_reply **out)
 	return agora__redis_get(r, out);
 }
 
+/* Wait, with backoff and for at most one command's time limit, until a
+ * Redis that answered LOADING has read its files (PING answers PONG). */
+static agora_err
+redis_wait_loaded(agora_redis *r)
+{
+	int64_t budget = (int64_t)r->timeout.tv_sec * 1000 +
+	                 (int64_t)r->timeout.tv_usec / 1000;
+	int64_t until = agora_now_ms() + budget, pause = 10;
+
+	while (agora_now_ms() + pause < until) {
+		redisReply *rep;
+		agora_sleep_ms(pause);
+		pause = pause * 2 > 250 ? 250 : pause * 2;
+		rep = redisCommand(r->ctx, "PING");
+		if (rep == NULL) {
+			return redis_io_error(r);
+		}
+		if (rep->type != REDIS_REPLY_ERROR ||
+		    strncmp(rep->str, "LOADING", 7) != 0) {
+			freeReplyObject(rep);
+			return AGORA_OK;
+		}
+		freeReplyObject(rep);
+	}
+	return AGORA_EREDIS; /* errstr still says LOADING */
+}
+
 /* The last command failed before all its bytes were written: the server
  * cannot have run it (an incomplete command is discarded), so it is safe
  * to send again on a new connection. */
@@ -412,6 +439,16 @@ agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
 		rv = agora__redis_append(r, argc, argv, lens);
 		if (rv == AGORA_OK) {
 			rv = agora__redis_get(r, out);
+		}
+		if (rv == AGORA_EREDIS && alone &&
+		    strncmp(r->errstr, "LOADING", 7) == 0 && attempt < 1) {
+			/* A restarted Redis reading its files refuses every
+			 * command until done: wait for it as for a dial. */
+			rv = redis_wait_loaded(r);
+			if (rv == AGORA_OK) {
+				continue;
+			}
+			break;
 		}
 		if (rv != AGORA_EREDIS || !alone || !redis_unsent(r)) {
 			break;

@@ -39,6 +39,10 @@ static const agora_script script_reclaim = { "reclaim", agora_lua_reclaim };
 
 /* A lease when none was set: a step's default deadline and a margin. */
 #define ENV_LEASE_MS (300000 + 5000)
+/* List entries one script call may write by default, so no call holds
+ * Redis for long (about 30 ms here; others' commands wait that long at
+ * most). */
+#define ENV_CALL_WORK 100000
 
 struct agora_env {
 	agora_redis *r;
@@ -49,6 +53,8 @@ struct agora_env {
 	char owner[33];     /* this env's lease owner id, random */
 	char lease_ms[24];  /* how long a drain's lease lasts */
 	char owner_ttl[24]; /* how long owner:<id> lives after a beat */
+	char call_work[24]; /* list entries one script call writes at most */
+	size_t work;        /* the same, as a number */
 	bool owner_set;     /* owner:<id> written at least once */
 	char errstr[256];
 };
@@ -157,6 +163,10 @@ agora_env_open(agora_env **envp, agora_redis *r, const char *session,
 	         (long long)memory_max);
 	snprintf(env->lease_ms, sizeof(env->lease_ms), "%lld",
 	         (long long)ENV_LEASE_MS);
+	env->work = opts != NULL && opts->call_work > 0
+	                ? (size_t)opts->call_work
+	                : ENV_CALL_WORK;
+	snprintf(env->call_work, sizeof(env->call_work), "%zu", env->work);
 	snprintf(env->owner_ttl, sizeof(env->owner_ttl), "%lld",
 	         (long long)(opts != NULL && opts->owner_ttl_ms > 0
 	                         ? opts->owner_ttl_ms
@@ -339,35 +349,23 @@ agora_env_has_role(agora_env *env, const char *role, bool *yes)
 	return rv;
 }
 
-agora_err
-agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
-                     size_t n)
+/* Messages i0..i1-1 of a batch as store.lua's arguments. */
+static agora_err
+store_args(agora_env *env, struct argv_builder *ab, const char *mode,
+           agora_msg *const *msgs, const bool *acks, size_t i0, size_t i1)
 {
-	struct argv_builder ab = { 0 };
-	agora_reply *rep = NULL;
-	char count[24];
+	char *count = agora_sprintf("%zu", i1 - i0);
 	agora_err rv = AGORA_OK;
-	int64_t now = agora_wall_ms();
 
-	if (n == 0) {
-		return AGORA_OK;
-	}
-	ab_pushs(&ab, env->prefix);
-	ab_pushs(&ab, env->memory_max);
-	snprintf(count, sizeof(count), "%zu", n);
-	ab_pushs(&ab, count);
-	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+	ab_pushs(ab, env->prefix);
+	ab_pushs(ab, env->memory_max);
+	ab_pushs(ab, mode);
+	ab_take(ab, count, strlen(count));
+	for (size_t i = i0; i < i1 && rv == AGORA_OK; i++) {
 		agora_msg *m = msgs[i];
 		agora_buf body;
 		char *nto;
 
-		rv = agora_msg_validate(m, env->errstr, sizeof(env->errstr));
-		if (rv != AGORA_OK) {
-			break;
-		}
-		if (m->ts_ms == 0) {
-			m->ts_ms = now;
-		}
 		agora_buf_init(&body, AGORA_MSG_MAX_BYTES);
 		rv = agora_msg_encode(m, false, &body);
 		if (rv != AGORA_OK) {
@@ -376,29 +374,102 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 			agora_buf_fini(&body);
 			break;
 		}
-		ab_pushs(&ab, m->sent_from);
-		ab_pushs(&ab, acks != NULL && acks[i] ? "1" : "0");
+		ab_pushs(ab, m->sent_from);
+		ab_pushs(ab, acks != NULL && acks[i] ? "1" : "0");
 		nto = agora_sprintf("%zu", m->send_to.n);
-		ab_take(&ab, nto, strlen(nto));
+		ab_take(ab, nto, strlen(nto));
 		for (size_t k = 0; k < m->send_to.n; k++) {
-			ab_pushs(&ab, m->send_to.v[k]);
+			ab_pushs(ab, m->send_to.v[k]);
 		}
 		{
 			size_t len = body.len;
-			ab_take(&ab, agora_buf_steal(&body), len);
+			ab_take(ab, agora_buf_steal(&body), len);
 		}
 	}
+	return rv;
+}
+
+static agora_err
+store_call(agora_env *env, const char *mode, agora_msg *const *msgs,
+           const bool *acks, size_t i0, size_t i1)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	agora_err rv = store_args(env, &ab, mode, msgs, acks, i0, i1);
+
 	if (rv == AGORA_OK) {
 		rv = env_eval(env, &script_store, &ab, &rep);
 	}
-	if (rv == AGORA_OK && agora__reply_len(rep) == n) {
-		for (size_t i = 0; i < n; i++) {
-			msgs[i]->id =
-			    (uint64_t)agora__reply_int(agora__reply_at(rep, i));
+	if (rv == AGORA_OK && strcmp(mode, "store") == 0 &&
+	    agora__reply_len(rep) == i1 - i0) {
+		for (size_t i = i0; i < i1; i++) {
+			msgs[i]->id = (uint64_t)agora__reply_int(
+			    agora__reply_at(rep, i - i0));
 		}
 	}
 	agora__reply_free(rep);
 	ab_free(&ab);
+	return rv;
+}
+
+/* Inbox entries message m makes: its recipients, or every role for "all"
+ * (roles: the session's count, fetched once when needed). */
+static size_t
+store_deliveries(agora_env *env, const agora_msg *m, int64_t *roles)
+{
+	if (!agora_strv_has(&m->send_to, AGORA_ALL)) {
+		return m->send_to.n;
+	}
+	if (*roles < 0) {
+		agora_reply *rep = NULL;
+		char *key = agora_sprintf("%sroles", env->prefix);
+		*roles = 0;
+		if (agora__redis_cmdv(env->r, &rep, "LLEN", key, NULL) ==
+		    AGORA_OK) {
+			*roles = agora__reply_int(rep);
+		}
+		agora__reply_free(rep);
+		agora_free(key);
+	}
+	return (size_t)*roles + m->send_to.n;
+}
+
+agora_err
+agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
+                     size_t n)
+{
+	int64_t now = agora_wall_ms(), roles = -1;
+	size_t total = 0, i0 = 0, work = 0;
+	agora_err rv = AGORA_OK;
+
+	if (n == 0) {
+		return AGORA_OK;
+	}
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		rv = agora_msg_validate(msgs[i], env->errstr,
+		                        sizeof(env->errstr));
+		if (msgs[i]->ts_ms == 0) {
+			msgs[i]->ts_ms = now;
+		}
+		total += n > 1 ? store_deliveries(env, msgs[i], &roles) : 0;
+	}
+	if (rv != AGORA_OK || total <= env->work) {
+		return rv != AGORA_OK
+		           ? rv
+		           : store_call(env, "store", msgs, acks, 0, n);
+	}
+	/* Many calls: all the roles are checked first, so an unknown one
+	 * still leaves Redis as it was. Each message is stored whole, with
+	 * the ack of what its sender drained, in one of the calls. */
+	rv = store_call(env, "check", msgs, acks, 0, n);
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		work += store_deliveries(env, msgs[i], &roles) + 1;
+		if (work >= env->work || i + 1 == n) {
+			rv = store_call(env, "store", msgs, acks, i0, i + 1);
+			i0 = i + 1;
+			work = 0;
+		}
+	}
 	return rv;
 }
 
@@ -426,11 +497,13 @@ env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
 	agora_msgs_push(out, m);
 }
 
-/* A drained body, decoded once however many roles it went to. */
+/* A drained body, decoded once however many roles it went to, and shared
+ * by them (one copy more, flagged, for the roles it was redelivered to). */
 struct drained {
 	const char *id;
 	size_t idlen;
 	agora_msg *m;
+	agora_msg *again; /* m with redelivered set, made when needed */
 };
 
 static int
@@ -472,7 +545,7 @@ drain_bodies(agora_env *env, const agora_reply *list, size_t *nout)
 }
 
 static void
-drain_role(const agora_reply *list, const struct drained *bodies, size_t nb,
+drain_role(const agora_reply *list, struct drained *bodies, size_t nb,
            agora_msgs *out)
 {
 	for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
@@ -480,8 +553,7 @@ drain_role(const agora_reply *list, const struct drained *bodies, size_t nb,
 		const char *flag =
 		    agora__reply_str(agora__reply_at(list, k), &flen);
 		struct drained key = { 0 };
-		const struct drained *hit;
-		agora_msg *m;
+		struct drained *hit;
 
 		key.id =
 		    agora__reply_str(agora__reply_at(list, k + 1), &key.idlen);
@@ -491,52 +563,82 @@ drain_role(const agora_reply *list, const struct drained *bodies, size_t nb,
 		if (hit == NULL) {
 			continue; /* its body is gone */
 		}
-		m = agora_msg_dup(hit->m);
-		m->redelivered = flag != NULL && flag[0] == 'r';
-		agora_msgs_push(out, m);
+		if (flag != NULL && flag[0] == 'r') {
+			if (hit->again == NULL) {
+				hit->again = agora_msg_dup(hit->m);
+				hit->again->redelivered = true;
+			}
+			agora_msgs_push(out, agora_msg_ref(hit->again));
+		} else {
+			agora_msgs_push(out, agora_msg_ref(hit->m));
+		}
 	}
+}
+
+/* One drain call for roles[0..n-1]; *done says how many it reached (it
+ * stops after env->work entries). */
+static agora_err
+drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
+           size_t *done)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	struct drained *bodies = NULL;
+	size_t nb = 0, k = 0;
+	agora_err rv;
+
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, env->drain_max);
+	ab_pushs(&ab, env->owner);
+	ab_pushs(&ab, env->lease_ms);
+	ab_pushs(&ab, env->owner_ttl);
+	ab_pushs(&ab, env->call_work);
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(&ab, roles[i]);
+	}
+	rv = env_eval(env, &script_drain, &ab, &rep);
+	env->owner_set = env->owner_set || rv == AGORA_OK;
+	if (rv == AGORA_OK) {
+		k = agora__reply_len(rep);
+		if (k < 2 || k > n + 1) {
+			agora__redis_set_err(env->r,
+			                     "drain: a reply of %zu lists", k);
+			snprintf(env->errstr, sizeof(env->errstr), "%s",
+			         agora_redis_errstr(env->r));
+			rv = AGORA_EREDIS;
+		}
+		k = rv == AGORA_OK ? k - 1 : 0;
+	}
+	if (rv == AGORA_OK) {
+		bodies = drain_bodies(env, agora__reply_at(rep, k), &nb);
+	}
+	for (size_t i = 0; rv == AGORA_OK && i < k; i++) {
+		drain_role(agora__reply_at(rep, i), bodies, nb, &outs[i]);
+	}
+	for (size_t b = 0; b < nb; b++) {
+		agora_msg_free(bodies[b].m);
+		agora_msg_free(bodies[b].again);
+	}
+	agora_free(bodies);
+	agora__reply_free(rep);
+	ab_free(&ab);
+	*done = k;
+	return rv;
 }
 
 agora_err
 agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
                      agora_msgs *outs)
 {
-	struct argv_builder ab = { 0 };
-	agora_reply *rep = NULL;
-	struct drained *bodies = NULL;
-	size_t nb = 0;
-	agora_err rv;
+	agora_err rv = AGORA_OK;
+	size_t at = 0;
 
-	if (n == 0) {
-		return AGORA_OK;
+	/* As many calls as it takes for each to stay short. */
+	while (at < n && rv == AGORA_OK) {
+		size_t done = 0;
+		rv = drain_call(env, roles + at, n - at, outs + at, &done);
+		at += done;
 	}
-	ab_pushs(&ab, env->prefix);
-	ab_pushs(&ab, env->drain_max);
-	ab_pushs(&ab, env->owner);
-	ab_pushs(&ab, env->lease_ms);
-	ab_pushs(&ab, env->owner_ttl);
-	for (size_t i = 0; i < n; i++) {
-		ab_pushs(&ab, roles[i]);
-	}
-	rv = env_eval(env, &script_drain, &ab, &rep);
-	env->owner_set = env->owner_set || rv == AGORA_OK;
-	if (rv == AGORA_OK && agora__reply_len(rep) != n + 1) {
-		agora__redis_set_err(env->r, "drain: a reply of %zu lists",
-		                     agora__reply_len(rep));
-		rv = AGORA_EREDIS;
-	}
-	if (rv == AGORA_OK) {
-		bodies = drain_bodies(env, agora__reply_at(rep, n), &nb);
-	}
-	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
-		drain_role(agora__reply_at(rep, i), bodies, nb, &outs[i]);
-	}
-	for (size_t k = 0; k < nb; k++) {
-		agora_msg_free(bodies[k].m);
-	}
-	agora_free(bodies);
-	agora__reply_free(rep);
-	ab_free(&ab);
 	return rv;
 }
 

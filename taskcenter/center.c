@@ -95,6 +95,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	c->deadline_ms = cfg->step_deadline_ms;
 	c->drain_max = cfg->drain_max > 0 ? cfg->drain_max : 10000;
 	c->turn_max = cfg->turn_max > 0 ? cfg->turn_max : 1000000;
+	c->fanout_max = cfg->fanout_max > 0 ? cfg->fanout_max : 10000000;
 	c->beat_ms = (cfg->owner_ttl_ms > 0 ? cfg->owner_ttl_ms : 10000) / 3;
 	rv = center_servers_config(c, cfg, err, errlen);
 	url = cfg->redis_url;
@@ -116,6 +117,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	eo.drain_max = cfg->drain_max;
 	eo.memory_max = cfg->memory_max;
 	eo.owner_ttl_ms = cfg->owner_ttl_ms;
+	eo.call_work = cfg->call_work;
 	if (rv == AGORA_OK) {
 		rv = agora_env_open(&c->env, c->redis, session, &eo);
 		if (rv != AGORA_OK) {

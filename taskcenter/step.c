@@ -322,6 +322,46 @@ step_backends(agora_step *st)
 	}
 }
 
+/* The deliveries this step may make (every acting agent replying to
+ * send_to, "all" being every role) must be within env.fanout_max: an
+ * all-to-all round of 100,000 agents (ten billion inbox entries) is
+ * refused before it runs, saying so, not left to exhaust Redis. */
+static agora_err
+step_check_fanout(agora_step *st)
+{
+	agora_center *c = st->c;
+	uint64_t to = 0, rounds = st->rounds, replies = st->nturns;
+	agora_strv roles = { 0 };
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < st->send_to.n; i++) {
+		if (strcmp(st->send_to.v[i], AGORA_ALL) != 0) {
+			to++;
+			continue;
+		}
+		rv = agora_env_roles(c->env, &roles);
+		if (rv != AGORA_OK) {
+			tc_set_err(c, "%s", agora_env_errstr(c->env));
+			return rv;
+		}
+		to += roles.n;
+		agora_strv_clear(&roles);
+	}
+	if (replies * to * rounds > (uint64_t)c->fanout_max) {
+		tc_set_err(
+		    c,
+		    "this step could deliver %llu messages (%llu agents "
+		    "replying to %llu roles, %llu rounds): over "
+		    "env.fanout_max (%lld); send replies to fewer roles, "
+		    "or let fewer agents act at once",
+		    (unsigned long long)(replies * to * rounds),
+		    (unsigned long long)replies, (unsigned long long)to,
+		    (unsigned long long)rounds, (long long)c->fanout_max);
+		return AGORA_ETOOBIG;
+	}
+	return AGORA_OK;
+}
+
 static int
 turn_order(const void *a, const void *b)
 {
@@ -515,6 +555,9 @@ agora_center_step(agora_center *c, const agora_step_opts *opts,
 	rv = step_check_send_to(st);
 	if (rv == AGORA_OK) {
 		rv = step_pick_agents(st, o);
+	}
+	if (rv == AGORA_OK) {
+		rv = step_check_fanout(st);
 	}
 	if (rv != AGORA_OK) {
 		agora_step_free(st);

@@ -122,6 +122,7 @@ struct agora_center {
 	int64_t deadline_ms;
 	int64_t drain_max; /* a drain's page */
 	int64_t turn_max;  /* what one turn may read in all */
+	int64_t fanout_max; /* deliveries one step may make */
 	int64_t beat_ms;   /* a step says its owner lives this often */
 	uint64_t steps;    /* steps started, to stamp picked agents */
 	/* The running step; set and cleared under active_lock, so that

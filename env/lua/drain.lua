@@ -11,16 +11,22 @@
 -- died), goes back to the head of the inbox first, marked redelivered, so
 -- this drain gets it. The drainer's own earlier pages stay in flight (a
 -- turn reads a long inbox page by page).
--- KEYS[1] = prefix; ARGV = limit, owner, lease_ms, owner_ttl_ms,
+-- One call moves at most budget entries in all (at least one role's
+-- page), so it never holds Redis for long; the caller drains the roles it
+-- did not reach in the next call.
+-- KEYS[1] = prefix; ARGV = limit, owner, lease_ms, owner_ttl_ms, budget,
 --   role_1 .. role_n.
--- Returns n + 1 lists: per role a flat list of flag ("n" new, "r"
--- redelivered) and id; then a flat list of id and body for each distinct id
--- (a task sent to all is one body, not one per role).
+-- Returns k + 1 lists for the first k roles it reached: per role a flat
+-- list of flag ("n" new, "r" redelivered) and id; then a flat list of id
+-- and body for each distinct id (a task sent to all is one body, not one
+-- per role).
 local p = KEYS[1]
 local limit = tonumber(ARGV[1])
 local owner = ARGV[2]
 local lease_ms = tonumber(ARGV[3])
 local owner_ttl = tonumber(ARGV[4])
+local budget = tonumber(ARGV[5])
+local moved = 0
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local leases = p .. 'lease'
@@ -58,13 +64,17 @@ end
 
 redis.call('SET', p .. 'owner:' .. owner, '1', 'PX', owner_ttl)
 local out, distinct, seen = {}, {}, {}
-for a = 5, #ARGV do
+for a = 6, #ARGV do
+	if moved >= budget then
+		break
+	end
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
 	local fl = p .. 'inflight:' .. role
 	reclaim(role, fl)
 	local items = redis.call('LRANGE', inbox, 0, limit - 1)
 	local got = {}
+	moved = moved + #items + 1
 	if #items > 0 then
 		if #items == limit or redis.call('RENAMENX', inbox, fl) == 0 then
 			redis.call('LTRIM', inbox, #items, -1)

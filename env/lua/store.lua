@@ -7,13 +7,16 @@
 -- role but the sender), to the sender's view and memory, and an event.
 -- With ack = 1 the sender's in-flight messages (what it drained for this
 -- reply) are moved to its memory first.
--- KEYS[1] = prefix; ARGV = memory_max, n, then per message:
+-- KEYS[1] = prefix; ARGV = memory_max, mode, n, then per message:
 --   from, ack, nto, to_1 .. to_nto, body
+-- Mode "check" only checks the roles (a batch the caller stores in several
+-- calls, so that none holds Redis for long, is checked whole first).
 -- Returns the ids.
 local p = KEYS[1]
 local memmax = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-local i = 3
+local mode = ARGV[2]
+local n = tonumber(ARGV[3])
+local i = 4
 local plan = {}
 local known = { user_requirement = true } -- role checks, memoized
 local function registered(r)
@@ -42,6 +45,9 @@ for m = 1, n do
 	end
 	plan[m] = { from = from, ack = ack, all = all, to = to, body = ARGV[i] }
 	i = i + 1
+end
+if mode == 'check' then
+	return {}
 end
 
 -- Memories are trimmed at the end, and only those over the cap (RPUSH

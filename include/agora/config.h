@@ -25,6 +25,8 @@ typedef struct agora_config {
 	int64_t drain_max;        /* env.drain_max: messages per drain */
 	int64_t memory_max;       /* env.memory_max: memory entries per agent */
 	int64_t turn_max;         /* env.turn_max: messages one turn reads */
+	int64_t fanout_max;       /* env.fanout_max: deliveries a step makes */
+	int64_t call_work;        /* env.call_work: entries a script writes */
 	int64_t owner_ttl_ms;     /* env.owner_ttl_ms: leases of the dead */
 	char *server_program;     /* server.program: for child servers */
 	int64_t server_children;  /* server.children: 0 one per agent */

@@ -28,6 +28,8 @@ typedef struct agora_env_opts {
 	int64_t memory_max;   /* memory entries per role; 0: 10000 */
 	int64_t owner_ttl_ms; /* an owner is alive this long after it beats;
 	                         0: 10000 */
+	int64_t call_work;    /* list entries one script call writes at most
+	                         (more takes several calls); 0: 100000 */
 } agora_env_opts;
 
 /* Open the environment of session (1..64 bytes, no braces or spaces) on r,

@@ -52,6 +52,9 @@ typedef struct agora_msg {
 	int64_t ts_ms;    /* wall clock, ms since the epoch */
 	char *meta;       /* JSON object text, or NULL */
 	bool redelivered; /* set by drain: delivered before, not acked */
+	/* Holders beyond the first (agora_msg_ref); a shared message is
+	 * read-only. Atomic: holders may be on several threads. */
+	uint32_t refs;
 } agora_msg;
 
 /* A new message from `from` to the comma-separated `to` (NULL means all).
@@ -59,6 +62,10 @@ typedef struct agora_msg {
 AGORA_API agora_msg *agora_msg_new(const char *from, const char *to,
                                    const char *content);
 AGORA_API agora_msg *agora_msg_dup(const agora_msg *m);
+/* Share m: one more holder, who frees it with agora_msg_free like any
+ * other; the last free frees it. A shared message must not be changed (a
+ * drain hands the same message to every role it went to). */
+AGORA_API agora_msg *agora_msg_ref(agora_msg *m);
 AGORA_API void agora_msg_free(agora_msg *m);
 AGORA_API const char *agora_msg_role_name(agora_msg_role r);
 

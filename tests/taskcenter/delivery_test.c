@@ -194,6 +194,99 @@ a_killed_process_gives_back_what_it_drained(void **state)
 	agora_redis_close(r);
 }
 
+/* A step that could deliver more than env.fanout_max messages is refused
+ * before anything runs, with the numbers. */
+static void
+a_step_over_the_fanout_limit_is_refused_up_front(void **state)
+{
+	static const char *const kv[] = { "env.fanout_max", "5", NULL };
+	agora_center *c = t_center_with("fanout", kv);
+	agora_step *st = NULL;
+
+	(void)state;
+	t_add(c, "a", "echo", NULL);
+	t_add(c, "b", "echo", NULL);
+	t_add(c, "c", "echo", NULL);
+	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
+	AGORA_FAIL(agora_center_step(c, NULL, &st), AGORA_ETOOBIG);
+	assert_null(st);
+	assert_non_null(strstr(agora_center_errstr(c),
+	                       "could deliver 9 messages (3 agents replying "
+	                       "to 3 roles"));
+	assert_int_equal(pending(c, "a"), 1); /* nothing ran, nothing lost */
+	agora_center_free(c);
+}
+
+/* An all-to-all round of 400 agents (160,000 deliveries) is stored and
+ * drained in many script calls (here at most 100 entries each), and
+ * every agent gets every other agent's reply exactly once; with the
+ * default, no call is slow enough for Redis's slow log (1 s). */
+static void
+all_to_all(const char *name, const char *const *kv)
+{
+	agora_center *c = t_center_with(name, kv);
+	agora_redis *r = t_redis_open();
+	agora_reply *rep = NULL;
+	agora_step_opts o = { 0 };
+	agora_agent_spec spec = { .kind = "echo" };
+	agora_agent *agents[400];
+	char role[16];
+	t_frames f;
+
+	AGORA_PASS(agora__redis_cmdv(r, NULL, "CONFIG", "SET",
+	                             "slowlog-log-slower-than", "1000000",
+	                             NULL));
+	AGORA_PASS(agora__redis_cmdv(r, NULL, "SLOWLOG", "RESET", NULL));
+	for (int i = 0; i < 400; i++) {
+		char err[256];
+		snprintf(role, sizeof(role), "e%d", i);
+		spec.role = role;
+		AGORA_PASS(
+		    agora_agent_new(&agents[i], &spec, err, sizeof(err)));
+	}
+	AGORA_PASS(agora_center_add_agents(c, agents, 400));
+	AGORA_PASS(agora_center_send_task_request(c, "hi", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, &o, &f));
+	AGORA_PASS(f.err);
+	assert_int_equal(t_count(&f, "e0", AGORA_FRAME_END), 1);
+	t_frames_free(&f);
+	for (int i = 0; i < 400; i += 57) {
+		snprintf(role, sizeof(role), "e%d", i);
+		assert_int_equal(pending(c, role), 399);
+	}
+	/* Read back, all 160,000 entries, by the next round, whose
+	 * replies make as many again. */
+	AGORA_PASS(t_step(c, &o, &f));
+	AGORA_PASS(f.err);
+	assert_int_equal(t_count(&f, "e399", AGORA_FRAME_END), 1);
+	t_frames_free(&f);
+	for (int i = 0; i < 400; i += 57) {
+		agora_msgs mem = { 0 };
+		snprintf(role, sizeof(role), "e%d", i);
+		assert_int_equal(pending(c, role), 399);
+		AGORA_PASS(
+		    agora_env_memory(agora_center_env(c), role, 0, &mem));
+		/* "hi" and its reply, then 399 replies read and its own. */
+		assert_int_equal(mem.n, 2 + 399 + 1);
+		agora_msgs_clear(&mem);
+	}
+	AGORA_PASS(agora__redis_cmdv(r, &rep, "SLOWLOG", "LEN", NULL));
+	assert_int_equal(agora__reply_int(rep), 0);
+	agora__reply_free(rep);
+	agora_redis_close(r);
+	agora_center_free(c);
+}
+
+static void
+an_all_to_all_round_is_chunked_and_complete(void **state)
+{
+	static const char *const small[] = { "env.call_work", "100", NULL };
+
+	(void)state;
+	all_to_all("a2a-small", small);
+	all_to_all("a2a", NULL);
+}
+
 int
 main(void)
 {
@@ -202,6 +295,9 @@ main(void)
 		cmocka_unit_test(
 		    more_than_a_turn_may_read_fails_loudly_and_loses_nothing),
 		cmocka_unit_test(a_killed_process_gives_back_what_it_drained),
+		cmocka_unit_test(
+		    a_step_over_the_fanout_limit_is_refused_up_front),
+		cmocka_unit_test(an_all_to_all_round_is_chunked_and_complete),
 	};
 
 	if (getenv("AGORA_BIN") == NULL) {

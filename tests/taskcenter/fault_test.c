@@ -71,7 +71,9 @@ redis_killed_mid_step_ends_the_step_with_an_error(void **state)
 	}
 	assert_int_equal(rv, AGORA_EREDIS);
 	assert_non_null(strstr(agora_step_errstr(st), "publish"));
-	assert_non_null(strstr(agora_step_errstr(st), "connection lost"));
+	/* Lost while the reply was read, or gone when it was re-dialled. */
+	assert_true(strstr(agora_step_errstr(st), "connection lost") != NULL ||
+	            strstr(agora_step_errstr(st), "cannot connect") != NULL);
 	agora_step_free(st);
 	/* The next call fails at once, saying why. */
 	AGORA_FAIL(agora_center_step(c, NULL, &st), AGORA_EREDIS);
