@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -145,6 +146,9 @@ struct agora_link {
 	struct slot *free;
 	bool closing;
 	int up;
+	int refused_pipe;       /* the last pipe closed by link_check_peer */
+	unsigned long refusals; /* how many (logged once) */
+	char refused_why[200];
 	void (*on_down)(void *arg);
 	void *down_arg;
 };
@@ -212,6 +216,37 @@ slot_done(void *p)
 	nng_msg_free(m);
 }
 
+/* Before a connection to an ipc:// peer is used: the process listening
+ * there must run as our user (a socket another user put in our path gets
+ * nothing: DESIGN.md section 11). */
+static void
+link_check_peer(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agora_link *l = arg;
+	uint64_t uid = 0;
+
+	(void)ev;
+	if (strncmp(l->url, "ipc://", 6) != 0) {
+		return;
+	}
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
+	    uid == (uint64_t)getuid()) {
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->refused_pipe = nng_pipe_id(p);
+	snprintf(l->refused_why, sizeof(l->refused_why),
+	         "refused: the process listening there runs as uid %llu, not "
+	         "us",
+	         (unsigned long long)uid);
+	if (l->refusals++ == 0) {
+		agora_log(AGORA_LOG_WARN, "transport", "%s: %s", l->url,
+		          l->refused_why);
+	}
+	pthread_mutex_unlock(&l->lock);
+	nng_pipe_close(p);
+}
+
 static void
 link_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -219,8 +254,12 @@ link_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	void (*fn)(void *) = NULL;
 	void *fn_arg = NULL;
 
-	(void)p;
 	pthread_mutex_lock(&l->lock);
+	if (nng_pipe_id(p) == l->refused_pipe && l->refused_pipe != 0) {
+		/* Refused before it was up: nothing went down. */
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		l->up++;
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
@@ -257,6 +296,7 @@ link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 2);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 20);
 	nng_socket_set_ms(l->sock, NNG_OPT_REQ_RESENDTIME, LINK_RESEND_MS);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_PRE, link_check_peer, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);
 	if (url_is_tls(url)) {
@@ -291,6 +331,14 @@ agora_link_open_now(agora_link **lp, const char *url, int64_t wait_ms,
 
 	for (;;) {
 		rv = link_open(lp, url, 0, err, errlen);
+		if (rv == AGORA_OK && (*lp)->refusals > 0) {
+			/* The peer is not ours: never talk to it. */
+			snprintf(err, errlen, "%s: %s", url,
+			         (*lp)->refused_why);
+			agora_link_close(*lp);
+			*lp = NULL;
+			return AGORA_EAUTH;
+		}
 		if (rv != AGORA_ETRANSPORT || agora_now_ms() >= until) {
 			return rv;
 		}

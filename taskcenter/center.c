@@ -156,6 +156,11 @@ agora_center_free(agora_center *c)
 	agora__links_close_all(c);
 	agora__calls_free_all(c);
 	agora__links_free_all(c);
+	if (c->ipc_dir != NULL) {
+		rmdir(
+		    c->ipc_dir); /* the children took their sockets with them */
+		agora_free(c->ipc_dir);
+	}
 	agora_free(c->server_program);
 	agora_free(c->server_log);
 	agora_strv_clear(&c->plugins);

@@ -85,6 +85,31 @@ place_program(agora_center *c, char *buf, size_t len)
 	return "agora";
 }
 
+/* Children listen in a directory only our user may enter, made once per
+ * center with an unguessable name: another local user can neither listen
+ * there first nor connect, and no child replaces another's socket. */
+static agora_err
+place_ipc_dir(agora_center *c, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR"); /* NOLINT(concurrency-mt-unsafe) */
+	char *dir;
+
+	if (c->ipc_dir != NULL) {
+		return AGORA_OK;
+	}
+	dir = agora_sprintf("%s/agora-XXXXXX",
+	                    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, errlen,
+		         "cannot make a directory for child "
+		         "servers' sockets in $TMPDIR or /tmp");
+		agora_free(dir);
+		return AGORA_ESYS;
+	}
+	c->ipc_dir = dir;
+	return AGORA_OK;
+}
+
 static agora_err
 place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 {
@@ -95,7 +120,12 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	struct server_link *s;
 	agora_err rv;
 
-	snprintf(path, sizeof(path), "/tmp/agora-%d-%llu.sock", (int)getpid(),
+	rv = place_ipc_dir(c, err, errlen);
+	if (rv != AGORA_OK) {
+		agora_free(argv);
+		return rv;
+	}
+	snprintf(path, sizeof(path), "%s/child-%llu.sock", c->ipc_dir,
 	         (unsigned long long)__atomic_add_fetch(&place_nchildren, 1,
 	                                                __ATOMIC_RELAXED));
 	snprintf(url, sizeof(url), "ipc://%s", path);

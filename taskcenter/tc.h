@@ -120,11 +120,11 @@ struct agora_center {
 	size_t nagents;
 	struct role_map map;
 	int64_t deadline_ms;
-	int64_t drain_max; /* a drain's page */
-	int64_t turn_max;  /* what one turn may read in all */
+	int64_t drain_max;  /* a drain's page */
+	int64_t turn_max;   /* what one turn may read in all */
 	int64_t fanout_max; /* deliveries one step may make */
-	int64_t beat_ms;   /* a step says its owner lives this often */
-	uint64_t steps;    /* steps started, to stamp picked agents */
+	int64_t beat_ms;    /* a step says its owner lives this often */
+	uint64_t steps;     /* steps started, to stamp picked agents */
 	/* The running step; set and cleared under active_lock, so that
 	 * another thread may interrupt it (agora_center_interrupt). */
 	agora_step *active;
@@ -135,6 +135,7 @@ struct agora_center {
 	uint64_t dispatches; /* ids of step requests and calls */
 	char *server_program;
 	char *server_log;
+	char *ipc_dir;      /* children's sockets: a 0700 directory of ours */
 	agora_strv plugins; /* for child servers */
 	char *token;
 	int64_t server_timeout_ms;

@@ -291,5 +291,46 @@ no_reports() { ! grep -qE "Sanitizer|runtime error" "$work/srv.err"; }
 cp "$work/srv.err" "$work/err"
 check "no sanitizer reports from the servers" no_reports
 
+# ---- child servers' sockets: a private directory, gone afterwards ----
+printf '{"agents":[{"role":"kid","kind":"sleep","seconds":30,"placement":"child"}],"script":[{"send_task_request":{"task":"x"}},{"step":{}}]}' >"$work/kid.json"
+"$agora" run "$work/kid.json" --redis "$redis" --session kids >"$work/out" 2>"$work/err" &
+kpid=$!
+kaddr=""
+for _ in $(seq 400); do
+	kaddr=$(redis-cli -s "$work/r.sock" HGET "agora:{kids}:agent:kid" server 2>/dev/null)
+	[ -n "$kaddr" ] && break
+	sleep 0.05
+done
+kdir=$(dirname "${kaddr#ipc://}")
+check "a child is registered with its address" [ -n "$kaddr" ]
+check "a child listens in a directory of its own ($kdir)" [ "$kdir" != /tmp ]
+check "only we may enter it" [ "$(stat -c '%a %u' "$kdir" 2>/dev/null)" = "700 $(id -u)" ]
+kill -INT "$kpid"
+wait "$kpid"
+check "the directory is gone with the run" [ ! -e "$kdir" ]
+
+# ---- ipc: a server run by another user gets nothing from us ----
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
+	runuser -u nobody -- test -x "$agora"; then
+	evil=$(mktemp -d)
+	chmod 0777 "$evil"
+	runuser -u nobody -- "$agora" server --ipc "$evil/s.sock" >/dev/null 2>&1 &
+	epid=$!
+	pids+=("$epid")
+	for _ in $(seq 200); do [ -S "$evil/s.sock" ] && break; sleep 0.05; done
+	printf '{"agents":[{"role":"x","kind":"echo","placement":"ipc://%s/s.sock"}],"script":[{"send_task_request":{"task":"for us only"}},{"step":{}}]}' "$evil" >"$work/evil.json"
+	run run "$work/evil.json" --redis "$redis" --session evil
+	check "another user's server is refused (exit 1)" [ "$code" -eq 1 ]
+	check "it says whose it is" has "runs as uid $(id -u nobody), not us" err
+	runuser -u nobody -- "$agora" ctl "ipc://$evil/s.sock" info >"$work/out" 2>"$work/err"
+	check "its owner can ask it what it got" [ $? -eq 0 ]
+	check "it never got a request for a session of ours" has "^sessions: 0" out
+	runuser -u nobody -- "$agora" ctl "ipc://$evil/s.sock" stop >/dev/null 2>&1
+	stopped "$epid"
+	rm -rf "$evil"
+else
+	echo "server cli: skipped the other-user ipc check (needs root and a user nobody)"
+fi
+
 echo "server cli: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
