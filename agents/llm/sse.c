@@ -2,7 +2,9 @@
 /* Server-Sent Events, parsed incrementally: a line ends at \n, \r\n or \r
  * (a \r\n split across two feeds is one end); a blank line ends an event;
  * "data:" lines accumulate (one space after the colon is dropped), "event:"
- * names the event, ":" starts a comment, other fields are ignored. */
+ * names the event, ":" starts a comment, other fields are ignored. One
+ * UTF-8 byte-order mark at the very start is skipped, as the WHATWG
+ * event-stream spec says. */
 #include <string.h>
 
 #include "sse.h"
@@ -19,6 +21,7 @@ sse_init(struct sse_parser *p, size_t max_line,
 	agora_buf_init(&p->event, 256);
 	p->saw_cr = 0;
 	p->has_data = 0;
+	p->bom = 0;
 	p->on_event = on_event;
 	p->arg = arg;
 }
@@ -86,8 +89,8 @@ sse_line(struct sse_parser *p, const char *s, size_t n)
 	return 0;
 }
 
-int
-sse_feed(struct sse_parser *p, const char *bytes, size_t n)
+static int
+sse_feed_lines(struct sse_parser *p, const char *bytes, size_t n)
 {
 	size_t start = 0;
 
@@ -123,4 +126,32 @@ sse_feed(struct sse_parser *p, const char *bytes, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* The byte-order mark may arrive split across feeds, so its bytes are held
+ * back until it is whole; if it turns out not to be one, they are fed as
+ * the start of the first line. */
+int
+sse_feed(struct sse_parser *p, const char *bytes, size_t n)
+{
+	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+
+	while (p->bom >= 0 && p->bom < 3 && n > 0 && bytes[0] == bom[p->bom]) {
+		p->bom++;
+		bytes++;
+		n--;
+	}
+	if (p->bom == 3) {
+		p->bom = -1;
+	} else if (p->bom >= 0 && n > 0) {
+		int held = p->bom;
+		p->bom = -1;
+		if (held > 0) {
+			int rv = sse_feed_lines(p, bom, (size_t)held);
+			if (rv != 0) {
+				return rv;
+			}
+		}
+	}
+	return sse_feed_lines(p, bytes, n);
 }

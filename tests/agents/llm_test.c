@@ -177,6 +177,22 @@ events_split_merged_or_commented_parse_the_same(void **state)
 	}
 }
 
+/* Per the event-stream spec a leading byte-order mark is not part of the
+ * first line; read as one, it made the first event's field name unknown
+ * and the first chunk was lost. */
+static void
+a_byte_order_mark_before_the_first_event(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("bom", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_OK);
+	assert_string_equal(o.text.data, "hello brave new world");
+	assert_int_equal(o.chunks, 4);
+	done(&o);
+}
+
 static void
 a_plain_reply_works_too(void **state)
 {
@@ -472,6 +488,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(a_stream_arrives_in_chunks_with_usage),
 		T(events_split_merged_or_commented_parse_the_same),
+		T(a_byte_order_mark_before_the_first_event),
 		T(a_plain_reply_works_too),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),

@@ -10,6 +10,7 @@
  *   comments    echo with ": keep-alive" comments, event: lines and \r\n
  *   cut         two chunks, then the connection is dropped mid-stream
  *   nodone      echo without finish_reason or [DONE], ended cleanly
+ *   bom         echo, the body starting with a UTF-8 byte-order mark
  *   429once     the first request: 429 with Retry-After: 1; then echo
  *   500once     the first request: 500; then echo
  *   500         always 500 {"error":{"message":"internal boom"}}
@@ -56,6 +57,7 @@ struct request {
 	agora_json *doc;
 	const char *model;
 	bool stream;
+	const char *type; /* a Content-Type for echo; NULL: the usual */
 };
 
 static bool
@@ -92,13 +94,24 @@ chunk(int fd, const char *data, size_t n)
 	       write_str(fd, "\r\n");
 }
 
+/* The head of a streamed 200; type "" sends no Content-Type. */
+static bool
+sse_head_typed(int fd, const char *type)
+{
+	char head[256];
+
+	snprintf(head, sizeof(head),
+	         "HTTP/1.1 200 OK\r\n%s%s%sTransfer-Encoding: chunked\r\n"
+	         "Connection: close\r\n\r\n",
+	         type[0] != '\0' ? "Content-Type: " : "", type,
+	         type[0] != '\0' ? "\r\n" : "");
+	return write_str(fd, head);
+}
+
 static bool
 sse_head(int fd)
 {
-	return write_str(fd, "HTTP/1.1 200 OK\r\n"
-	                     "Content-Type: text/event-stream\r\n"
-	                     "Transfer-Encoding: chunked\r\n"
-	                     "Connection: close\r\n\r\n");
+	return sse_head_typed(fd, "text/event-stream");
 }
 
 static void
@@ -107,10 +120,13 @@ reply_plain(int fd, int status, const char *type, const char *body,
 {
 	char head[512];
 
+	/* type "" sends no Content-Type. */
 	snprintf(head, sizeof(head),
-	         "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	         "HTTP/1.1 %d X\r\n%s%s%sContent-Length: %zu\r\n"
 	         "%sConnection: close\r\n\r\n",
-	         status, type, strlen(body), extra != NULL ? extra : "");
+	         status, type[0] != '\0' ? "Content-Type: " : "", type,
+	         type[0] != '\0' ? "\r\n" : "", strlen(body),
+	         extra != NULL ? extra : "");
 	if (write_str(fd, head)) {
 		(void)write_str(fd, body);
 	}
@@ -200,13 +216,19 @@ serve_echo(struct request *rq, const char *text, int how)
 		agora_buf_adds(
 		    &b, "},\"finish_reason\":\"stop\"}],\"usage\":"
 		        "{\"prompt_tokens\":7,\"completion_tokens\":3}}");
-		reply_plain(rq->fd, 200, "application/json", b.data, NULL);
+		reply_plain(rq->fd, 200,
+		            rq->type != NULL ? rq->type : "application/json",
+		            b.data, NULL);
 		agora_buf_fini(&b);
 		return;
 	}
 	agora_buf_init(&b, 0);
+	if (how == 'b') {
+		agora_buf_adds(&b, "\xef\xbb\xbf");
+	}
 	echo_events(&b, text, how != 'n', how == 'c');
-	if (!sse_head(rq->fd)) {
+	if (!sse_head_typed(rq->fd, rq->type != NULL ? rq->type
+	                                             : "text/event-stream")) {
 		agora_buf_fini(&b);
 		return;
 	}
@@ -325,6 +347,8 @@ serve(struct request *rq)
 		serve_echo(rq, last_content(rq), 'c');
 	} else if (strcmp(m, "nodone") == 0) {
 		serve_echo(rq, last_content(rq), 'n');
+	} else if (strcmp(m, "bom") == 0) {
+		serve_echo(rq, last_content(rq), 'b');
 	} else if (strcmp(m, "cut") == 0 || strcmp(m, "badevent") == 0 ||
 	           strcmp(m, "errorevent") == 0) {
 		serve_broken(rq, m);
