@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Decoding an OpenAI-compatible chat completion reply: each streamed event
  * is a JSON chunk whose choices[0].delta.content is passed on as text, and
- * whose finish_reason and usage are kept; an "error" object in the stream
- * ends it with the server's words. A reply that was not streamed is one
+ * whose finish_reason and usage are kept; an "error" object in the stream,
+ * or an event named "error" (llama.cpp's "error:" line), ends it with the
+ * server's words. A reply that was not streamed is one
  * JSON object with choices[0].message.content. No HTTP here: client.c
  * feeds the bytes. */
 #include <stdio.h>
@@ -68,7 +69,15 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 	const char *text, *finish;
 	char excerpt[200];
 
-	(void)event;
+	if (strcmp(event, "error") == 0) {
+		/* llama.cpp's "error: {json}" line (sse.c), or an event named
+		 * "error": either way its data is the failure, not a chunk. */
+		llm_server_message(data, len, excerpt, sizeof(excerpt));
+		snprintf(r->error, sizeof(r->error),
+		         "the model reported an error: %s", excerpt);
+		r->failed = true;
+		return 1;
+	}
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		r->done_seen = true;
 		return 0;

@@ -2,7 +2,8 @@
 /* Server-Sent Events, parsed incrementally: a line ends at \n, \r\n or \r
  * (a \r\n split across two feeds is one end); a blank line ends an event;
  * "data:" lines accumulate (one space after the colon is dropped), "event:"
- * names the event, ":" starts a comment, other fields are ignored. One
+ * names the event, ":" starts a comment, an "error:" line (llama.cpp) is
+ * an event named "error" by itself, other fields are ignored. One
  * UTF-8 byte-order mark at the very start is skipped, as the WHATWG
  * event-stream spec says. */
 #include <string.h>
@@ -85,6 +86,12 @@ sse_line(struct sse_parser *p, const char *s, size_t n)
 		if (agora_buf_add(&p->event, value, value_len) != AGORA_OK) {
 			return -1;
 		}
+	} else if (name_len == 5 && memcmp(s, "error", 5) == 0) {
+		/* Not a field of the spec: llama.cpp's server reports a failure
+		 * mid-stream as an "error: {json}" line instead of data. It
+		 * goes out at once as an event named "error", on its own,
+		 * leaving any event being read as it was. */
+		return p->on_event(p->arg, "error", value, value_len);
 	}
 	return 0;
 }

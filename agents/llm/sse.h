@@ -2,7 +2,9 @@
 /* Private: an incremental parser of Server-Sent Events (the WHATWG
  * event-stream format). Bytes go in as they arrive, split anywhere; each
  * complete event comes out through a callback with its data lines joined
- * by "\n". Comment lines (":" first) and events without data are skipped;
+ * by "\n". An "error:" line (not in the spec; llama.cpp sends one) is
+ * reported at once as an event named "error" whose data is the line's
+ * value. Comment lines (":" first) and events without data are skipped;
  * one leading byte-order mark is skipped. Lines are capped, so a peer
  * cannot make it grow without bound. */
 #ifndef AGORA_SSE_H

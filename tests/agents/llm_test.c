@@ -322,6 +322,23 @@ an_error_object_in_the_stream(void **state)
 	done(&o);
 }
 
+/* llama.cpp reports a failure mid-stream as an "error:" line, not data;
+ * dropped, it left the user with "ended before [DONE]". */
+static void
+a_llama_cpp_error_line_in_the_stream(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("llamaerror", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_EHTTP);
+	assert_string_equal(o.message,
+	                    "the model reported an error: the request exceeds "
+	                    "the available context size");
+	assert_string_equal(o.text.data, "one ");
+	done(&o);
+}
+
 static void
 an_endless_stream_is_stopped_by_the_deadline(void **state)
 {
@@ -497,6 +514,7 @@ main(void)
 		T(a_body_that_is_not_json),
 		T(a_garbage_event_in_the_stream),
 		T(an_error_object_in_the_stream),
+		T(a_llama_cpp_error_line_in_the_stream),
 		T(an_endless_stream_is_stopped_by_the_deadline),
 		T(a_slow_first_byte_waits_or_times_out),
 		T(an_unreachable_server_is_retried_then_reported),

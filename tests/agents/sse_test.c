@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The SSE parser alone: events split across feeds at every byte, several
  * events in one feed, comments, \r\n and \r line ends, multi-line data,
- * and the line cap. */
+ * a leading byte-order mark, llama.cpp's error lines, and the line cap. */
 #include <string.h>
 
 #include "../../agents/llm/sse.h"
@@ -90,6 +90,27 @@ a_leading_byte_order_mark_is_skipped(void **state)
 	agora_buf_fini(&s.all);
 }
 
+/* llama.cpp's "error: {json}" line is an event named "error" at once, even
+ * in the middle of another event, which goes on as it was. */
+static void
+an_error_line_is_an_event_of_its_own(void **state)
+{
+	const char *text = "data: one\n"
+	                   "error: {\"code\":500}\n"
+	                   "data: two\n\n"
+	                   "error:\n"
+	                   "errors: not this\n\n";
+	struct seen s;
+
+	(void)state;
+	for (size_t piece = 1; piece <= strlen(text); piece++) {
+		parse_in_pieces(text, piece, &s);
+		assert_string_equal(s.all.data,
+		                    "error|{\"code\":500};|one\ntwo;error|;");
+		agora_buf_fini(&s.all);
+	}
+}
+
 static void
 an_unended_event_waits(void **state)
 {
@@ -124,6 +145,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(events_split_anywhere_come_out_whole),
 		cmocka_unit_test(a_leading_byte_order_mark_is_skipped),
+		cmocka_unit_test(an_error_line_is_an_event_of_its_own),
 		cmocka_unit_test(an_unended_event_waits),
 		cmocka_unit_test(lines_are_capped),
 	};

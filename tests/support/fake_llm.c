@@ -17,6 +17,8 @@
  *   notjson     200 text/plain "this is not json"
  *   badevent    one chunk, then "data: {oops"
  *   errorevent  one chunk, then {"error":{"message":"context length exceeded"}}
+ *   llamaerror  one chunk, then llama.cpp's line error: {"code":500,...},
+ *               ended cleanly
  *   endless     "tick " every 50 ms until the client goes
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
@@ -278,6 +280,13 @@ serve_broken(struct request *rq, const char *m)
 		agora_buf_adds(&b, "data: {oops\n\n");
 		(void)chunk(rq->fd, b.data, b.len);
 		(void)write_str(rq->fd, "0\r\n\r\n");
+	} else if (strcmp(m, "llamaerror") == 0) {
+		/* llama.cpp's server (server_sent_event(sink, "error", ...)) */
+		agora_buf_adds(&b, "error: {\"code\":500,\"message\":\"the "
+		                   "request exceeds the available context "
+		                   "size\",\"type\":\"server_error\"}\n\n");
+		(void)chunk(rq->fd, b.data, b.len);
+		(void)write_str(rq->fd, "0\r\n\r\n");
 	} else { /* errorevent */
 		agora_buf_adds(&b, "data: {\"error\":{\"message\":\"context "
 		                   "length exceeded\",\"code\":400}}\n\n");
@@ -350,7 +359,8 @@ serve(struct request *rq)
 	} else if (strcmp(m, "bom") == 0) {
 		serve_echo(rq, last_content(rq), 'b');
 	} else if (strcmp(m, "cut") == 0 || strcmp(m, "badevent") == 0 ||
-	           strcmp(m, "errorevent") == 0) {
+	           strcmp(m, "errorevent") == 0 ||
+	           strcmp(m, "llamaerror") == 0) {
 		serve_broken(rq, m);
 	} else if (strcmp(m, "429once") == 0 && first_time(&seen_429)) {
 		reply_plain(rq->fd, 429, "application/json",
