@@ -55,8 +55,9 @@ struct agora_llm_req {
 	/* This attempt. */
 	long status;
 	bool status_known;
-	bool is_sse;
-	agora_buf raw;              /* a non-SSE body */
+	enum llm_body body_kind;    /* of a 200 */
+	size_t sniffed;             /* llm_body_sniff's place in raw */
+	agora_buf raw;              /* a non-SSE body, or one not known yet */
 	struct llm_reply reply;     /* what the body said */
 	int64_t retry_after_ms;     /* -1: none given */
 	struct agora_llm_req *next; /* in the client's list */
@@ -223,24 +224,38 @@ llm_on_body(char *data, size_t size, size_t nmemb, void *arg)
 		char *type = NULL;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 		curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &type);
-		r->is_sse = r->status == 200 && type != NULL &&
-		            strstr(type, "text/event-stream") != NULL;
+		/* Servers mislabel streams (no type, text/plain), so a type
+		 * that does not say leaves it to the first bytes. */
+		r->body_kind = r->status == 200 ? llm_body_from_type(type)
+		                                : LLM_BODY_OTHER;
 		r->status_known = true;
 	}
 	if (r->cancel) {
 		return n; /* the I/O loop removes it next */
 	}
-	if (!r->is_sse) {
-		if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
-			snprintf(r->reply.error, sizeof(r->reply.error),
-			         "reply from %s over %zu bytes", r->url,
-			         r->raw.max);
-			r->reply.failed = true;
-			taken = 0;
-		}
-		return taken;
+	if (r->body_kind == LLM_BODY_SSE) {
+		return llm_reply_feed(&r->reply, data, n) ? n
+		                                          : 0; /* 0 aborts */
 	}
-	return llm_reply_feed(&r->reply, data, n) ? n : 0; /* 0 aborts */
+	if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
+		snprintf(r->reply.error, sizeof(r->reply.error),
+		         "reply from %s over %zu bytes", r->url, r->raw.max);
+		r->reply.failed = true;
+		return 0;
+	}
+	if (r->body_kind == LLM_BODY_UNKNOWN) {
+		r->body_kind =
+		    llm_body_sniff(r->raw.data, r->raw.len, &r->sniffed);
+		if (r->body_kind == LLM_BODY_SSE) {
+			/* What was held to sniff is the stream's start. */
+			if (!llm_reply_feed(&r->reply, r->raw.data,
+			                    r->raw.len)) {
+				taken = 0;
+			}
+			agora_buf_reset(&r->raw);
+		}
+	}
+	return taken;
 }
 
 static size_t
@@ -296,7 +311,8 @@ llm_attempt_reset(struct agora_llm_req *r)
 {
 	r->status = 0;
 	r->status_known = false;
-	r->is_sse = false;
+	r->body_kind = LLM_BODY_UNKNOWN;
+	r->sniffed = 0;
 	agora_buf_reset(&r->raw);
 	llm_reply_reset(&r->reply);
 	r->retry_after_ms = -1;
@@ -438,7 +454,8 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		llm_server_message(r->raw.data, r->raw.len, msg, sizeof(msg));
 		llm_fail(l, r, AGORA_EHTTP, "HTTP %ld from %s: %s", r->status,
 		         r->url, msg);
-	} else if (!r->is_sse) {
+	} else if (r->body_kind != LLM_BODY_SSE) {
+		/* JSON, or never known: either way it must parse as JSON. */
 		if (llm_reply_plain(&r->reply, r->raw.data, r->raw.len)) {
 			llm_finish(l, r, AGORA_OK, NULL);
 		} else {

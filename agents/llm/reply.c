@@ -8,6 +8,7 @@
  * feeds the bytes. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agora/json.h"
 #include "reply.h"
@@ -56,6 +57,83 @@ llm_server_message(const char *body, size_t n, char *out, size_t outlen)
 		snprintf(out, outlen, "no message");
 	}
 	agora_json_free(doc);
+}
+
+/* ---- which kind of body ------------------------------------------------ */
+
+static const char llm_bom[3] = { '\xef', '\xbb', '\xbf' };
+
+/* A case-insensitive search for word in s[0..n). */
+static bool
+llm_has_word(const char *s, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+
+	for (size_t i = 0; i + k <= n; i++) {
+		if (strncasecmp(s + i, word, k) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+enum llm_body
+llm_body_from_type(const char *type)
+{
+	size_t n;
+
+	if (type == NULL) {
+		return LLM_BODY_UNKNOWN;
+	}
+	n = strcspn(type, ";"); /* the media type, not its parameters */
+	if (llm_has_word(type, n, "event-stream")) {
+		return LLM_BODY_SSE;
+	}
+	if (llm_has_word(type, n, "json")) {
+		return LLM_BODY_JSON;
+	}
+	return LLM_BODY_UNKNOWN;
+}
+
+enum llm_body
+llm_body_sniff(const char *s, size_t n, size_t *from)
+{
+	static const char *const sse[] = { "data:", "event:", "id:", "retry:",
+		                           ":" };
+	size_t i = *from;
+	bool maybe = false;
+
+	if (n == 0) {
+		return LLM_BODY_UNKNOWN;
+	}
+	if (i == 0 && n < sizeof(llm_bom) && memcmp(s, llm_bom, n) == 0) {
+		return LLM_BODY_UNKNOWN; /* perhaps a BOM still coming */
+	}
+	if (i == 0 && memcmp(s, llm_bom, sizeof(llm_bom)) == 0) {
+		i = sizeof(llm_bom);
+	}
+	while (i < n &&
+	       (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+		i++;
+	}
+	*from = i;
+	if (i == n) {
+		return LLM_BODY_UNKNOWN;
+	}
+	if (s[i] == '{') {
+		return LLM_BODY_JSON;
+	}
+	for (size_t k = 0; k < sizeof(sse) / sizeof(sse[0]); k++) {
+		size_t len = strlen(sse[k]);
+		size_t have = n - i < len ? n - i : len;
+		if (memcmp(s + i, sse[k], have) == 0) {
+			if (have == len) {
+				return LLM_BODY_SSE;
+			}
+			maybe = true;
+		}
+	}
+	return maybe ? LLM_BODY_UNKNOWN : LLM_BODY_OTHER;
 }
 
 /* ---- streamed ---------------------------------------------------------- */
@@ -188,6 +266,11 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 	const char *text;
 	char excerpt[200];
 
+	if (body != NULL && n >= sizeof(llm_bom) &&
+	    memcmp(body, llm_bom, sizeof(llm_bom)) == 0) {
+		body += sizeof(llm_bom); /* cJSON does not skip it */
+		n -= sizeof(llm_bom);
+	}
 	if (agora_json_parse(&doc, body != NULL ? body : "", n, LLM_BODY_MAX,
 	                     32, NULL, 0) != AGORA_OK) {
 		llm_excerpt(body != NULL ? body : "", n, excerpt,

@@ -17,6 +17,20 @@
 #define LLM_BODY_MAX  (4u << 20)  /* a non-streamed reply */
 #define LLM_ERR_MAX   (64u << 10) /* an error body we keep to quote */
 
+/* What a 200's body is: a stream of events, one JSON object, something
+ * else (it will fail as not JSON), or not known yet. */
+enum llm_body { LLM_BODY_UNKNOWN, LLM_BODY_SSE, LLM_BODY_JSON, LLM_BODY_OTHER };
+
+/* By the Content-Type (NULL: none), in any case: SSE when it says
+ * event-stream, JSON when it says json, else UNKNOWN (sniff the body). */
+enum llm_body llm_body_from_type(const char *type);
+/* By the body's first bytes s[0..n) (all of it so far): after an optional
+ * byte-order mark and white space, "{" is JSON; "data:", "event:", "id:",
+ * "retry:" or ":" is SSE; anything else OTHER; UNKNOWN while too few bytes
+ * have come to tell. *from (0 at first) keeps where the last look
+ * stopped, so a body of white space fed in small pieces is read once. */
+enum llm_body llm_body_sniff(const char *s, size_t n, size_t *from);
+
 struct llm_reply {
 	const char *url; /* for messages; not owned */
 	void (*on_text)(void *arg, const char *text, size_t len);

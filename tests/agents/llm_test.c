@@ -193,6 +193,34 @@ a_byte_order_mark_before_the_first_event(void **state)
 	done(&o);
 }
 
+/* Servers label streams carelessly: no Content-Type, text/plain, or
+ * another case. The type decides when it says event-stream or json (in any
+ * case); else the body's first bytes do. Only a case-sensitive
+ * "text/event-stream" used to count as a stream. */
+static void
+a_stream_or_json_whatever_the_content_type(void **state)
+{
+	static const char *const modes[] = { "notype", "textplain", "mixedcase",
+		                             "bom" };
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		for (int stream = 0; stream < 2; stream++) {
+			struct outcome o;
+			run(modes[i], stream, NULL, &o);
+			if (o.code != AGORA_OK) {
+				fail_msg("%s, stream %d: %s", modes[i], stream,
+				         o.message);
+			}
+			assert_string_equal(o.text.data,
+			                    "hello brave new world");
+			assert_int_equal(o.chunks, stream ? 4 : 1);
+			assert_string_equal(o.finish, "stop");
+			done(&o);
+		}
+	}
+}
+
 static void
 a_plain_reply_works_too(void **state)
 {
@@ -506,6 +534,7 @@ main(void)
 		T(a_stream_arrives_in_chunks_with_usage),
 		T(events_split_merged_or_commented_parse_the_same),
 		T(a_byte_order_mark_before_the_first_event),
+		T(a_stream_or_json_whatever_the_content_type),
 		T(a_plain_reply_works_too),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),

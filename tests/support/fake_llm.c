@@ -11,6 +11,10 @@
  *   cut         two chunks, then the connection is dropped mid-stream
  *   nodone      echo without finish_reason or [DONE], ended cleanly
  *   bom         echo, the body starting with a UTF-8 byte-order mark
+ *   notype      echo with no Content-Type
+ *   textplain   echo as Content-Type: text/plain
+ *   mixedcase   echo as Content-Type: Text/Event-Stream; charset=utf-8
+ *               (with "stream": false, Application/JSON; charset=utf-8)
  *   429once     the first request: 429 with Retry-After: 1; then echo
  *   500once     the first request: 500; then echo
  *   500         always 500 {"error":{"message":"internal boom"}}
@@ -210,6 +214,9 @@ serve_echo(struct request *rq, const char *text, int how)
 
 	if (!rq->stream) {
 		agora_buf_init(&b, 0);
+		if (how == 'b') {
+			agora_buf_adds(&b, "\xef\xbb\xbf");
+		}
 		agora_buf_adds(&b,
 		               "{\"object\":\"chat.completion\",\"choices\":"
 		               "[{\"index\":0,\"message\":{\"role\":"
@@ -358,6 +365,13 @@ serve(struct request *rq)
 		serve_echo(rq, last_content(rq), 'n');
 	} else if (strcmp(m, "bom") == 0) {
 		serve_echo(rq, last_content(rq), 'b');
+	} else if (strcmp(m, "notype") == 0 || strcmp(m, "textplain") == 0 ||
+	           strcmp(m, "mixedcase") == 0) {
+		rq->type = m[0] == 'n'   ? ""
+		           : m[0] == 't' ? "text/plain"
+		           : rq->stream  ? "Text/Event-Stream; charset=utf-8"
+		                         : "Application/JSON; charset=utf-8";
+		serve_echo(rq, last_content(rq), 'e');
 	} else if (strcmp(m, "cut") == 0 || strcmp(m, "badevent") == 0 ||
 	           strcmp(m, "errorevent") == 0 ||
 	           strcmp(m, "llamaerror") == 0) {
