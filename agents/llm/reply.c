@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Decoding an OpenAI-compatible chat completion reply: each streamed event
- * is a JSON chunk whose choices[0].delta.content is passed on as text, and
- * whose finish_reason and usage are kept; an "error" object in the stream,
- * or an event named "error" (llama.cpp's "error:" line), ends it with the
- * server's words. A reply that was not streamed is one
- * JSON object with choices[0].message.content. No HTTP here: client.c
- * feeds the bytes. */
+ * is a JSON chunk whose delta.content, in the choice of index 0, is passed
+ * on as text, and whose finish_reason (of that choice) and usage are kept; an
+ * "error" object in the stream, or an event named "error" (llama.cpp's "error:"
+ * line), ends it with the server's words. A reply that was not streamed is one
+ * JSON object with message.content in the choice of index 0. No HTTP here:
+ * client.c feeds the bytes. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -138,6 +138,25 @@ llm_body_sniff(const char *s, size_t n, size_t *from)
 
 /* ---- streamed ---------------------------------------------------------- */
 
+/* The choice that is the turn's reply: index 0, a choice without an index
+ * (or with a null one) counting as 0. With n > 1 a server sends the other
+ * choices too, interleaved in the stream or in any order in the list. */
+static const agora_json *
+reply_choice0(const agora_json *doc)
+{
+	const agora_json *c = agora_json_first(agora_json_get(doc, "choices"));
+	int64_t index;
+
+	for (; c != NULL; c = agora_json_next(c)) {
+		const agora_json *i = agora_json_get(c, "index");
+		if (agora_json_typeof(i) == AGORA_JSON_NULL ||
+		    agora_json_int(i, 0, 0, &index)) {
+			return c;
+		}
+	}
+	return NULL;
+}
+
 static int
 reply_event(void *arg, const char *event, const char *data, size_t len)
 {
@@ -191,7 +210,7 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 		                     INT64_MAX / 2,
 		                     &r->usage.completion_tokens);
 	}
-	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	choice = reply_choice0(doc);
 	text = agora_json_str(
 	    agora_json_get(agora_json_get(choice, "delta"), "content"));
 	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
@@ -286,13 +305,14 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 		         "the model reported an error: %s", excerpt);
 		return false;
 	}
-	choice = agora_json_at(agora_json_get(doc, "choices"), 0);
+	choice = reply_choice0(doc);
 	text = agora_json_str(
 	    agora_json_get(agora_json_get(choice, "message"), "content"));
 	if (text == NULL) {
 		agora_json_free(doc);
 		snprintf(r->error, sizeof(r->error),
-		         "bad response from %s: no choices[0].message.content",
+		         "bad response from %s: no message.content in the "
+		         "choice of index 0",
 		         r->url);
 		return false;
 	}

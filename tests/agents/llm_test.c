@@ -235,6 +235,25 @@ a_plain_reply_works_too(void **state)
 	done(&o);
 }
 
+/* With n > 1 a server interleaves the choices' chunks; only index 0 is the
+ * turn's reply, and its finish_reason is the reply's. Usage counts every
+ * choice, as the server says. */
+static void
+only_choice_0_is_the_reply(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("choices2", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "first choice");
+		assert_string_equal(o.finish, "length");
+		assert_int_equal(o.usage.prompt_tokens, 9);
+		assert_int_equal(o.usage.completion_tokens, 8);
+		done(&o);
+	}
+}
+
 static void
 a_stream_cut_off_mid_reply(void **state)
 {
@@ -536,6 +555,7 @@ main(void)
 		T(a_byte_order_mark_before_the_first_event),
 		T(a_stream_or_json_whatever_the_content_type),
 		T(a_plain_reply_works_too),
+		T(only_choice_0_is_the_reply),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
 		T(a_429_with_retry_after_then_success),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The reply decoder alone (agents/llm/reply.c, no HTTP): which kind of body
- * a 200 is, by its Content-Type or its first bytes. */
+ * a 200 is, by its Content-Type or its first bytes; which choice is the
+ * reply. */
 #include <string.h>
 
 #include "../../agents/llm/reply.h"
@@ -74,12 +75,108 @@ else_the_first_bytes_decide(void **state)
 	}
 }
 
+/* What a decoder passed on and kept. */
+struct decoded {
+	agora_buf text;
+	int pieces;
+	bool ok;       /* every feed (or the plain body) was taken */
+	bool complete; /* llm_reply_complete at the end */
+	char finish[32];
+	agora_llm_usage usage;
+	char error[512];
+};
+
+static void
+on_text(void *arg, const char *text, size_t len)
+{
+	struct decoded *d = arg;
+
+	assert_int_equal(strlen(text), len);
+	agora_buf_add(&d->text, text, len);
+	d->pieces++;
+}
+
+static void
+decoded_keep(struct decoded *d, struct llm_reply *r)
+{
+	d->complete = llm_reply_complete(r);
+	memcpy(d->finish, r->finish, sizeof(d->finish));
+	d->usage = r->usage;
+	memcpy(d->error, r->error, sizeof(d->error));
+	llm_reply_fini(r);
+}
+
+/* A stream fed in pieces of the given size (0: whole). */
+static void
+decode_stream(const char *stream, size_t piece, struct decoded *d)
+{
+	struct llm_reply r;
+	size_t n = strlen(stream);
+
+	memset(d, 0, sizeof(*d));
+	agora_buf_init(&d->text, 0);
+	agora_buf_adds(&d->text, "");
+	d->ok = true;
+	llm_reply_init(&r, "URL", on_text, d);
+	piece = piece == 0 ? n : piece;
+	for (size_t i = 0; i < n && d->ok; i += piece) {
+		d->ok = llm_reply_feed(&r, stream + i,
+		                       n - i < piece ? n - i : piece);
+	}
+	decoded_keep(d, &r);
+}
+
+static void
+decode_plain(const char *body, size_t n, struct decoded *d)
+{
+	struct llm_reply r;
+
+	memset(d, 0, sizeof(*d));
+	agora_buf_init(&d->text, 0);
+	agora_buf_adds(&d->text, "");
+	llm_reply_init(&r, "URL", on_text, d);
+	d->ok = llm_reply_plain(&r, body, n);
+	decoded_keep(d, &r);
+}
+
+static void
+a_choice_without_an_index_is_index_0(void **state)
+{
+	struct decoded d;
+	static const char body[] =
+	    "{\"choices\":[{\"index\":2,\"message\":{\"content\":\"no\"}},"
+	    "{\"message\":{\"content\":\"yes\"},\"finish_reason\":"
+	    "\"stop\"}]}";
+
+	(void)state;
+	decode_stream("data: {\"choices\":[{\"index\":1,\"delta\":"
+	              "{\"content\":\"no\"}},{\"delta\":{\"content\":"
+	              "\"a\"}}]}\n\n"
+	              "data: {\"choices\":[{\"index\":null,\"delta\":"
+	              "{\"content\":\"b\"}}]}\n\n"
+	              "data: {\"choices\":[{\"index\":\"0\",\"delta\":"
+	              "{\"content\":\"no\"}}]}\n\n"
+	              "data: {\"choices\":[{\"index\":1,\"delta\":{},"
+	              "\"finish_reason\":\"stop\"}]}\n\n",
+	              0, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "ab");
+	assert_false(d.complete); /* index 1's finish is not the reply's */
+	agora_buf_fini(&d.text);
+	decode_plain(body, sizeof(body) - 1, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "yes");
+	assert_string_equal(d.finish, "stop");
+	agora_buf_fini(&d.text);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_content_type_decides_when_it_says),
 		cmocka_unit_test(else_the_first_bytes_decide),
+		cmocka_unit_test(a_choice_without_an_index_is_index_0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,10 @@
  *   errorevent  one chunk, then {"error":{"message":"context length exceeded"}}
  *   llamaerror  one chunk, then llama.cpp's line error: {"code":500,...},
  *               ended cleanly
+ *   choices2    two choices (n=2) interleaved, index 0 "first choice" cut
+ *               by max_tokens ("length"), index 1 "second choice" ("stop")
+ *               finishing after it, then usage 9+8=17 in a chunk of its own;
+ *               not streamed, the choices listed index 1 first
  *   endless     "tick " every 50 ms until the client goes
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
@@ -303,6 +307,87 @@ serve_broken(struct request *rq, const char *m)
 	agora_buf_fini(&b);
 }
 
+/* Canned replies, written as raw text so a test gets exactly the bytes a
+ * real server sent, escapes included: the stream (an event a write) and the
+ * reply with "stream": false. */
+#define DELTA(i, text)                                                         \
+	"data: {\"choices\":[{\"index\":" #i ",\"delta\":{\"content\":\"" text \
+	"\"},\"finish_reason\":null}]}\n\n"
+#define FINISH(i, why)                                        \
+	"data: {\"choices\":[{\"index\":" #i ",\"delta\":{}," \
+	"\"finish_reason\":\"" why "\"}]}\n\n"
+#define USAGE(p, c, t)                                        \
+	"{\"prompt_tokens\":" #p ",\"completion_tokens\":" #c \
+	",\"total_tokens\":" #t "}"
+#define USAGE_EVENT(p, c, t) \
+	"data: {\"choices\":[],\"usage\":" USAGE(p, c, t) "}\n\n"
+#define DONE "data: [DONE]\n\n"
+
+/* Two choices in one chunk, index 1 first. */
+#define DELTA_1_0(text1, text0)                                            \
+	"data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"" text1 \
+	"\"}},{\"index\":0,\"delta\":{\"content\":\"" text0 "\"}}]}\n\n"
+#define MESSAGE(i, text, why)                                      \
+	"{\"index\":" #i                                           \
+	",\"message\":{\"role\":\"assistant\",\"content\":\"" text \
+	"\"},\"finish_reason\":\"" why "\"}"
+
+struct canned {
+	const char *model;
+	const char *events;
+	const char *plain;
+};
+
+/* clang-format off */
+static const struct canned canned[] = {
+	{ "choices2",
+	  DELTA(0, "first ")
+	  DELTA(1, "second ")
+	  DELTA_1_0("choice", "choice")
+	  FINISH(0, "length")
+	  FINISH(1, "stop")
+	  USAGE_EVENT(9, 8, 17)
+	  DONE,
+	  "{\"choices\":[" MESSAGE(1, "second choice", "stop") ","
+	  MESSAGE(0, "first choice", "length") "],"
+	  "\"usage\":" USAGE(9, 8, 17) "}" },
+};
+/* clang-format on */
+
+static const struct canned *
+canned_find(const char *model)
+{
+	for (size_t i = 0; i < sizeof(canned) / sizeof(canned[0]); i++) {
+		if (strcmp(canned[i].model, model) == 0) {
+			return &canned[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+serve_canned(struct request *rq, const struct canned *c)
+{
+	const char *p = c->events;
+
+	if (!rq->stream) {
+		reply_plain(rq->fd, 200, "application/json", c->plain, NULL);
+		return;
+	}
+	if (!sse_head(rq->fd)) {
+		return;
+	}
+	while (*p != '\0') {
+		const char *end = strstr(p, "\n\n");
+		size_t n = end != NULL ? (size_t)(end - p) + 2 : strlen(p);
+		if (!chunk(rq->fd, p, n)) {
+			return;
+		}
+		p += n;
+	}
+	(void)write_str(rq->fd, "0\r\n\r\n");
+}
+
 /* n chunks gap_ms apart: "x", or with stamp the CLOCK_MONOTONIC time (us)
  * each was sent at. */
 static void
@@ -353,7 +438,9 @@ serve(struct request *rq)
 {
 	const char *m = rq->model != NULL ? rq->model : "echo";
 
-	if (strcmp(m, "request") == 0) {
+	if (canned_find(m) != NULL) {
+		serve_canned(rq, canned_find(m));
+	} else if (strcmp(m, "request") == 0) {
 		serve_echo(rq, rq->body.data, 'm');
 	} else if (strcmp(m, "split") == 0) {
 		serve_echo(rq, last_content(rq), 's');
