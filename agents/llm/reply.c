@@ -12,6 +12,7 @@
 
 #include "agora/json.h"
 #include "reply.h"
+#include "text.h"
 
 void
 llm_excerpt(const char *s, size_t n, char *out, size_t outlen)
@@ -157,14 +158,93 @@ reply_choice0(const agora_json *doc)
 	return NULL;
 }
 
+/* Parse JSON text from the server, its lone surrogate escapes first
+ * rewritten (text.c) so that cJSON takes them. */
+static agora_err
+reply_parse(struct llm_reply *r, const char *data, size_t len, size_t max,
+            agora_json **docp)
+{
+	*docp = NULL;
+	agora_buf_reset(&r->json);
+	if (len > max || llm_json_unlone(data, len, &r->json) != AGORA_OK) {
+		return AGORA_ETOOBIG;
+	}
+	return agora_json_parse(docp, r->json.data != NULL ? r->json.data : "",
+	                        r->json.len, max, 32, NULL, 0);
+}
+
+/* Pass on text (NULL: none) of the reply, made valid UTF-8 (text.c); end:
+ * the reply's text is over, so nothing may be held back for later. */
+static bool
+reply_text(struct llm_reply *r, const char *text, bool end)
+{
+	agora_err rv = AGORA_OK;
+
+	agora_buf_reset(&r->out);
+	if (text != NULL) {
+		rv = llm_text_add(&r->text, text, strlen(text), &r->out);
+	}
+	if (rv == AGORA_OK && end) {
+		rv = llm_text_end(&r->text, &r->out);
+	}
+	if (rv != AGORA_OK) {
+		snprintf(r->error, sizeof(r->error),
+		         "reply text from %s over %zu bytes", r->url,
+		         r->out.max);
+		r->failed = true;
+		return false;
+	}
+	if (r->out.len > 0) {
+		r->chunks++;
+		r->on_text(r->arg, r->out.data, r->out.len);
+	}
+	return true;
+}
+
+/* An "error" object in a chunk: the model's own failure. */
+static bool
+reply_error_object(struct llm_reply *r, const agora_json *doc)
+{
+	const agora_json *err = agora_json_get(doc, "error");
+	const char *m;
+	char excerpt[200];
+
+	if (agora_json_typeof(err) == AGORA_JSON_NULL) {
+		return false;
+	}
+	m = agora_json_str(agora_json_get(err, "message"));
+	m = m != NULL ? m : agora_json_str(err);
+	llm_excerpt(m != NULL ? m : "unknown", m != NULL ? strlen(m) : 7,
+	            excerpt, sizeof(excerpt));
+	snprintf(r->error, sizeof(r->error), "the model reported an error: %s",
+	         excerpt);
+	r->failed = true;
+	return true;
+}
+
+static void
+reply_usage(struct llm_reply *r, const agora_json *doc)
+{
+	const agora_json *u = agora_json_get(doc, "usage");
+
+	if (agora_json_typeof(u) != AGORA_JSON_OBJECT) {
+		return;
+	}
+	(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+	                     INT64_MAX / 2, &r->usage.prompt_tokens);
+	(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+	                     INT64_MAX / 2, &r->usage.completion_tokens);
+}
+
 static int
 reply_event(void *arg, const char *event, const char *data, size_t len)
 {
 	struct llm_reply *r = arg;
 	agora_json *doc = NULL;
-	const agora_json *choice, *err;
+	const agora_json *choice;
 	const char *text, *finish;
 	char excerpt[200];
+	bool ok;
 
 	if (strcmp(event, "error") == 0) {
 		/* llama.cpp's "error: {json}" line (sse.c), or an event named
@@ -177,10 +257,9 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 	}
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		r->done_seen = true;
-		return 0;
+		return reply_text(r, NULL, true) ? 0 : 1;
 	}
-	if (agora_json_parse(&doc, data, len, LLM_EVENT_MAX, 32, NULL, 0) !=
-	    AGORA_OK) {
+	if (reply_parse(r, data, len, LLM_EVENT_MAX, &doc) != AGORA_OK) {
 		llm_excerpt(data, len, excerpt, sizeof(excerpt));
 		snprintf(r->error, sizeof(r->error),
 		         "bad stream event from %s: not JSON: %s", r->url,
@@ -188,28 +267,11 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 		r->failed = true;
 		return 1;
 	}
-	err = agora_json_get(doc, "error");
-	if (err != NULL && agora_json_typeof(err) != AGORA_JSON_NULL) {
-		const char *m = agora_json_str(agora_json_get(err, "message"));
-		m = m != NULL ? m : agora_json_str(err);
-		llm_excerpt(m != NULL ? m : "unknown",
-		            m != NULL ? strlen(m) : 7, excerpt,
-		            sizeof(excerpt));
-		snprintf(r->error, sizeof(r->error),
-		         "the model reported an error: %s", excerpt);
-		r->failed = true;
+	if (reply_error_object(r, doc)) {
 		agora_json_free(doc);
 		return 1;
 	}
-	if (agora_json_typeof(agora_json_get(doc, "usage")) ==
-	    AGORA_JSON_OBJECT) {
-		const agora_json *u = agora_json_get(doc, "usage");
-		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
-		                     INT64_MAX / 2, &r->usage.prompt_tokens);
-		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
-		                     INT64_MAX / 2,
-		                     &r->usage.completion_tokens);
-	}
+	reply_usage(r, doc);
 	choice = reply_choice0(doc);
 	text = agora_json_str(
 	    agora_json_get(agora_json_get(choice, "delta"), "content"));
@@ -217,12 +279,11 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 	if (finish != NULL) {
 		snprintf(r->finish, sizeof(r->finish), "%s", finish);
 	}
-	if (text != NULL && text[0] != '\0') {
-		r->chunks++;
-		r->on_text(r->arg, text, strlen(text));
-	}
+	/* After its finish_reason the choice says no more: a surrogate
+	 * held back for a partner will not get one. */
+	ok = reply_text(r, text, finish != NULL);
 	agora_json_free(doc);
-	return 0;
+	return ok ? 0 : 1;
 }
 
 void
@@ -234,6 +295,11 @@ llm_reply_init(struct llm_reply *r, const char *url,
 	r->on_text = on_text;
 	r->arg = arg;
 	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
+	/* Rewriting never lengthens the JSON; converting the text makes at
+	 * most 3 bytes (U+FFFD) of one. */
+	agora_buf_init(&r->json, LLM_BODY_MAX);
+	llm_text_init(&r->text, LLM_BODY_MAX);
+	agora_buf_init(&r->out, 3 * (LLM_BODY_MAX + sizeof(r->text.held)));
 }
 
 void
@@ -241,6 +307,7 @@ llm_reply_reset(struct llm_reply *r)
 {
 	sse_fini(&r->sse);
 	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
+	llm_text_reset(&r->text);
 	r->chunks = 0;
 	r->done_seen = false;
 	r->finish[0] = '\0';
@@ -253,6 +320,9 @@ void
 llm_reply_fini(struct llm_reply *r)
 {
 	sse_fini(&r->sse);
+	agora_buf_fini(&r->json);
+	llm_text_fini(&r->text);
+	agora_buf_fini(&r->out);
 }
 
 bool
@@ -282,18 +352,21 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 {
 	agora_json *doc = NULL;
 	const agora_json *choice;
-	const char *text;
+	const char *text, *finish;
 	char excerpt[200];
+	bool ok;
 
-	if (body != NULL && n >= sizeof(llm_bom) &&
+	if (body == NULL) {
+		body = "";
+		n = 0;
+	}
+	if (n >= sizeof(llm_bom) &&
 	    memcmp(body, llm_bom, sizeof(llm_bom)) == 0) {
 		body += sizeof(llm_bom); /* cJSON does not skip it */
 		n -= sizeof(llm_bom);
 	}
-	if (agora_json_parse(&doc, body != NULL ? body : "", n, LLM_BODY_MAX,
-	                     32, NULL, 0) != AGORA_OK) {
-		llm_excerpt(body != NULL ? body : "", n, excerpt,
-		            sizeof(excerpt));
+	if (reply_parse(r, body, n, LLM_BODY_MAX, &doc) != AGORA_OK) {
+		llm_excerpt(body, n, excerpt, sizeof(excerpt));
 		snprintf(r->error, sizeof(r->error),
 		         "bad response from %s: not JSON: %s", r->url, excerpt);
 		return false;
@@ -316,22 +389,11 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 		         r->url);
 		return false;
 	}
-	{
-		const char *f =
-		    agora_json_str(agora_json_get(choice, "finish_reason"));
-		const agora_json *u = agora_json_get(doc, "usage");
-		snprintf(r->finish, sizeof(r->finish), "%s",
-		         f != NULL ? f : "");
-		(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
-		                     INT64_MAX / 2, &r->usage.prompt_tokens);
-		(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
-		                     INT64_MAX / 2,
-		                     &r->usage.completion_tokens);
-	}
-	if (text[0] != '\0') {
-		r->chunks++;
-		r->on_text(r->arg, text, strlen(text));
-	}
+	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
+	snprintf(r->finish, sizeof(r->finish), "%s",
+	         finish != NULL ? finish : "");
+	reply_usage(r, doc);
+	ok = reply_text(r, text, true);
 	agora_json_free(doc);
-	return true;
+	return ok;
 }

@@ -12,6 +12,7 @@
 
 #include "agora/llm.h"
 #include "sse.h"
+#include "text.h"
 
 #define LLM_EVENT_MAX (1u << 20)  /* one SSE line or event */
 #define LLM_BODY_MAX  (4u << 20)  /* a non-streamed reply */
@@ -36,7 +37,10 @@ struct llm_reply {
 	void (*on_text)(void *arg, const char *text, size_t len);
 	void *arg;
 	struct sse_parser sse;
-	size_t chunks; /* text pieces passed on */
+	agora_buf json;       /* an event or body rewritten for cJSON */
+	struct llm_text text; /* the reply's text, made valid UTF-8 */
+	agora_buf out;        /* a piece of it to pass on */
+	size_t chunks;        /* text pieces passed on */
 	bool done_seen;
 	char finish[32];
 	agora_llm_usage usage;

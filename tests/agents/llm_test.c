@@ -254,6 +254,42 @@ only_choice_0_is_the_reply(void **state)
 	}
 }
 
+/* A surrogate pair cut between two chunks ("a\ud83d", "\ude00b") is one
+ * character; cJSON rejected the lone escape and the reply failed. */
+static void
+a_surrogate_pair_split_across_chunks(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("surrogates", stream, NULL, &o);
+		if (o.code != AGORA_OK) {
+			fail_msg("stream %d: %s", stream, o.message);
+		}
+		assert_string_equal(o.text.data, "a\xf0\x9f\x98\x80"
+		                                 "b");
+		assert_string_equal(o.finish, "stop");
+		done(&o);
+	}
+}
+
+/* A surrogate that never gets its partner is U+FFFD, wherever it is. */
+static void
+a_lone_surrogate_is_a_replacement_character(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("lonesurrogates", stream, NULL, &o);
+		if (o.code != AGORA_OK) {
+			fail_msg("stream %d: %s", stream, o.message);
+		}
+		assert_string_equal(o.text.data, "x\xef\xbf\xbdy\xef\xbf\xbdz"
+		                                 "\xef\xbf\xbd");
+		done(&o);
+	}
+}
+
 static void
 a_stream_cut_off_mid_reply(void **state)
 {
@@ -556,6 +592,8 @@ main(void)
 		T(a_stream_or_json_whatever_the_content_type),
 		T(a_plain_reply_works_too),
 		T(only_choice_0_is_the_reply),
+		T(a_surrogate_pair_split_across_chunks),
+		T(a_lone_surrogate_is_a_replacement_character),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
 		T(a_429_with_retry_after_then_success),

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The reply decoder alone (agents/llm/reply.c, no HTTP): which kind of body
  * a 200 is, by its Content-Type or its first bytes; which choice is the
- * reply. */
+ * reply; surrogates and invalid UTF-8 in the text (and text.c alone). */
 #include <string.h>
 
 #include "../../agents/llm/reply.h"
+#include "../../agents/llm/text.h"
 #include "test.h"
 
 /* Sniff text fed a byte at a time, as a slow server would send it. */
@@ -170,6 +171,119 @@ a_choice_without_an_index_is_index_0(void **state)
 	agora_buf_fini(&d.text);
 }
 
+/* A chunk whose delta.content is the JSON string text (escapes as sent). */
+#define CHUNK(text)                                                       \
+	"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" text \
+	"\"}}]}\n\n"
+#define NOTEXT "data: {\"choices\":[{\"delta\":{}}]}\n\n"
+#define DONE   "data: [DONE]\n\n"
+#define FFFD   "\xef\xbf\xbd"
+
+/* Node-based servers cut a surrogate pair between two chunks. */
+static void
+a_split_surrogate_pair_is_joined_at_any_feed_size(void **state)
+{
+	const char *stream = CHUNK("a\\ud83d") CHUNK("\\ude00b") DONE;
+
+	(void)state;
+	for (size_t piece = 0; piece <= strlen(stream); piece++) {
+		struct decoded d;
+		decode_stream(stream, piece, &d);
+		assert_true(d.ok);
+		assert_true(d.complete);
+		assert_string_equal(d.text.data, "a\xf0\x9f\x98\x80"
+		                                 "b");
+		assert_int_equal(d.pieces, 2); /* "a", then the rest */
+		agora_buf_fini(&d.text);
+	}
+}
+
+static void
+surrogates_in_every_position(void **state)
+{
+	static const struct {
+		const char *stream;
+		const char *text;
+	} cases[] = {
+		/* Never paired: U+FFFD, also at the end of the reply. */
+		{ CHUNK("x\\ud83d") CHUNK("y\\ude00z") CHUNK("\\uD83D") DONE,
+		  "x" FFFD "y" FFFD "z" FFFD },
+		/* A chunk without text between the halves. */
+		{ CHUNK("a\\ud83d") NOTEXT CHUNK("\\ude00") DONE,
+		  "a\xf0\x9f\x98\x80" },
+		/* Two highs, then a low: the first is alone. */
+		{ CHUNK("\\ud83d\\ud83d") CHUNK("\\ude00") DONE,
+		  FFFD "\xf0\x9f\x98\x80" },
+		/* A pair in one string is cJSON's; an escaped backslash is
+		 * not an escape. */
+		{ CHUNK("\\ud83d\\ude00|\\\\ud83d") DONE,
+		  "\xf0\x9f\x98\x80|\\ud83d" },
+		/* The finish_reason ends the text: a held high is U+FFFD. */
+		{ CHUNK("a\\ud83d") "data: {\"choices\":[{\"delta\":{},"
+		                    "\"finish_reason\":\"stop\"}]}\n\n",
+		  "a" FFFD },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct decoded d;
+		decode_stream(cases[i].stream, 0, &d);
+		if (!d.ok || strcmp(d.text.data, cases[i].text) != 0) {
+			fail_msg("case %zu: %s", i,
+			         d.ok ? d.text.data : d.error);
+		}
+		agora_buf_fini(&d.text);
+	}
+}
+
+/* The converter alone: each case's pieces (split at '|'), then the end. */
+static void
+text_is_made_valid_utf8_across_pieces(void **state)
+{
+	static const struct {
+		const char *pieces;
+		const char *text;
+	} cases[] = {
+		{ "\xe2\x82|\xac", "\xe2\x82\xac" }, /* a character cut short */
+		{ "\xed\xa0\xbd\xed\xb8\x80", "\xf0\x9f\x98\x80" }, /* CESU-8 */
+		{ "\xed\xa0\xbd|\xed|\xb8|\x80!", "\xf0\x9f\x98\x80!" },
+		{ "\xed\xa0\xbd|x", FFFD "x" },
+		{ "\xed\xb8\x80", FFFD }, /* a low alone */
+		{ "\xe2\x82", FFFD },     /* cut at the end */
+		{ "\xed\xa0\xbd|\xed\xb8", FFFD FFFD },
+		{ "\xff|a", FFFD "a" },
+		{ "\xc0\xaf", FFFD FFFD },                   /* overlong */
+		{ "\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD }, /* past U+10FFFF */
+		{ "\xe2\x28\xa1", FFFD "(" FFFD },
+		{ "h\xc3\xa9llo \xe2\x82\xac", "h\xc3\xa9llo \xe2\x82\xac" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct llm_text t;
+		agora_buf out;
+		const char *p = cases[i].pieces;
+		llm_text_init(&t, 1024);
+		agora_buf_init(&out, 0);
+		agora_buf_adds(&out, "");
+		for (;;) {
+			size_t n = strcspn(p, "|");
+			AGORA_PASS(llm_text_add(&t, p, n, &out));
+			if (p[n] == '\0') {
+				break;
+			}
+			p += n + 1;
+		}
+		AGORA_PASS(llm_text_end(&t, &out));
+		if (strcmp(out.data, cases[i].text) != 0 ||
+		    !agora_utf8_valid(out.data, out.len)) {
+			fail_msg("case %zu", i);
+		}
+		agora_buf_fini(&out);
+		llm_text_fini(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -177,6 +291,10 @@ main(void)
 		cmocka_unit_test(the_content_type_decides_when_it_says),
 		cmocka_unit_test(else_the_first_bytes_decide),
 		cmocka_unit_test(a_choice_without_an_index_is_index_0),
+		cmocka_unit_test(
+		    a_split_surrogate_pair_is_joined_at_any_feed_size),
+		cmocka_unit_test(surrogates_in_every_position),
+		cmocka_unit_test(text_is_made_valid_utf8_across_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

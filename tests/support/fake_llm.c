@@ -27,6 +27,10 @@
  *               by max_tokens ("length"), index 1 "second choice" ("stop")
  *               finishing after it, then usage 9+8=17 in a chunk of its own;
  *               not streamed, the choices listed index 1 first
+ *   surrogates  "a\ud83d" then "\ude00b": a UTF-16 surrogate pair cut in two
+ *               (Node-based servers do); not streamed, the pair whole
+ *   lonesurrogates  "x\ud83d", "y\ude00z", "\ud83d": surrogates that never
+ *               pair; not streamed, "x\ud83dy\ude00z\ud83d"
  *   endless     "tick " every 50 ms until the client goes
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
@@ -351,6 +355,20 @@ static const struct canned canned[] = {
 	  "{\"choices\":[" MESSAGE(1, "second choice", "stop") ","
 	  MESSAGE(0, "first choice", "length") "],"
 	  "\"usage\":" USAGE(9, 8, 17) "}" },
+	{ "surrogates",
+	  DELTA(0, "a\\ud83d")
+	  DELTA(0, "\\ude00b")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "a\\ud83d\\ude00b", "stop") "]}" },
+	{ "lonesurrogates",
+	  DELTA(0, "x\\ud83d")
+	  DELTA(0, "y\\ude00z")
+	  DELTA(0, "\\ud83d")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "x\\ud83dy\\ude00z\\ud83d", "stop")
+	  "]}" },
 };
 /* clang-format on */
 
