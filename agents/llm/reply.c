@@ -300,6 +300,7 @@ llm_reply_init(struct llm_reply *r, const char *url,
 	agora_buf_init(&r->json, LLM_BODY_MAX);
 	llm_text_init(&r->text, LLM_BODY_MAX);
 	agora_buf_init(&r->out, 3 * (LLM_BODY_MAX + sizeof(r->text.held)));
+	agora_buf_init(&r->raw, LLM_BODY_MAX);
 }
 
 void
@@ -308,6 +309,9 @@ llm_reply_reset(struct llm_reply *r)
 	sse_fini(&r->sse);
 	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
 	llm_text_reset(&r->text);
+	r->kind = LLM_BODY_UNKNOWN;
+	r->sniffed = 0;
+	agora_buf_reset(&r->raw);
 	r->chunks = 0;
 	r->done_seen = false;
 	r->finish[0] = '\0';
@@ -323,6 +327,7 @@ llm_reply_fini(struct llm_reply *r)
 	agora_buf_fini(&r->json);
 	llm_text_fini(&r->text);
 	agora_buf_fini(&r->out);
+	agora_buf_fini(&r->raw);
 }
 
 bool
@@ -337,6 +342,39 @@ llm_reply_feed(struct llm_reply *r, const char *data, size_t n)
 		r->failed = true;
 	}
 	return rv == 0;
+}
+
+void
+llm_reply_begin(struct llm_reply *r, bool ok, const char *type)
+{
+	/* Servers mislabel streams (no type, text/plain), so a type that
+	 * does not say leaves it to the first bytes. */
+	r->kind = ok ? llm_body_from_type(type) : LLM_BODY_OTHER;
+}
+
+bool
+llm_reply_body(struct llm_reply *r, const char *data, size_t n)
+{
+	bool ok = true;
+
+	if (r->kind == LLM_BODY_SSE) {
+		return llm_reply_feed(r, data, n);
+	}
+	if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
+		snprintf(r->error, sizeof(r->error),
+		         "reply from %s over %zu bytes", r->url, r->raw.max);
+		r->failed = true;
+		return false;
+	}
+	if (r->kind == LLM_BODY_UNKNOWN) {
+		r->kind = llm_body_sniff(r->raw.data, r->raw.len, &r->sniffed);
+		if (r->kind == LLM_BODY_SSE) {
+			/* What was held to sniff is the stream's start. */
+			ok = llm_reply_feed(r, r->raw.data, r->raw.len);
+			agora_buf_reset(&r->raw);
+		}
+	}
+	return ok;
 }
 
 bool

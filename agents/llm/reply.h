@@ -40,6 +40,9 @@ struct llm_reply {
 	agora_buf json;       /* an event or body rewritten for cJSON */
 	struct llm_text text; /* the reply's text, made valid UTF-8 */
 	agora_buf out;        /* a piece of it to pass on */
+	enum llm_body kind;   /* of the body */
+	size_t sniffed;       /* llm_body_sniff's place in raw */
+	agora_buf raw;        /* a body not streamed, or not known to be yet */
 	size_t chunks;        /* text pieces passed on */
 	bool done_seen;
 	char finish[32];
@@ -53,6 +56,14 @@ void llm_reply_init(struct llm_reply *r, const char *url,
 /* Forget what an earlier attempt decoded. */
 void llm_reply_reset(struct llm_reply *r);
 void llm_reply_fini(struct llm_reply *r);
+/* A body starts: of a 200 (ok) whose Content-Type is type (NULL: none),
+ * or of another status (kept in raw, to quote). */
+void llm_reply_begin(struct llm_reply *r, bool ok, const char *type);
+/* Body bytes as they come, split anywhere: a stream's go to
+ * llm_reply_feed, others are kept in raw for llm_reply_plain. Once the
+ * kind is SSE the body is a stream. False stops the transfer; r->error
+ * says why. */
+bool llm_reply_body(struct llm_reply *r, const char *data, size_t n);
 /* Stream bytes, split anywhere. False stops the transfer; r->error says
  * why. */
 bool llm_reply_feed(struct llm_reply *r, const char *data, size_t n);

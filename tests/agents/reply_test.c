@@ -8,6 +8,14 @@
 #include "../../agents/llm/text.h"
 #include "test.h"
 
+/* A chunk whose delta.content is the JSON string text (escapes as sent). */
+#define CHUNK(text)                                                       \
+	"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" text \
+	"\"}}]}\n\n"
+#define NOTEXT "data: {\"choices\":[{\"delta\":{}}]}\n\n"
+#define DONE   "data: [DONE]\n\n"
+#define FFFD   "\xef\xbf\xbd"
+
 /* Sniff text fed a byte at a time, as a slow server would send it. */
 static enum llm_body
 sniff_bytewise(const char *text)
@@ -98,6 +106,15 @@ on_text(void *arg, const char *text, size_t len)
 }
 
 static void
+decoded_init(struct decoded *d)
+{
+	memset(d, 0, sizeof(*d));
+	agora_buf_init(&d->text, 0);
+	agora_buf_adds(&d->text, "");
+	d->ok = true;
+}
+
+static void
 decoded_keep(struct decoded *d, struct llm_reply *r)
 {
 	d->complete = llm_reply_complete(r);
@@ -114,10 +131,7 @@ decode_stream(const char *stream, size_t piece, struct decoded *d)
 	struct llm_reply r;
 	size_t n = strlen(stream);
 
-	memset(d, 0, sizeof(*d));
-	agora_buf_init(&d->text, 0);
-	agora_buf_adds(&d->text, "");
-	d->ok = true;
+	decoded_init(d);
 	llm_reply_init(&r, "URL", on_text, d);
 	piece = piece == 0 ? n : piece;
 	for (size_t i = 0; i < n && d->ok; i += piece) {
@@ -132,12 +146,45 @@ decode_plain(const char *body, size_t n, struct decoded *d)
 {
 	struct llm_reply r;
 
-	memset(d, 0, sizeof(*d));
-	agora_buf_init(&d->text, 0);
-	agora_buf_adds(&d->text, "");
+	decoded_init(d);
 	llm_reply_init(&r, "URL", on_text, d);
 	d->ok = llm_reply_plain(&r, body, n);
 	decoded_keep(d, &r);
+}
+
+/* A body whose Content-Type does not say is held until its first bytes
+ * do, then streamed or kept whole; bytes may come one at a time. */
+static void
+a_body_is_held_until_its_kind_is_known(void **state)
+{
+	static const char sse[] = "\xef\xbb\xbf\r\n" CHUNK("hi") DONE;
+	static const char json[] =
+	    "\xef\xbb\xbf {\"choices\":[{\"message\":{\"content\":\"hi\"}}]}";
+	struct decoded d;
+	struct llm_reply r;
+
+	(void)state;
+	decoded_init(&d);
+	llm_reply_init(&r, "URL", on_text, &d);
+	llm_reply_begin(&r, true, "text/plain");
+	for (size_t i = 0; i < sizeof(sse) - 1; i++) {
+		assert_true(llm_reply_body(&r, sse + i, 1));
+	}
+	assert_int_equal(r.kind, LLM_BODY_SSE);
+	assert_true(llm_reply_complete(&r));
+	assert_string_equal(d.text.data, "hi");
+	llm_reply_reset(&r);
+	agora_buf_reset(&d.text);
+	llm_reply_begin(&r, true, NULL);
+	for (size_t i = 0; i < sizeof(json) - 1; i++) {
+		assert_true(llm_reply_body(&r, json + i, 1));
+	}
+	assert_int_equal(r.kind, LLM_BODY_JSON);
+	assert_int_equal(r.raw.len, sizeof(json) - 1);
+	assert_true(llm_reply_plain(&r, r.raw.data, r.raw.len));
+	assert_string_equal(d.text.data, "hi");
+	llm_reply_fini(&r);
+	agora_buf_fini(&d.text);
 }
 
 static void
@@ -170,14 +217,6 @@ a_choice_without_an_index_is_index_0(void **state)
 	assert_string_equal(d.finish, "stop");
 	agora_buf_fini(&d.text);
 }
-
-/* A chunk whose delta.content is the JSON string text (escapes as sent). */
-#define CHUNK(text)                                                       \
-	"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" text \
-	"\"}}]}\n\n"
-#define NOTEXT "data: {\"choices\":[{\"delta\":{}}]}\n\n"
-#define DONE   "data: [DONE]\n\n"
-#define FFFD   "\xef\xbf\xbd"
 
 /* Node-based servers cut a surrogate pair between two chunks. */
 static void
@@ -290,6 +329,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_content_type_decides_when_it_says),
 		cmocka_unit_test(else_the_first_bytes_decide),
+		cmocka_unit_test(a_body_is_held_until_its_kind_is_known),
 		cmocka_unit_test(a_choice_without_an_index_is_index_0),
 		cmocka_unit_test(
 		    a_split_surrogate_pair_is_joined_at_any_feed_size),
