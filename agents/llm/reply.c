@@ -295,9 +295,9 @@ llm_reply_init(struct llm_reply *r, const char *url,
 	r->on_text = on_text;
 	r->arg = arg;
 	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
-	/* Rewriting never lengthens the JSON; converting the text makes at
-	 * most 3 bytes (U+FFFD) of one. */
-	agora_buf_init(&r->json, LLM_BODY_MAX);
+	/* Rewriting the JSON and converting the text each make at most 3
+	 * bytes (U+FFFD) of one. */
+	agora_buf_init(&r->json, 3 * LLM_BODY_MAX);
 	llm_text_init(&r->text, LLM_BODY_MAX);
 	agora_buf_init(&r->out, 3 * (LLM_BODY_MAX + sizeof(r->text.held)));
 	agora_buf_init(&r->raw, LLM_BODY_MAX);

@@ -19,6 +19,10 @@
  * 3 bytes and is never valid UTF-8, so nothing a server may rightly send is
  * mistaken for one; a server's own CESU-8 pairs are joined as well.
  *
+ * A NUL would end the C string cJSON makes, cutting the text short, so a
+ * \u0000 escape (or a raw NUL, which cJSON takes too) becomes U+FFFD in the
+ * same rewrite.
+ *
  * Since the converter decodes every sequence anyway, it also makes the rest
  * of the text valid (agora_msg_validate rejects a message that is not): a
  * bad byte or a NUL is U+FFFD, and a sequence cut at the end of a piece is
@@ -59,10 +63,15 @@ json_escape_at(const char *in, size_t n, size_t i)
 	return v;
 }
 
-/* The bytes that replace the escape of v (a lone surrogate) in a string. */
+/* The bytes that replace the escape of v (a lone surrogate or a NUL) in a
+ * string. */
 static size_t
-json_replacement(long v, char rep[3])
+json_replacement(long v, char rep[6])
 {
+	if (v == 0) {
+		memcpy(rep, "\\ufffd", 6);
+		return 6;
+	}
 	rep[0] = (char)(0xe0 | (v >> 12));
 	rep[1] = (char)(0x80 | ((v >> 6) & 0x3f));
 	rep[2] = (char)(0x80 | (v & 0x3f));
@@ -77,38 +86,44 @@ llm_json_unlone(const char *in, size_t n, agora_buf *out)
 	agora_err rv = AGORA_OK;
 
 	while (i < n && rv == AGORA_OK) {
-		char rep[3];
-		size_t replen;
-		long v;
+		char rep[6];
+		size_t replen, took;
 
 		if (in[i] == '"') {
 			in_string = !in_string;
 			i++;
 			continue;
 		}
-		if (!in_string || in[i] != '\\') {
+		if (!in_string || (in[i] != '\\' && in[i] != '\0')) {
 			i++;
 			continue;
 		}
-		/* An escape: a backslash in a string always starts one. */
-		v = json_escape_at(in, n, i);
-		if (v < 0xd800 || v > 0xdfff) {
-			i += v < 0 ? 2 : 6; /* not ours (or bad: cJSON says) */
-			continue;
-		}
-		if (v <= 0xdbff) {
+		if (in[i] == '\0') {
+			/* Not JSON, but cJSON takes it; it ends the string. */
+			memcpy(rep, text_fffd, sizeof(text_fffd));
+			replen = sizeof(text_fffd);
+			took = 1;
+		} else {
+			/* A backslash in a string always starts an escape. */
+			long v = json_escape_at(in, n, i);
 			long w = json_escape_at(in, n, i + 6);
-			if (w >= 0xdc00 && w <= 0xdfff) {
+			if (v >= 0xd800 && v <= 0xdbff && w >= 0xdc00 &&
+			    w <= 0xdfff) {
 				i += 12; /* a pair: cJSON joins it */
 				continue;
 			}
+			if (v != 0 && (v < 0xd800 || v > 0xdfff)) {
+				i += v < 0 ? 2 : 6; /* not ours, or bad */
+				continue;
+			}
+			replen = json_replacement(v, rep);
+			took = 6;
 		}
-		replen = json_replacement(v, rep);
 		rv = agora_buf_add(out, in + start, i - start);
 		if (rv == AGORA_OK) {
 			rv = agora_buf_add(out, rep, replen);
 		}
-		i += 6;
+		i += took;
 		start = i;
 	}
 	if (rv == AGORA_OK) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to agents/llm/: server text made fit for agora, whose text is C
  * strings of valid UTF-8 (text.c). A chunk's JSON is rewritten before
- * cJSON parses it, so that lone UTF-16 surrogate escapes do not fail it;
+ * cJSON parses it, so that lone UTF-16 surrogate escapes do not fail it
+ * and NULs do not cut a string short;
  * the content then goes through a converter that joins a surrogate pair
  * split across two chunks and turns anything invalid into U+FFFD. */
 #ifndef AGORA_LLM_TEXT_H
@@ -15,9 +16,10 @@
 /* Rewrite the JSON text in[0..n) into out (appended) for cJSON: inside
  * strings, a lone surrogate escape (a high \uD800-\uDBFF not followed by a
  * low escape, a low \uDC00-\uDFFF not after a high one) becomes the 3 bytes
- * of its WTF-8 form, which cJSON copies as they are. Paired escapes are
- * left to cJSON. out is never longer than in. AGORA_ETOOBIG when out's cap
- * is reached. */
+ * of its WTF-8 form, which cJSON copies as they are; a \u0000 escape
+ * becomes \ufffd and a raw NUL the 3 bytes of U+FFFD, so no string is cut
+ * short. Paired escapes are left to cJSON. out is at most 3n bytes (n if
+ * there is no raw NUL). AGORA_ETOOBIG when out's cap is reached. */
 agora_err llm_json_unlone(const char *in, size_t n, agora_buf *out);
 
 /* The converter of one reply's text, piece by piece. */

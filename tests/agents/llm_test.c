@@ -290,6 +290,23 @@ a_lone_surrogate_is_a_replacement_character(void **state)
 	}
 }
 
+/* agora's text is C strings: a NUL in the content ("\u0000") is U+FFFD,
+ * never the end of the text (it cut the reply short). */
+static void
+a_nul_in_the_text_is_a_replacement_character(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("nul", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "a\xef\xbf\xbd"
+		                                 "b\xef\xbf\xbd");
+		assert_int_equal(o.text.len, 8);
+		done(&o);
+	}
+}
+
 static void
 a_stream_cut_off_mid_reply(void **state)
 {
@@ -594,6 +611,7 @@ main(void)
 		T(only_choice_0_is_the_reply),
 		T(a_surrogate_pair_split_across_chunks),
 		T(a_lone_surrogate_is_a_replacement_character),
+		T(a_nul_in_the_text_is_a_replacement_character),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
 		T(a_429_with_retry_after_then_success),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The reply decoder alone (agents/llm/reply.c, no HTTP): which kind of body
  * a 200 is, by its Content-Type or its first bytes; which choice is the
- * reply; surrogates and invalid UTF-8 in the text (and text.c alone). */
+ * reply; surrogates, NULs and invalid UTF-8 in the text (and text.c
+ * alone). */
 #include <string.h>
 
 #include "../../agents/llm/reply.h"
@@ -275,6 +276,34 @@ surrogates_in_every_position(void **state)
 	}
 }
 
+/* A NUL would end the C string: as an escape or raw (not JSON, but cJSON
+ * takes it), streamed or not, it is U+FFFD. */
+static void
+nuls_are_replacement_characters(void **state)
+{
+	static const char raw[] = CHUNK("a\0b") DONE;
+	static const char plain[] = "{\"choices\":[{\"message\":{\"content\":"
+	                            "\"\\u0000a\0\\u0000\\udc00\"}}]}";
+	struct decoded d;
+	struct llm_reply r;
+
+	(void)state;
+	decode_stream(CHUNK("a\\u0000b") CHUNK("\\u0000") DONE, 1, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "a" FFFD "b" FFFD);
+	agora_buf_fini(&d.text);
+	decoded_init(&d);
+	llm_reply_init(&r, "URL", on_text, &d);
+	assert_true(llm_reply_feed(&r, raw, sizeof(raw) - 1));
+	decoded_keep(&d, &r);
+	assert_string_equal(d.text.data, "a" FFFD "b");
+	agora_buf_fini(&d.text);
+	decode_plain(plain, sizeof(plain) - 1, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, FFFD "a" FFFD FFFD FFFD);
+	agora_buf_fini(&d.text);
+}
+
 /* The converter alone: each case's pieces (split at '|'), then the end. */
 static void
 text_is_made_valid_utf8_across_pieces(void **state)
@@ -334,6 +363,7 @@ main(void)
 		cmocka_unit_test(
 		    a_split_surrogate_pair_is_joined_at_any_feed_size),
 		cmocka_unit_test(surrogates_in_every_position),
+		cmocka_unit_test(nuls_are_replacement_characters),
 		cmocka_unit_test(text_is_made_valid_utf8_across_pieces),
 	};
 

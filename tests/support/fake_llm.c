@@ -31,6 +31,7 @@
  *               (Node-based servers do); not streamed, the pair whole
  *   lonesurrogates  "x\ud83d", "y\ude00z", "\ud83d": surrogates that never
  *               pair; not streamed, "x\ud83dy\ude00z\ud83d"
+ *   nul         "a\u0000b", "\u0000": NULs in the text, streamed or not
  *   endless     "tick " every 50 ms until the client goes
  *   slow        wait 400 ms before the headers, then echo
  *   auth        401 unless "Authorization: Bearer sk-test-secret"; then echo
@@ -369,6 +370,12 @@ static const struct canned canned[] = {
 	  DONE,
 	  "{\"choices\":[" MESSAGE(0, "x\\ud83dy\\ude00z\\ud83d", "stop")
 	  "]}" },
+	{ "nul",
+	  DELTA(0, "a\\u0000b")
+	  DELTA(0, "\\u0000")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "a\\u0000b\\u0000", "stop") "]}" },
 };
 /* clang-format on */
 
