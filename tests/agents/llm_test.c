@@ -341,6 +341,24 @@ a_stream_without_done(void **state)
 	done(&o);
 }
 
+/* Some servers never send [DONE]: a stream that sent its text and a
+ * finish_reason, then ended cleanly, is complete. */
+static void
+a_stream_with_a_finish_reason_but_no_done(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("finishnodone", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_OK);
+	assert_string_equal(o.text.data, "hello brave new world");
+	assert_int_equal(o.chunks, 4);
+	assert_string_equal(o.finish, "stop");
+	assert_int_equal(o.usage.prompt_tokens, 7);
+	assert_int_equal(o.usage.completion_tokens, 3);
+	done(&o);
+}
+
 static void
 a_429_with_retry_after_then_success(void **state)
 {
@@ -614,6 +632,7 @@ main(void)
 		T(a_nul_in_the_text_is_a_replacement_character),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
+		T(a_stream_with_a_finish_reason_but_no_done),
 		T(a_429_with_retry_after_then_success),
 		T(a_500_is_retried_then_reported),
 		T(a_body_that_is_not_json),

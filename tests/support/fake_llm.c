@@ -10,6 +10,8 @@
  *   comments    echo with ": keep-alive" comments, event: lines and \r\n
  *   cut         two chunks, then the connection is dropped mid-stream
  *   nodone      echo without finish_reason or [DONE], ended cleanly
+ *   finishnodone  "hello brave new world" with finish_reason and usage but
+ *               no [DONE], ended cleanly
  *   bom         echo, the body starting with a UTF-8 byte-order mark
  *   notype      echo with no Content-Type
  *   textplain   echo as Content-Type: text/plain
@@ -370,6 +372,14 @@ static const struct canned canned[] = {
 	  DONE,
 	  "{\"choices\":[" MESSAGE(0, "x\\ud83dy\\ude00z\\ud83d", "stop")
 	  "]}" },
+	{ "finishnodone",
+	  DELTA(0, "hello ")
+	  DELTA(0, "brave ")
+	  DELTA(0, "new ")
+	  DELTA(0, "world")
+	  FINISH(0, "stop")
+	  USAGE_EVENT(7, 3, 10),
+	  NULL },
 	{ "nul",
 	  DELTA(0, "a\\u0000b")
 	  DELTA(0, "\\u0000")
@@ -396,7 +406,14 @@ serve_canned(struct request *rq, const struct canned *c)
 	const char *p = c->events;
 
 	if (!rq->stream) {
-		reply_plain(rq->fd, 200, "application/json", c->plain, NULL);
+		if (c->plain != NULL) {
+			reply_plain(rq->fd, 200, "application/json", c->plain,
+			            NULL);
+		} else {
+			reply_plain(rq->fd, 400, "application/json",
+			            "{\"error\":{\"message\":\"stream only\"}}",
+			            NULL);
+		}
 		return;
 	}
 	if (!sse_head(rq->fd)) {
