@@ -222,18 +222,41 @@ reply_error_object(struct llm_reply *r, const agora_json *doc)
 	return true;
 }
 
+/* The usage object of a chunk or body, if it has one. Each replaces the
+ * last: servers that report usage in every chunk count from the start. */
 static void
 reply_usage(struct llm_reply *r, const agora_json *doc)
 {
 	const agora_json *u = agora_json_get(doc, "usage");
+	agora_llm_usage got = { 0, 0, 0 };
 
 	if (agora_json_typeof(u) != AGORA_JSON_OBJECT) {
-		return;
+		return; /* none, or null in the chunks before the last */
 	}
+	/* Capped so that the sum cannot overflow. */
 	(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
-	                     INT64_MAX / 2, &r->usage.prompt_tokens);
+	                     INT64_MAX / 4, &got.prompt_tokens);
 	(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
-	                     INT64_MAX / 2, &r->usage.completion_tokens);
+	                     INT64_MAX / 4, &got.completion_tokens);
+	if (!agora_json_int(agora_json_get(u, "total_tokens"), 0, INT64_MAX / 4,
+	                    &got.total_tokens)) {
+		got.total_tokens = got.prompt_tokens + got.completion_tokens;
+	}
+	r->usage = got;
+}
+
+/* The choice's finish_reason, or NULL while it goes on: null in the
+ * chunks before the last, but also "" or the string "null" from some
+ * servers (DashScope's own API sends "null"), neither of which ends it. */
+static const char *
+reply_finish(const agora_json *choice)
+{
+	const char *f = agora_json_str(agora_json_get(choice, "finish_reason"));
+
+	if (f == NULL || f[0] == '\0' || strcmp(f, "null") == 0) {
+		return NULL;
+	}
+	return f;
 }
 
 static int
@@ -275,7 +298,7 @@ reply_event(void *arg, const char *event, const char *data, size_t len)
 	choice = reply_choice0(doc);
 	text = agora_json_str(
 	    agora_json_get(agora_json_get(choice, "delta"), "content"));
-	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
+	finish = reply_finish(choice);
 	if (finish != NULL) {
 		snprintf(r->finish, sizeof(r->finish), "%s", finish);
 	}
@@ -427,7 +450,7 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 		         r->url);
 		return false;
 	}
-	finish = agora_json_str(agora_json_get(choice, "finish_reason"));
+	finish = reply_finish(choice);
 	snprintf(r->finish, sizeof(r->finish), "%s",
 	         finish != NULL ? finish : "");
 	reply_usage(r, doc);

@@ -158,6 +158,8 @@ a_stream_arrives_in_chunks_with_usage(void **state)
 	assert_string_equal(o.finish, "stop");
 	assert_int_equal(o.usage.prompt_tokens, 7);
 	assert_int_equal(o.usage.completion_tokens, 3);
+	/* No total_tokens from the server: the sum. */
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
 }
 
@@ -231,7 +233,10 @@ a_plain_reply_works_too(void **state)
 	assert_int_equal(o.code, AGORA_OK);
 	assert_string_equal(o.text.data, "hello brave new world");
 	assert_int_equal(o.chunks, 1);
+	assert_string_equal(o.finish, "stop");
+	assert_int_equal(o.usage.prompt_tokens, 7);
 	assert_int_equal(o.usage.completion_tokens, 3);
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
 }
 
@@ -250,6 +255,7 @@ only_choice_0_is_the_reply(void **state)
 		assert_string_equal(o.finish, "length");
 		assert_int_equal(o.usage.prompt_tokens, 9);
 		assert_int_equal(o.usage.completion_tokens, 8);
+		assert_int_equal(o.usage.total_tokens, 17);
 		done(&o);
 	}
 }
@@ -307,6 +313,25 @@ a_nul_in_the_text_is_a_replacement_character(void **state)
 	}
 }
 
+/* A reply cut by max_tokens says so, with the server's usage, streamed
+ * (usage in a last chunk with no choices) or not. */
+static void
+a_reply_cut_by_max_tokens_reports_length_and_usage(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("length", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "one two");
+		assert_string_equal(o.finish, "length");
+		assert_int_equal(o.usage.prompt_tokens, 11);
+		assert_int_equal(o.usage.completion_tokens, 2);
+		assert_int_equal(o.usage.total_tokens, 13);
+		done(&o);
+	}
+}
+
 static void
 a_stream_cut_off_mid_reply(void **state)
 {
@@ -356,6 +381,7 @@ a_stream_with_a_finish_reason_but_no_done(void **state)
 	assert_string_equal(o.finish, "stop");
 	assert_int_equal(o.usage.prompt_tokens, 7);
 	assert_int_equal(o.usage.completion_tokens, 3);
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
 }
 
@@ -630,6 +656,7 @@ main(void)
 		T(a_surrogate_pair_split_across_chunks),
 		T(a_lone_surrogate_is_a_replacement_character),
 		T(a_nul_in_the_text_is_a_replacement_character),
+		T(a_reply_cut_by_max_tokens_reports_length_and_usage),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
 		T(a_stream_with_a_finish_reason_but_no_done),

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The reply decoder alone (agents/llm/reply.c, no HTTP): which kind of body
  * a 200 is, by its Content-Type or its first bytes; which choice is the
- * reply; surrogates, NULs and invalid UTF-8 in the text (and text.c
- * alone). */
+ * reply; its usage and finish_reason; surrogates, NULs and invalid UTF-8
+ * in the text (and text.c alone). */
 #include <string.h>
 
 #include "../../agents/llm/reply.h"
@@ -304,6 +304,45 @@ nuls_are_replacement_characters(void **state)
 	agora_buf_fini(&d.text);
 }
 
+/* Usage: the last object wins whole (servers that send it in every
+ * chunk count from the start); total_tokens is the server's, else the
+ * sum; a null usage changes nothing. finish_reason "" or "null" is none. */
+static void
+usage_and_finish_reason(void **state)
+{
+	struct decoded d;
+
+	(void)state;
+	decode_stream("data: {\"choices\":[{\"delta\":{\"content\":\"a\"},"
+	              "\"finish_reason\":\"null\"}],\"usage\":{"
+	              "\"prompt_tokens\":5,\"completion_tokens\":1,"
+	              "\"total_tokens\":99}}\n\n"
+	              "data: {\"choices\":[{\"delta\":{\"content\":\"b\"},"
+	              "\"finish_reason\":\"\"}],\"usage\":{"
+	              "\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n"
+	              "data: {\"choices\":[],\"usage\":null}\n\n",
+	              0, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "ab");
+	assert_false(d.complete);
+	assert_string_equal(d.finish, "");
+	assert_int_equal(d.usage.prompt_tokens, 5);
+	assert_int_equal(d.usage.completion_tokens, 2);
+	assert_int_equal(d.usage.total_tokens, 7);
+	agora_buf_fini(&d.text);
+	decode_stream("data: {\"choices\":[{\"delta\":{},\"finish_reason\":"
+	              "\"length\"}],\"usage\":{\"prompt_tokens\":-1,"
+	              "\"completion_tokens\":1e300,\"total_tokens\":"
+	              "\"x\"}}\n\n",
+	              0, &d);
+	assert_true(d.complete);
+	assert_string_equal(d.finish, "length");
+	assert_int_equal(d.usage.prompt_tokens, 0); /* nonsense is 0 */
+	assert_int_equal(d.usage.completion_tokens, 0);
+	assert_int_equal(d.usage.total_tokens, 0);
+	agora_buf_fini(&d.text);
+}
+
 /* The converter alone: each case's pieces (split at '|'), then the end. */
 static void
 text_is_made_valid_utf8_across_pieces(void **state)
@@ -364,6 +403,7 @@ main(void)
 		    a_split_surrogate_pair_is_joined_at_any_feed_size),
 		cmocka_unit_test(surrogates_in_every_position),
 		cmocka_unit_test(nuls_are_replacement_characters),
+		cmocka_unit_test(usage_and_finish_reason),
 		cmocka_unit_test(text_is_made_valid_utf8_across_pieces),
 	};
 

@@ -12,6 +12,8 @@
  *   nodone      echo without finish_reason or [DONE], ended cleanly
  *   finishnodone  "hello brave new world" with finish_reason and usage but
  *               no [DONE], ended cleanly
+ *   length      "one two", cut by max_tokens: finish_reason "length", usage
+ *               11+2=13 (streamed: in a last chunk with no choices)
  *   bom         echo, the body starting with a UTF-8 byte-order mark
  *   notype      echo with no Content-Type
  *   textplain   echo as Content-Type: text/plain
@@ -380,6 +382,14 @@ static const struct canned canned[] = {
 	  FINISH(0, "stop")
 	  USAGE_EVENT(7, 3, 10),
 	  NULL },
+	{ "length",
+	  DELTA(0, "one ")
+	  DELTA(0, "two")
+	  FINISH(0, "length")
+	  USAGE_EVENT(11, 2, 13)
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "one two", "length") "],"
+	  "\"usage\":" USAGE(11, 2, 13) "}" },
 	{ "nul",
 	  DELTA(0, "a\\u0000b")
 	  DELTA(0, "\\u0000")
