@@ -432,7 +432,9 @@ llm_reply_plain(struct llm_reply *r, const char *body, size_t n)
 		         "bad response from %s: not JSON: %s", r->url, excerpt);
 		return false;
 	}
-	if (agora_json_get(doc, "error") != NULL) {
+	if (agora_json_typeof(agora_json_get(doc, "error")) !=
+	    AGORA_JSON_NULL) {
+		/* "error": null is no error (as in a stream's chunks). */
 		llm_server_message(body, n, excerpt, sizeof(excerpt));
 		agora_json_free(doc);
 		snprintf(r->error, sizeof(r->error),

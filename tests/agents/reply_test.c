@@ -219,6 +219,32 @@ a_choice_without_an_index_is_index_0(void **state)
 	agora_buf_fini(&d.text);
 }
 
+/* "error": null is no error, streamed or not; any other error is. */
+static void
+an_error_member_that_is_null_is_no_error(void **state)
+{
+	static const char ok[] =
+	    "{\"error\":null,\"choices\":[{\"message\":{\"content\":\"a\"}}]}";
+	static const char bad[] = "{\"error\":{\"message\":\"no\"}}";
+	struct decoded d;
+
+	(void)state;
+	decode_plain(ok, sizeof(ok) - 1, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "a");
+	agora_buf_fini(&d.text);
+	decode_stream("data: {\"error\":null,\"choices\":[{\"delta\":"
+	              "{\"content\":\"a\"}}]}\n\n",
+	              0, &d);
+	assert_true(d.ok);
+	assert_string_equal(d.text.data, "a");
+	agora_buf_fini(&d.text);
+	decode_plain(bad, sizeof(bad) - 1, &d);
+	assert_false(d.ok);
+	assert_string_equal(d.error, "the model reported an error: no");
+	agora_buf_fini(&d.text);
+}
+
 /* Node-based servers cut a surrogate pair between two chunks. */
 static void
 a_split_surrogate_pair_is_joined_at_any_feed_size(void **state)
@@ -399,6 +425,7 @@ main(void)
 		cmocka_unit_test(else_the_first_bytes_decide),
 		cmocka_unit_test(a_body_is_held_until_its_kind_is_known),
 		cmocka_unit_test(a_choice_without_an_index_is_index_0),
+		cmocka_unit_test(an_error_member_that_is_null_is_no_error),
 		cmocka_unit_test(
 		    a_split_surrogate_pair_is_joined_at_any_feed_size),
 		cmocka_unit_test(surrogates_in_every_position),
