@@ -320,7 +320,7 @@ llm_reply_init(struct llm_reply *r, const char *url,
 	sse_init(&r->sse, LLM_EVENT_MAX, reply_event, r);
 	/* Rewriting the JSON and converting the text each make at most 3
 	 * bytes (U+FFFD) of one. */
-	agora_buf_init(&r->json, 3 * LLM_BODY_MAX);
+	agora_buf_init(&r->json, 3 * (size_t)LLM_BODY_MAX);
 	llm_text_init(&r->text, LLM_BODY_MAX);
 	agora_buf_init(&r->out, 3 * (LLM_BODY_MAX + sizeof(r->text.held)));
 	agora_buf_init(&r->raw, LLM_BODY_MAX);

@@ -142,22 +142,26 @@ int
 sse_feed(struct sse_parser *p, const char *bytes, size_t n)
 {
 	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+	size_t seen;
 
-	while (p->bom >= 0 && p->bom < 3 && n > 0 && bytes[0] == bom[p->bom]) {
-		p->bom++;
+	if (p->bom < 0 || p->bom >= 3) {
+		return sse_feed_lines(p, bytes, n);
+	}
+	seen = (size_t)p->bom;
+	while (seen < sizeof(bom) && n > 0 && bytes[0] == bom[seen]) {
+		seen++;
 		bytes++;
 		n--;
 	}
-	if (p->bom == 3) {
-		p->bom = -1;
-	} else if (p->bom >= 0 && n > 0) {
-		int held = p->bom;
-		p->bom = -1;
-		if (held > 0) {
-			int rv = sse_feed_lines(p, bom, (size_t)held);
-			if (rv != 0) {
-				return rv;
-			}
+	if (seen < sizeof(bom) && n == 0) {
+		p->bom = (int)seen; /* all of it a BOM so far: wait */
+		return 0;
+	}
+	p->bom = -1;
+	if (seen < sizeof(bom) && seen > 0) {
+		int rv = sse_feed_lines(p, bom, seen); /* it was not one */
+		if (rv != 0) {
+			return rv;
 		}
 	}
 	return sse_feed_lines(p, bytes, n);

@@ -68,9 +68,11 @@ json_escape_at(const char *in, size_t n, size_t i)
 static size_t
 json_replacement(long v, char rep[6])
 {
+	static const char esc[6] = { '\\', 'u', 'f', 'f', 'f', 'd' };
+
 	if (v == 0) {
-		memcpy(rep, "\\ufffd", 6);
-		return 6;
+		memcpy(rep, esc, sizeof(esc));
+		return sizeof(esc);
 	}
 	rep[0] = (char)(0xe0 | (v >> 12));
 	rep[1] = (char)(0x80 | ((v >> 6) & 0x3f));
@@ -224,29 +226,26 @@ static size_t
 text_odd(struct llm_text *t, const unsigned char *b, size_t n, size_t i,
          bool final, agora_buf *out, agora_err *rv)
 {
-	uint32_t cp, low;
+	uint32_t cp = 0, low = 0;
 	long k = text_decode(b + i, n - i, &cp);
-	size_t took = 3; /* a surrogate's, unless said otherwise */
+	bool high = k > 0 && cp >= 0xd800 && cp <= 0xdbff;
 
-	if (k == 0 && !final && n - i <= sizeof(t->held)) {
-		return 0;
-	} else if (k == 0) {
-		took = n - i;
-	} else if (k < 0) {
-		took = (size_t)-k;
-	} else if (cp == 0) {
-		took = 1;
-	} else if (cp <= 0xdbff && n - i >= 6 &&
-	           text_decode(b + i + 3, n - i - 3, &low) == 3 &&
-	           low >= 0xdc00 && low <= 0xdfff) {
-		*rv = text_put_pair(out, cp, low);
-		return 6;
-	} else if (cp <= 0xdbff && !final &&
-	           text_low_may_follow(b + i + 3, n - i - 3)) {
+	/* Held: a sequence cut short, or a high surrogate whose low one may
+	 * still come. */
+	if (!final && ((k == 0 && n - i <= sizeof(t->held)) ||
+	               (high && text_low_may_follow(b + i + 3, n - i - 3)))) {
 		return 0;
 	}
+	if (high && n - i >= 6 &&
+	    text_decode(b + i + 3, n - i - 3, &low) == 3 && low >= 0xdc00 &&
+	    low <= 0xdfff) {
+		*rv = text_put_pair(out, cp, low);
+		return 6;
+	}
 	*rv = agora_buf_add(out, text_fffd, sizeof(text_fffd));
-	return took;
+	/* Cut short at the end, invalid bytes, or a NUL or lone surrogate
+	 * (a whole sequence). */
+	return k == 0 ? n - i : k < 0 ? (size_t)-k : (size_t)k;
 }
 
 /* Convert b[0..n) to out; final: nothing more will come. */
