@@ -2,8 +2,9 @@
 /* Private to agents/llm/: the decoder of an OpenAI-compatible chat
  * completion reply (reply.c), with no HTTP in it: stream bytes as they
  * arrive (server-sent events of JSON chunks, ending with [DONE]), or a
- * whole JSON body when the server did not stream. The client (client.c)
- * feeds it what curl delivers and asks it how the reply ended. */
+ * whole JSON body when the server did not stream, telling which by the
+ * Content-Type or the first bytes. The client (client.c) feeds it what
+ * curl delivers and asks it how the reply ended. */
 #ifndef AGORA_LLM_REPLY_H
 #define AGORA_LLM_REPLY_H
 
