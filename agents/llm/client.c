@@ -55,9 +55,7 @@ struct agora_llm_req {
 	/* This attempt. */
 	long status;
 	bool status_known;
-	bool is_sse;
-	agora_buf raw;              /* a non-SSE body */
-	struct llm_reply reply;     /* what the body said */
+	struct llm_reply reply;     /* the body, and what it said */
 	int64_t retry_after_ms;     /* -1: none given */
 	struct agora_llm_req *next; /* in the client's list */
 };
@@ -217,30 +215,18 @@ llm_on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct agora_llm_req *r = arg;
 	size_t n = size * nmemb;
-	size_t taken = n;
 
 	if (!r->status_known) {
 		char *type = NULL;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 		curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &type);
-		r->is_sse = r->status == 200 && type != NULL &&
-		            strstr(type, "text/event-stream") != NULL;
+		llm_reply_begin(&r->reply, r->status == 200, type);
 		r->status_known = true;
 	}
 	if (r->cancel) {
 		return n; /* the I/O loop removes it next */
 	}
-	if (!r->is_sse) {
-		if (agora_buf_add(&r->raw, data, n) != AGORA_OK) {
-			snprintf(r->reply.error, sizeof(r->reply.error),
-			         "reply from %s over %zu bytes", r->url,
-			         r->raw.max);
-			r->reply.failed = true;
-			taken = 0;
-		}
-		return taken;
-	}
-	return llm_reply_feed(&r->reply, data, n) ? n : 0; /* 0 aborts */
+	return llm_reply_body(&r->reply, data, n) ? n : 0; /* 0 aborts */
 }
 
 static size_t
@@ -296,8 +282,6 @@ llm_attempt_reset(struct agora_llm_req *r)
 {
 	r->status = 0;
 	r->status_known = false;
-	r->is_sse = false;
-	agora_buf_reset(&r->raw);
 	llm_reply_reset(&r->reply);
 	r->retry_after_ms = -1;
 }
@@ -435,11 +419,14 @@ llm_completed(agora_llm *l, struct agora_llm_req *r, CURLcode res)
 		llm_fail(l, r, AGORA_EHTTP, "cannot reach %s: %s", r->url,
 		         curl_easy_strerror(res));
 	} else if (r->status != 200) {
-		llm_server_message(r->raw.data, r->raw.len, msg, sizeof(msg));
+		llm_server_message(r->reply.raw.data, r->reply.raw.len, msg,
+		                   sizeof(msg));
 		llm_fail(l, r, AGORA_EHTTP, "HTTP %ld from %s: %s", r->status,
 		         r->url, msg);
-	} else if (!r->is_sse) {
-		if (llm_reply_plain(&r->reply, r->raw.data, r->raw.len)) {
+	} else if (r->reply.kind != LLM_BODY_SSE) {
+		/* JSON, or never known: either way it must parse as JSON. */
+		if (llm_reply_plain(&r->reply, r->reply.raw.data,
+		                    r->reply.raw.len)) {
 			llm_finish(l, r, AGORA_OK, NULL);
 		} else {
 			llm_fail(l, r, AGORA_EHTTP, "%s", r->reply.error);
@@ -581,7 +568,6 @@ llm_req_free(struct agora_llm_req *r)
 	agora_free(r->pool);
 	agora_free(r->auth);
 	agora_free(r->org);
-	agora_buf_fini(&r->raw);
 	llm_reply_fini(&r->reply);
 	agora_free(r);
 }
@@ -621,7 +607,6 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
 	r->deadline = agora_now_ms() + r->timeout_ms;
 	r->h = *h;
 	r->state = REQ_WAITING;
-	agora_buf_init(&r->raw, LLM_BODY_MAX);
 	llm_reply_init(&r->reply, r->url, llm_on_text, r);
 	pthread_mutex_lock(&l->lock);
 	r->pool_entry = llm_pool_find(l, r->pool);

@@ -2,7 +2,10 @@
 /* Server-Sent Events, parsed incrementally: a line ends at \n, \r\n or \r
  * (a \r\n split across two feeds is one end); a blank line ends an event;
  * "data:" lines accumulate (one space after the colon is dropped), "event:"
- * names the event, ":" starts a comment, other fields are ignored. */
+ * names the event, ":" starts a comment, an "error:" line (llama.cpp) is
+ * an event named "error" by itself, other fields are ignored. One
+ * UTF-8 byte-order mark at the very start is skipped, as the WHATWG
+ * event-stream spec says. */
 #include <string.h>
 
 #include "sse.h"
@@ -19,6 +22,7 @@ sse_init(struct sse_parser *p, size_t max_line,
 	agora_buf_init(&p->event, 256);
 	p->saw_cr = 0;
 	p->has_data = 0;
+	p->bom = 0;
 	p->on_event = on_event;
 	p->arg = arg;
 }
@@ -82,12 +86,18 @@ sse_line(struct sse_parser *p, const char *s, size_t n)
 		if (agora_buf_add(&p->event, value, value_len) != AGORA_OK) {
 			return -1;
 		}
+	} else if (name_len == 5 && memcmp(s, "error", 5) == 0) {
+		/* Not a field of the spec: llama.cpp's server reports a failure
+		 * mid-stream as an "error: {json}" line instead of data. It
+		 * goes out at once as an event named "error", on its own,
+		 * leaving any event being read as it was. */
+		return p->on_event(p->arg, "error", value, value_len);
 	}
 	return 0;
 }
 
-int
-sse_feed(struct sse_parser *p, const char *bytes, size_t n)
+static int
+sse_feed_lines(struct sse_parser *p, const char *bytes, size_t n)
 {
 	size_t start = 0;
 
@@ -123,4 +133,36 @@ sse_feed(struct sse_parser *p, const char *bytes, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* The byte-order mark may arrive split across feeds, so its bytes are held
+ * back until it is whole; if it turns out not to be one, they are fed as
+ * the start of the first line. */
+int
+sse_feed(struct sse_parser *p, const char *bytes, size_t n)
+{
+	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+	size_t seen;
+
+	if (p->bom < 0 || p->bom >= 3) {
+		return sse_feed_lines(p, bytes, n);
+	}
+	seen = (size_t)p->bom;
+	while (seen < sizeof(bom) && n > 0 && bytes[0] == bom[seen]) {
+		seen++;
+		bytes++;
+		n--;
+	}
+	if (seen < sizeof(bom) && n == 0) {
+		p->bom = (int)seen; /* all of it a BOM so far: wait */
+		return 0;
+	}
+	p->bom = -1;
+	if (seen < sizeof(bom) && seen > 0) {
+		int rv = sse_feed_lines(p, bom, seen); /* it was not one */
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return sse_feed_lines(p, bytes, n);
 }

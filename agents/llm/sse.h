@@ -2,8 +2,11 @@
 /* Private: an incremental parser of Server-Sent Events (the WHATWG
  * event-stream format). Bytes go in as they arrive, split anywhere; each
  * complete event comes out through a callback with its data lines joined
- * by "\n". Comment lines (":" first) and events without data are skipped.
- * Lines are capped, so a peer cannot make it grow without bound. */
+ * by "\n". An "error:" line (not in the spec; llama.cpp sends one) is
+ * reported at once as an event named "error" whose data is the line's
+ * value. Comment lines (":" first) and events without data are skipped;
+ * one leading byte-order mark is skipped. Lines are capped, so a peer
+ * cannot make it grow without bound. */
 #ifndef AGORA_SSE_H
 #define AGORA_SSE_H
 
@@ -18,6 +21,7 @@ struct sse_parser {
 	agora_buf event; /* its event: field */
 	int saw_cr;      /* the last byte was \r (a \n after it is skipped) */
 	int has_data;
+	int bom; /* bytes of a leading BOM seen; -1 past the start */
 	/* One complete event. Returning non-zero stops the feed (with that
 	 * value from sse_feed). */
 	int (*on_event)(void *arg, const char *event, const char *data,

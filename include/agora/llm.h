@@ -36,14 +36,21 @@ typedef struct agora_llm_endpoint {
 	int max_retries;            /* before the first chunk; -1: 3 */
 } agora_llm_endpoint;
 
+/* Tokens of one request as the server counted them, from its last usage
+ * object (a stream's usually comes in a final chunk with no choices, and
+ * only if the request asked, e.g. "stream_options"); all 0 if it sent
+ * none. With n > 1 they cover every choice. */
 typedef struct agora_llm_usage {
 	int64_t prompt_tokens;
 	int64_t completion_tokens;
+	int64_t total_tokens; /* the server's; if it gave none, the sum */
 } agora_llm_usage;
 
-/* Called on the client's thread. on_chunk for each piece of text; then
- * exactly one of on_done and on_error, unless the request is cancelled
- * first. None is called after agora_llm_cancel returns. */
+/* Called on the client's thread. on_chunk for each piece of text (valid
+ * UTF-8 without NUL, of choice 0); then exactly one of on_done and
+ * on_error, unless the request is cancelled first. on_done's finish_reason
+ * is choice 0's ("stop", "length" when cut by max_tokens ...; NULL if the
+ * server gave none). None is called after agora_llm_cancel returns. */
 typedef struct agora_llm_handler {
 	void (*on_chunk)(void *arg, const char *text, size_t len);
 	void (*on_done)(void *arg, const char *finish_reason,

@@ -158,6 +158,8 @@ a_stream_arrives_in_chunks_with_usage(void **state)
 	assert_string_equal(o.finish, "stop");
 	assert_int_equal(o.usage.prompt_tokens, 7);
 	assert_int_equal(o.usage.completion_tokens, 3);
+	/* No total_tokens from the server: the sum. */
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
 }
 
@@ -177,6 +179,50 @@ events_split_merged_or_commented_parse_the_same(void **state)
 	}
 }
 
+/* Per the event-stream spec a leading byte-order mark is not part of the
+ * first line; read as one, it made the first event's field name unknown
+ * and the first chunk was lost. */
+static void
+a_byte_order_mark_before_the_first_event(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("bom", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_OK);
+	assert_string_equal(o.text.data, "hello brave new world");
+	assert_int_equal(o.chunks, 4);
+	done(&o);
+}
+
+/* Servers label streams carelessly: no Content-Type, text/plain, or
+ * another case. The type decides when it says event-stream or json (in any
+ * case); else the body's first bytes do. Only a case-sensitive
+ * "text/event-stream" used to count as a stream. */
+static void
+a_stream_or_json_whatever_the_content_type(void **state)
+{
+	static const char *const modes[] = { "notype", "textplain", "mixedcase",
+		                             "bom" };
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		for (int stream = 0; stream < 2; stream++) {
+			struct outcome o;
+			run(modes[i], stream, NULL, &o);
+			if (o.code != AGORA_OK) {
+				fail_msg("%s, stream %d: %s", modes[i], stream,
+				         o.message);
+			}
+			assert_string_equal(o.text.data,
+			                    "hello brave new world");
+			assert_int_equal(o.chunks, stream ? 4 : 1);
+			assert_string_equal(o.finish, "stop");
+			done(&o);
+		}
+	}
+}
+
 static void
 a_plain_reply_works_too(void **state)
 {
@@ -187,8 +233,103 @@ a_plain_reply_works_too(void **state)
 	assert_int_equal(o.code, AGORA_OK);
 	assert_string_equal(o.text.data, "hello brave new world");
 	assert_int_equal(o.chunks, 1);
+	assert_string_equal(o.finish, "stop");
+	assert_int_equal(o.usage.prompt_tokens, 7);
 	assert_int_equal(o.usage.completion_tokens, 3);
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
+}
+
+/* With n > 1 a server interleaves the choices' chunks; only index 0 is the
+ * turn's reply, and its finish_reason is the reply's. Usage counts every
+ * choice, as the server says. */
+static void
+only_choice_0_is_the_reply(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("choices2", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "first choice");
+		assert_string_equal(o.finish, "length");
+		assert_int_equal(o.usage.prompt_tokens, 9);
+		assert_int_equal(o.usage.completion_tokens, 8);
+		assert_int_equal(o.usage.total_tokens, 17);
+		done(&o);
+	}
+}
+
+/* A surrogate pair cut between two chunks ("a\ud83d", "\ude00b") is one
+ * character; cJSON rejected the lone escape and the reply failed. */
+static void
+a_surrogate_pair_split_across_chunks(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("surrogates", stream, NULL, &o);
+		if (o.code != AGORA_OK) {
+			fail_msg("stream %d: %s", stream, o.message);
+		}
+		assert_string_equal(o.text.data, "a\xf0\x9f\x98\x80"
+		                                 "b");
+		assert_string_equal(o.finish, "stop");
+		done(&o);
+	}
+}
+
+/* A surrogate that never gets its partner is U+FFFD, wherever it is. */
+static void
+a_lone_surrogate_is_a_replacement_character(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("lonesurrogates", stream, NULL, &o);
+		if (o.code != AGORA_OK) {
+			fail_msg("stream %d: %s", stream, o.message);
+		}
+		assert_string_equal(o.text.data, "x\xef\xbf\xbdy\xef\xbf\xbdz"
+		                                 "\xef\xbf\xbd");
+		done(&o);
+	}
+}
+
+/* agora's text is C strings: a NUL in the content ("\u0000") is U+FFFD,
+ * never the end of the text (it cut the reply short). */
+static void
+a_nul_in_the_text_is_a_replacement_character(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("nul", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "a\xef\xbf\xbd"
+		                                 "b\xef\xbf\xbd");
+		assert_int_equal(o.text.len, 8);
+		done(&o);
+	}
+}
+
+/* A reply cut by max_tokens says so, with the server's usage, streamed
+ * (usage in a last chunk with no choices) or not. */
+static void
+a_reply_cut_by_max_tokens_reports_length_and_usage(void **state)
+{
+	(void)state;
+	for (int stream = 0; stream < 2; stream++) {
+		struct outcome o;
+		run("length", stream, NULL, &o);
+		assert_int_equal(o.code, AGORA_OK);
+		assert_string_equal(o.text.data, "one two");
+		assert_string_equal(o.finish, "length");
+		assert_int_equal(o.usage.prompt_tokens, 11);
+		assert_int_equal(o.usage.completion_tokens, 2);
+		assert_int_equal(o.usage.total_tokens, 13);
+		done(&o);
+	}
 }
 
 static void
@@ -222,6 +363,25 @@ a_stream_without_done(void **state)
 	              "");
 	assert_string_equal(o.message, want);
 	agora_free(want);
+	done(&o);
+}
+
+/* Some servers never send [DONE]: a stream that sent its text and a
+ * finish_reason, then ended cleanly, is complete. */
+static void
+a_stream_with_a_finish_reason_but_no_done(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("finishnodone", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_OK);
+	assert_string_equal(o.text.data, "hello brave new world");
+	assert_int_equal(o.chunks, 4);
+	assert_string_equal(o.finish, "stop");
+	assert_int_equal(o.usage.prompt_tokens, 7);
+	assert_int_equal(o.usage.completion_tokens, 3);
+	assert_int_equal(o.usage.total_tokens, 10);
 	done(&o);
 }
 
@@ -303,6 +463,23 @@ an_error_object_in_the_stream(void **state)
 	assert_string_equal(o.message,
 	                    "the model reported an error: context length "
 	                    "exceeded");
+	done(&o);
+}
+
+/* llama.cpp reports a failure mid-stream as an "error:" line, not data;
+ * dropped, it left the user with "ended before [DONE]". */
+static void
+a_llama_cpp_error_line_in_the_stream(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	run("llamaerror", true, NULL, &o);
+	assert_int_equal(o.code, AGORA_EHTTP);
+	assert_string_equal(o.message,
+	                    "the model reported an error: the request exceeds "
+	                    "the available context size");
+	assert_string_equal(o.text.data, "one ");
 	done(&o);
 }
 
@@ -472,14 +649,23 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(a_stream_arrives_in_chunks_with_usage),
 		T(events_split_merged_or_commented_parse_the_same),
+		T(a_byte_order_mark_before_the_first_event),
+		T(a_stream_or_json_whatever_the_content_type),
 		T(a_plain_reply_works_too),
+		T(only_choice_0_is_the_reply),
+		T(a_surrogate_pair_split_across_chunks),
+		T(a_lone_surrogate_is_a_replacement_character),
+		T(a_nul_in_the_text_is_a_replacement_character),
+		T(a_reply_cut_by_max_tokens_reports_length_and_usage),
 		T(a_stream_cut_off_mid_reply),
 		T(a_stream_without_done),
+		T(a_stream_with_a_finish_reason_but_no_done),
 		T(a_429_with_retry_after_then_success),
 		T(a_500_is_retried_then_reported),
 		T(a_body_that_is_not_json),
 		T(a_garbage_event_in_the_stream),
 		T(an_error_object_in_the_stream),
+		T(a_llama_cpp_error_line_in_the_stream),
 		T(an_endless_stream_is_stopped_by_the_deadline),
 		T(a_slow_first_byte_waits_or_times_out),
 		T(an_unreachable_server_is_retried_then_reported),

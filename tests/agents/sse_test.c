@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The SSE parser alone: events split across feeds at every byte, several
  * events in one feed, comments, \r\n and \r line ends, multi-line data,
- * and the line cap. */
+ * a leading byte-order mark, llama.cpp's error lines, and the line cap. */
 #include <string.h>
 
 #include "../../agents/llm/sse.h"
@@ -62,6 +62,55 @@ events_split_anywhere_come_out_whole(void **state)
 	agora_buf_fini(&whole.all);
 }
 
+/* One leading U+FEFF is skipped (split across feeds too); a second one, or
+ * one later in the stream, is data like any other byte. */
+static void
+a_leading_byte_order_mark_is_skipped(void **state)
+{
+	const char *text = "\xef\xbb\xbf"
+	                   "data: one\n\n"
+	                   "data: \xef\xbb\xbftwo\n\n";
+	struct seen s;
+
+	(void)state;
+	for (size_t piece = 1; piece <= strlen(text); piece++) {
+		parse_in_pieces(text, piece, &s);
+		assert_string_equal(s.all.data, "|one;|\xef\xbb\xbftwo;");
+		agora_buf_fini(&s.all);
+	}
+	parse_in_pieces("\xef\xbb\xbf\xef\xbb\xbf"
+	                "data: x\n\n",
+	                2, &s);
+	assert_int_equal(s.n, 0); /* the second mark starts a field name */
+	agora_buf_fini(&s.all);
+	parse_in_pieces("\xef\xbb"
+	                "data: x\n\n",
+	                1, &s);
+	assert_int_equal(s.n, 0); /* half a mark is not one */
+	agora_buf_fini(&s.all);
+}
+
+/* llama.cpp's "error: {json}" line is an event named "error" at once, even
+ * in the middle of another event, which goes on as it was. */
+static void
+an_error_line_is_an_event_of_its_own(void **state)
+{
+	const char *text = "data: one\n"
+	                   "error: {\"code\":500}\n"
+	                   "data: two\n\n"
+	                   "error:\n"
+	                   "errors: not this\n\n";
+	struct seen s;
+
+	(void)state;
+	for (size_t piece = 1; piece <= strlen(text); piece++) {
+		parse_in_pieces(text, piece, &s);
+		assert_string_equal(s.all.data,
+		                    "error|{\"code\":500};|one\ntwo;error|;");
+		agora_buf_fini(&s.all);
+	}
+}
+
 static void
 an_unended_event_waits(void **state)
 {
@@ -95,6 +144,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(events_split_anywhere_come_out_whole),
+		cmocka_unit_test(a_leading_byte_order_mark_is_skipped),
+		cmocka_unit_test(an_error_line_is_an_event_of_its_own),
 		cmocka_unit_test(an_unended_event_waits),
 		cmocka_unit_test(lines_are_capped),
 	};

@@ -10,12 +10,32 @@
  *   comments    echo with ": keep-alive" comments, event: lines and \r\n
  *   cut         two chunks, then the connection is dropped mid-stream
  *   nodone      echo without finish_reason or [DONE], ended cleanly
+ *   finishnodone  "hello brave new world" with finish_reason and usage but
+ *               no [DONE], ended cleanly
+ *   length      "one two", cut by max_tokens: finish_reason "length", usage
+ *               11+2=13 (streamed: in a last chunk with no choices)
+ *   bom         echo, the body starting with a UTF-8 byte-order mark
+ *   notype      echo with no Content-Type
+ *   textplain   echo as Content-Type: text/plain
+ *   mixedcase   echo as Content-Type: Text/Event-Stream; charset=utf-8
+ *               (with "stream": false, Application/JSON; charset=utf-8)
  *   429once     the first request: 429 with Retry-After: 1; then echo
  *   500once     the first request: 500; then echo
  *   500         always 500 {"error":{"message":"internal boom"}}
  *   notjson     200 text/plain "this is not json"
  *   badevent    one chunk, then "data: {oops"
  *   errorevent  one chunk, then {"error":{"message":"context length exceeded"}}
+ *   llamaerror  one chunk, then llama.cpp's line error: {"code":500,...},
+ *               ended cleanly
+ *   choices2    two choices (n=2) interleaved, index 0 "first choice" cut
+ *               by max_tokens ("length"), index 1 "second choice" ("stop")
+ *               finishing after it, then usage 9+8=17 in a chunk of its own;
+ *               not streamed, the choices listed index 1 first
+ *   surrogates  "a\ud83d" then "\ude00b": a UTF-16 surrogate pair cut in two
+ *               (Node-based servers do); not streamed, the pair whole
+ *   lonesurrogates  "x\ud83d", "y\ude00z", "\ud83d": surrogates that never
+ *               pair; not streamed, "x\ud83dy\ude00z\ud83d"
+ *   nul         "a\u0000b", "\u0000": NULs in the text, streamed or not
  *   endless     "tick " every 50 ms until the client goes
  *   flood       64 KiB chunks as fast as the client reads, until it goes
  *   slow        wait 400 ms before the headers, then echo
@@ -57,6 +77,7 @@ struct request {
 	agora_json *doc;
 	const char *model;
 	bool stream;
+	const char *type; /* a Content-Type for echo; NULL: the usual */
 };
 
 static bool
@@ -93,13 +114,24 @@ chunk(int fd, const char *data, size_t n)
 	       write_str(fd, "\r\n");
 }
 
+/* The head of a streamed 200; type "" sends no Content-Type. */
+static bool
+sse_head_typed(int fd, const char *type)
+{
+	char head[256];
+
+	snprintf(head, sizeof(head),
+	         "HTTP/1.1 200 OK\r\n%s%s%sTransfer-Encoding: chunked\r\n"
+	         "Connection: close\r\n\r\n",
+	         type[0] != '\0' ? "Content-Type: " : "", type,
+	         type[0] != '\0' ? "\r\n" : "");
+	return write_str(fd, head);
+}
+
 static bool
 sse_head(int fd)
 {
-	return write_str(fd, "HTTP/1.1 200 OK\r\n"
-	                     "Content-Type: text/event-stream\r\n"
-	                     "Transfer-Encoding: chunked\r\n"
-	                     "Connection: close\r\n\r\n");
+	return sse_head_typed(fd, "text/event-stream");
 }
 
 static void
@@ -108,10 +140,13 @@ reply_plain(int fd, int status, const char *type, const char *body,
 {
 	char head[512];
 
+	/* type "" sends no Content-Type. */
 	snprintf(head, sizeof(head),
-	         "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	         "HTTP/1.1 %d X\r\n%s%s%sContent-Length: %zu\r\n"
 	         "%sConnection: close\r\n\r\n",
-	         status, type, strlen(body), extra != NULL ? extra : "");
+	         status, type[0] != '\0' ? "Content-Type: " : "", type,
+	         type[0] != '\0' ? "\r\n" : "", strlen(body),
+	         extra != NULL ? extra : "");
 	if (write_str(fd, head)) {
 		(void)write_str(fd, body);
 	}
@@ -193,6 +228,9 @@ serve_echo(struct request *rq, const char *text, int how)
 
 	if (!rq->stream) {
 		agora_buf_init(&b, 0);
+		if (how == 'b') {
+			agora_buf_adds(&b, "\xef\xbb\xbf");
+		}
 		agora_buf_adds(&b,
 		               "{\"object\":\"chat.completion\",\"choices\":"
 		               "[{\"index\":0,\"message\":{\"role\":"
@@ -201,13 +239,19 @@ serve_echo(struct request *rq, const char *text, int how)
 		agora_buf_adds(
 		    &b, "},\"finish_reason\":\"stop\"}],\"usage\":"
 		        "{\"prompt_tokens\":7,\"completion_tokens\":3}}");
-		reply_plain(rq->fd, 200, "application/json", b.data, NULL);
+		reply_plain(rq->fd, 200,
+		            rq->type != NULL ? rq->type : "application/json",
+		            b.data, NULL);
 		agora_buf_fini(&b);
 		return;
 	}
 	agora_buf_init(&b, 0);
+	if (how == 'b') {
+		agora_buf_adds(&b, "\xef\xbb\xbf");
+	}
 	echo_events(&b, text, how != 'n', how == 'c');
-	if (!sse_head(rq->fd)) {
+	if (!sse_head_typed(rq->fd, rq->type != NULL ? rq->type
+	                                             : "text/event-stream")) {
 		agora_buf_fini(&b);
 		return;
 	}
@@ -257,6 +301,13 @@ serve_broken(struct request *rq, const char *m)
 		agora_buf_adds(&b, "data: {oops\n\n");
 		(void)chunk(rq->fd, b.data, b.len);
 		(void)write_str(rq->fd, "0\r\n\r\n");
+	} else if (strcmp(m, "llamaerror") == 0) {
+		/* llama.cpp's server (server_sent_event(sink, "error", ...)) */
+		agora_buf_adds(&b, "error: {\"code\":500,\"message\":\"the "
+		                   "request exceeds the available context "
+		                   "size\",\"type\":\"server_error\"}\n\n");
+		(void)chunk(rq->fd, b.data, b.len);
+		(void)write_str(rq->fd, "0\r\n\r\n");
 	} else { /* errorevent */
 		agora_buf_adds(&b, "data: {\"error\":{\"message\":\"context "
 		                   "length exceeded\",\"code\":400}}\n\n");
@@ -264,6 +315,130 @@ serve_broken(struct request *rq, const char *m)
 		(void)write_str(rq->fd, "0\r\n\r\n");
 	}
 	agora_buf_fini(&b);
+}
+
+/* Canned replies, written as raw text so a test gets exactly the bytes a
+ * real server sent, escapes included: the stream (an event a write) and the
+ * reply with "stream": false. */
+#define DELTA(i, text)                                                         \
+	"data: {\"choices\":[{\"index\":" #i ",\"delta\":{\"content\":\"" text \
+	"\"},\"finish_reason\":null}]}\n\n"
+#define FINISH(i, why)                                        \
+	"data: {\"choices\":[{\"index\":" #i ",\"delta\":{}," \
+	"\"finish_reason\":\"" why "\"}]}\n\n"
+#define USAGE(p, c, t)                                        \
+	"{\"prompt_tokens\":" #p ",\"completion_tokens\":" #c \
+	",\"total_tokens\":" #t "}"
+#define USAGE_EVENT(p, c, t) \
+	"data: {\"choices\":[],\"usage\":" USAGE(p, c, t) "}\n\n"
+#define DONE "data: [DONE]\n\n"
+
+/* Two choices in one chunk, index 1 first. */
+#define DELTA_1_0(text1, text0)                                            \
+	"data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"" text1 \
+	"\"}},{\"index\":0,\"delta\":{\"content\":\"" text0 "\"}}]}\n\n"
+#define MESSAGE(i, text, why)                                      \
+	"{\"index\":" #i                                           \
+	",\"message\":{\"role\":\"assistant\",\"content\":\"" text \
+	"\"},\"finish_reason\":\"" why "\"}"
+
+struct canned {
+	const char *model;
+	const char *events;
+	const char *plain;
+};
+
+/* clang-format off */
+static const struct canned canned[] = {
+	{ "choices2",
+	  DELTA(0, "first ")
+	  DELTA(1, "second ")
+	  DELTA_1_0("choice", "choice")
+	  FINISH(0, "length")
+	  FINISH(1, "stop")
+	  USAGE_EVENT(9, 8, 17)
+	  DONE,
+	  "{\"choices\":[" MESSAGE(1, "second choice", "stop") ","
+	  MESSAGE(0, "first choice", "length") "],"
+	  "\"usage\":" USAGE(9, 8, 17) "}" },
+	{ "surrogates",
+	  DELTA(0, "a\\ud83d")
+	  DELTA(0, "\\ude00b")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "a\\ud83d\\ude00b", "stop") "]}" },
+	{ "lonesurrogates",
+	  DELTA(0, "x\\ud83d")
+	  DELTA(0, "y\\ude00z")
+	  DELTA(0, "\\ud83d")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "x\\ud83dy\\ude00z\\ud83d", "stop")
+	  "]}" },
+	{ "finishnodone",
+	  DELTA(0, "hello ")
+	  DELTA(0, "brave ")
+	  DELTA(0, "new ")
+	  DELTA(0, "world")
+	  FINISH(0, "stop")
+	  USAGE_EVENT(7, 3, 10),
+	  NULL },
+	{ "length",
+	  DELTA(0, "one ")
+	  DELTA(0, "two")
+	  FINISH(0, "length")
+	  USAGE_EVENT(11, 2, 13)
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "one two", "length") "],"
+	  "\"usage\":" USAGE(11, 2, 13) "}" },
+	{ "nul",
+	  DELTA(0, "a\\u0000b")
+	  DELTA(0, "\\u0000")
+	  FINISH(0, "stop")
+	  DONE,
+	  "{\"choices\":[" MESSAGE(0, "a\\u0000b\\u0000", "stop") "]}" },
+};
+/* clang-format on */
+
+static const struct canned *
+canned_find(const char *model)
+{
+	for (size_t i = 0; i < sizeof(canned) / sizeof(canned[0]); i++) {
+		if (strcmp(canned[i].model, model) == 0) {
+			return &canned[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+serve_canned(struct request *rq, const struct canned *c)
+{
+	const char *p = c->events;
+
+	if (!rq->stream) {
+		if (c->plain != NULL) {
+			reply_plain(rq->fd, 200, "application/json", c->plain,
+			            NULL);
+		} else {
+			reply_plain(rq->fd, 400, "application/json",
+			            "{\"error\":{\"message\":\"stream only\"}}",
+			            NULL);
+		}
+		return;
+	}
+	if (!sse_head(rq->fd)) {
+		return;
+	}
+	while (*p != '\0') {
+		const char *end = strstr(p, "\n\n");
+		size_t n = end != NULL ? (size_t)(end - p) + 2 : strlen(p);
+		if (!chunk(rq->fd, p, n)) {
+			return;
+		}
+		p += n;
+	}
+	(void)write_str(rq->fd, "0\r\n\r\n");
 }
 
 /* n chunks gap_ms apart: "x", or with stamp the CLOCK_MONOTONIC time (us)
@@ -316,7 +491,9 @@ serve(struct request *rq)
 {
 	const char *m = rq->model != NULL ? rq->model : "echo";
 
-	if (strcmp(m, "request") == 0) {
+	if (canned_find(m) != NULL) {
+		serve_canned(rq, canned_find(m));
+	} else if (strcmp(m, "request") == 0) {
 		serve_echo(rq, rq->body.data, 'm');
 	} else if (strcmp(m, "split") == 0) {
 		serve_echo(rq, last_content(rq), 's');
@@ -326,8 +503,18 @@ serve(struct request *rq)
 		serve_echo(rq, last_content(rq), 'c');
 	} else if (strcmp(m, "nodone") == 0) {
 		serve_echo(rq, last_content(rq), 'n');
+	} else if (strcmp(m, "bom") == 0) {
+		serve_echo(rq, last_content(rq), 'b');
+	} else if (strcmp(m, "notype") == 0 || strcmp(m, "textplain") == 0 ||
+	           strcmp(m, "mixedcase") == 0) {
+		rq->type = m[0] == 'n'   ? ""
+		           : m[0] == 't' ? "text/plain"
+		           : rq->stream  ? "Text/Event-Stream; charset=utf-8"
+		                         : "Application/JSON; charset=utf-8";
+		serve_echo(rq, last_content(rq), 'e');
 	} else if (strcmp(m, "cut") == 0 || strcmp(m, "badevent") == 0 ||
-	           strcmp(m, "errorevent") == 0) {
+	           strcmp(m, "errorevent") == 0 ||
+	           strcmp(m, "llamaerror") == 0) {
 		serve_broken(rq, m);
 	} else if (strcmp(m, "429once") == 0 && first_time(&seen_429)) {
 		reply_plain(rq->fd, 429, "application/json",
