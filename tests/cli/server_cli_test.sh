@@ -317,7 +317,10 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 	runuser -u nobody -- "$agora" server --ipc "$evil/s.sock" >/dev/null 2>&1 &
 	epid=$!
 	pids+=("$epid")
-	for _ in $(seq 200); do [ -S "$evil/s.sock" ] && break; sleep 0.05; done
+	for _ in $(seq 200); do
+		runuser -u nobody -- "$agora" ctl "ipc://$evil/s.sock" is-alive >/dev/null 2>&1 && break
+		sleep 0.05
+	done
 	printf '{"agents":[{"role":"x","kind":"echo","placement":"ipc://%s/s.sock"}],"script":[{"send_task_request":{"task":"for us only"}},{"step":{}}]}' "$evil" >"$work/evil.json"
 	run run "$work/evil.json" --redis "$redis" --session evil
 	check "another user's server is refused (exit 1)" [ "$code" -eq 1 ]
