@@ -207,6 +207,15 @@ info_from_hash(agora_agent_info *out, const agora_reply *rep)
 			out->steps = strtoull(val, NULL, 10);
 		} else if (strcmp(k, "last_seen") == 0) {
 			out->last_seen_ms = strtoll(val, NULL, 10);
+		} else if (strcmp(k, "prompt_tokens") == 0) {
+			out->prompt_tokens = strtoull(val, NULL, 10);
+		} else if (strcmp(k, "completion_tokens") == 0) {
+			out->completion_tokens = strtoull(val, NULL, 10);
+		} else if (strcmp(k, "total_tokens") == 0) {
+			out->total_tokens = strtoull(val, NULL, 10);
+		} else if (strcmp(k, "last_finish") == 0) {
+			snprintf(out->last_finish, sizeof(out->last_finish),
+			         "%s", val);
 		}
 		agora_free(val);
 	}
@@ -310,6 +319,51 @@ agora_registry_mark_many(agora_registry *reg, const char *const *roles,
 			const char *inc[] = { "HINCRBY", key, "steps", "1" };
 			size_t il[] = { 7, strlen(key), 5, 1 };
 			rv = agora__redis_append(reg->r, 4, inc, il);
+			sent += rv == AGORA_OK;
+		}
+		agora_free(key);
+	}
+	rv = reg_replies(reg, sent, rv);
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+agora_err
+agora_registry_add_usage(agora_registry *reg, const char *const *roles,
+                         const int64_t *tokens, const char *const *finish,
+                         size_t n)
+{
+	static const char *const fields[3] = { "prompt_tokens",
+		                               "completion_tokens",
+		                               "total_tokens" };
+	size_t sent = 0;
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		char *key = agora_sprintf("%sagent:%s", reg->prefix, roles[i]);
+		for (int f = 0; f < 3 && rv == AGORA_OK; f++) {
+			char by[24];
+			const char *inc[] = { "HINCRBY", key, fields[f], by };
+			size_t il[4];
+			if (tokens[3 * i + (size_t)f] < 0) {
+				continue;
+			}
+			snprintf(by, sizeof(by), "%lld",
+			         (long long)tokens[3 * i + (size_t)f]);
+			for (int k = 0; k < 4; k++) {
+				il[k] = strlen(inc[k]);
+			}
+			rv = agora__redis_append(reg->r, 4, inc, il);
+			sent += rv == AGORA_OK;
+		}
+		if (rv == AGORA_OK && finish != NULL && finish[i] != NULL &&
+		    finish[i][0] != '\0') {
+			const char *hset[] = { "HSET", key, "last_finish",
+				               finish[i] };
+			size_t hl[4];
+			for (int k = 0; k < 4; k++) {
+				hl[k] = strlen(hset[k]);
+			}
+			rv = agora__redis_append(reg->r, 4, hset, hl);
 			sent += rv == AGORA_OK;
 		}
 		agora_free(key);

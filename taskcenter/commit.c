@@ -6,6 +6,8 @@
  * of agents. Turns whose backend stored their reply elsewhere (an agent
  * server) need nothing, unless their server was lost. Only then do the end
  * frames go out, so `end` means the reply is stored. */
+#include <string.h>
+
 #include "agora/alloc.h"
 #include "tc.h"
 
@@ -18,8 +20,26 @@ struct commit_plan {
 	const char **idle;    /* ended well */
 	const char **bad;     /* failed */
 	const char **lost;    /* their server died */
-	size_t npub, nack, nreq, nidle, nbad, nlost;
+	const char **used;    /* model turns with usage to count */
+	const char **finish;  /* ... and why each stopped */
+	int64_t *tokens;      /* ... and their tokens, three each */
+	size_t npub, nack, nreq, nidle, nbad, nlost, nused;
 };
+
+/* A local turn whose model said how it went: counted in the registry
+ * (an agent server counts its own turns). */
+static void
+commit_usage(struct commit_plan *p, agora_turn *t)
+{
+	if (t->finish[0] == '\0' && t->tokens[0] < 0 && t->tokens[1] < 0 &&
+	    t->tokens[2] < 0) {
+		return;
+	}
+	p->used[p->nused] = t->agent->role;
+	p->finish[p->nused] = t->finish;
+	memcpy(&p->tokens[3 * p->nused], t->tokens, sizeof(t->tokens));
+	p->nused++;
+}
 
 static agora_msg *
 commit_reply(agora_step *st, agora_turn *t)
@@ -47,6 +67,9 @@ commit_sort(agora_step *st, struct commit_plan *p)
 	p->idle = agora_calloc(n, sizeof(char *));
 	p->bad = agora_calloc(n, sizeof(char *));
 	p->lost = agora_calloc(n, sizeof(char *));
+	p->used = agora_calloc(n, sizeof(char *));
+	p->finish = agora_calloc(n, sizeof(char *));
+	p->tokens = agora_calloc(3 * n, sizeof(int64_t));
 	for (size_t i = 0; i < n; i++) {
 		agora_turn *t = st->finished[i];
 		const char *role = t->agent->role;
@@ -74,6 +97,7 @@ commit_sort(agora_step *st, struct commit_plan *p)
 			p->ack[p->nack++] = role;
 		}
 		p->idle[p->nidle++] = role;
+		commit_usage(p, t);
 	}
 }
 
@@ -104,6 +128,10 @@ commit_apply(agora_step *st, const struct commit_plan *p)
 		rv = agora_registry_mark_many(c->reg, p->bad, p->nbad,
 		                              AGORA_AGENT_ERROR, true);
 	}
+	if (rv == AGORA_OK && p->nused > 0) {
+		rv = agora_registry_add_usage(c->reg, p->used, p->tokens,
+		                              p->finish, p->nused);
+	}
 	if (rv != AGORA_OK) {
 		tc_step_fail(st, rv, "registry", agora_registry_errstr(c->reg));
 	}
@@ -123,6 +151,9 @@ commit_plan_free(struct commit_plan *p)
 	agora_free(p->idle);
 	agora_free(p->bad);
 	agora_free(p->lost);
+	agora_free(p->used);
+	agora_free(p->finish);
+	agora_free(p->tokens);
 }
 
 /* A direct call's reply goes to no one; agents whose kind reads memory

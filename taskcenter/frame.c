@@ -55,10 +55,48 @@ agora_frame_json(const agora_frame *f, agora_buf *b)
 	if (rv == AGORA_OK) {
 		rv = agora_buf_json_str(b, f->content, f->len);
 	}
+	if (rv == AGORA_OK && f->finish[0] != '\0') {
+		rv = agora_buf_adds(b, ",\"finish_reason\":");
+		if (rv == AGORA_OK) {
+			rv =
+			    agora_buf_json_str(b, f->finish, strlen(f->finish));
+		}
+	}
+	if (rv == AGORA_OK && f->type == AGORA_FRAME_END &&
+	    (f->prompt_tokens >= 0 || f->completion_tokens >= 0)) {
+		rv = agora_buf_addf(
+		    b,
+		    ",\"usage\":{\"prompt_tokens\":%lld,"
+		    "\"completion_tokens\":%lld,\"total_tokens\":"
+		    "%lld}",
+		    (long long)f->prompt_tokens,
+		    (long long)f->completion_tokens,
+		    (long long)f->total_tokens);
+	}
 	if (rv == AGORA_OK) {
 		rv = agora_buf_adds(b, "}");
 	}
 	return rv;
+}
+
+/* An end frame's finish_reason and usage, if it has them. */
+static void
+frame_decode_usage(agora_frame *f, const agora_json *doc)
+{
+	const agora_json *u = agora_json_get(doc, "usage");
+	const char *finish =
+	    agora_json_str(agora_json_get(doc, "finish_reason"));
+
+	f->prompt_tokens = f->completion_tokens = f->total_tokens = -1;
+	if (finish != NULL) {
+		snprintf(f->finish, sizeof(f->finish), "%s", finish);
+	}
+	(void)agora_json_int(agora_json_get(u, "prompt_tokens"), 0,
+	                     INT64_MAX / 4, &f->prompt_tokens);
+	(void)agora_json_int(agora_json_get(u, "completion_tokens"), 0,
+	                     INT64_MAX / 4, &f->completion_tokens);
+	(void)agora_json_int(agora_json_get(u, "total_tokens"), 0,
+	                     INT64_MAX / 4, &f->total_tokens);
 }
 
 agora_err
@@ -105,6 +143,7 @@ agora_frame_decode(agora_frame *f, const char *text, size_t len, char *err,
 	f->round = (uint32_t)round;
 	f->content = agora_strdup(content);
 	f->len = strlen(content);
+	frame_decode_usage(f, doc);
 	agora_json_free(doc);
 	return AGORA_OK;
 }

@@ -33,6 +33,14 @@ agora__frameq_push(agora_step *st, agora_turn *t, agora_frame_type type,
 	f->round = st->round;
 	f->content = agora_strndup(content != NULL ? content : "", len);
 	f->len = len;
+	f->finish[0] = '\0';
+	f->prompt_tokens = f->completion_tokens = f->total_tokens = -1;
+	if (type == AGORA_FRAME_END) {
+		memcpy(f->finish, t->finish, sizeof(f->finish));
+		f->prompt_tokens = t->tokens[0];
+		f->completion_tokens = t->tokens[1];
+		f->total_tokens = t->tokens[2];
+	}
 }
 
 const agora_frame *

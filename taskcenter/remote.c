@@ -42,6 +42,8 @@ struct remote_ev {
 	char type;
 	char *text;
 	size_t len;
+	char finish[32];   /* an end: why the model stopped */
+	int64_t tokens[3]; /* ... and its tokens; -1 unknown */
 };
 
 static void
@@ -67,6 +69,8 @@ remote_apply(void *state, agora_turn *t, void *arg)
 	case 'e':
 	case 'a':
 		/* Stored and acknowledged by the server already. */
+		agora_turn_set_usage(t, ev->finish, ev->tokens[0],
+		                     ev->tokens[1], ev->tokens[2]);
 		agora_turn_done(t);
 		break;
 	case 'l':
@@ -79,17 +83,35 @@ remote_apply(void *state, agora_turn *t, void *arg)
 	}
 }
 
+/* Post what the server said of turn t (e, the event, gives an end's
+ * finish and tokens; may be NULL). */
 static void
-post_event(agora_turn *t, char type, const char *text, size_t len)
+post_event_from(agora_turn *t, char type, const char *text, size_t len,
+                const agora_json *e)
 {
 	struct remote_ev *ev = agora_calloc(1, sizeof(*ev));
+	const agora_json *u = agora_json_get(e, "u");
+	const char *finish = agora_json_str(agora_json_get(e, "f"));
 
 	ev->type = type;
 	if (text != NULL) {
 		ev->text = agora_strndup(text, len);
 		ev->len = len;
 	}
+	snprintf(ev->finish, sizeof(ev->finish), "%s",
+	         finish != NULL ? finish : "");
+	for (size_t k = 0; k < 3; k++) {
+		ev->tokens[k] = -1;
+		(void)agora_json_int(agora_json_at(u, k), -1, INT64_MAX / 4,
+		                     &ev->tokens[k]);
+	}
 	agora_turn_post(t, remote_apply, ev, remote_ev_free);
+}
+
+static void
+post_event(agora_turn *t, char type, const char *text, size_t len)
+{
+	post_event_from(t, type, text, len, NULL);
 }
 
 /* ---- dispatches (under the link's lock) ------------------------------- */
@@ -162,7 +184,7 @@ dispatch_event(void *arg, const agora_json *e)
 		d->ended[i] = true;
 		d->left--;
 	}
-	post_event(d->turns[i], t[0], c, c != NULL ? strlen(c) : 0);
+	post_event_from(d->turns[i], t[0], c, c != NULL ? strlen(c) : 0, e);
 	if (d->left == 0) {
 		dispatch_drop(d);
 	}

@@ -96,6 +96,9 @@ struct agora_turn {
 	 * server does); the step commits only a lost turn's messages. */
 	bool stored_elsewhere;
 	bool lost; /* where it ran is gone: messages back, agent offline */
+	/* The model's account (agora_turn_set_usage), for the end frame. */
+	char finish[32];
+	int64_t tokens[3]; /* prompt, completion, total; -1 unknown */
 	/* The one pending callback, in the step's timer heap. */
 	int64_t due;
 	void (*fn)(void *state, agora_turn *t);

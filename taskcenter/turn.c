@@ -163,6 +163,20 @@ agora_turn_emits(agora_turn *t, const char *text)
 }
 
 void
+agora_turn_set_usage(agora_turn *t, const char *finish, int64_t prompt_tokens,
+                     int64_t completion_tokens, int64_t total_tokens)
+{
+	if (t->state != TURN_RUNNING) {
+		return;
+	}
+	snprintf(t->finish, sizeof(t->finish), "%s",
+	         finish != NULL ? finish : "");
+	t->tokens[0] = prompt_tokens;
+	t->tokens[1] = completion_tokens;
+	t->tokens[2] = total_tokens;
+}
+
+void
 agora_turn_done(agora_turn *t)
 {
 	if (t->state == TURN_RUNNING) {
@@ -195,6 +209,8 @@ agora__turn_start(agora_turn *t)
 	t->gen++;
 	pthread_mutex_unlock(&st->lock);
 	t->lost = false;
+	t->finish[0] = '\0';
+	t->tokens[0] = t->tokens[1] = t->tokens[2] = -1;
 	t->state = TURN_RUNNING;
 }
 

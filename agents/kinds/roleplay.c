@@ -176,14 +176,23 @@ roleplay_emit(void *state, agora_turn *t, void *arg)
 	agora_turn_emits(t, arg);
 }
 
+/* How the model's reply ended, handed from the client's thread. */
+struct roleplay_end {
+	char finish[32];
+	agora_llm_usage usage;
+};
+
 static void
 roleplay_done(void *state, agora_turn *t, void *arg)
 {
 	struct roleplay *r = state;
+	const struct roleplay_end *end = arg;
 
-	(void)arg;
 	agora_llm_release(r->llm, r->req);
 	r->req = NULL;
+	agora_turn_set_usage(t, end->finish, end->usage.prompt_tokens,
+	                     end->usage.completion_tokens,
+	                     end->usage.total_tokens);
 	agora_turn_done(t);
 }
 
@@ -212,10 +221,19 @@ static void
 roleplay_on_done(void *arg, const char *finish, const agora_llm_usage *usage)
 {
 	struct roleplay *r = arg;
+	struct roleplay_end *end = agora_calloc(1, sizeof(*end));
 
-	(void)finish;
-	(void)usage;
-	agora_turn_post(r->turn, roleplay_done, NULL, NULL);
+	snprintf(end->finish, sizeof(end->finish), "%s",
+	         finish != NULL ? finish : "");
+	if (usage != NULL &&
+	    (usage->prompt_tokens > 0 || usage->completion_tokens > 0)) {
+		end->usage = *usage;
+	} else {
+		/* The server sent none: unknown, not zero. */
+		end->usage.prompt_tokens = end->usage.completion_tokens =
+		    end->usage.total_tokens = -1;
+	}
+	agora_turn_post(r->turn, roleplay_done, end, agora_free);
 }
 
 static void

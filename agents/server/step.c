@@ -143,6 +143,29 @@ step_event(struct step_job *sj, long idx, char type, const char *text,
 	}
 }
 
+/* An end event carries how the model's turn went: "f" why it stopped,
+ * "u" [prompt, completion, total] tokens (-1 unknown). */
+static void
+step_event_end(struct step_job *sj, long idx, const agora_frame *f)
+{
+	agora_buf *ev = &sj->group;
+
+	if (f->finish[0] == '\0' && f->prompt_tokens < 0 &&
+	    f->completion_tokens < 0) {
+		step_event(sj, idx, 'e', NULL, 0);
+		return;
+	}
+	(void)agora_buf_addf(ev, "%s{\"s\":\"%s\",\"i\":%ld,\"t\":\"e\",\"f\":",
+	                     ev->len > 0 ? "," : "", sj->sid, idx);
+	(void)agora_buf_json_str(ev, f->finish, strlen(f->finish));
+	(void)agora_buf_addf(
+	    ev, ",\"u\":[%lld,%lld,%lld]}", (long long)f->prompt_tokens,
+	    (long long)f->completion_tokens, (long long)f->total_tokens);
+	if (ev->len > GROUP_MAX) {
+		step_flush(sj);
+	}
+}
+
 static long
 step_index(const struct step_job *sj, const char *role)
 {
@@ -166,7 +189,7 @@ step_forward(struct step_job *sj, const agora_frame *f, size_t *busy)
 		step_event(sj, idx, 'c', f->content, f->len);
 		break;
 	case AGORA_FRAME_END:
-		step_event(sj, idx, 'e', NULL, 0);
+		step_event_end(sj, idx, f);
 		*busy -= *busy > 0;
 		break;
 	case AGORA_FRAME_ERROR:

@@ -104,6 +104,14 @@ AGORA_API void agora_turn_emits(agora_turn *t, const char *text);
 /* End the turn: the reply is published to the step's send_to (an empty
  * reply publishes nothing). */
 AGORA_API void agora_turn_done(agora_turn *t);
+/* The model's account of this turn, put on its end frame and added to the
+ * agent's running token counts in the registry: why it stopped (finish:
+ * "stop", "length" ...; NULL unknown) and its tokens (-1 unknown). Call
+ * before agora_turn_done. */
+AGORA_API void agora_turn_set_usage(agora_turn *t, const char *finish,
+                                    int64_t prompt_tokens,
+                                    int64_t completion_tokens,
+                                    int64_t total_tokens);
 /* End the turn with an error: an error frame says why, nothing is
  * published and the drained messages are delivered again later. */
 AGORA_API void agora_turn_fail(agora_turn *t, const char *fmt, ...)

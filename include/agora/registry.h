@@ -33,6 +33,12 @@ typedef struct agora_agent_info {
 	bool watcher; /* reads everything, publishes nothing */
 	uint64_t steps;
 	int64_t last_seen_ms; /* wall clock */
+	/* Running token counts of its model turns (what the LLM server said
+	 * in usage), and why its last model turn stopped ("" unknown). */
+	uint64_t prompt_tokens;
+	uint64_t completion_tokens;
+	uint64_t total_tokens;
+	char last_finish[32];
 } agora_agent_info;
 
 typedef struct agora_registry agora_registry;
@@ -63,6 +69,14 @@ AGORA_API agora_err agora_registry_mark_many(agora_registry *reg,
                                              const char *const *roles, size_t n,
                                              agora_agent_status status,
                                              bool step_done);
+/* Add n turns' token counts (tokens[3 * i]: prompt, completion, total; -1
+ * unknown, not added) to roles[i]'s running counts, and record why each
+ * stopped (finish[i], "" or NULL unknown), in one round trip. */
+AGORA_API agora_err agora_registry_add_usage(agora_registry *reg,
+                                             const char *const *roles,
+                                             const int64_t *tokens,
+                                             const char *const *finish,
+                                             size_t n);
 AGORA_API agora_err agora_registry_set_human(agora_registry *reg,
                                              const char *role, bool human);
 /* Remove every record of the session. */

@@ -37,6 +37,13 @@ typedef struct agora_frame {
 	uint32_t round; /* from 1 */
 	char *content;  /* chunk text, error reason; "" for end */
 	size_t len;
+	/* End frames of model turns: why the model stopped ("stop",
+	 * "length" when max_tokens cut it ...; "" unknown) and its token
+	 * counts (-1 unknown). */
+	char finish[32];
+	int64_t prompt_tokens;
+	int64_t completion_tokens;
+	int64_t total_tokens;
 } agora_frame;
 
 AGORA_API const char *agora_frame_type_name(agora_frame_type t);

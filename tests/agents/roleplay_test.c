@@ -533,6 +533,68 @@ many_streams_run_at_once(void **state)
 	agora_center_free(c);
 }
 
+static const agora_frame *
+end_of(const t_frames *f, const char *role)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->v[i].role, role) == 0 &&
+		    f->v[i].type == AGORA_FRAME_END) {
+			return &f->v[i];
+		}
+	}
+	fail_msg("no end frame of %s", role);
+	return NULL;
+}
+
+/* The end frame says why the model stopped and what it cost, so a reply
+ * cut by max_tokens ("length") is told from a finished one; the agent's
+ * registry record keeps running token counts. */
+static void
+a_model_turn_reports_why_it_stopped_and_its_tokens(void **state)
+{
+	agora_center *c = t_center("rp-usage");
+	const agora_frame *e;
+	agora_agent_info info;
+	agora_buf json;
+	t_frames f;
+
+	(void)state;
+	model("echo", "echo", NULL);
+	model("length", "length", NULL);
+	roleplay(c, "done", "echo", NULL);
+	roleplay(c, "cut", "length", NULL);
+	for (int round = 1; round <= 2; round++) {
+		AGORA_PASS(
+		    agora_center_send_task_request(c, "go on", NULL, 0, NULL));
+		AGORA_PASS(t_step(c, NULL, &f));
+		AGORA_PASS(f.err);
+		e = end_of(&f, "done");
+		assert_string_equal(e->finish, "stop");
+		assert_int_equal(e->prompt_tokens, 7);
+		assert_int_equal(e->completion_tokens, 3);
+		assert_int_equal(e->total_tokens, 10);
+		e = end_of(&f, "cut");
+		assert_string_equal(e->finish, "length");
+		assert_int_equal(e->total_tokens, 13);
+		agora_buf_init(&json, 0);
+		AGORA_PASS(agora_frame_json(e, &json));
+		assert_non_null(
+		    strstr(json.data, "\"finish_reason\":\"length\""));
+		assert_non_null(strstr(
+		    json.data, "\"usage\":{\"prompt_tokens\":11,"
+		               "\"completion_tokens\":2,\"total_tokens\":13}"));
+		agora_buf_fini(&json);
+		t_frames_free(&f);
+	}
+	AGORA_PASS(agora_registry_get(agora_center_registry(c), "cut", &info));
+	assert_int_equal(info.prompt_tokens, 22); /* two turns */
+	assert_int_equal(info.completion_tokens, 4);
+	assert_int_equal(info.total_tokens, 26);
+	assert_string_equal(info.last_finish, "length");
+	agora_agent_info_fini(&info);
+	agora_center_free(c);
+}
+
 /* A reply over the cap ends the turn and its HTTP request at once: the
  * client's thread posts nothing into this step or the next (ASan would
  * see it), and the next turn of the agent runs clean. */
@@ -574,6 +636,7 @@ main(void)
 #define T(name) cmocka_unit_test(name)
 	const struct CMUnitTest tests[] = {
 		T(a_reply_over_the_cap_stops_its_request),
+		T(a_model_turn_reports_why_it_stopped_and_its_tokens),
 		T(a_debate_with_a_whisper_prompts_each_with_what_it_saw),
 		T(the_prompt_is_trimmed_oldest_first_to_the_budget),
 		T(memory_outlives_its_center),

@@ -397,7 +397,27 @@ test_child_roleplay(void **state)
 	assert_true(t_count(&f, "bot", AGORA_FRAME_CHUNK) >= 3); /* streamed */
 	assert_int_equal(t_count(&f, "bot", AGORA_FRAME_END), 1);
 	agora_free(reply);
+	/* How the model's turn ended travelled back with the end. */
+	for (size_t i = 0; i < f.n; i++) {
+		if (f.v[i].type == AGORA_FRAME_END) {
+			assert_string_equal(f.v[i].finish, "stop");
+			assert_int_equal(f.v[i].prompt_tokens, 7);
+			assert_int_equal(f.v[i].completion_tokens, 3);
+			assert_int_equal(f.v[i].total_tokens, 10);
+		}
+	}
 	t_frames_free(&f);
+	/* The server counted it in the registry, once. */
+	{
+		agora_agent_info info;
+		AGORA_PASS(
+		    agora_registry_get(agora_center_registry(c), "bot", &info));
+		assert_int_equal(info.prompt_tokens, 7);
+		assert_int_equal(info.completion_tokens, 3);
+		assert_int_equal(info.total_tokens, 10);
+		assert_string_equal(info.last_finish, "stop");
+		agora_agent_info_fini(&info);
+	}
 	agora_center_free(c);
 }
 

@@ -190,12 +190,11 @@ strv_split_trims_and_skips_empty(void **state)
 static void
 frame_renders_and_extracts(void **state)
 {
-	agora_frame f = { (char *)(uintptr_t) "bob",
-		          AGORA_FRAME_CHUNK,
-		          0,
-		          1,
-		          (char *)(uintptr_t) "x: y",
-		          4 };
+	agora_frame f = { .role = (char *)(uintptr_t) "bob",
+		          .type = AGORA_FRAME_CHUNK,
+		          .round = 1,
+		          .content = (char *)(uintptr_t) "x: y",
+		          .len = 4 };
 	agora_buf b;
 	char *role, *content;
 
@@ -217,12 +216,12 @@ frame_renders_and_extracts(void **state)
 static void
 frame_json_round_trip_and_garbage(void **state)
 {
-	agora_frame f = { (char *)(uintptr_t) "bob",
-		          AGORA_FRAME_ERROR,
-		          4,
-		          2,
-		          (char *)(uintptr_t) "boom \"x\"",
-		          8 };
+	agora_frame f = { .role = (char *)(uintptr_t) "bob",
+		          .type = AGORA_FRAME_ERROR,
+		          .seq = 4,
+		          .round = 2,
+		          .content = (char *)(uintptr_t) "boom \"x\"",
+		          .len = 8 };
 	agora_frame d;
 	agora_buf b;
 	char err[256];
