@@ -12,6 +12,7 @@
 #include "agora/alloc.h"
 #include "agora/config.h"
 #include "agora/json.h"
+#include "agora/url.h"
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_LEVEL };
 
@@ -289,8 +290,11 @@ agora_config_dump(const agora_config *cfg)
 
 		if (k->type == CFG_STR) {
 			const char *s = *(char *const *)(const void *)field;
+			char shown[256];
+			/* A URL's user-info is a secret (redis.url). */
 			snprintf(value, sizeof(value), "\"%s\"",
-			         s != NULL ? s : "");
+			         agora_url_redact(s != NULL ? s : "", shown,
+			                          sizeof(shown)));
 		} else {
 			snprintf(
 			    value, sizeof(value), "%lld",

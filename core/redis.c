@@ -7,7 +7,8 @@
  * message instead of hanging. A command whose bytes never left (the write
  * failed: the server cannot have run it) is sent again on the new
  * connection; one that may have run is not, and its caller hears of the
- * lost connection. */
+ * lost connection. Messages name the URL with its password hidden
+ * (url_shown): the password goes to AUTH and nowhere else. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
+#include "agora/url.h"
 #include "redis_cmd.h"
 
 #define REDIS_MAX_SCRIPTS 16
@@ -27,8 +29,9 @@
 struct agora_redis {
 	redisContext *ctx;
 	char *url;
-	char *host; /* NULL for unix */
-	char *path; /* unix socket path */
+	char *url_shown; /* url without its user-info, for messages */
+	char *host;      /* NULL for unix */
+	char *path;      /* unix socket path */
 	int port;
 	int db;
 	char *password; /* NULL: no AUTH */
@@ -137,7 +140,7 @@ bad:
 	snprintf(
 	    err, errlen,
 	    "bad Redis URL '%s' (want redis://host:port/db or unix:///path)",
-	    url);
+	    r->url_shown);
 	return AGORA_EINVAL;
 }
 
@@ -158,9 +161,9 @@ redis_dial(agora_redis *r)
 	}
 	r->refused = false;
 	if (r->ctx == NULL || r->ctx->err != 0) {
-		agora__redis_set_err(r, "cannot connect to %s: %s", r->url,
-		                     r->ctx != NULL ? r->ctx->errstr
-		                                    : "out of memory");
+		agora__redis_set_err(
+		    r, "cannot connect to %s: %s", r->url_shown,
+		    r->ctx != NULL ? r->ctx->errstr : "out of memory");
 		/* Nothing listens (yet): a server being restarted. */
 		r->refused = r->ctx != NULL &&
 		             (strstr(r->ctx->errstr, "refused") != NULL ||
@@ -173,9 +176,9 @@ redis_dial(agora_redis *r)
 	if (r->password != NULL) {
 		rep = redisCommand(r->ctx, "AUTH %s", r->password);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			agora__redis_set_err(r, "%s: AUTH failed: %s", r->url,
-			                     rep != NULL ? rep->str
-			                                 : r->ctx->errstr);
+			agora__redis_set_err(
+			    r, "%s: AUTH failed: %s", r->url_shown,
+			    rep != NULL ? rep->str : r->ctx->errstr);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -186,8 +189,8 @@ redis_dial(agora_redis *r)
 	if (r->db != 0) {
 		rep = redisCommand(r->ctx, "SELECT %d", r->db);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			agora__redis_set_err(r, "%s: SELECT %d failed", r->url,
-			                     r->db);
+			agora__redis_set_err(r, "%s: SELECT %d failed",
+			                     r->url_shown, r->db);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -216,6 +219,7 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
                  char *err, size_t errlen)
 {
 	agora_redis *r;
+	char shown[512];
 	agora_err rv;
 
 	*rp = NULL;
@@ -226,6 +230,8 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
 	redis_ignore_sigpipe();
 	r = agora_calloc(1, sizeof(*r));
 	r->url = agora_strdup(url);
+	r->url_shown =
+	    agora_strdup(agora_url_redact(url, shown, sizeof(shown)));
 	if (timeout_ms <= 0) {
 		timeout_ms = 5000;
 	}
@@ -254,6 +260,7 @@ agora_redis_close(agora_redis *r)
 	}
 	redisFree(r->ctx);
 	agora_free(r->url);
+	agora_free(r->url_shown);
 	agora_free(r->host);
 	agora_free(r->path);
 	agora_free(r->password);
@@ -293,15 +300,15 @@ redis_io_error(agora_redis *r)
 
 	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
 	    strstr(why, "Broken pipe")) {
-		agora__redis_set_err(r, "%s: connection lost (%s)", r->url,
-		                     r->ctx->err == REDIS_ERR_EOF
-		                         ? "closed by the server"
-		                         : why);
+		agora__redis_set_err(
+		    r, "%s: connection lost (%s)", r->url_shown,
+		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server"
+		                                 : why);
 	} else if (strstr(why, "temporarily unavailable") != NULL) {
 		agora__redis_set_err(r, "%s: timed out waiting for a reply",
-		                     r->url);
+		                     r->url_shown);
 	} else {
-		agora__redis_set_err(r, "%s: %s", r->url,
+		agora__redis_set_err(r, "%s: %s", r->url_shown,
 		                     why[0] != '\0' ? why : "i/o error");
 	}
 	/* Leave ctx with err set: the next command re-dials. */

@@ -14,6 +14,7 @@
 #include "agora/log.h"
 #include "agora/server.h"
 #include "agora/transport.h"
+#include "agora/url.h"
 #include "tc.h"
 
 const char *
@@ -135,8 +136,13 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 		return rv;
 	}
 	c->session = agora_strdup(session);
-	agora_log(AGORA_LOG_INFO, "center", "session %s on %s", c->session,
-	          agora_redis_url(c->redis));
+	if (agora_log_threshold >= AGORA_LOG_INFO) {
+		char shown[512];
+		agora_log(AGORA_LOG_INFO, "center", "session %s on %s",
+		          c->session,
+		          agora_url_redact(agora_redis_url(c->redis), shown,
+		                           sizeof(shown)));
+	}
 	*cp = c;
 	return AGORA_OK;
 }

@@ -26,8 +26,11 @@ AGORA_API agora_err agora_redis_open(agora_redis **rp, const char *url,
 AGORA_API void agora_redis_close(agora_redis *r);
 /* One PING round trip. */
 AGORA_API agora_err agora_redis_ping(agora_redis *r);
-/* The last error's detail ("connection refused", the server's text ...). */
+/* The last error's detail ("connection refused", the server's text ...);
+ * it names the URL without its password. */
 AGORA_API const char *agora_redis_errstr(const agora_redis *r);
+/* The URL as given, password and all: for another process to connect
+ * with, never for printing (print agora_url_redact's copy). */
 AGORA_API const char *agora_redis_url(const agora_redis *r);
 
 typedef struct agora_redis_server agora_redis_server;
