@@ -25,6 +25,7 @@
 #include "agora/json.h"
 #include "agora/llm.h"
 #include "agora/log.h"
+#include "agora/url.h"
 #include "reply.h"
 
 #define LLM_BACKOFF_MS     250
@@ -36,7 +37,9 @@ struct agora_llm_req {
 	struct agora_llm *l;
 	enum req_state state;
 	bool cancel;
-	char *url; /* base_url + /chat/completions */
+	char *url;      /* base_url + /chat/completions, user-info hidden:
+	                 * every message names this one */
+	char *url_curl; /* the real URL, user-info and all: curl's only */
 	char *body;
 	char *pool;
 	struct llm_pool *pool_entry; /* its pool's running count */
@@ -321,7 +324,7 @@ llm_attempt_start(agora_llm *l, struct agora_llm_req *r, int64_t now)
 	if (r->org != NULL) {
 		r->headers = curl_slist_append(r->headers, r->org);
 	}
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_URL, r->url_curl);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -577,6 +580,7 @@ static void
 llm_req_free(struct agora_llm_req *r)
 {
 	agora_free(r->url);
+	agora_free(r->url_curl);
 	agora_free(r->body);
 	agora_free(r->pool);
 	agora_free(r->auth);
@@ -591,6 +595,7 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
                 const agora_llm_handler *h, agora_llm_req **reqp)
 {
 	struct agora_llm_req *r;
+	char shown[1024];
 	size_t blen;
 
 	*reqp = NULL;
@@ -600,10 +605,12 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
 	blen = strlen(ep->base_url);
 	r = agora_calloc(1, sizeof(*r));
 	r->l = l;
-	r->url = agora_sprintf(
+	r->url_curl = agora_sprintf(
 	    "%.*s/chat/completions",
 	    (int)(blen > 0 && ep->base_url[blen - 1] == '/' ? blen - 1 : blen),
 	    ep->base_url);
+	r->url =
+	    agora_strdup(agora_url_redact(r->url_curl, shown, sizeof(shown)));
 	r->body = agora_strdup(body);
 	r->pool = agora_strdup(ep->pool != NULL ? ep->pool : ep->base_url);
 	r->auth = ep->api_key != NULL && ep->api_key[0] != '\0'
