@@ -590,6 +590,19 @@ llm_req_free(struct agora_llm_req *r)
 	agora_free(r);
 }
 
+/* A header value must not hold control characters: CR or LF would end
+ * the header line and start one of the value's choosing. NULL is fine. */
+static bool
+llm_header_safe(const char *v)
+{
+	for (const char *p = v; p != NULL && *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
 agora_err
 agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
                 const agora_llm_handler *h, agora_llm_req **reqp)
@@ -599,7 +612,9 @@ agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
 	size_t blen;
 
 	*reqp = NULL;
-	if (ep == NULL || ep->base_url == NULL || body == NULL || h == NULL) {
+	if (ep == NULL || ep->base_url == NULL || body == NULL || h == NULL ||
+	    !llm_header_safe(ep->api_key) ||
+	    !llm_header_safe(ep->organization)) {
 		return AGORA_EINVAL;
 	}
 	blen = strlen(ep->base_url);

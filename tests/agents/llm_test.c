@@ -461,6 +461,25 @@ a_url_password_is_never_shown(void **state)
 	agora_free(shown);
 }
 
+/* A header value with CR or LF would add headers of its own. */
+static void
+a_key_that_would_inject_a_header_is_refused(void **state)
+{
+	agora_llm_endpoint ep = { 0 };
+	agora_llm_handler h = { on_chunk, on_done, on_error, NULL };
+	agora_llm_req *req = NULL;
+
+	(void)state;
+	ep.base_url = t_fake_llm();
+	ep.api_key = "sk-test-secret\r\nX-Evil: 1";
+	AGORA_FAIL(agora_llm_start(client, &ep, "{}", &h, &req), AGORA_EINVAL);
+	assert_null(req);
+	ep.api_key = "sk-test-secret";
+	ep.organization = "org\nX-Evil: 1";
+	AGORA_FAIL(agora_llm_start(client, &ep, "{}", &h, &req), AGORA_EINVAL);
+	assert_null(req);
+}
+
 static void
 concurrency_is_limited_per_pool(void **state)
 {
@@ -552,6 +571,7 @@ main(void)
 		T(an_unreachable_server_is_retried_then_reported),
 		T(the_key_is_sent_and_never_shown),
 		T(a_url_password_is_never_shown),
+		T(a_key_that_would_inject_a_header_is_refused),
 		T(concurrency_is_limited_per_pool),
 		T(cancel_stops_callbacks),
 	};

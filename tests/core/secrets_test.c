@@ -254,6 +254,91 @@ a_lost_connection_does_not_show_it(void **state)
 	agora_free(right);
 }
 
+static agora_err
+models_from(const char *text, char *err, size_t errlen)
+{
+	agora_json *doc = NULL;
+	agora_err rv;
+
+	AGORA_PASS(agora_json_parse(&doc, text, strlen(text), 1u << 20, 16, err,
+	                            errlen));
+	rv = agora_models_load_json(doc, "models.json", err, errlen);
+	agora_json_free(doc);
+	return rv;
+}
+
+/* The error names the config and the field, never the value. */
+static void
+refused_naming(agora_err rv, const char *err, const char *name)
+{
+	AGORA_FAIL(rv, AGORA_EINVAL);
+	assert_non_null(strstr(err, name));
+	if (strstr(err, "sk-live") != NULL) {
+		fail_msg("the value is shown: %s", err);
+	}
+	assert_null(strstr(err, "X-Evil"));
+}
+
+static void
+keys_with_control_characters_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"sk-live\\r\\nX-Evil: 1", "sk-live\\nX-Evil: 1",
+		"sk-live\\rX-Evil",       "sk-live\\u0001X-Evil",
+		"sk-live\\tX-Evil",       "sk-live\\u007fX-Evil",
+	};
+	static const char by_name[] = "\"envkey\"";
+	static const char inline_ref[] =
+	    "{\"model\":\"m\",\"model_server\":\"openai\","
+	    "\"api_key\":\"sk-live\\nX-Evil\"}";
+	agora_model *m = NULL;
+	agora_json *doc = NULL;
+	char err[512];
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = agora_sprintf(
+		    "[{\"config_name\":\"crlf\",\"model_type\":"
+		    "\"openai_chat\",\"model_name\":\"x\",\"api_key\":"
+		    "\"%s\"}]",
+		    bad[i]);
+		refused_naming(models_from(text, err, sizeof(err)), err,
+		               "'crlf'");
+		agora_free(text);
+		text = agora_sprintf(
+		    "[{\"config_name\":\"org\",\"model_type\":"
+		    "\"openai_chat\",\"model_name\":\"x\",\"api_key\":"
+		    "\"k\",\"organization\":\"%s\"}]",
+		    bad[i]);
+		refused_naming(models_from(text, err, sizeof(err)), err,
+		               "organization");
+		agora_free(text);
+	}
+	/* A key from the environment is checked when it is read. */
+	setenv("AGORA_TEST_BAD_KEY", "sk-live\r\nX-Evil: 1", 1);
+	AGORA_PASS(models_from("[{\"config_name\":\"envkey\",\"model_type\":"
+	                       "\"openai_chat\",\"model_name\":\"x\","
+	                       "\"api_key_env\":\"AGORA_TEST_BAD_KEY\"}]",
+	                       err, sizeof(err)));
+	AGORA_PASS(agora_json_parse(&doc, by_name, strlen(by_name), 1024, 4,
+	                            err, sizeof(err)));
+	refused_naming(
+	    agora_model_resolve(&m, doc, "agent a", err, sizeof(err)), err,
+	    "'envkey'");
+	assert_non_null(strstr(err, "AGORA_TEST_BAD_KEY"));
+	assert_null(m);
+	agora_json_free(doc);
+	/* Inline in an agent, too. */
+	AGORA_PASS(agora_json_parse(&doc, inline_ref, strlen(inline_ref), 1024,
+	                            4, err, sizeof(err)));
+	refused_naming(
+	    agora_model_resolve(&m, doc, "agent b", err, sizeof(err)), err,
+	    "agent b");
+	agora_json_free(doc);
+	agora_models_clear();
+}
+
 int
 main(void)
 {
@@ -261,6 +346,7 @@ main(void)
 		cmocka_unit_test(url_redaction_hides_user_info),
 		cmocka_unit_test(a_redis_password_is_never_shown),
 		cmocka_unit_test(a_lost_connection_does_not_show_it),
+		cmocka_unit_test(keys_with_control_characters_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
