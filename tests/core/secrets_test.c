@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "redis_cmd.h" /* agora__redis_cmdv, to change the password */
 #include "test.h"
 
 #define PASSWORD "sekrit"
@@ -254,6 +255,122 @@ a_lost_connection_does_not_show_it(void **state)
 	agora_free(right);
 }
 
+static char *
+unix_url(const char *userinfo)
+{
+	return agora_sprintf("unix://%s%s/r.sock", userinfo, dir);
+}
+
+/* A center on url with redis.password set (NULL: not set). */
+static agora_err
+center_pw(const char *url, const char *password, agora_center **cp, char *err,
+          size_t errlen)
+{
+	agora_config cfg;
+	agora_err rv;
+
+	agora_config_init(&cfg);
+	AGORA_PASS(agora_config_set(&cfg, "redis.url", url, err, errlen));
+	if (password != NULL) {
+		AGORA_PASS(agora_config_set(&cfg, "redis.password", password,
+		                            err, errlen));
+	}
+	rv = agora_center_new(cp, &cfg, err, errlen);
+	agora_config_fini(&cfg);
+	return rv;
+}
+
+/* The URL a center gives its agent servers carries the password. */
+static void
+center_url_connects(const agora_center *c)
+{
+	agora_redis *r = NULL;
+	char err[512];
+
+	AGORA_PASS(agora_redis_open(&r, agora_center_redis_url(c), 2000, err,
+	                            sizeof(err)));
+	AGORA_PASS(agora_redis_ping(r));
+	agora_redis_close(r);
+}
+
+static void
+a_unix_socket_redis_takes_a_password_in_its_url(void **state)
+{
+	char *url = unix_url(":" PASSWORD "@");
+	char *wrong = unix_url(":wrong@");
+	agora_redis *r = NULL;
+	char err[512];
+
+	(void)state;
+	log_capture();
+	AGORA_PASS(agora_redis_open(&r, url, 2000, err, sizeof(err)));
+	AGORA_PASS(agora_redis_ping(r));
+	/* A restarted Redis: the connection is made again, with AUTH. */
+	agora_proc_stop(pw_redis, 2000);
+	AGORA_PASS(agora_proc_restart(pw_redis, err, sizeof(err)));
+	pw_redis_wait();
+	(void)agora_redis_ping(r); /* finds the connection gone */
+	AGORA_PASS(agora_redis_ping(r));
+	agora_redis_close(r);
+	AGORA_FAIL(agora_redis_open(&r, wrong, 2000, err, sizeof(err)),
+	           AGORA_EREDIS);
+	assert_non_null(strstr(err, "AUTH failed"));
+	assert_non_null(strstr(err, "unix://***@/"));
+	assert_null(strstr(err, "wrong"));
+	log_check();
+	agora_free(url);
+	agora_free(wrong);
+}
+
+static void
+redis_password_comes_from_config_or_environment(void **state)
+{
+	/* Every character a URL treats specially, and a %-escape. */
+	static const char awkward[] = "s@k/r:t%41?#" PASSWORD;
+	char *url = unix_url("");
+	agora_center *c = NULL;
+	agora_redis *admin = NULL;
+	agora_config cfg;
+	char err[512];
+	char *admin_url = unix_url(":" PASSWORD "@");
+
+	(void)state;
+	log_capture();
+	AGORA_PASS(center_pw(url, PASSWORD, &c, err, sizeof(err)));
+	center_url_connects(c);
+	agora_center_free(c);
+	/* AGORA_REDIS_PASSWORD, like every key's AGORA_<KEY>. */
+	setenv("AGORA_REDIS_PASSWORD", PASSWORD, 1);
+	agora_config_init(&cfg);
+	AGORA_PASS(agora_config_load_env(&cfg, err, sizeof(err)));
+	assert_string_equal(cfg.redis_password, PASSWORD);
+	AGORA_PASS(agora_config_set(&cfg, "redis.url", url, err, sizeof(err)));
+	AGORA_PASS(agora_center_new(&c, &cfg, err, sizeof(err)));
+	agora_config_dump(&cfg);
+	agora_config_fini(&cfg);
+	agora_center_free(c);
+	unsetenv("AGORA_REDIS_PASSWORD");
+	/* Without one, the server refuses. */
+	AGORA_PASS(agora_redis_open(&admin, url, 2000, err, sizeof(err)));
+	AGORA_FAIL(agora_redis_ping(admin), AGORA_EREDIS);
+	assert_non_null(strstr(agora_redis_errstr(admin), "NOAUTH"));
+	agora_redis_close(admin);
+	admin = NULL;
+	/* A password with '@', '/', ':' and '%' in it. */
+	AGORA_PASS(agora_redis_open(&admin, admin_url, 2000, err, sizeof(err)));
+	AGORA_PASS(agora__redis_cmdv(admin, NULL, "CONFIG", "SET",
+	                             "requirepass", awkward, NULL));
+	AGORA_PASS(center_pw(url, awkward, &c, err, sizeof(err)));
+	center_url_connects(c);
+	agora_center_free(c);
+	AGORA_PASS(agora__redis_cmdv(admin, NULL, "CONFIG", "SET",
+	                             "requirepass", PASSWORD, NULL));
+	agora_redis_close(admin);
+	log_check();
+	agora_free(url);
+	agora_free(admin_url);
+}
+
 static agora_err
 models_from(const char *text, char *err, size_t errlen)
 {
@@ -347,6 +464,10 @@ main(void)
 		cmocka_unit_test(a_redis_password_is_never_shown),
 		cmocka_unit_test(a_lost_connection_does_not_show_it),
 		cmocka_unit_test(keys_with_control_characters_are_refused),
+		cmocka_unit_test(
+		    a_unix_socket_redis_takes_a_password_in_its_url),
+		cmocka_unit_test(
+		    redis_password_comes_from_config_or_environment),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
