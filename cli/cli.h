@@ -58,6 +58,10 @@ int cli_signal_caught(void);
  * stopped (and its directory removed) on exit or on SIGINT/SIGTERM. */
 bool cli_redis_prepare(struct cli_common *co);
 void cli_redis_release(void);
+/* A --redis URL of server and ctl (which read no config) with the
+ * password of AGORA_REDIS_PASSWORD if it names none; NULL stays NULL.
+ * Caller frees; a secret, never printed. */
+char *cli_redis_auth(const char *url);
 
 int cli_run(int argc, char **argv, bool chat);
 int cli_inspect(int argc, char **argv, bool memory);

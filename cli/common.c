@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,16 @@
 static agora_redis_server *cli_redis_srv;
 static volatile pid_t cli_redis_srv_pid;
 static char cli_redis_srv_files[3][512]; /* socket, log, directory */
+
+char *
+cli_redis_auth(const char *url)
+{
+	/* Read once, at start-up. */
+	const char *pw =
+	    getenv("AGORA_REDIS_PASSWORD"); /* NOLINT(concurrency-mt-unsafe) */
+
+	return url != NULL ? agora_redis_url_auth(url, pw) : NULL;
+}
 
 void
 cli_error(const char *fmt, ...)

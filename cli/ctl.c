@@ -148,6 +148,8 @@ ctl_option(struct ctl_args *a, int argc, char **argv, int *i)
 static bool
 ctl_session(const struct ctl_args *a, agora_buf *op)
 {
+	char *redis;
+
 	if (a->session == NULL || a->redis == NULL) {
 		cli_error("%s needs --session and --redis", a->cmd);
 		return false;
@@ -155,7 +157,9 @@ ctl_session(const struct ctl_args *a, agora_buf *op)
 	(void)agora_buf_adds(op, ",\"session\":");
 	(void)agora_buf_json_str(op, a->session, strlen(a->session));
 	(void)agora_buf_adds(op, ",\"redis\":");
-	(void)agora_buf_json_str(op, a->redis, strlen(a->redis));
+	redis = cli_redis_auth(a->redis);
+	(void)agora_buf_json_str(op, redis, strlen(redis));
+	agora_free(redis);
 	return true;
 }
 

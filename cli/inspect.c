@@ -127,9 +127,12 @@ inspect_read(const struct inspect_args *a, bool memory)
 	agora_msgs ms = { 0 };
 	char err[512];
 	int code = EXIT_OK;
+	char *url = agora_redis_url_auth(cfg->redis_url, cfg->redis_password);
+	agora_err rv =
+	    agora_redis_open(&r, url, cfg->redis_timeout_ms, err, sizeof(err));
 
-	if (agora_redis_open(&r, cfg->redis_url, cfg->redis_timeout_ms, err,
-	                     sizeof(err)) != AGORA_OK) {
+	agora_free(url);
+	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		return EXIT_FAIL;
 	}

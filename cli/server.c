@@ -214,6 +214,7 @@ static int
 server_start(const struct server_args *a)
 {
 	agora_server_opts o = { 0 };
+	char *redis = NULL;
 	char token[AGORA_TOKEN_MAX + 1];
 	char url[512], err[512];
 	agora_err rv;
@@ -246,13 +247,15 @@ server_start(const struct server_args *a)
 	o.url = url;
 	o.token = a->token_file != NULL ? token : NULL;
 	o.insecure = a->insecure;
-	o.redis_url = a->redis;
+	redis = cli_redis_auth(a->redis);
+	o.redis_url = redis;
 	o.max_agents = (size_t)a->max_agents;
 	o.workers = (size_t)a->workers;
 	o.max_msg = (size_t)a->max_request;
 	o.ready_fd = (int)a->ready_fd;
 	fprintf(stderr, "agora: agent server on %s\n", url);
 	rv = agora_server_run(&o, err, sizeof(err));
+	agora_free(redis);
 	if (rv != AGORA_OK) {
 		cli_error("%s", err);
 		return rv == AGORA_EINVAL || rv == AGORA_EAUTH ? EXIT_USAGE

@@ -4,5 +4,5 @@ function(agora_test name src)
 	target_link_libraries(${name} PRIVATE agora_testsupport)
 	add_test(NAME ${name} COMMAND ${name})
 	set_tests_properties(${name} PROPERTIES TIMEOUT 120 LABELS "${ARGN}"
-		ENVIRONMENT "AGORA_BIN=$<TARGET_FILE:agora>;AGORA_SRC=${PROJECT_SOURCE_DIR};AGORA_FAKE_LLM=$<TARGET_FILE:fake_llm>;AGORA_PLUGIN=$<TARGET_FILE:tally_plugin>")
+		ENVIRONMENT "AGORA_BIN=$<TARGET_FILE:agora>;AGORA_SRC=${PROJECT_SOURCE_DIR};AGORA_FAKE_LLM=$<TARGET_FILE:fake_llm>;AGORA_PLUGIN=$<TARGET_FILE:tally_plugin>;AGORA_MARKER_PLUGIN=$<TARGET_FILE:marker_plugin>")
 endfunction()

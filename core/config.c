@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Configuration from one table (Redis' static_configs[]): each key has a
  * type, a field, a default, a range and a line of help. Defaults, then a
- * JSON file, then AGORA_* variables, then the command line. */
+ * JSON file, then AGORA_* variables, then the command line. A secret
+ * (redis.password) is a string never printed: not in errors, not in the
+ * dump. */
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -12,8 +14,9 @@
 #include "agora/alloc.h"
 #include "agora/config.h"
 #include "agora/json.h"
+#include "agora/url.h"
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_LEVEL };
+enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_LEVEL };
 
 struct cfg_key {
 	const char *name;
@@ -28,8 +31,11 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
 	{ "redis.url", CFG_STR, CFG_F(redis_url), "", 0, 0,
-	  "redis://host:port/db or unix:///path; empty starts a private "
-	  "redis-server" },
+	  "redis://[:password@]host:port/db or unix://[:password@]/path; "
+	  "empty starts a private redis-server" },
+	{ "redis.password", CFG_SECRET, CFG_F(redis_password), "", 0, 0,
+	  "the password of redis.url's server if the URL names none "
+	  "(never printed)" },
 	{ "redis.server", CFG_STR, CFG_F(redis_server), "redis-server", 0, 0,
 	  "the redis-server program for the private server" },
 	{ "redis.timeout_ms", CFG_INT, CFG_F(redis_timeout_ms), "5000", 10,
@@ -94,7 +100,7 @@ cfg_apply(agora_config *cfg, const struct cfg_key *k, const char *value,
 {
 	char *field = (char *)cfg + k->offset;
 
-	if (k->type == CFG_STR) {
+	if (k->type == CFG_STR || k->type == CFG_SECRET) {
 		char **sp = (char **)(void *)field;
 		agora_free(*sp);
 		*sp = agora_strdup(value);
@@ -146,7 +152,8 @@ void
 agora_config_fini(agora_config *cfg)
 {
 	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		if (cfg_keys[i].type == CFG_STR) {
+		if (cfg_keys[i].type == CFG_STR ||
+		    cfg_keys[i].type == CFG_SECRET) {
 			char **sp =
 			    (char **)(void *)((char *)cfg + cfg_keys[i].offset);
 			agora_free(*sp);
@@ -287,10 +294,17 @@ agora_config_dump(const agora_config *cfg)
 		const char *field = (const char *)cfg + k->offset;
 		char value[256];
 
-		if (k->type == CFG_STR) {
+		if (k->type == CFG_SECRET) {
 			const char *s = *(char *const *)(const void *)field;
 			snprintf(value, sizeof(value), "\"%s\"",
-			         s != NULL ? s : "");
+			         s != NULL && s[0] != '\0' ? "***" : "");
+		} else if (k->type == CFG_STR) {
+			const char *s = *(char *const *)(const void *)field;
+			char shown[256];
+			/* A URL's user-info is a secret (redis.url). */
+			snprintf(value, sizeof(value), "\"%s\"",
+			         agora_url_redact(s != NULL ? s : "", shown,
+			                          sizeof(shown)));
 		} else {
 			snprintf(
 			    value, sizeof(value), "%lld",

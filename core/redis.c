@@ -7,7 +7,8 @@
  * message instead of hanging. A command whose bytes never left (the write
  * failed: the server cannot have run it) is sent again on the new
  * connection; one that may have run is not, and its caller hears of the
- * lost connection. */
+ * lost connection. Messages name the URL with its password hidden
+ * (url_shown): the password goes to AUTH and nowhere else. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,7 +20,9 @@
 #include <hiredis/hiredis.h>
 
 #include "agora/alloc.h"
+#include "agora/buf.h"
 #include "agora/clock.h"
+#include "agora/url.h"
 #include "redis_cmd.h"
 
 #define REDIS_MAX_SCRIPTS 16
@@ -27,8 +30,9 @@
 struct agora_redis {
 	redisContext *ctx;
 	char *url;
-	char *host; /* NULL for unix */
-	char *path; /* unix socket path */
+	char *url_shown; /* url without its user-info, for messages */
+	char *host;      /* NULL for unix */
+	char *path;      /* unix socket path */
 	int port;
 	int db;
 	char *password; /* NULL: no AUTH */
@@ -65,80 +69,186 @@ agora_redis_url(const agora_redis *r)
 	return r->url;
 }
 
-/* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] */
+/* A URL's user-info may hold any byte percent-encoded (RFC 3986): %40 for
+ * '@'. A '%' not followed by two hex digits stays as it is. */
+static int
+redis_hex(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* The password of user-info "[user]:password" or "password" (the user is
+ * not sent: AUTH takes the password alone), decoded. */
+static void
+redis_set_password(agora_redis *r, const char *p, const char *end)
+{
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	char *out;
+	size_t n = 0;
+
+	p = colon != NULL ? colon + 1 : p;
+	out = agora_malloc((size_t)(end - p) + 1);
+	while (p < end) {
+		if (*p == '%' && end - p >= 3 && redis_hex(p[1]) >= 0 &&
+		    redis_hex(p[2]) >= 0) {
+			out[n++] =
+			    (char)(redis_hex(p[1]) * 16 + redis_hex(p[2]));
+			p += 3;
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	out[n] = '\0';
+	agora_free(r->password);
+	r->password = out;
+}
+
+/* unix://[[user]:password@]/path[?db=N]: the user-info ends at the first
+ * "@/", so the path may hold '@' and so may the password, unencoded. */
+static agora_err
+redis_parse_unix(agora_redis *r, const char *path)
+{
+	const char *q;
+	char *end;
+
+	if (*path != '/') {
+		const char *at = strstr(path, "@/");
+		if (at == NULL) {
+			return AGORA_EINVAL;
+		}
+		redis_set_password(r, path, at);
+		path = at + 1;
+	}
+	q = strchr(path, '?');
+	r->path = q != NULL ? agora_strndup(path, (size_t)(q - path))
+	                    : agora_strdup(path);
+	if (q != NULL) {
+		if (strncmp(q, "?db=", 4) != 0) {
+			return AGORA_EINVAL;
+		}
+		r->db = (int)strtol(q + 4, &end, 10);
+		if (*end != '\0' || r->db < 0) {
+			return AGORA_EINVAL;
+		}
+	}
+	return AGORA_OK;
+}
+
+/* redis://[[user]:password@]host[:port][/db] */
+static agora_err
+redis_parse_tcp(agora_redis *r, const char *p)
+{
+	const char *at = strchr(p, '@');
+	const char *slash, *colon, *hend;
+	char *end;
+
+	if (at != NULL) {
+		redis_set_password(r, p, at);
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	colon = strchr(p, ':');
+	if (colon != NULL && slash != NULL && colon > slash) {
+		colon = NULL;
+	}
+	hend = colon != NULL ? colon : slash != NULL ? slash : p + strlen(p);
+	if (hend == p) {
+		return AGORA_EINVAL;
+	}
+	r->host = agora_strndup(p, (size_t)(hend - p));
+	r->port = 6379;
+	if (colon != NULL) {
+		long port = strtol(colon + 1, &end, 10);
+		if (end == colon + 1 || port < 1 || port > 65535 ||
+		    (*end != '\0' && *end != '/')) {
+			return AGORA_EINVAL;
+		}
+		r->port = (int)port;
+	}
+	if (slash != NULL && slash[1] != '\0') {
+		r->db = (int)strtol(slash + 1, &end, 10);
+		if (*end != '\0' || r->db < 0) {
+			return AGORA_EINVAL;
+		}
+	}
+	return AGORA_OK;
+}
+
 static agora_err
 redis_parse_url(agora_redis *r, const char *url, char *err, size_t errlen)
 {
-	char *end;
+	agora_err rv = AGORA_EINVAL;
 
 	if (strncmp(url, "unix://", 7) == 0) {
-		const char *path = url + 7;
-		const char *q = strchr(path, '?');
-		if (*path != '/') {
-			goto bad;
-		}
-		r->path = q != NULL ? agora_strndup(path, (size_t)(q - path))
-		                    : agora_strdup(path);
-		if (q != NULL) {
-			if (strncmp(q, "?db=", 4) != 0) {
-				goto bad;
-			}
-			r->db = (int)strtol(q + 4, &end, 10);
-			if (*end != '\0' || r->db < 0) {
-				goto bad;
-			}
-		}
-		return AGORA_OK;
+		rv = redis_parse_unix(r, url + 7);
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		rv = redis_parse_tcp(r, url + 8);
 	}
-	if (strncmp(url, "redis://", 8) == 0) {
-		const char *p = url + 8;
-		const char *at = strchr(p, '@');
-		const char *slash;
-		const char *colon;
+	if (rv != AGORA_OK) {
+		snprintf(err, errlen,
+		         "bad Redis URL '%s' (want "
+		         "redis://[:password@]host:port/db or "
+		         "unix://[:password@]/path)",
+		         r->url_shown);
+	}
+	return rv;
+}
 
-		if (at != NULL) {
-			const char *pc = memchr(p, ':', (size_t)(at - p));
-			const char *pw = pc != NULL ? pc + 1 : p;
-			r->password = agora_strndup(pw, (size_t)(at - pw));
-			p = at + 1;
-		}
-		slash = strchr(p, '/');
-		colon = strchr(p, ':');
-		if (colon != NULL && slash != NULL && colon > slash) {
-			colon = NULL;
-		}
-		{
-			const char *hend = colon != NULL   ? colon
-			                   : slash != NULL ? slash
-			                                   : p + strlen(p);
-			if (hend == p) {
-				goto bad;
-			}
-			r->host = agora_strndup(p, (size_t)(hend - p));
-		}
-		r->port = 6379;
-		if (colon != NULL) {
-			long port = strtol(colon + 1, &end, 10);
-			if (end == colon + 1 || port < 1 || port > 65535 ||
-			    (*end != '\0' && *end != '/')) {
-				goto bad;
-			}
-			r->port = (int)port;
-		}
-		if (slash != NULL && slash[1] != '\0') {
-			r->db = (int)strtol(slash + 1, &end, 10);
-			if (*end != '\0' || r->db < 0) {
-				goto bad;
-			}
-		}
-		return AGORA_OK;
+/* Whether url names a password (or user-info that is taken for one). */
+static bool
+redis_url_has_auth(const char *url)
+{
+	if (strncmp(url, "unix://", 7) == 0) {
+		return url[7] != '/' && strstr(url + 7, "@/") != NULL;
 	}
-bad:
-	snprintf(
-	    err, errlen,
-	    "bad Redis URL '%s' (want redis://host:port/db or unix:///path)",
-	    url);
-	return AGORA_EINVAL;
+	return strncmp(url, "redis://", 8) == 0 && strchr(url + 8, '@');
+}
+
+char *
+agora_redis_url_auth(const char *url, const char *password)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t skip;
+	agora_buf b;
+
+	if (password == NULL || password[0] == '\0' ||
+	    redis_url_has_auth(url)) {
+		return agora_strdup(url);
+	}
+	if (strncmp(url, "unix://", 7) == 0) {
+		skip = 7;
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		skip = 8;
+	} else {
+		return agora_strdup(url); /* not ours: open says so */
+	}
+	agora_buf_init(&b, 0);
+	(void)agora_buf_add(&b, url, skip);
+	(void)agora_buf_adds(&b, ":");
+	/* Everything but unreserved characters encoded: the password may
+	 * hold '@', '/', ':' or '%'. */
+	for (const unsigned char *p = (const unsigned char *)password;
+	     *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
+			(void)agora_buf_add(&b, (const char *)p, 1);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			(void)agora_buf_add(&b, e, 3);
+		}
+	}
+	(void)agora_buf_adds(&b, "@");
+	(void)agora_buf_adds(&b, url + skip);
+	return agora_buf_steal(&b);
 }
 
 static agora_err
@@ -158,9 +268,9 @@ redis_dial(agora_redis *r)
 	}
 	r->refused = false;
 	if (r->ctx == NULL || r->ctx->err != 0) {
-		agora__redis_set_err(r, "cannot connect to %s: %s", r->url,
-		                     r->ctx != NULL ? r->ctx->errstr
-		                                    : "out of memory");
+		agora__redis_set_err(
+		    r, "cannot connect to %s: %s", r->url_shown,
+		    r->ctx != NULL ? r->ctx->errstr : "out of memory");
 		/* Nothing listens (yet): a server being restarted. */
 		r->refused = r->ctx != NULL &&
 		             (strstr(r->ctx->errstr, "refused") != NULL ||
@@ -173,9 +283,9 @@ redis_dial(agora_redis *r)
 	if (r->password != NULL) {
 		rep = redisCommand(r->ctx, "AUTH %s", r->password);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			agora__redis_set_err(r, "%s: AUTH failed: %s", r->url,
-			                     rep != NULL ? rep->str
-			                                 : r->ctx->errstr);
+			agora__redis_set_err(
+			    r, "%s: AUTH failed: %s", r->url_shown,
+			    rep != NULL ? rep->str : r->ctx->errstr);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -186,8 +296,8 @@ redis_dial(agora_redis *r)
 	if (r->db != 0) {
 		rep = redisCommand(r->ctx, "SELECT %d", r->db);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			agora__redis_set_err(r, "%s: SELECT %d failed", r->url,
-			                     r->db);
+			agora__redis_set_err(r, "%s: SELECT %d failed",
+			                     r->url_shown, r->db);
 			freeReplyObject(rep);
 			redisFree(r->ctx);
 			r->ctx = NULL;
@@ -216,6 +326,7 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
                  char *err, size_t errlen)
 {
 	agora_redis *r;
+	char shown[512];
 	agora_err rv;
 
 	*rp = NULL;
@@ -226,6 +337,8 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
 	redis_ignore_sigpipe();
 	r = agora_calloc(1, sizeof(*r));
 	r->url = agora_strdup(url);
+	r->url_shown =
+	    agora_strdup(agora_url_redact(url, shown, sizeof(shown)));
 	if (timeout_ms <= 0) {
 		timeout_ms = 5000;
 	}
@@ -254,6 +367,7 @@ agora_redis_close(agora_redis *r)
 	}
 	redisFree(r->ctx);
 	agora_free(r->url);
+	agora_free(r->url_shown);
 	agora_free(r->host);
 	agora_free(r->path);
 	agora_free(r->password);
@@ -293,15 +407,15 @@ redis_io_error(agora_redis *r)
 
 	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
 	    strstr(why, "Broken pipe")) {
-		agora__redis_set_err(r, "%s: connection lost (%s)", r->url,
-		                     r->ctx->err == REDIS_ERR_EOF
-		                         ? "closed by the server"
-		                         : why);
+		agora__redis_set_err(
+		    r, "%s: connection lost (%s)", r->url_shown,
+		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server"
+		                                 : why);
 	} else if (strstr(why, "temporarily unavailable") != NULL) {
 		agora__redis_set_err(r, "%s: timed out waiting for a reply",
-		                     r->url);
+		                     r->url_shown);
 	} else {
-		agora__redis_set_err(r, "%s: %s", r->url,
+		agora__redis_set_err(r, "%s: %s", r->url_shown,
 		                     why[0] != '\0' ? why : "i/o error");
 	}
 	/* Leave ctx with err set: the next command re-dials. */

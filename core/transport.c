@@ -643,35 +643,3 @@ agora_request_drop(agora_request *rq)
 	rq->state = RQ_RECV;
 	nng_ctx_recv(rq->ctx, rq->aio);
 }
-
-static bool
-host_is_loopback(const char *host, size_t n)
-{
-	return (n == 9 && strncmp(host, "localhost", 9) == 0) ||
-	       (n >= 4 && strncmp(host, "127.", 4) == 0) ||
-	       (n == 5 && strncmp(host, "[::1]", 5) == 0);
-}
-
-bool
-agora_url_is_local(const char *url)
-{
-	static const char *const local[] = { "ipc://", "inproc://",
-		                             "abstract://" };
-	const char *host, *colon;
-
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
-		if (strncmp(url, local[i], strlen(local[i])) == 0) {
-			return true;
-		}
-	}
-	host = strstr(url, "://");
-	if (host == NULL) {
-		return false;
-	}
-	host += 3;
-	colon = strrchr(host, ':');
-	if (colon == NULL) {
-		return false;
-	}
-	return host_is_loopback(host, (size_t)(colon - host));
-}

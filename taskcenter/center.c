@@ -14,6 +14,7 @@
 #include "agora/log.h"
 #include "agora/server.h"
 #include "agora/transport.h"
+#include "agora/url.h"
 #include "tc.h"
 
 const char *
@@ -86,6 +87,7 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 	agora_center *c;
 	agora_env_opts eo;
 	const char *url;
+	char *auth_url = NULL;
 	char session[80];
 	agora_err rv = AGORA_OK;
 
@@ -104,11 +106,18 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 		                              err, errlen);
 		url = c->embedded != NULL ? agora_redis_server_url(c->embedded)
 		                          : NULL;
+	} else if (url != NULL) {
+		/* In the URL, the password reaches the agent servers that
+		 * the center sends it to, as a password in redis.url would;
+		 * the private server has none. */
+		auth_url = agora_redis_url_auth(url, cfg->redis_password);
+		url = auth_url;
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_redis_open(&c->redis, url, cfg->redis_timeout_ms,
 		                      err, errlen);
 	}
+	agora_free(auth_url);
 	if (rv == AGORA_OK && cfg->session != NULL && cfg->session[0] != '\0') {
 		snprintf(session, sizeof(session), "%s", cfg->session);
 	} else {
@@ -135,8 +144,13 @@ agora_center_new(agora_center **cp, const agora_config *cfg, char *err,
 		return rv;
 	}
 	c->session = agora_strdup(session);
-	agora_log(AGORA_LOG_INFO, "center", "session %s on %s", c->session,
-	          agora_redis_url(c->redis));
+	if (agora_log_threshold >= AGORA_LOG_INFO) {
+		char shown[512];
+		agora_log(AGORA_LOG_INFO, "center", "session %s on %s",
+		          c->session,
+		          agora_url_redact(agora_redis_url(c->redis), shown,
+		                           sizeof(shown)));
+	}
 	*cp = c;
 	return AGORA_OK;
 }

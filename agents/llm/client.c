@@ -25,6 +25,7 @@
 #include "agora/json.h"
 #include "agora/llm.h"
 #include "agora/log.h"
+#include "agora/url.h"
 #include "reply.h"
 
 #define LLM_BACKOFF_MS     250
@@ -36,7 +37,9 @@ struct agora_llm_req {
 	struct agora_llm *l;
 	enum req_state state;
 	bool cancel;
-	char *url; /* base_url + /chat/completions */
+	char *url;      /* base_url + /chat/completions, user-info hidden:
+	                 * every message names this one */
+	char *url_curl; /* the real URL, user-info and all: curl's only */
 	char *body;
 	char *pool;
 	struct llm_pool *pool_entry; /* its pool's running count */
@@ -305,7 +308,7 @@ llm_attempt_start(agora_llm *l, struct agora_llm_req *r, int64_t now)
 	if (r->org != NULL) {
 		r->headers = curl_slist_append(r->headers, r->org);
 	}
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_URL, r->url_curl);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -564,6 +567,7 @@ static void
 llm_req_free(struct agora_llm_req *r)
 {
 	agora_free(r->url);
+	agora_free(r->url_curl);
 	agora_free(r->body);
 	agora_free(r->pool);
 	agora_free(r->auth);
@@ -572,24 +576,42 @@ llm_req_free(struct agora_llm_req *r)
 	agora_free(r);
 }
 
+/* A header value must not hold control characters: CR or LF would end
+ * the header line and start one of the value's choosing. NULL is fine. */
+static bool
+llm_header_safe(const char *v)
+{
+	for (const char *p = v; p != NULL && *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
 agora_err
 agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep, const char *body,
                 const agora_llm_handler *h, agora_llm_req **reqp)
 {
 	struct agora_llm_req *r;
+	char shown[1024];
 	size_t blen;
 
 	*reqp = NULL;
-	if (ep == NULL || ep->base_url == NULL || body == NULL || h == NULL) {
+	if (ep == NULL || ep->base_url == NULL || body == NULL || h == NULL ||
+	    !llm_header_safe(ep->api_key) ||
+	    !llm_header_safe(ep->organization)) {
 		return AGORA_EINVAL;
 	}
 	blen = strlen(ep->base_url);
 	r = agora_calloc(1, sizeof(*r));
 	r->l = l;
-	r->url = agora_sprintf(
+	r->url_curl = agora_sprintf(
 	    "%.*s/chat/completions",
 	    (int)(blen > 0 && ep->base_url[blen - 1] == '/' ? blen - 1 : blen),
 	    ep->base_url);
+	r->url =
+	    agora_strdup(agora_url_redact(r->url_curl, shown, sizeof(shown)));
 	r->body = agora_strdup(body);
 	r->pool = agora_strdup(ep->pool != NULL ? ep->pool : ep->base_url);
 	r->auth = ep->api_key != NULL && ep->api_key[0] != '\0'

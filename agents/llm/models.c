@@ -3,7 +3,9 @@
  * loaded) and resolved into an agora_model when an agent is made: that is
  * when api_key_env is read, so a missing key fails agent creation, not the
  * first step, and so a config replaced later never changes a running
- * agent. Keys are never logged or put in errors. */
+ * agent. Keys are never logged or put in errors; a key or organization
+ * with a control character is refused, since it becomes a header line and
+ * CR or LF there would add headers of its own. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,37 @@ model_check_form(const agora_json *e, const char *where, char *err,
 	return AGORA_OK;
 }
 
+/* Whether v can be a header value: no control characters (CR and LF
+ * would end the header line and start another). */
+static bool
+model_header_safe(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0';
+	     p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The error names the config and the field, never the value. */
+static agora_err
+model_refuse_value(const agora_json *e, const char *where, const char *what,
+                   char *err, size_t errlen)
+{
+	const char *name = agora_json_str(agora_json_get(e, "config_name"));
+
+	if (name == NULL) {
+		name = agora_json_str(agora_json_get(e, "model"));
+	}
+	snprintf(err, errlen,
+	         "%s: model config '%s': %s holds a control character (CR, "
+	         "LF ...), which would break the request's headers",
+	         where, name != NULL ? name : "?", what);
+	return AGORA_EINVAL;
+}
+
 static agora_err
 model_check_values(const agora_json *e, const char *where, char *err,
                    size_t errlen)
@@ -146,6 +179,9 @@ model_check_values(const agora_json *e, const char *where, char *err,
 	static const char *const ints[] = { "max_concurrency", "timeout_ms",
 		                            "connect_timeout_ms", "max_retries",
 		                            NULL };
+	/* Sent as headers (Authorization, OpenAI-Organization). */
+	static const char *const headers[] = { "api_key", "organization",
+		                               NULL };
 	const agora_json *ca = agora_json_get(e, "client_args");
 	const agora_json *ga = agora_json_get(e, "generate_args");
 	int64_t v;
@@ -169,6 +205,13 @@ model_check_values(const agora_json *e, const char *where, char *err,
 			snprintf(err, errlen, "%s.%s: want a whole number",
 			         where, ints[i]);
 			return AGORA_EINVAL;
+		}
+	}
+	for (size_t i = 0; headers[i] != NULL; i++) {
+		const char *h = agora_json_str(agora_json_get(e, headers[i]));
+		if (h != NULL && !model_header_safe(h)) {
+			return model_refuse_value(e, where, headers[i], err,
+			                          errlen);
 		}
 	}
 	return AGORA_OK;
@@ -342,6 +385,14 @@ model_key(agora_model *m, const agora_json *e, const struct model_type *t,
 			snprintf(err, errlen,
 			         "%s: model config '%s' needs an API key: the "
 			         "environment variable %s is not set",
+			         who, m->config_name, var);
+			return AGORA_EINVAL;
+		}
+		if (!model_header_safe(key)) {
+			snprintf(err, errlen,
+			         "%s: model config '%s': the API key in %s "
+			         "holds a control character (CR, LF ...), "
+			         "which would break the request's headers",
 			         who, m->config_name, var);
 			return AGORA_EINVAL;
 		}

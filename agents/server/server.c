@@ -146,11 +146,18 @@ srv_epoch(char *out, size_t outlen)
 static agora_err
 srv_check(const agora_server_opts *o, char *err, size_t errlen)
 {
+	bool local = false;
+	agora_err rv;
+
 	if (o->url == NULL || o->url[0] == '\0') {
 		snprintf(err, errlen, "no address (--port or --ipc)");
 		return AGORA_EINVAL;
 	}
-	if (!agora_url_is_local(o->url) && o->token == NULL && !o->insecure) {
+	rv = agora_url_check_local(o->url, &local, err, errlen);
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (!local && o->token == NULL && !o->insecure) {
 		snprintf(err, errlen,
 		         "refusing to listen on %s without a token: give "
 		         "--token-file FILE, or --insecure to accept anyone "

@@ -27,5 +27,6 @@
 #include "agora/server.h"
 #include "agora/taskcenter.h"
 #include "agora/transport.h"
+#include "agora/url.h"
 
 #endif

@@ -17,8 +17,9 @@ extern "C" {
 #endif
 
 typedef struct agora_config {
-	char *redis_url;    /* redis.url: NULL or "" starts a private one */
-	char *redis_server; /* redis.server: the redis-server program */
+	char *redis_url;      /* redis.url: NULL or "" starts a private one */
+	char *redis_password; /* redis.password: for a URL naming none */
+	char *redis_server;   /* redis.server: the redis-server program */
 	int64_t redis_timeout_ms; /* redis.timeout_ms: per command */
 	char *session;            /* session: NULL or "" generates one */
 	int64_t step_deadline_ms; /* step.deadline_ms: a whole step's budget */

@@ -70,6 +70,8 @@ AGORA_API void agora_llm_free(agora_llm *l);
 /* Send body (a chat-completions JSON object; its "stream" decides the
  * mode) to ep. Returns at once; *reqp is the caller's, to free with
  * agora_llm_release once done or error has been called, or to cancel.
+ * AGORA_EINVAL (no callback runs) for a missing argument, or an api_key
+ * or organization with a control character (it would inject headers).
  * Thread-safe. */
 AGORA_API agora_err agora_llm_start(agora_llm *l, const agora_llm_endpoint *ep,
                                     const char *body,

@@ -16,18 +16,28 @@ extern "C" {
 
 typedef struct agora_redis agora_redis;
 
-/* Connect to url: redis://[:password@]host[:port][/db] or
- * unix:///path[?db=N]. Each command may take timeout_ms (0: 5000). If
- * SIGPIPE has its default disposition it is set to ignored, so a dead
- * server is an error, not the end of the process. */
+/* Connect to url: redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/path[?db=N]; the password is sent with AUTH on
+ * every connection and re-connection (the user is not), and may be
+ * percent-encoded (%40 for '@'). Each command may take timeout_ms (0:
+ * 5000). If SIGPIPE has its default disposition it is set to ignored, so a
+ * dead server is an error, not the end of the process. */
 AGORA_API agora_err agora_redis_open(agora_redis **rp, const char *url,
                                      int64_t timeout_ms, char *err,
                                      size_t errlen);
 AGORA_API void agora_redis_close(agora_redis *r);
+/* url with password in its user-info (percent-encoded), for a URL that
+ * names none; a URL that names one, a NULL or empty password, or a URL
+ * that is not redis:// or unix:// give a copy of url. Caller frees. The
+ * result is a secret: print it only through agora_url_redact. */
+AGORA_API char *agora_redis_url_auth(const char *url, const char *password);
 /* One PING round trip. */
 AGORA_API agora_err agora_redis_ping(agora_redis *r);
-/* The last error's detail ("connection refused", the server's text ...). */
+/* The last error's detail ("connection refused", the server's text ...);
+ * it names the URL without its password. */
 AGORA_API const char *agora_redis_errstr(const agora_redis *r);
+/* The URL as given, password and all: for another process to connect
+ * with, never for printing (print agora_url_redact's copy). */
 AGORA_API const char *agora_redis_url(const agora_redis *r);
 
 typedef struct agora_redis_server agora_redis_server;

@@ -42,12 +42,24 @@ AGORA_API agora_err agora_server_run(const agora_server_opts *o, char *err,
 
 /* Load a plugin: a shared object exporting
  *   int agora_plugin_register(void);
- * which registers its kinds (agora_kind_register) and returns 0. */
+ * which registers its kinds (agora_kind_register) and returns 0. The file
+ * is checked first (agora_plugin_check): one that is not a plugin is an
+ * error before any of its code runs. Start-up only, on one thread. */
 #define AGORA_PLUGIN_SYMBOL "agora_plugin_register"
 AGORA_API agora_err agora_plugin_load(const char *path, char *err,
                                       size_t errlen);
-/* Load every *.so of dir exporting the symbol; the others are skipped. The
- * names loaded are appended to *loaded (one per line). */
+/* Whether path is a plugin, read without loading it: a regular file, a
+ * 64-bit little-endian ELF shared object whose dynamic symbol table
+ * defines the function AGORA_PLUGIN_SYMBOL. AGORA_ENOTFOUND (no such
+ * definition, or no such file) or AGORA_EINVAL (not a plugin file), err
+ * saying why. Reads are capped: a hostile file costs little to check. */
+AGORA_API agora_err agora_plugin_check(const char *path, char *err,
+                                       size_t errlen);
+/* Load every plugin among the *.so files of dir. Dot-files are skipped
+ * unread; other files that fail the check, or that dlopen refuses, are
+ * skipped with a warning naming why; none of their code runs. A plugin
+ * whose registration fails stops the load (an error). The names loaded are
+ * appended to *loaded (one per line). */
 AGORA_API agora_err agora_plugin_load_dir(const char *dir, agora_buf *loaded,
                                           char *err, size_t errlen);
 

@@ -14,6 +14,7 @@
 
 #include "agora/buf.h"
 #include "agora/err.h"
+#include "agora/url.h" /* agora_url_check_local, for listeners */
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,10 +84,6 @@ AGORA_API void agora_request_drop(agora_request *rq);
  * certificate's name), and the PEM file (certificate and unencrypted key)
  * listeners present. NULL leaves one as it is; "" unsets it. */
 AGORA_API void agora_tls_set(const char *ca_file, const char *cert_key_file);
-
-/* Whether url names the loopback interface or a local socket (ipc://,
- * inproc://, abstract://, tcp://127.x, tcp://localhost, tcp://[::1]). */
-AGORA_API bool agora_url_is_local(const char *url);
 
 #ifdef __cplusplus
 }

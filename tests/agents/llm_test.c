@@ -571,6 +571,92 @@ the_key_is_sent_and_never_shown(void **state)
 	done(&o);
 }
 
+/* One request to base_url, logging at debug into a file; the message and
+ * the log must not show the URL's password. */
+static void
+run_hidden(const char *base_url, const char *model, struct outcome *o)
+{
+	agora_llm_endpoint ep = { 0 };
+	agora_llm_handler h = { on_chunk, on_done, on_error, o };
+	agora_llm_req *req = NULL;
+	char *body = body_for(model, "hi", true);
+	FILE *log = tmpfile();
+	char line[2048];
+
+	assert_non_null(log);
+	agora_log_set_stream(log);
+	agora_log_set_level(AGORA_LOG_DEBUG);
+	outcome_init(o);
+	ep.base_url = base_url;
+	ep.max_retries = 1;
+	AGORA_PASS(agora_llm_start(client, &ep, body, &h, &req));
+	outcome_wait(o);
+	agora_llm_release(client, req);
+	agora_log_set_stream(NULL);
+	agora_log_set_level(AGORA_LOG_WARN);
+	rewind(log);
+	while (fgets(line, sizeof(line), log) != NULL) {
+		assert_null(strstr(line, "sekrit"));
+	}
+	fclose(log);
+	assert_null(strstr(o->message, "sekrit"));
+	agora_free(body);
+}
+
+static void
+a_url_password_is_never_shown(void **state)
+{
+	/* The fake server's URL with user-info: http://u:sekrit@127.0.0.1:P */
+	const char *fake = t_fake_llm();
+	char *url = agora_sprintf("http://u:sekrit@%s", fake + 7);
+	char *shown = agora_sprintf("http://***@%s", fake + 7);
+	char *want;
+	struct outcome o;
+
+	(void)state;
+	run_hidden(url, "500", &o);
+	want = agora_sprintf("HTTP 500 from %s/chat/completions: internal "
+	                     "boom (after 1 retry)",
+	                     shown);
+	assert_string_equal(o.message, want);
+	agora_free(want);
+	done(&o);
+	run_hidden(url, "badevent", &o);
+	want = agora_sprintf("bad stream event from %s/chat/completions: not "
+	                     "JSON: {oops",
+	                     shown);
+	assert_string_equal(o.message, want);
+	agora_free(want);
+	done(&o);
+	run_hidden("http://u:sekrit@127.0.0.1:1/v1", "x", &o);
+	assert_string_equal(o.message,
+	                    "cannot reach http://***@127.0.0.1:1/v1/chat/"
+	                    "completions: Couldn't connect to server (after "
+	                    "1 retry)");
+	done(&o);
+	agora_free(url);
+	agora_free(shown);
+}
+
+/* A header value with CR or LF would add headers of its own. */
+static void
+a_key_that_would_inject_a_header_is_refused(void **state)
+{
+	agora_llm_endpoint ep = { 0 };
+	agora_llm_handler h = { on_chunk, on_done, on_error, NULL };
+	agora_llm_req *req = NULL;
+
+	(void)state;
+	ep.base_url = t_fake_llm();
+	ep.api_key = "sk-test-secret\r\nX-Evil: 1";
+	AGORA_FAIL(agora_llm_start(client, &ep, "{}", &h, &req), AGORA_EINVAL);
+	assert_null(req);
+	ep.api_key = "sk-test-secret";
+	ep.organization = "org\nX-Evil: 1";
+	AGORA_FAIL(agora_llm_start(client, &ep, "{}", &h, &req), AGORA_EINVAL);
+	assert_null(req);
+}
+
 static void
 concurrency_is_limited_per_pool(void **state)
 {
@@ -670,6 +756,8 @@ main(void)
 		T(a_slow_first_byte_waits_or_times_out),
 		T(an_unreachable_server_is_retried_then_reported),
 		T(the_key_is_sent_and_never_shown),
+		T(a_url_password_is_never_shown),
+		T(a_key_that_would_inject_a_header_is_refused),
 		T(concurrency_is_limited_per_pool),
 		T(cancel_stops_callbacks),
 	};

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agora command as a user meets it: help, exit codes, errors that name
-# the problem, the demos, --json, --redis, chat on stdin, a missing
-# redis-server, and Ctrl-C cleaning up the private Redis.
+# the problem, the demos, --json, --redis (with a password), chat on stdin,
+# a missing redis-server, and Ctrl-C cleaning up the private Redis.
 # usage: cli_test.sh AGORA_BINARY SOURCE_DIR FAKE_LLM_BINARY
 set -u
 agora=$1
@@ -218,6 +218,34 @@ for sig in INT TERM; do
 	check "SIG$sig: nothing left in flight" [ "$(redis-cli -s "$work/r.sock" LLEN "agora:{sig$sig}:inflight:slow")" = 0 ]
 	check "SIG$sig: the message is back, marked redelivered" [ "$(redis-cli -s "$work/r.sock" LINDEX "agora:{sig$sig}:inbox:slow" 0)" = r1 ]
 done
+kill "$rpid" 2>/dev/null
+wait "$rpid" 2>/dev/null
+
+# A Redis with a password on a unix socket: the password in the URL or in
+# AGORA_REDIS_PASSWORD, sent to child servers, and never printed.
+redis-server --port 0 --unixsocket "$work/pw.sock" --requirepass sekrit \
+	--save '' --appendonly no --daemonize no --dir "$work" >/dev/null 2>&1 &
+rpid=$!
+for _ in $(seq 100); do [ -S "$work/pw.sock" ] && break; sleep 0.05; done
+AGORA_REDIS_PASSWORD=sekrit run run "$src/demos/guess/guess.json" \
+	--redis "unix://$work/pw.sock" --session pw1 --log-level debug
+check "AGORA_REDIS_PASSWORD opens a unix-socket redis" [ "$code" -eq 0 ]
+check "the password is not in the debug log" not_has sekrit err
+check "... nor in the output" not_has sekrit out
+run run "$src/demos/guess/guess.json" --redis "unix://:sekrit@$work/pw.sock" \
+	--session pw2 --servers 1 --log-level debug
+check "unix://:password@/path, child servers too" [ "$code" -eq 0 ]
+check "... and the password is not in their log" not_has sekrit err
+run history --redis "unix://:sekrit@$work/pw.sock" --session pw1
+check "history with the password" [ "$code" -eq 0 ]
+check "history read the session" has "average" out
+run history --redis "unix://:wrongpw@$work/pw.sock" --session pw1
+check "a wrong password exits 1" [ "$code" -eq 1 ]
+check "a wrong password is explained, hidden" has "unix://\*\*\*@/.*AUTH failed" err
+check "... never shown" not_has wrongpw err
+printf '{"redis": {"password": "sekrit"}}\n' >"$work/pw.json"
+run history --redis "unix://$work/pw.sock" --session pw1 --config "$work/pw.json"
+check "redis.password in a config file" [ "$code" -eq 0 ]
 kill "$rpid" 2>/dev/null
 wait "$rpid" 2>/dev/null
 

@@ -2,11 +2,13 @@
 # `agora server` and `agora ctl` as a user meets them: every ctl command, a
 # token-guarded server refusing an untokened stop, a non-loopback address
 # refused without a token, an address in use failing at start, plugins by
-# --plugin and --agent-dir, and a scenario placing agents on the server.
-# usage: server_cli_test.sh AGORA_BINARY TEST_PLUGIN
+# --plugin and --agent-dir (a file without the plugin symbol never runs),
+# and a scenario placing agents on the server.
+# usage: server_cli_test.sh AGORA_BINARY TEST_PLUGIN MARKER_PLUGIN
 set -u
 agora=$1
 plugin=$2
+marker_plugin=$3
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -54,6 +56,11 @@ redis="unix://$work/r.sock"
 # ---- usage errors ----
 run kinds --plugin "$plugin"
 check "kinds --plugin lists the plugin's kinds" has "^tally " out
+AGORA_TEST_MARKER="$work/marker" run server --ipc "$work/m.sock" \
+	--plugin "$marker_plugin"
+check "--plugin without the symbol exits 2" [ "$code" -eq 2 ]
+check "--plugin without the symbol says so" has "does not define it" err
+check "--plugin without the symbol never runs" [ ! -e "$work/marker" ]
 run server --help
 check "server --help exits 0" [ "$code" -eq 0 ]
 check "server --help lists --token-file" has "token-file" out
@@ -270,16 +277,31 @@ else
 	echo "server cli: TLS checks skipped: openssl is not installed"
 fi
 
-# ---- --agent-dir loads only plugins ----
+# ---- --agent-dir loads only plugins, checked before they run ----
+# marker_plugin's constructor writes $AGORA_TEST_MARKER if it ever runs.
+export AGORA_TEST_MARKER="$work/marker"
 mkdir -p "$work/agents"
 cp "$plugin" "$work/agents/tally.so"
 printf 'not an ELF file\n' >"$work/agents/junk.so"
 printf 'echo should never run\n' >"$work/agents/readme.py"
+cp "$marker_plugin" "$work/agents/marker.so"
+cp "$marker_plugin" "$work/agents/.hidden.so"
+cp "$plugin" "$work/agents/.tally.so"
+head -c 3000 "$plugin" >"$work/agents/cut.so"
+mkfifo "$work/agents/fifo.so"
 addr="ipc://$work/s.sock"
+: >"$work/srv.err"
 start_server --ipc "$work/s.sock" --agent-dir "$work/agents"
 check "agent-dir server starts" [ $? -eq 0 ]
 check "agent-dir says what it loaded" has "tally.so" srv.err
 check "agent-dir says what it skipped" has "skipped.*junk.so" srv.err
+check "a .so without the plugin symbol never runs" [ ! -e "$work/marker" ]
+check "the skip names the missing definition" \
+	has "skipped.*marker.so: it names agora_plugin_register() but does not define it" srv.err
+check "a truncated .so is reported and skipped" has "skipped.*cut.so" srv.err
+check "a FIFO is skipped" has "skipped.*fifo.so: not a regular file" srv.err
+check "dot-files are not even read" not_has "\.hidden\.so\|\.tally\.so" srv.err
+check "only tally.so loaded" [ "$(grep -c '\.so$' "$work/srv.err")" -eq 1 ]
 run ctl "$addr" create t tally --session s2 --redis "$redis"
 check "agent-dir kind usable" [ "$code" -eq 0 ]
 run ctl "$addr" stop
