@@ -35,7 +35,8 @@ server_log_tail(const char *dir, char *out, size_t outlen)
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] != '\0') {
-			snprintf(out, outlen, "%s", line);
+			/* The tail of a long line is cut: a hint, not a log. */
+			snprintf(out, outlen, "%.*s", (int)(outlen - 1), line);
 		}
 	}
 	if (f != NULL) {
