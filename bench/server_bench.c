@@ -118,10 +118,12 @@ static int
 run_rep(const char *url)
 {
 	agora_listener *l = NULL;
+	agora_listener_opts lo = { .nctx = 16,
+		                   .max_msg = 1 << 20,
+		                   .fn = rep_echo };
 	char err[256];
 
-	if (agora_listener_open(&l, url, 16, 1 << 20, rep_echo, NULL, err,
-	                        sizeof(err)) != AGORA_OK) {
+	if (agora_listener_open(&l, url, &lo, err, sizeof(err)) != AGORA_OK) {
 		die("rep", err);
 	}
 	pause();

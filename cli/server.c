@@ -13,12 +13,12 @@
 
 struct server_args {
 	const char *host, *port, *ipc, *token_file, *redis, *agent_dir;
-	const char *tls_cert, *tls_ca;
+	const char *tls_cert, *tls_ca, *log_level;
 	const char *model_configs[16];
 	int nmodels;
 	const char *plugins[64];
 	int nplugins;
-	long max_agents, workers, ready_fd, max_request;
+	long max_agents, workers, ready_fd, max_request, max_conns;
 	bool insecure;
 };
 
@@ -52,7 +52,14 @@ server_usage(FILE *f)
 	        "1000000)\n"
 	        "  --workers N         requests handled at once (default 64)\n"
 	        "  --max-request BYTES the largest request decoded (default "
-	        "16 MiB)\n"
+	        "1 MiB, at most 16 MiB)\n"
+	        "  --log-level L       error, warn (default), info or debug; "
+	        "also\n"
+	        "                      AGORA_LOG_LEVEL\n"
+	        "  --max-connections N connections at once (default 128); "
+	        "with --max-request,\n"
+	        "                      what a peer without a token can make "
+	        "the server hold\n"
 	        "\n"
 	        "Stops on SIGTERM, SIGINT or `agora ctl ADDR stop`.\n");
 }
@@ -108,6 +115,7 @@ server_value_option(struct server_args *a, const char *o, const char *v)
 		{ "--agent-dir", &a->agent_dir },
 		{ "--tls-cert", &a->tls_cert },
 		{ "--tls-ca", &a->tls_ca },
+		{ "--log-level", &a->log_level },
 	};
 	const struct {
 		const char *name;
@@ -117,6 +125,7 @@ server_value_option(struct server_args *a, const char *o, const char *v)
 		{ "--max-agents", &a->max_agents, 1, 100000000 },
 		{ "--workers", &a->workers, 1, 4096 },
 		{ "--max-request", &a->max_request, 1024, 16L << 20 },
+		{ "--max-connections", &a->max_conns, 1, 65536 },
 		{ "--ready-fd", &a->ready_fd, 0, 1 << 20 },
 	};
 
@@ -169,6 +178,27 @@ server_option(struct server_args *a, int argc, char **argv, int *i)
 	return server_value_option(a, o, v);
 }
 
+/* The log level: --log-level, else AGORA_LOG_LEVEL (which child servers
+ * inherit from the agora that starts them), else warn. */
+static bool
+server_log_level(const struct server_args *a)
+{
+	const char *name = a->log_level;
+	agora_log_level level = AGORA_LOG_WARN;
+
+	if (name == NULL) {
+		/* NOLINTNEXTLINE(concurrency-mt-unsafe): start-up */
+		name = getenv("AGORA_LOG_LEVEL");
+	}
+	if (name != NULL && agora_log_parse_level(name, &level) != AGORA_OK) {
+		cli_error("log level '%s': want error, warn, info or debug",
+		          name);
+		return false;
+	}
+	agora_log_set_level(level);
+	return true;
+}
+
 /* Kinds: built-ins, then plugins, then an agent dir; models. */
 static bool
 server_load(const struct server_args *a)
@@ -176,6 +206,9 @@ server_load(const struct server_args *a)
 	char err[512];
 	agora_buf loaded;
 
+	if (!server_log_level(a)) {
+		return false;
+	}
 	agora_kinds_builtin();
 	for (int i = 0; i < a->nplugins; i++) {
 		if (agora_plugin_load(a->plugins[i], err, sizeof(err)) !=
@@ -252,6 +285,7 @@ server_start(const struct server_args *a)
 	o.max_agents = (size_t)a->max_agents;
 	o.workers = (size_t)a->workers;
 	o.max_msg = (size_t)a->max_request;
+	o.max_conns = (size_t)a->max_conns;
 	o.ready_fd = (int)a->ready_fd;
 	fprintf(stderr, "agora: agent server on %s\n", url);
 	rv = agora_server_run(&o, err, sizeof(err));

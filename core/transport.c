@@ -130,8 +130,15 @@ struct slot {
 	agora_link *link;
 	nng_ctx ctx;
 	nng_aio *aio;
+	/* A request's own deadline: nng's REQ resends a request to a peer
+	 * that keeps dropping the connection (one over its size limit) with
+	 * no end, whatever the aio's timeout, so this timer cancels it. */
+	nng_aio *timer;
+	bool busy;        /* a request is out (under the link's lock) */
+	bool timer_armed; /* the timer is running, or its callback due */
 	bool sending;
 	int64_t deadline; /* monotonic ms, for the receive's share */
+	bool timed_out;   /* cancelled by slot_timer */
 	agora_link_cb cb;
 	void *arg;
 	struct slot *next_free;
@@ -146,7 +153,8 @@ struct agora_link {
 	struct slot *free;
 	bool closing;
 	int up;
-	int refused_pipe;       /* the last pipe closed by link_check_peer */
+	size_t max_send;  /* the peer's request limit, when known (0: not) */
+	int refused_pipe; /* the last pipe closed by link_check_peer */
 	unsigned long refusals; /* how many (logged once) */
 	char refused_why[200];
 	void (*on_down)(void *arg);
@@ -178,11 +186,41 @@ slot_release(struct slot *s)
 	agora_link *l = s->link;
 
 	pthread_mutex_lock(&l->lock);
+	s->busy = false;
 	s->cb = NULL;
 	s->arg = NULL;
 	s->next_free = l->free;
 	l->free = s;
 	pthread_mutex_unlock(&l->lock);
+}
+
+/* The slot's timer ran out or was cancelled. A request still out past its
+ * deadline is cancelled (its callback then says ETIMEDOUT); one not yet
+ * due (a later request on the reused slot) gets the timer again. The timer
+ * is armed once at a time: a request that finds it armed (a cancel on its
+ * way) leaves the arming to this callback. */
+static void
+slot_timer(void *p)
+{
+	struct slot *s = p;
+	agora_link *l = s->link;
+	int64_t left = 0;
+	bool late = false;
+
+	pthread_mutex_lock(&l->lock);
+	s->timer_armed = false;
+	if (s->busy && !l->closing) {
+		left = s->deadline - agora_now_ms();
+		late = left <= 0;
+		s->timed_out = s->timed_out || late;
+		s->timer_armed = !late;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (late) {
+		nng_aio_cancel(s->aio);
+	} else if (left > 0) {
+		nng_sleep_aio((nng_duration)left, s->timer);
+	}
 }
 
 static void
@@ -202,12 +240,18 @@ slot_done(void *p)
 		nng_ctx_recv(s->ctx, s->aio);
 		return;
 	}
+	nng_aio_cancel(s->timer);
 	if (rv != 0) {
+		agora_err why;
+		pthread_mutex_lock(&s->link->lock);
+		why = s->timed_out && rv == NNG_ECANCELED ? AGORA_ETIMEDOUT
+		                                          : tp_err(rv);
+		pthread_mutex_unlock(&s->link->lock);
 		if (s->sending) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
 		}
 		slot_release(s);
-		cb(arg, tp_err(rv), NULL, 0);
+		cb(arg, why, NULL, 0);
 		return;
 	}
 	m = nng_aio_get_msg(s->aio);
@@ -356,12 +400,17 @@ agora_link_close(agora_link *l)
 	pthread_mutex_lock(&l->lock);
 	l->closing = true;
 	pthread_mutex_unlock(&l->lock);
-	/* Stopping an aio runs its callback (ECANCELED) before returning. */
+	/* Stopping an aio runs its callback (ECANCELED) before returning;
+	 * timers first, as they may cancel a request. */
+	for (size_t i = 0; i < l->nslots; i++) {
+		nng_aio_stop(l->slots[i]->timer);
+	}
 	for (size_t i = 0; i < l->nslots; i++) {
 		nng_aio_stop(l->slots[i]->aio);
 	}
 	nng_close(l->sock);
 	for (size_t i = 0; i < l->nslots; i++) {
+		nng_aio_free(l->slots[i]->timer);
 		nng_aio_free(l->slots[i]->aio);
 		nng_ctx_close(l->slots[i]->ctx);
 		agora_free(l->slots[i]);
@@ -376,6 +425,25 @@ const char *
 agora_link_url(const agora_link *l)
 {
 	return l->url;
+}
+
+void
+agora_link_set_max(agora_link *l, size_t max)
+{
+	pthread_mutex_lock(&l->lock);
+	l->max_send = max;
+	pthread_mutex_unlock(&l->lock);
+}
+
+size_t
+agora_link_max(agora_link *l)
+{
+	size_t max;
+
+	pthread_mutex_lock(&l->lock);
+	max = l->max_send;
+	pthread_mutex_unlock(&l->lock);
+	return max;
 }
 
 void
@@ -414,7 +482,9 @@ slot_get(agora_link *l)
 	s = agora_calloc(1, sizeof(*s));
 	s->link = l;
 	if (nng_ctx_open(&s->ctx, l->sock) != 0 ||
-	    nng_aio_alloc(&s->aio, slot_done, s) != 0) {
+	    nng_aio_alloc(&s->aio, slot_done, s) != 0 ||
+	    nng_aio_alloc(&s->timer, slot_timer, s) != 0) {
+		nng_aio_free(s->aio);
 		agora_free(s);
 		return NULL;
 	}
@@ -431,11 +501,15 @@ agora_link_request(agora_link *l, const char *data, size_t len,
 {
 	struct slot *s;
 	nng_msg *m;
+	bool arm;
 
-	if (len > AGORA_TP_MAX_MSG) {
+	pthread_mutex_lock(&l->lock);
+	if (len > AGORA_TP_MAX_MSG || (l->max_send > 0 && len > l->max_send)) {
+		/* The peer would drop the connection, and nng would send it
+		 * again and again: say so now. */
+		pthread_mutex_unlock(&l->lock);
 		return AGORA_ETOOBIG;
 	}
-	pthread_mutex_lock(&l->lock);
 	s = l->closing ? NULL : slot_get(l);
 	pthread_mutex_unlock(&l->lock);
 	if (s == NULL) {
@@ -451,7 +525,16 @@ agora_link_request(agora_link *l, const char *data, size_t len,
 	nng_aio_set_msg(s->aio, m);
 	/* One budget for the whole exchange: the send (which waits for a
 	 * connection) gets it, the receive what is left. */
+	pthread_mutex_lock(&l->lock);
+	s->timed_out = false;
+	s->busy = true;
 	s->deadline = agora_now_ms() + timeout_ms;
+	arm = !s->timer_armed;
+	s->timer_armed = true;
+	pthread_mutex_unlock(&l->lock);
+	if (arm) {
+		nng_sleep_aio((nng_duration)timeout_ms + 5, s->timer);
+	}
 	nng_aio_set_timeout(s->aio, (nng_duration)timeout_ms);
 	nng_ctx_send(s->ctx, s->aio);
 	return AGORA_OK;
@@ -512,6 +595,7 @@ struct agora_request {
 	nng_ctx ctx;
 	nng_aio *aio;
 	enum rq_state state;
+	uint32_t peer; /* the pipe it came on */
 };
 
 struct agora_listener {
@@ -519,8 +603,118 @@ struct agora_listener {
 	agora_request *rqs;
 	size_t nctx;
 	agora_request_fn fn;
+	void (*on_peer)(void *arg, uint32_t peer, bool up);
 	void *arg;
+	pthread_mutex_t lock; /* guards what follows */
+	size_t max_conns;
+	int *conns; /* the pipes let in and not yet gone */
+	size_t nconns, capconns;
+	int64_t warned_ms; /* when a refusal was last logged */
+	bool ipc;          /* admit only our own user */
 };
+
+/* Under lsn->lock: is pipe id one we let in? Remove it if gone. */
+static bool
+lsn_counted(agora_listener *lsn, int id, bool remove)
+{
+	for (size_t i = 0; i < lsn->nconns; i++) {
+		if (lsn->conns[i] == id) {
+			if (remove) {
+				lsn->conns[i] = lsn->conns[--lsn->nconns];
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An ipc:// peer must run as our user: the socket file's mode is not
+ * ours to trust (a path in a shared directory, a umask), and a peer of
+ * another user would drive agents holding our keys. */
+static bool
+lsn_same_user(agora_listener *lsn, nng_pipe p)
+{
+	uint64_t uid = UINT64_MAX;
+
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
+	    uid == (uint64_t)getuid()) {
+		return true;
+	}
+	pthread_mutex_lock(&lsn->lock);
+	if (agora_now_ms() - lsn->warned_ms > 10000) {
+		lsn->warned_ms = agora_now_ms();
+		agora_log(AGORA_LOG_WARN, "transport",
+		          "refused a connection from uid %llu: this ipc:// "
+		          "server admits only its own user",
+		          (unsigned long long)uid);
+	}
+	pthread_mutex_unlock(&lsn->lock);
+	return false;
+}
+
+/* Before a connection is used: one over max_conns is closed at once, so
+ * connections (each of which may buffer a message up to max_msg before
+ * anything reads it) cannot make the server hold unbounded memory. */
+static void
+lsn_pipe_pre(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agora_listener *lsn = arg;
+	bool full;
+
+	(void)ev;
+	if (lsn->ipc && !lsn_same_user(lsn, p)) {
+		nng_pipe_close(p);
+		return;
+	}
+	pthread_mutex_lock(&lsn->lock);
+	full = lsn->max_conns > 0 && lsn->nconns >= lsn->max_conns;
+	if (full) {
+		if (agora_now_ms() - lsn->warned_ms > 10000) {
+			lsn->warned_ms = agora_now_ms();
+			agora_log(AGORA_LOG_WARN, "transport",
+			          "%zu connections already: more are refused "
+			          "(--max-connections)",
+			          lsn->max_conns);
+		}
+	} else {
+		/* Counted now, so a burst cannot pass the cap. */
+		if (lsn->nconns == lsn->capconns) {
+			lsn->capconns = lsn->capconns ? 2 * lsn->capconns : 16;
+			lsn->conns = agora_realloc(lsn->conns,
+			                           lsn->capconns * sizeof(int));
+		}
+		lsn->conns[lsn->nconns++] = nng_pipe_id(p);
+	}
+	pthread_mutex_unlock(&lsn->lock);
+	if (full) {
+		nng_pipe_close(p);
+	}
+}
+
+static void
+lsn_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agora_listener *lsn = arg;
+	int id = nng_pipe_id(p);
+	bool ours;
+
+	pthread_mutex_lock(&lsn->lock);
+	ours = lsn_counted(lsn, id, ev == NNG_PIPE_EV_REM_POST);
+	pthread_mutex_unlock(&lsn->lock);
+	if (!ours) {
+		return; /* refused before it was up */
+	}
+	if (lsn->on_peer != NULL) {
+		lsn->on_peer(lsn->arg, (uint32_t)id,
+		             ev == NNG_PIPE_EV_ADD_POST);
+	}
+}
+
+uint32_t
+agora_request_peer(const agora_request *rq)
+{
+	return rq->peer;
+}
 
 static void
 rq_done(void *p)
@@ -547,16 +741,17 @@ rq_done(void *p)
 	}
 	m = nng_aio_get_msg(rq->aio);
 	rq->state = RQ_WORK;
+	rq->peer = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
 	lsn->fn(lsn->arg, rq, nng_msg_body(m), nng_msg_len(m));
 	nng_msg_free(m);
 }
 
 agora_err
-agora_listener_open(agora_listener **lp, const char *url, size_t nctx,
-                    size_t max_msg, agora_request_fn fn, void *arg, char *err,
-                    size_t errlen)
+agora_listener_open(agora_listener **lp, const char *url,
+                    const agora_listener_opts *o, char *err, size_t errlen)
 {
 	agora_listener *lsn = agora_calloc(1, sizeof(*lsn));
+	size_t nctx = o->nctx;
 	int rv;
 
 	*lp = NULL;
@@ -565,8 +760,18 @@ agora_listener_open(agora_listener **lp, const char *url, size_t nctx,
 		agora_free(lsn);
 		return AGORA_ETRANSPORT;
 	}
-	nng_socket_set_size(lsn->sock, NNG_OPT_RECVMAXSZ, max_msg);
+	pthread_mutex_init(&lsn->lock, NULL);
+	/* All set before listening: pipe events start with it. */
+	lsn->max_conns = o->max_conns;
+	lsn->on_peer = o->on_peer;
+	lsn->fn = o->fn;
+	lsn->arg = o->arg;
+	lsn->ipc = strncmp(url, "ipc://", 6) == 0;
+	nng_socket_set_size(lsn->sock, NNG_OPT_RECVMAXSZ, o->max_msg);
 	nng_socket_set_ms(lsn->sock, NNG_OPT_SENDTIMEO, 5000);
+	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_ADD_PRE, lsn_pipe_pre, lsn);
+	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_ADD_POST, lsn_pipe_event, lsn);
+	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_REM_POST, lsn_pipe_event, lsn);
 	if (url_is_tls(url)) {
 		rv = listen_tls(lsn->sock, url, err, errlen);
 	} else {
@@ -578,11 +783,10 @@ agora_listener_open(agora_listener **lp, const char *url, size_t nctx,
 	}
 	if (rv != 0) {
 		nng_close(lsn->sock);
+		pthread_mutex_destroy(&lsn->lock);
 		agora_free(lsn);
 		return rv == NNG_EADDRINUSE ? AGORA_EEXIST : tp_err(rv);
 	}
-	lsn->fn = fn;
-	lsn->arg = arg;
 	lsn->nctx = nctx;
 	lsn->rqs = agora_calloc(nctx, sizeof(agora_request));
 	for (size_t i = 0; i < nctx; i++) {
@@ -618,6 +822,8 @@ agora_listener_close(agora_listener *lsn)
 		nng_ctx_close(lsn->rqs[i].ctx);
 	}
 	agora_free(lsn->rqs);
+	agora_free(lsn->conns);
+	pthread_mutex_destroy(&lsn->lock);
 	agora_free(lsn);
 }
 

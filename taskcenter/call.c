@@ -25,6 +25,8 @@
  * either way). */
 #define CALLS_OUT     1
 #define FETCH_WAIT_MS 10000
+/* Room for the request around a call: client id, token, brackets. */
+#define CALL_ENVELOPE 1024
 
 enum fut_state { FUT_PENDING, FUT_DONE, FUT_FAILED };
 
@@ -46,7 +48,8 @@ struct agora_future {
 
 /* Calls not sent yet to one server, and how many requests are out. */
 struct call_queue {
-	agora_buf q; /* call ops, comma-separated */
+	agora_buf q;  /* call ops, one after another */
+	size_t *ends; /* where each op ends in q */
 	agora_future **f;
 	size_t n, cap;
 	int out;
@@ -191,6 +194,7 @@ agora__calls_free_all(agora_center *c)
 				fut_unref(cq->f[i]);
 			}
 			agora_free(cq->f);
+			agora_free(cq->ends);
 			agora_buf_fini(&cq->q);
 			agora_free(cq);
 			s->calls = NULL;
@@ -266,7 +270,41 @@ call_done(void *arg, agora_err rv, const char *data, size_t len)
 	agora_free(b);
 }
 
-/* Send what is queued as one request (under s->lock). */
+/* The first k queued calls into one request of at most max bytes (one
+ * call even when it alone is over: the server says why). */
+static struct call_batch *
+call_take(struct server_link *s, struct call_queue *cq, size_t max,
+          agora_buf *req)
+{
+	struct call_batch *b = agora_calloc(1, sizeof(*b));
+	size_t k = 1, used;
+
+	link_envelope(s, req);
+	while (k < cq->n && req->len + cq->ends[k] + k + 2 <= max) {
+		k++;
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t from = i > 0 ? cq->ends[i - 1] : 0;
+		(void)agora_buf_adds(req, i > 0 ? "," : "");
+		(void)agora_buf_add(req, cq->q.data + from, cq->ends[i] - from);
+	}
+	b->s = s;
+	b->n = k;
+	b->f = agora_calloc(k, sizeof(agora_future *));
+	memcpy(b->f, cq->f, k * sizeof(agora_future *));
+	used = cq->ends[k - 1];
+	cq->n -= k;
+	memmove(cq->f, cq->f + k, cq->n * sizeof(agora_future *));
+	for (size_t i = 0; i < cq->n; i++) {
+		cq->ends[i] = cq->ends[i + k] - used;
+	}
+	memmove(cq->q.data, cq->q.data + used, cq->q.len - used + 1);
+	cq->q.len -= used;
+	return b;
+}
+
+/* Send the first of what is queued, as much as one request to s may
+ * carry (under s->lock). */
 static void
 call_flush(struct server_link *s)
 {
@@ -277,69 +315,36 @@ call_flush(struct server_link *s)
 	if (cq->n == 0 || cq->out >= CALLS_OUT) {
 		return;
 	}
-	b = agora_calloc(1, sizeof(*b));
-	b->s = s;
-	b->f = cq->f;
-	b->n = cq->n;
-	cq->f = NULL;
-	cq->n = cq->cap = 0;
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
-	link_envelope(s, &req);
-	(void)agora_buf_add(&req, cq->q.data, cq->q.len);
-	agora_buf_reset(&cq->q);
+	b = call_take(s, cq, link_request_max(s), &req);
+	cq->out++;
 	if (agora_buf_adds(&req, "]}") != AGORA_OK ||
 	    agora_link_request(s->link, req.data, req.len,
 	                       s->c->server_timeout_ms, call_done,
 	                       b) != AGORA_OK) {
-		cq->out++;
 		agora_buf_fini(&req);
 		pthread_mutex_unlock(&s->lock);
 		call_done(b, AGORA_ETOOBIG, NULL, 0);
 		pthread_mutex_lock(&s->lock);
 		return;
 	}
-	cq->out++;
 	link_poll(s);
 	agora_buf_fini(&req);
 }
 
-static agora_err
-call_queue(agora_center *c, const char *role, const char *content,
-           const agora_future *input, agora_future **fp)
+/* One call's op, for the server of s. */
+static void
+call_op(const agora_center *c, const char *task, const char *role,
+        const char *content, const agora_future *input, agora_buf *q)
 {
-	agora_agent *a = agora__roles_find(&c->map, role);
-	struct server_link *s;
-	struct call_queue *cq;
-	agora_future *f;
-	char task[128];
-	agora_buf *q;
 	const char *redis = agora_redis_url(c->redis);
 
-	*fp = NULL;
-	if (a == NULL || a->srv == NULL) {
-		tc_set_err(c, "%s: %s", role != NULL ? role : "(null)",
-		           a == NULL ? "no such agent"
-		                     : "direct calls need the agent "
-		                       "on an agent server");
-		return a == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
-	}
-	s = a->srv;
-	if (agora__place_ready(s) != AGORA_OK) {
-		tc_set_err(c, "%s", s->why);
-		return AGORA_ETRANSPORT;
-	}
-	snprintf(task, sizeof(task), "%s.%llu", s->client,
-	         (unsigned long long)++c->dispatches);
-	f = fut_new(task, s->url);
-	f->s = s;
-	pthread_mutex_lock(&s->lock);
-	cq = queue_of(s);
-	q = &cq->q;
-	(void)agora_buf_adds(q, cq->n > 0 ? "," : "");
+	/* Answered "pending" if it has not run within a quarter of our
+	 * timeout: the reply never times out behind a long call. */
 	(void)agora_buf_addf(q,
-	                     "{\"op\":\"call\",\"notify\":true,\"task\":"
-	                     "\"%s\",\"role\":",
-	                     task);
+	                     "{\"op\":\"call\",\"notify\":true,\"answer_ms\":"
+	                     "%lld,\"task\":\"%s\",\"role\":",
+	                     (long long)(c->server_timeout_ms / 4), task);
 	(void)agora_buf_json_str(q, role, strlen(role));
 	(void)agora_buf_adds(q, ",\"session\":");
 	(void)agora_buf_json_str(q, c->session, strlen(c->session));
@@ -356,10 +361,65 @@ call_queue(agora_center *c, const char *role, const char *content,
 		(void)agora_buf_json_str(q, content, strlen(content));
 		(void)agora_buf_adds(q, "}");
 	}
+}
+
+static agora_err
+call_queue(agora_center *c, const char *role, const char *content,
+           const agora_future *input, agora_future **fp)
+{
+	agora_agent *a = agora__roles_find(&c->map, role);
+	struct server_link *s;
+	struct call_queue *cq;
+	agora_future *f;
+	char task[128];
+	agora_buf op;
+	size_t max;
+
+	*fp = NULL;
+	if (a == NULL || a->srv == NULL) {
+		tc_set_err(c, "%s: %s", role != NULL ? role : "(null)",
+		           a == NULL ? "no such agent"
+		                     : "direct calls need the agent "
+		                       "on an agent server");
+		return a == NULL ? AGORA_ENOTFOUND : AGORA_EINVAL;
+	}
+	s = a->srv;
+	if (agora__place_ready(s) != AGORA_OK) {
+		tc_set_err(c, "%s", s->why);
+		return AGORA_ETRANSPORT;
+	}
+	snprintf(task, sizeof(task), "%s.%llu", s->client,
+	         (unsigned long long)++c->dispatches);
+	agora_buf_init(&op, AGORA_TP_MAX_MSG);
+	call_op(c, task, role, content, input, &op);
+	max = agora_link_max(s->link);
+	if (op.data == NULL || (max > 0 && op.len + CALL_ENVELOPE > max)) {
+		tc_set_err(c,
+		           "%s: a call of %zu bytes is over the request limit "
+		           "of agent server %s (%zu bytes)",
+		           role, op.len, s->url, max);
+		agora_buf_fini(&op);
+		return AGORA_ETOOBIG;
+	}
+	f = fut_new(task, s->url);
+	f->s = s;
+	pthread_mutex_lock(&s->lock);
+	cq = queue_of(s);
+	if (agora_buf_add(&cq->q, op.data, op.len) != AGORA_OK) {
+		pthread_mutex_unlock(&s->lock);
+		tc_set_err(c, "%s: too many calls waiting to go to %s", role,
+		           s->url);
+		agora_buf_fini(&op);
+		fut_unref(f);
+		return AGORA_ETOOBIG;
+	}
+	agora_buf_fini(&op);
 	if (cq->n == cq->cap) {
 		cq->cap = cq->cap ? 2 * cq->cap : 16;
 		cq->f = agora_realloc(cq->f, cq->cap * sizeof(agora_future *));
+		cq->ends = agora_realloc(cq->ends, cq->cap * sizeof(size_t));
 	}
+	cq->ends[cq->n] = cq->q.len;
 	atomic_fetch_add(&f->refs, 1); /* the batch's */
 	cq->f[cq->n++] = f;
 	fut_register(s, f);

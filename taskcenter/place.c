@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Placement: which agent server each remote agent lives on, starting child
  * servers (one per agent, or a pool of server.children) and creating the
- * agents there in one request per server. Child servers are `agora server
+ * agents there in as few requests as the server's size limit allows. Child
+ * servers are `agora server
  * --ipc` processes started with fork+exec (nng is not fork-safe) that die
  * with this process; readiness is their answer to `alive`, which waits
  * for them to listen. */
@@ -114,8 +115,10 @@ static agora_err
 place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 {
 	char prog[4096], path[256], url[300];
-	const char **argv = agora_calloc(8 + 2 * c->plugins.n, sizeof(char *));
-	size_t k = 4;
+	static const char *const levels[] = { "error", "warn", "info",
+		                              "debug" };
+	const char **argv = agora_calloc(10 + 2 * c->plugins.n, sizeof(char *));
+	size_t k = 6;
 	agora_proc_opts po = { 0 };
 	struct server_link *s;
 	agora_err rv;
@@ -133,6 +136,11 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	argv[1] = "server";
 	argv[2] = "--ipc";
 	argv[3] = path;
+	/* A child logs as its parent does. */
+	argv[4] = "--log-level";
+	argv[5] =
+	    levels[agora_log_threshold <= AGORA_LOG_DEBUG ? agora_log_threshold
+	                                                  : AGORA_LOG_DEBUG];
 	/* No --redis: a child is its parent's alone, not in the registry
 	 * where `auto` would hand it to other applications. */
 	for (size_t i = 0; i < c->plugins.n; i++) {
@@ -169,8 +177,7 @@ place_hello(struct server_link *s, char *err, size_t errlen)
 	    link_call(s, "{\"op\":\"alive\"}", 1, &doc, &res, err, errlen);
 
 	if (rv == AGORA_OK) {
-		link_hello(s, agora_json_str(agora_json_get(
-		                  agora_json_at(res, 0), "epoch")));
+		link_hello(s, agora_json_at(res, 0));
 	}
 	agora_json_free(doc);
 	if (rv == AGORA_OK && s->proc != NULL) {
@@ -200,27 +207,15 @@ create_op(agora_center *c, const agora_agent *a, agora_buf *b)
 	(void)agora_buf_adds(b, "}");
 }
 
-/* Create, in one request, the agents of the n given that live on s. */
+/* Send the m create ops in ops and check every result. */
 static agora_err
-place_create(agora_center *c, struct server_link *s, agora_agent *const *a,
-             size_t n, char *err, size_t errlen)
+create_send(struct server_link *s, agora_buf *ops, size_t m, char *err,
+            size_t errlen)
 {
-	agora_buf ops;
 	agora_json *doc = NULL;
 	const agora_json *res = NULL;
-	size_t m = 0;
-	agora_err rv = AGORA_OK;
+	agora_err rv = link_call(s, ops->data, m, &doc, &res, err, errlen);
 
-	agora_buf_init(&ops, AGORA_TP_MAX_MSG);
-	for (size_t i = 0; i < n; i++) {
-		if (a[i]->srv == s) {
-			(void)agora_buf_adds(&ops, m++ ? "," : "");
-			create_op(c, a[i], &ops);
-		}
-	}
-	if (m > 0 && ops.data != NULL) {
-		rv = link_call(s, ops.data, m, &doc, &res, err, errlen);
-	}
 	for (const agora_json *r = rv == AGORA_OK ? agora_json_first(res)
 	                                          : NULL;
 	     r != NULL && rv == AGORA_OK; r = agora_json_next(r)) {
@@ -231,6 +226,40 @@ place_create(agora_center *c, struct server_link *s, agora_agent *const *a,
 		}
 	}
 	agora_json_free(doc);
+	agora_buf_reset(ops);
+	return rv;
+}
+
+/* Create the agents of the n given that live on s, as many to a request
+ * as fit under the server's request size. */
+static agora_err
+place_create(agora_center *c, struct server_link *s, agora_agent *const *a,
+             size_t n, char *err, size_t errlen)
+{
+	size_t max = link_request_max(s);
+	agora_buf ops, one;
+	size_t m = 0;
+	agora_err rv = AGORA_OK;
+
+	agora_buf_init(&ops, 0);
+	agora_buf_init(&one, 0);
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		if (a[i]->srv != s) {
+			continue;
+		}
+		agora_buf_reset(&one);
+		create_op(c, a[i], &one);
+		if (m > 0 && ops.len + one.len + 1 > max) {
+			rv = create_send(s, &ops, m, err, errlen);
+			m = 0;
+		}
+		(void)agora_buf_adds(&ops, m++ ? "," : "");
+		(void)agora_buf_add(&ops, one.data, one.len);
+	}
+	if (rv == AGORA_OK && m > 0) {
+		rv = create_send(s, &ops, m, err, errlen);
+	}
+	agora_buf_fini(&one);
 	agora_buf_fini(&ops);
 	return rv;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The remote backend: turns of agents that live on agent servers.
  *
- * A round sends one step request per server naming all its acting roles;
+ * A round sends one step request per server naming all its acting roles
+ * (several when they would not fit under the server's request size);
  * the server drains, runs and publishes them itself, and their frames come
  * back as events through the server's link (routed by the request's sid),
  * which are posted to the step's thread as they arrive, so a slow agent
@@ -243,20 +244,21 @@ step_sent(void *arg, agora_err rv, const char *data, size_t len)
 }
 
 static void
-step_op(const agora_step *st, const struct dispatch *d, agora_buf *b)
+step_op(const agora_step *st, const char *sid, agora_turn *const *turns,
+        size_t n, agora_buf *b)
 {
 	const char *redis = agora_redis_url(st->c->redis);
 	int64_t left = st->deadline - agora_now_ms();
 
 	(void)agora_buf_addf(
-	    b, "{\"op\":\"step\",\"sid\":\"%s\",\"session\":", d->route.id);
+	    b, "{\"op\":\"step\",\"sid\":\"%s\",\"session\":", sid);
 	(void)agora_buf_json_str(b, st->c->session, strlen(st->c->session));
 	(void)agora_buf_adds(b, ",\"redis\":");
 	(void)agora_buf_json_str(b, redis, strlen(redis));
 	(void)agora_buf_addf(b, ",\"deadline_ms\":%lld,\"roles\":[",
 	                     (long long)(left > 1 ? left : 1));
-	for (size_t i = 0; i < d->n; i++) {
-		const char *role = agora_turn_role(d->turns[i]);
+	for (size_t i = 0; i < n; i++) {
+		const char *role = agora_turn_role(turns[i]);
 		(void)agora_buf_adds(b, i ? "," : "");
 		(void)agora_buf_json_str(b, role, strlen(role));
 	}
@@ -295,20 +297,32 @@ dispatch_new(agora_step *st, struct server_link *s, agora_turn **turns,
 	return d;
 }
 
-/* One step request for the n turns of one server. */
+/* One step request for the n turns of one server, or several when one
+ * would be over the server's request size (halves until each fits). */
 static void
 step_send(agora_step *st, struct server_link *s, agora_turn **turns, size_t n)
 {
-	struct dispatch *d = dispatch_new(st, s, turns, n);
-	struct dispatch_ref *ref = agora_calloc(1, sizeof(*ref));
+	struct dispatch *d;
+	struct dispatch_ref *ref;
 	agora_buf req;
 	agora_err rv;
 
-	ref->s = s;
-	snprintf(ref->sid, sizeof(ref->sid), "%s", d->route.id);
 	agora_buf_init(&req, AGORA_TP_MAX_MSG);
 	link_envelope(s, &req);
-	step_op(st, d, &req);
+	step_op(st, "", turns, n, &req);
+	if (n > 1 && req.len + ROUTE_ID_MAX > link_request_max(s)) {
+		agora_buf_fini(&req);
+		step_send(st, s, turns, n / 2);
+		step_send(st, s, turns + n / 2, n - n / 2);
+		return;
+	}
+	d = dispatch_new(st, s, turns, n);
+	ref = agora_calloc(1, sizeof(*ref));
+	ref->s = s;
+	snprintf(ref->sid, sizeof(ref->sid), "%s", d->route.id);
+	agora_buf_reset(&req);
+	link_envelope(s, &req);
+	step_op(st, d->route.id, turns, n, &req);
 	rv = agora_buf_adds(&req, "]}");
 	pthread_mutex_lock(&s->lock);
 	link_route_add(s, &d->route);
@@ -318,7 +332,18 @@ step_send(agora_step *st, struct server_link *s, agora_turn **turns, size_t n)
 		                       s->c->server_timeout_ms, step_sent, ref);
 	}
 	if (rv != AGORA_OK) {
-		dispatch_fail(d, 'x', "the step request is too large");
+		char why[300];
+		size_t max = agora_link_max(s->link);
+		if (rv == AGORA_ETOOBIG && max > 0 && req.len > max) {
+			snprintf(why, sizeof(why),
+			         "the step request (%zu bytes) is over the "
+			         "limit of agent server %s (%zu bytes)",
+			         req.len, s->url, max);
+		} else {
+			snprintf(why, sizeof(why), "agent server %s: %s",
+			         s->url, agora_strerror(rv));
+		}
+		dispatch_fail(d, 'x', why);
 		agora_free(ref);
 	} else {
 		link_poll(s);
@@ -339,7 +364,7 @@ remote_begin(agora_step *st, agora_turn **turns, size_t n)
 		turns[i]->stored_elsewhere = true;
 		agora__turn_start(turns[i]);
 	}
-	/* Group by server; each server gets one request. */
+	/* Group by server; each server gets one request (or a few). */
 	for (size_t k = 0; k < c->nsrvs; k++) {
 		struct server_link *s = c->srvs[k];
 		size_t m = 0;

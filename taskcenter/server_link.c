@@ -17,6 +17,7 @@
 #include "agora/clock.h"
 #include "agora/log.h"
 #include "agora/proc.h"
+#include "agora/random.h"
 #include "agora/server.h"
 #include "agora/transport.h"
 #include "server_link.h"
@@ -158,6 +159,20 @@ link_lost(struct server_link *s, const char *why)
 	agora_log(AGORA_LOG_WARN, "remote", "%s", why);
 }
 
+/* A new client id: random, so nobody can guess it, and the server binds it
+ * to the connection that first uses it. */
+static void
+link_new_client(struct server_link *s)
+{
+	if (agora_random_hex(s->client, sizeof(s->client), 16) != AGORA_OK) {
+		/* No kernel randomness: nothing is safe; be loud. */
+		agora_log(AGORA_LOG_ERROR, "remote",
+		          "no random bytes for a client id");
+		snprintf(s->client, sizeof(s->client), "c%d-%llx",
+		         (int)getpid(), (unsigned long long)agora_now_us());
+	}
+}
+
 /* ---- events ----------------------------------------------------------- */
 
 static void
@@ -255,8 +270,15 @@ link_poll(struct server_link *s)
 }
 
 void
-link_hello(struct server_link *s, const char *epoch)
+link_hello(struct server_link *s, const agora_json *alive)
 {
+	const char *epoch = agora_json_str(agora_json_get(alive, "epoch"));
+	int64_t max = 0;
+
+	if (agora_json_int(agora_json_get(alive, "max_request"), 1024,
+	                   INT64_MAX, &max)) {
+		agora_link_set_max(s->link, (size_t)max);
+	}
 	pthread_mutex_lock(&s->lock);
 	if (epoch != NULL && strcmp(epoch, s->epoch) != 0) {
 		snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
@@ -264,6 +286,16 @@ link_hello(struct server_link *s, const char *epoch)
 	}
 	s->down = false;
 	pthread_mutex_unlock(&s->lock);
+}
+
+size_t
+link_request_max(struct server_link *s)
+{
+	size_t max = agora_link_max(s->link) / 4;
+
+	return max > 0 && max < AGORA_CLIENT_REQUEST_MAX
+	           ? max
+	           : AGORA_CLIENT_REQUEST_MAX;
 }
 
 /* The connection to the server ended (a transport thread). */
@@ -276,12 +308,14 @@ link_down(void *arg)
 	snprintf(why, sizeof(why), "agent server %s died or closed", s->url);
 	pthread_mutex_lock(&s->lock);
 	link_lost(s, why);
+	/* The server dropped the id with the connection: the next one gets a
+	 * fresh id (and a fresh mailbox). */
+	link_new_client(s);
+	s->acked = 0;
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- links ------------------------------------------------------------ */
-
-static uint64_t link_nclients;
 
 struct server_link *
 link_new(agora_center *c, const char *url, bool running, char *err,
@@ -299,10 +333,7 @@ link_new(agora_center *c, const char *url, bool running, char *err,
 	s->c = c;
 	s->url = agora_strdup(url);
 	pthread_mutex_init(&s->lock, NULL);
-	snprintf(s->client, sizeof(s->client), "c%d-%llx-%llu", (int)getpid(),
-	         (unsigned long long)agora_now_us(),
-	         (unsigned long long)__atomic_add_fetch(&link_nclients, 1,
-	                                                __ATOMIC_RELAXED));
+	link_new_client(s);
 	agora_link_on_down(s->link, link_down, s);
 	c->srvs = agora_realloc(c->srvs,
 	                        (c->nsrvs + 1) * sizeof(struct server_link *));

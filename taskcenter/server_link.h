@@ -82,7 +82,11 @@ const agora_json *link_results(const agora_json *doc, size_t nops, char *err,
 void link_route_add(struct server_link *s, struct route *r);
 void link_route_remove(struct server_link *s, struct route *r);
 void link_poll(struct server_link *s);
-/* The server said hello: a new epoch resets the events seen. */
-void link_hello(struct server_link *s, const char *epoch);
+/* The server said hello (its alive result): a new epoch resets the events
+ * seen, and its request limit bounds what we send it. */
+void link_hello(struct server_link *s, const agora_json *alive);
+/* How big one request to s may be: a quarter of its limit, at most
+ * AGORA_CLIENT_REQUEST_MAX; bigger work goes in several requests. */
+size_t link_request_max(struct server_link *s);
 
 #endif

@@ -19,11 +19,14 @@
 struct model_entry {
 	char *name;
 	char *json; /* the entry as given */
+	bool sent;  /* came over the wire (set_models) */
 };
 
 static pthread_mutex_t models_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct model_entry *models;
 static size_t nmodels;
+/* May configs that came over the wire name environment variables? */
+static _Atomic bool models_sent_env = true;
 
 struct model_type {
 	const char *name;
@@ -262,9 +265,9 @@ agora_models_dump(void)
 	return agora_buf_steal(&out);
 }
 
-agora_err
-agora_models_load_json(const agora_json *list, const char *where, char *err,
-                       size_t errlen)
+static agora_err
+models_load(const agora_json *list, const char *where, bool sent, char *err,
+            size_t errlen)
 {
 	char at[256];
 	agora_err rv = AGORA_OK;
@@ -309,10 +312,31 @@ agora_models_load_json(const agora_json *list, const char *where, char *err,
 		}
 		agora_free(models[k].json);
 		models[k].json = agora_buf_steal(&b);
+		models[k].sent = sent;
 		agora_buf_fini(&b);
 	}
 	pthread_mutex_unlock(&models_lock);
 	return AGORA_OK;
+}
+
+agora_err
+agora_models_load_json(const agora_json *list, const char *where, char *err,
+                       size_t errlen)
+{
+	return models_load(list, where, false, err, errlen);
+}
+
+agora_err
+agora_models_load_sent(const agora_json *list, const char *where, char *err,
+                       size_t errlen)
+{
+	return models_load(list, where, true, err, errlen);
+}
+
+void
+agora_models_sent_env(bool allow)
+{
+	models_sent_env = allow;
 }
 
 agora_err
@@ -368,16 +392,30 @@ agora_models_names(agora_strv *out)
 }
 
 /* The key: api_key, else api_key_env (or the type's default variable).
- * Needed for the public endpoints; optional for a base_url of your own. */
+ * Needed for the public endpoints; optional for a base_url of your own. A
+ * config sent by a peer reads no variable unless this process allows it:
+ * else a peer names SECRET_X and a base_url of its own, and receives the
+ * secret in an Authorization header. */
 static agora_err
 model_key(agora_model *m, const agora_json *e, const struct model_type *t,
-          bool own_url, const char *who, char *err, size_t errlen)
+          bool own_url, bool sent, const char *who, char *err, size_t errlen)
 {
 	const char *key = agora_json_str(agora_json_get(e, "api_key"));
 	const char *var = agora_json_str(agora_json_get(e, "api_key_env"));
 
 	if (key == NULL && var == NULL && !own_url && t->key_env != NULL) {
 		var = t->key_env;
+	}
+	if (key == NULL && var != NULL && sent && !models_sent_env) {
+		snprintf(
+		    err, errlen,
+		    "%s: model config '%s' wants its API key from the "
+		    "environment variable %s, which this server reads only "
+		    "for its own --model-config files, not for configs "
+		    "sent to it: send api_key, or start the server with "
+		    "the config",
+		    who, m->config_name, var);
+		return AGORA_EAUTH;
 	}
 	if (key == NULL && var != NULL) {
 		key = getenv(var); /* NOLINT(concurrency-mt-unsafe) */
@@ -403,8 +441,8 @@ model_key(agora_model *m, const agora_json *e, const struct model_type *t,
 }
 
 static agora_err
-model_from_entry(agora_model **out, const agora_json *e, const char *who,
-                 char *err, size_t errlen)
+model_from_entry(agora_model **out, const agora_json *e, bool sent,
+                 const char *who, char *err, size_t errlen)
 {
 	agora_model *m = agora_calloc(1, sizeof(*m));
 	const agora_json *ca = agora_json_get(e, "client_args");
@@ -444,7 +482,7 @@ model_from_entry(agora_model **out, const agora_json *e, const char *who,
 		m->generate_args = agora_buf_steal(&b);
 		agora_buf_fini(&b);
 	}
-	rv = model_key(m, e, t, url != NULL, who, err, errlen);
+	rv = model_key(m, e, t, url != NULL, sent, who, err, errlen);
 	if (rv != AGORA_OK) {
 		agora_model_free(m);
 		return rv;
@@ -477,13 +515,17 @@ agora_model_resolve(agora_model **out, const agora_json *ref, const char *who,
                     char *err, size_t errlen)
 {
 	agora_json *doc = NULL;
+	bool sent = false;
 	agora_err rv;
 
 	*out = NULL;
 	if (agora_json_typeof(ref) == AGORA_JSON_OBJECT) {
+		/* Inline: from this process's own files, or, in a server,
+		 * from a peer's create: sent. */
 		rv = model_check(ref, who, err, errlen);
 		return rv == AGORA_OK
-		           ? model_from_entry(out, ref, who, err, errlen)
+		           ? model_from_entry(out, ref, !models_sent_env, who,
+		                              err, errlen)
 		           : rv;
 	}
 	if (agora_json_typeof(ref) != AGORA_JSON_STRING) {
@@ -494,6 +536,7 @@ agora_model_resolve(agora_model **out, const agora_json *ref, const char *who,
 	pthread_mutex_lock(&models_lock);
 	for (size_t i = 0; i < nmodels && doc == NULL; i++) {
 		if (strcmp(models[i].name, agora_json_str(ref)) == 0) {
+			sent = models[i].sent;
 			(void)agora_json_parse(&doc, models[i].json,
 			                       strlen(models[i].json),
 			                       MODELS_MAX_BYTES, 64, NULL, 0);
@@ -507,7 +550,7 @@ agora_model_resolve(agora_model **out, const agora_json *ref, const char *who,
 		         who, agora_json_str(ref));
 		return AGORA_ENOTFOUND;
 	}
-	rv = model_from_entry(out, doc, who, err, errlen);
+	rv = model_from_entry(out, doc, sent, who, err, errlen);
 	agora_json_free(doc);
 	return rv;
 }

@@ -21,6 +21,8 @@
 
 #define TASK_MAX     200000
 #define FETCH_MAX_MS 60000
+/* A call op answers with the result if the call runs within this. */
+#define CALL_ANSWER_MS 1000
 
 /* Queue a task's call on its session's host (under srv->lock). */
 static void
@@ -247,10 +249,24 @@ call_parse(struct task *t, const agora_json *op)
 	return NULL;
 }
 
+/* How long the call op may wait for the call to run before it is
+ * answered "pending": the caller's "answer_ms" (a share of its request
+ * timeout), at most CALL_ANSWER_MS. */
+static int64_t
+call_answer_ms(const agora_json *op)
+{
+	int64_t ms = CALL_ANSWER_MS;
+
+	(void)agora_json_int(agora_json_get(op, "answer_ms"), 0, CALL_ANSWER_MS,
+	                     &ms);
+	return ms;
+}
+
 /* A new call (under srv->lock): queued now if nothing is ahead of it and
  * its input is here; else answered "pending" and held. */
 static void
-call_start(struct server *srv, struct task *t, struct pending *p, size_t i)
+call_start(struct server *srv, struct task *t, struct pending *p, size_t i,
+           int64_t answer_ms)
 {
 	struct task **tail = tail_find(srv, t);
 
@@ -268,6 +284,9 @@ call_start(struct server *srv, struct task *t, struct pending *p, size_t i)
 	if (t->content == NULL) {
 		input_fetch(srv, t);
 	} else if (!t->held) {
+		if (t->client[0] != '\0') {
+			task_await_run(srv, t, answer_ms);
+		}
 		task_queue_call(srv, t);
 	}
 }
@@ -304,7 +323,7 @@ op_call(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 			task_finish(srv, t, false, why, strlen(why));
 			srv_error(p, i, AGORA_EINVAL, "%s", why);
 		} else {
-			call_start(srv, t, p, i);
+			call_start(srv, t, p, i, call_answer_ms(op));
 		}
 	}
 	pthread_mutex_unlock(&srv->lock);

@@ -62,10 +62,10 @@ op_info(struct server *srv, struct pending *p, size_t i)
 	    agora_sprintf("{\"ok\":true,\"pid\":%d,\"url\":%s,"
 	                  "\"epoch\":\"%s\",\"cpu_s\":%.3f,"
 	                  "\"rss_kib\":%ld,\"agents\":%zu,\"busy\":%zu,"
-	                  "\"queued\":%zu,\"sessions\":%zu,"
+	                  "\"queued\":%zu,\"sessions\":%zu,\"clients\":%zu,"
 	                  "\"uptime_ms\":%lld}",
 	                  (int)getpid(), url.data, srv->epoch, cpu, rss,
-	                  srv->nagents, busy, queued, srv->nhosts,
+	                  srv->nagents, busy, queued, srv->nhosts, srv->nboxes,
 	                  (long long)(agora_now_ms() - srv->started_ms)));
 	pthread_mutex_unlock(&srv->lock);
 	agora_buf_fini(&url);
@@ -117,7 +117,7 @@ op_set_models(struct pending *p, size_t i, const agora_json *op)
 	/* The new list replaces the old one, as the seeds' set_model_configs
 	 * does. */
 	agora_models_clear();
-	rv = agora_models_load_json(list, "set_models", why, sizeof(why));
+	rv = agora_models_load_sent(list, "set_models", why, sizeof(why));
 	if (rv != AGORA_OK) {
 		srv_error(p, i, rv, "models: %s", why);
 		return;
@@ -268,9 +268,11 @@ op_run(struct server *srv, struct pending *p, size_t i, const agora_json *op,
 	} else if (strcmp(name, "alive") == 0) {
 		srv_result(p, i,
 		           agora_sprintf("{\"ok\":true,\"epoch\":\"%s\","
-		                         "\"version\":\"%s\",\"protocol\":%d}",
+		                         "\"version\":\"%s\",\"protocol\":%d,"
+		                         "\"max_request\":%zu}",
 		                         srv->epoch, AGORA_VERSION,
-		                         AGORA_PROTOCOL_VERSION));
+		                         AGORA_PROTOCOL_VERSION,
+		                         srv->o.max_msg));
 	} else if (strcmp(name, "info") == 0) {
 		op_info(srv, p, i);
 	} else if (strcmp(name, "list") == 0) {

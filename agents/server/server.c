@@ -3,6 +3,7 @@
  * ticker (long-poll expiry, registry heartbeat) and shutdown. Each op of a
  * request goes to the op table (ops.c). A request that cannot be decoded
  * gets an error reply; the server goes on. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,11 @@
 #include "agora/registry.h"
 #include "server_int.h"
 
-#define REQ_MAX_OPS    100000
+#define REQ_MAX_OPS 100000
+/* The transport takes this much over the decoding cap, so a request a
+ * little over it gets an ETOOBIG reply, not a dropped connection (which a
+ * REQ peer would answer by resending it). */
+#define SRV_SLACK      (64u << 10)
 #define REQ_DEPTH      32
 #define TICK_MS        50
 #define BEAT_MS        1000
@@ -82,6 +87,69 @@ envelope_check(const agora_json *doc, const agora_json **ops)
 	return NULL;
 }
 
+/* The request's client id, for this connection: well formed, and its own
+ * (box.c). */
+static agora_err
+srv_claim(struct server *srv, agora_request *rq, const char *client, char *why,
+          size_t whylen)
+{
+	agora_err rv;
+
+	if (strlen(client) < CLIENT_ID_MIN || strlen(client) > CLIENT_ID_MAX ||
+	    strspn(client, CLIENT_ID_CHARS) != strlen(client)) {
+		snprintf(why, whylen,
+		         "\"client\" must be %d to %d of A-Z a-z 0-9 _ - .",
+		         CLIENT_ID_MIN, CLIENT_ID_MAX);
+		return AGORA_EINVAL;
+	}
+	pthread_mutex_lock(&srv->lock);
+	rv = box_claim(srv, client, agora_request_peer(rq), why, whylen);
+	pthread_mutex_unlock(&srv->lock);
+	return rv;
+}
+
+/* A connection went away: the client ids it held, and their events. */
+static void
+srv_on_peer(void *arg, uint32_t peer, bool up)
+{
+	struct server *srv = arg;
+
+	if (up) {
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	box_drop_peer(srv, peer);
+	srv->trim = true; /* the ticker gives the memory back */
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* At debug level, what came in: the ops' names (only names made of
+ * a-z and _ are shown; the rest is a peer's text, kept out of the log). */
+static void
+srv_log_request(const agora_json *ops, const char *client)
+{
+	char names[200] = "";
+	size_t used = 0;
+
+	if (agora_log_threshold < AGORA_LOG_DEBUG) {
+		return;
+	}
+	for (const agora_json *op = agora_json_first(ops);
+	     op != NULL && used + 40 < sizeof(names);
+	     op = agora_json_next(op)) {
+		const char *name = agora_json_str(agora_json_get(op, "op"));
+		bool plain =
+		    name != NULL && strlen(name) < 32 &&
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz_") == strlen(name);
+		used +=
+		    (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+		                     used > 0 ? " " : "", plain ? name : "?");
+	}
+	agora_log(AGORA_LOG_DEBUG, "server", "request from %s: %zu ops: %s",
+	          client[0] != '\0' ? client : "-", agora_json_size(ops),
+	          names);
+}
+
 static void
 srv_on_request(void *arg, agora_request *rq, const char *data, size_t len)
 {
@@ -106,13 +174,22 @@ srv_on_request(void *arg, agora_request *rq, const char *data, size_t len)
 		agora_json_free(doc);
 		return;
 	}
-	p = pending_new(srv, rq, doc, agora_json_size(ops));
-	client = agora_json_str(agora_json_get(doc, "client"));
-	if (client != NULL && strlen(client) <= CLIENT_ID_MAX) {
-		snprintf(p->client, sizeof(p->client), "%s", client);
-	}
 	authorised =
 	    token_ok(srv, agora_json_str(agora_json_get(doc, "token")));
+	client = agora_json_str(agora_json_get(doc, "client"));
+	if (client != NULL && authorised) {
+		rv = srv_claim(srv, rq, client, perr, sizeof(perr));
+		if (rv != AGORA_OK) {
+			envelope_error(rq, rv, perr);
+			agora_json_free(doc);
+			return;
+		}
+	}
+	p = pending_new(srv, rq, doc, agora_json_size(ops));
+	if (client != NULL && authorised) {
+		snprintf(p->client, sizeof(p->client), "%s", client);
+	}
+	srv_log_request(ops, p->client);
 	i = 0;
 	for (const agora_json *op = agora_json_first(ops); op != NULL;
 	     op = agora_json_next(op)) {
@@ -197,7 +274,7 @@ srv_loop(struct server *srv, agora_redis *reg)
 
 	for (;;) {
 		int64_t now = agora_now_ms();
-		bool stop;
+		bool stop, trim;
 
 		if (reg != NULL && now >= next_beat) {
 			srv_beat(srv, reg);
@@ -205,12 +282,20 @@ srv_loop(struct server *srv, agora_redis *reg)
 		}
 		pthread_mutex_lock(&srv->lock);
 		box_expire(srv, now);
+		task_answer_late(srv, now);
 		if (now >= next_expiry) {
 			task_expire(srv, now);
 			next_expiry = now + TASK_EXPIRY_MS;
 		}
 		stop = srv->stopping || srv_signalled;
+		trim = srv->trim;
+		srv->trim = false;
 		pthread_mutex_unlock(&srv->lock);
+		if (trim) {
+			/* A connection's buffers went: hand the pages back,
+			 * so a burst of big requests is not kept for good. */
+			malloc_trim(0);
+		}
 		if (stop) {
 			return;
 		}
@@ -255,7 +340,7 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 	}
 	memset(&srv, 0, sizeof(srv));
 	srv.o = *o;
-	srv.o.max_msg = o->max_msg ? o->max_msg : AGORA_TP_MAX_MSG;
+	srv.o.max_msg = o->max_msg ? o->max_msg : AGORA_SERVER_REQUEST_MAX;
 	srv.max_agents = o->max_agents ? o->max_agents : 1000000;
 	srv.url = agora_strdup(o->url);
 	srv.has_token = o->token != NULL;
@@ -268,14 +353,19 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 		rv = agora_redis_open(&reg, o->redis_url, 2000, err, errlen);
 	}
 	srv_signals();
+	/* Configs sent to a server reachable by others name no variables of
+	 * its environment (an ipc:// server admits only its own user). */
+	agora_models_sent_env(strncmp(o->url, "ipc://", 6) == 0);
 	if (rv == AGORA_OK) {
-		/* The transport takes a little over the decoding cap, so a
-		 * request over it gets an error reply, not a dropped
-		 * connection (which a REQ peer would answer by resending). */
-		rv = agora_listener_open(&srv.lsn, o->url,
-		                         o->workers ? o->workers : 64,
-		                         srv.o.max_msg + (1u << 20),
-		                         srv_on_request, &srv, err, errlen);
+		agora_listener_opts lo = {
+			.nctx = o->workers ? o->workers : 64,
+			.max_msg = srv.o.max_msg + SRV_SLACK,
+			.max_conns = o->max_conns ? o->max_conns : 128,
+			.fn = srv_on_request,
+			.on_peer = srv_on_peer,
+			.arg = &srv,
+		};
+		rv = agora_listener_open(&srv.lsn, o->url, &lo, err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		srv_ready(&srv);

@@ -30,8 +30,11 @@
 #include "agora/taskcenter.h"
 #include "agora/transport.h"
 
+#define CLIENT_ID_MIN 16
 #define CLIENT_ID_MAX 64
-#define RECENT_SIDS   1024
+#define CLIENT_ID_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."
+#define RECENT_SIDS 1024
 
 struct server;
 
@@ -40,8 +43,8 @@ struct server;
 struct pending {
 	struct server *srv;
 	agora_request *rq;
-	agora_json *doc; /* the request, alive until the reply */
-	char client[CLIENT_ID_MAX + 1];
+	agora_json *doc;                /* the request, alive until the reply */
+	char client[CLIENT_ID_MAX + 1]; /* claimed by this connection */
 	size_t nops;
 	atomic_size_t left; /* ops not answered yet */
 	char **results;     /* JSON objects, one per op */
@@ -50,8 +53,10 @@ struct pending {
 /* Events for one client (a TaskCenter's link), read by long polls. */
 struct mailbox {
 	char id[CLIENT_ID_MAX + 1];
-	char **ev;          /* JSON objects */
-	uint64_t first_seq; /* seq of ev[0] */
+	uint32_t peer;        /* the connection that claimed the id */
+	struct mailbox *next; /* hash chain */
+	char **ev;            /* JSON objects */
+	uint64_t first_seq;   /* seq of ev[0] */
 	size_t n, cap, bytes;
 	struct pending *waiter; /* a wait op holding for events */
 	size_t waiter_op;
@@ -95,7 +100,11 @@ struct task {
 	struct task *after;     /* the next call to this agent, held */
 	bool held;              /* an earlier call to this agent is unqueued */
 	struct task *tail_next; /* in srv->tails while it is the last held */
-	struct task *next;      /* hash chain */
+	/* In srv->answering while its call op waits for it to run, to be
+	 * answered "pending" at call_ms. */
+	int64_t call_ms;
+	struct task *ans_prev, *ans_next;
+	struct task *next; /* hash chain */
 };
 
 struct host;
@@ -154,11 +163,12 @@ struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t cv; /* stop */
 	bool stopping;
+	bool trim; /* memory was freed in bulk: malloc_trim at the next tick */
 	char epoch[17];
 	int64_t started_ms;
 	struct host **hosts;
 	size_t nhosts;
-	struct mailbox **boxes;
+	struct mailbox **boxes; /* hash buckets (box.c) */
 	size_t nboxes;
 	size_t nagents;
 	size_t max_agents;
@@ -167,6 +177,8 @@ struct server {
 	agora_link **peers; /* servers fetched from, for input futures */
 	size_t npeers;
 	struct task *tails; /* per agent, its last call not yet queued */
+	/* Queued calls whose op is unanswered, oldest first (task.c). */
+	struct task *answering, *answering_last;
 	char recent_sids[RECENT_SIDS][96]; /* steps started, for resends */
 	size_t next_sid;
 };
@@ -185,9 +197,17 @@ void envelope_error(agora_request *rq, agora_err code, const char *detail);
 void sweep_done(struct sweep *sw, size_t n);
 
 /* box.c: call under srv->lock, except box_push */
-struct mailbox *box_get(struct server *srv, const char *client);
+/* The mailbox of client id for a request from connection peer, made if
+ * new. A client id belongs to the connection that used it first: another
+ * connection is refused (AGORA_EAUTH), and one connection may hold a few
+ * at most, the server a few thousand (AGORA_ETOOBIG); why says which. */
+agora_err box_claim(struct server *srv, const char *client, uint32_t peer,
+                    char *why, size_t whylen);
+/* A connection went away: its mailboxes, events and all, go too. */
+void box_drop_peer(struct server *srv, uint32_t peer);
 /* Append a group of events, "{..},{..}" (ownership taken), and wake the
- * box's waiter. */
+ * box's waiter; if the box is gone (its connection closed), they are
+ * dropped. */
 void box_push(struct server *srv, const char *client, char *ev);
 void box_push_locked(struct server *srv, const char *client, char *ev);
 /* A wait op: answered now if events are there, else held. */
@@ -205,7 +225,12 @@ bool task_id_ok(const char *id);
 char *task_answer(const struct task *t);
 void task_finish(struct server *srv, struct task *t, bool ok, const char *text,
                  size_t len);
+/* Answer t's call op "pending" now: its result goes to the mailbox. */
 void task_release_call(struct task *t);
+/* t's call op waits for t to run (t notifies its caller), and is answered
+ * "pending" if that takes over within_ms (task_answer_late). */
+void task_await_run(struct server *srv, struct task *t, int64_t within_ms);
+void task_answer_late(struct server *srv, int64_t now);
 void op_fetch(struct server *srv, struct pending *p, size_t i,
               const agora_json *op);
 void task_expire(struct server *srv, int64_t now);

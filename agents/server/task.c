@@ -111,6 +111,21 @@ task_answer(const struct task *t)
 	return t->state >= TASK_DONE ? task_result(t) : pending_answer(t->id);
 }
 
+/* Off srv->answering, if on it. */
+static void
+task_answered(struct server *srv, struct task *t)
+{
+	if (t->call_ms == 0) {
+		return;
+	}
+	*(t->ans_prev != NULL ? &t->ans_prev->ans_next : &srv->answering) =
+	    t->ans_next;
+	*(t->ans_next != NULL ? &t->ans_next->ans_prev : &srv->answering_last) =
+	    t->ans_prev;
+	t->ans_prev = t->ans_next = NULL;
+	t->call_ms = 0;
+}
+
 /* A task's end (under srv->lock): the call op, if still unanswered, gets
  * the result; else the caller's mailbox does. Fetchers get it too. */
 void
@@ -120,6 +135,7 @@ task_finish(struct server *srv, struct task *t, bool ok, const char *text,
 	t->state = ok ? TASK_DONE : TASK_FAILED;
 	t->result = agora_strndup(text, len);
 	t->done_ms = agora_now_ms();
+	task_answered(srv, t);
 	if (t->call != NULL) {
 		srv_result(t->call, t->call_op, task_result(t));
 		t->call = NULL;
@@ -140,14 +156,45 @@ task_finish(struct server *srv, struct task *t, bool ok, const char *text,
 	t->nfetch = 0;
 }
 
+void
+task_await_run(struct server *srv, struct task *t, int64_t within_ms)
+{
+	struct task *before = srv->answering_last;
+
+	t->call_ms = agora_now_ms() + within_ms;
+	/* Kept in answer order; callers mostly ask alike, so from the end. */
+	while (before != NULL && before->call_ms > t->call_ms) {
+		before = before->ans_prev;
+	}
+	t->ans_prev = before;
+	t->ans_next = before != NULL ? before->ans_next : srv->answering;
+	*(t->ans_prev != NULL ? &t->ans_prev->ans_next : &srv->answering) = t;
+	*(t->ans_next != NULL ? &t->ans_next->ans_prev : &srv->answering_last) =
+	    t;
+}
+
 /* The call op has waited long enough: pending; the result will go to the
  * caller's mailbox. Under srv->lock. */
 void
 task_release_call(struct task *t)
 {
+	task_answered(t->srv, t);
 	if (t->call != NULL) {
 		srv_result(t->call, t->call_op, pending_answer(t->id));
 		t->call = NULL;
+	}
+}
+
+/* Calls that have not run by their time are answered "pending", so a
+ * request of long calls (a model taking a minute), or of calls queued
+ * behind one, is answered within the caller's timeout; their results
+ * follow through the mailbox. The list is in answer order: the walk stops
+ * at the first not due. */
+void
+task_answer_late(struct server *srv, int64_t now)
+{
+	while (srv->answering != NULL && now >= srv->answering->call_ms) {
+		task_release_call(srv->answering);
 	}
 }
 

@@ -42,6 +42,17 @@ AGORA_API agora_err agora_models_load_file(const char *path, char *err,
 AGORA_API agora_err agora_models_load_json(const agora_json *list,
                                            const char *where, char *err,
                                            size_t errlen);
+/* The same for configs a peer sent (set_models): they name environment
+ * variables (api_key_env, or a type's default) only if this process allows
+ * it (agora_models_sent_env). */
+AGORA_API agora_err agora_models_load_sent(const agora_json *list,
+                                           const char *where, char *err,
+                                           size_t errlen);
+/* Whether sent configs, and inline configs (which in a server come from
+ * peers), may read this process's environment for their key. Default
+ * true; an agent server reachable by others sets false, and such a config
+ * then fails at agent creation with AGORA_EAUTH, naming the variable. */
+AGORA_API void agora_models_sent_env(bool allow);
 /* Forget every config (set-models replaces them all). */
 AGORA_API void agora_models_clear(void);
 /* Every config as a JSON list, as given (keys included: for child agent

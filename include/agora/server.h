@@ -22,6 +22,11 @@ extern "C" {
 #define AGORA_PROTOCOL_VERSION 1
 /* A token is 16 to 256 printable bytes. */
 #define AGORA_TOKEN_MAX 256
+/* The largest request a server decodes by default (--max-request): with
+ * --max-connections, what a peer without a token can make it hold. Clients
+ * keep their requests under a quarter of it (AGORA_CLIENT_REQUEST_MAX). */
+#define AGORA_SERVER_REQUEST_MAX (1u << 20)
+#define AGORA_CLIENT_REQUEST_MAX (256u << 10)
 
 typedef struct agora_server_opts {
 	const char *url;       /* tcp://host:port or ipc:///path */
@@ -30,8 +35,9 @@ typedef struct agora_server_opts {
 	const char *redis_url; /* the server registry; NULL: none */
 	size_t max_agents;     /* 0: 1,000,000 */
 	size_t workers;        /* requests handled at once; 0: 64 */
-	size_t max_msg;        /* largest request; 0: AGORA_TP_MAX_MSG */
-	int ready_fd;          /* >= 0: write "ready\n" there once listening */
+	size_t max_msg;   /* largest request; 0: AGORA_SERVER_REQUEST_MAX */
+	size_t max_conns; /* connections at once; 0: 128 */
+	int ready_fd;     /* >= 0: write "ready\n" there once listening */
 } agora_server_opts;
 
 /* Run a server until a `stop` request or SIGTERM/SIGINT. Errors at start

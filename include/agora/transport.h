@@ -44,6 +44,11 @@ AGORA_API agora_err agora_link_open_now(agora_link **lp, const char *url,
 /* Cancel what is in flight (callbacks see ECANCELED) and close. */
 AGORA_API void agora_link_close(agora_link *l);
 AGORA_API const char *agora_link_url(const agora_link *l);
+/* The largest request the peer takes (its `alive` says): a bigger one is
+ * refused here (AGORA_ETOOBIG) rather than sent to a peer that would drop
+ * the connection over it. 0: not known, only AGORA_TP_MAX_MSG applies. */
+AGORA_API void agora_link_set_max(agora_link *l, size_t max);
+AGORA_API size_t agora_link_max(agora_link *l);
 /* Called (on a transport thread) each time a connection to the peer ends:
  * the peer closed or died. Set before the first request. */
 AGORA_API void agora_link_on_down(agora_link *l, void (*fn)(void *arg),
@@ -67,15 +72,29 @@ typedef struct agora_request agora_request;
 typedef void (*agora_request_fn)(void *arg, agora_request *rq, const char *data,
                                  size_t len);
 
-/* Listen on url with nctx requests handled at once. An address in use or
- * not allowed is an error naming it; there is no fallback address. */
+typedef struct agora_listener_opts {
+	size_t nctx;      /* requests handled at once */
+	size_t max_msg;   /* a bigger message closes its connection */
+	size_t max_conns; /* connections at once (more are closed at once);
+	                     0: no limit */
+	agora_request_fn fn;
+	/* Optional: a connection (peer id) came up or went away. On a
+	 * transport thread; requests from a peer name it (request_peer). */
+	void (*on_peer)(void *arg, uint32_t peer, bool up);
+	void *arg; /* for fn and on_peer */
+} agora_listener_opts;
+
+/* Listen on url. An address in use or not allowed is an error naming it;
+ * there is no fallback address. Memory a peer can make us hold before a
+ * request is read is at most max_conns x max_msg. */
 AGORA_API agora_err agora_listener_open(agora_listener **lp, const char *url,
-                                        size_t nctx, size_t max_msg,
-                                        agora_request_fn fn, void *arg,
-                                        char *err, size_t errlen);
+                                        const agora_listener_opts *o, char *err,
+                                        size_t errlen);
 AGORA_API void agora_listener_close(agora_listener *l);
 AGORA_API void agora_request_reply(agora_request *rq, const char *data,
                                    size_t len);
+/* The connection a request came on (as on_peer named it). */
+AGORA_API uint32_t agora_request_peer(const agora_request *rq);
 /* A request the server gave up on (shutting down): no reply is sent. */
 AGORA_API void agora_request_drop(agora_request *rq);
 

@@ -228,6 +228,36 @@ calls_keep_their_order(void **state)
 	agora_center_free(c);
 }
 
+/* A call that runs longer than a request may take (a model answering for
+ * minutes) is answered "pending" in its request's reply, and its result
+ * comes later: with a 1 s request timeout, a 2.5 s call and a quick call
+ * made after it both succeed. */
+static void
+a_call_longer_than_a_request_succeeds(void **state)
+{
+	agora_center *c;
+	agora_future *slow, *quick;
+	char *v;
+
+	(void)state;
+	t_server_timeout = "1000";
+	c = t_center_servers("long", "1");
+	t_server_timeout = "5000";
+	t_add_placed(c, "slow", "tally", "{\"delay_ms\":2500}", "child");
+	t_add_placed(c, "quick", "tally", NULL, "child");
+	AGORA_PASS(agora_center_call(c, "slow", "long", &slow));
+	AGORA_PASS(agora_center_call(c, "quick", "short", &quick));
+	v = wait_ok(quick);
+	assert_string_equal(v, "n=1 short m=0");
+	agora_free(v);
+	v = wait_ok(slow);
+	assert_string_equal(v, "n=1 long m=0");
+	agora_free(v);
+	agora_future_free(slow);
+	agora_future_free(quick);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -236,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(calls_keep_their_order),
 		cmocka_unit_test(a_call_waits_behind_one_awaiting_its_input),
+		cmocka_unit_test(a_call_longer_than_a_request_succeeds),
 	};
 
 	if (!t_servers_init("calls_test")) {

@@ -333,10 +333,12 @@ check "the directory is gone with the run" [ ! -e "$kdir" ]
 
 # ---- ipc: a server run by another user gets nothing from us ----
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
-	runuser -u nobody -- test -x "$agora"; then
+	command -v setpriv >/dev/null && runuser -u nobody -- test -x "$agora"; then
 	evil=$(mktemp -d)
 	chmod 0777 "$evil"
-	runuser -u nobody -- "$agora" server --ipc "$evil/s.sock" >/dev/null 2>&1 &
+	# setpriv execs the server itself, so $! is its pid.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$agora" server --ipc "$evil/s.sock" >/dev/null 2>&1 &
 	epid=$!
 	pids+=("$epid")
 	for _ in $(seq 200); do
@@ -352,6 +354,20 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 	check "it never got a request for a session of ours" has "^sessions: 0" out
 	runuser -u nobody -- "$agora" ctl "ipc://$evil/s.sock" stop >/dev/null 2>&1
 	stopped "$epid"
+	# The other way round: our ipc server, its socket open to all (a lax
+	# umask), admits nobody else.
+	"$agora" server --ipc "$evil/ours.sock" 2>"$work/ours.log" &
+	opid=$!
+	pids+=("$opid")
+	until "$agora" ctl "ipc://$evil/ours.sock" is-alive >/dev/null 2>&1; do
+		kill -0 "$opid" || break
+	done
+	chmod 0777 "$evil/ours.sock"
+	runuser -u nobody -- "$agora" ctl --timeout-ms 1000 "ipc://$evil/ours.sock" info >"$work/out" 2>"$work/err"
+	check "another user gets nothing from our ipc server" [ $? -eq 1 ]
+	check "it was refused, not ignored" has "refused a connection from uid $(id -u nobody)" ours.log
+	kill "$opid"
+	stopped "$opid"
 	rm -rf "$evil"
 else
 	echo "server cli: skipped the other-user ipc check (needs root and a user nobody)"

@@ -3,9 +3,12 @@
  * the test plugin, independent servers waited for until they answer, where
  * an agent lives and its status, and the servers' shared log, read for
  * sanitizer reports at the end. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -113,23 +116,16 @@ t_server_pid(const char *url)
 	return pid;
 }
 
-agora_proc *
-t_spawn_server(const char *name, const char *opt, const char *val, char *url,
-               size_t urllen)
+/* Start argv (a server at url) and wait until it answers. */
+static agora_proc *
+spawn_answering(const char *const *argv, const char *url)
 {
-	char path[128], err[256];
-	const char *argv[] = {
-		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
-		getenv("AGORA_PLUGIN"), opt,      val,     NULL
-	};
 	agora_proc_opts po = { .argv = argv,
 		               .die_with_parent = true,
 		               .log_path = server_log };
 	agora_proc *p = NULL;
+	char err[256];
 
-	snprintf(path, sizeof(path), "/tmp/agora-%s-%d.sock", name,
-	         (int)getpid());
-	snprintf(url, urllen, "ipc://%s", path);
 	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
 	/* Ready when it answers: a server is used only once it listens. */
 	for (int i = 0; i < 1000; i++) {
@@ -147,6 +143,52 @@ t_spawn_server(const char *name, const char *opt, const char *val, char *url,
 	}
 	fail_msg("server %s never answered", url);
 	return NULL;
+}
+
+agora_proc *
+t_spawn_server(const char *name, const char *opt, const char *val, char *url,
+               size_t urllen)
+{
+	char path[128];
+	const char *argv[] = {
+		getenv("AGORA_BIN"),    "server", "--ipc", path, "--plugin",
+		getenv("AGORA_PLUGIN"), opt,      val,     NULL
+	};
+
+	snprintf(path, sizeof(path), "/tmp/agora-%s-%d.sock", name,
+	         (int)getpid());
+	snprintf(url, urllen, "ipc://%s", path);
+	return spawn_answering(argv, url);
+}
+
+/* A TCP port nothing listens on now (bind to 0 and read it back). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(s);
+	return port;
+}
+
+agora_proc *
+t_spawn_tcp_server(const char *opt, const char *val, char *url, size_t urllen)
+{
+	char port[16];
+	const char *argv[] = {
+		getenv("AGORA_BIN"),    "server", "--port", port, "--plugin",
+		getenv("AGORA_PLUGIN"), opt,      val,      NULL
+	};
+
+	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(url, urllen, "tcp://127.0.0.1:%s", port);
+	return spawn_answering(argv, url);
 }
 
 bool

@@ -37,6 +37,13 @@ t_redis_url(void)
 	return agora_redis_server_url(t_server);
 }
 
+const char *
+t_redis_dir(void)
+{
+	(void)t_redis_url();
+	return agora_redis_server_dir(t_server);
+}
+
 int
 t_redis_pid(void)
 {

@@ -39,6 +39,8 @@
 const char *t_redis_url(void);
 /* Its pid, to kill it in fault tests. */
 int t_redis_pid(void);
+/* Its directory (where SAVE writes dump.rdb). */
+const char *t_redis_dir(void);
 /* A raw connection to it (for checking keys); close with
  * agora_redis_close. */
 agora_redis *t_redis_open(void);
@@ -114,6 +116,9 @@ int t_server_pid(const char *url);
  * option), waited for until it answers; its address goes to url. */
 agora_proc *t_spawn_server(const char *name, const char *opt, const char *val,
                            char *url, size_t urllen);
+/* The same on tcp://127.0.0.1 and a free port. */
+agora_proc *t_spawn_tcp_server(const char *opt, const char *val, char *url,
+                               size_t urllen);
 /* No sanitizer report in the servers' log (said when the build has no
  * sanitizer, so nothing is claimed); the log is then removed. */
 bool t_servers_clean(const char *prog);

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* An agent server under a hostile peer that has no token: connections that
+ * each start a message just under the old 16 MiB cap, client ids made up
+ * by the thousand, and a second connection reusing another's client id.
+ * The server's memory stays bounded and comes back, made-up ids cost
+ * nothing lasting, and nobody reads another client's events. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* A number from the server's info reply. */
+static long
+info_field(const char *url, const char *field)
+{
+	agora_buf reply;
+	char err[256], key[64];
+	const char *at;
+	long v;
+
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(url, NULL, "[{\"op\":\"info\"}]", 5000,
+	                                &reply, err, sizeof(err)));
+	snprintf(key, sizeof(key), "\"%s\":", field);
+	at = strstr(reply.data, key);
+	assert_non_null(at);
+	v = strtol(at + strlen(key), NULL, 10);
+	agora_buf_fini(&reply);
+	return v;
+}
+
+/* A raw SP connection (nng's TCP framing: an 8-byte handshake each way,
+ * then an 8-byte big-endian length before each message). */
+static int
+sp_connect(int port)
+{
+	static const unsigned char hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0, 0 };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	unsigned char back[8];
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    send(s, hello, sizeof(hello), MSG_NOSIGNAL) != sizeof(hello) ||
+	    recv(s, back, sizeof(back), MSG_WAITALL) != sizeof(back)) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Start a message of len bytes and send all but its last byte (or until
+ * the server stops reading); true if the server took all of it. */
+static bool
+sp_send_unfinished(int s, uint64_t len)
+{
+	static char junk[65536];
+	unsigned char head[8];
+	uint64_t sent = 0;
+
+	for (int i = 0; i < 8; i++) {
+		head[i] = (unsigned char)(len >> (56 - 8 * i));
+	}
+	if (send(s, head, 8, MSG_NOSIGNAL) != 8) {
+		return false;
+	}
+	memset(junk, 'j', sizeof(junk));
+	while (sent + 1 < len) {
+		size_t n = len - 1 - sent < sizeof(junk)
+		               ? (size_t)(len - 1 - sent)
+		               : sizeof(junk);
+		ssize_t w = send(s, junk, n, MSG_NOSIGNAL);
+		if (w <= 0) {
+			return false;
+		}
+		sent += (uint64_t)w;
+	}
+	return true;
+}
+
+/* Forty connections each start a 16 MiB message: the server reads none of
+ * them whole (over its cap it closes the connection; past its connection
+ * limit it does not take them), its memory stays within bounds, and comes
+ * back once they close. */
+static void
+unfinished_big_messages_cost_bounded_memory(void **state)
+{
+	char url[64];
+	agora_proc *p = t_spawn_tcp_server(NULL, NULL, url, sizeof(url));
+	int port = (int)strtol(strrchr(url, ':') + 1, NULL, 10), socks[40];
+	long base = info_field(url, "rss_kib"), peak, after = 0;
+	int taken = 0;
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		socks[i] = sp_connect(port);
+		if (socks[i] >= 0 &&
+		    sp_send_unfinished(socks[i], (16u << 20) - 1024)) {
+			taken++;
+		}
+	}
+	peak = info_field(url, "rss_kib");
+	printf("dos_test: rss %ld KiB before, %ld KiB with 40 connections "
+	       "(%d took a 16 MiB message)\n",
+	       base, peak, taken);
+	assert_int_equal(taken, 0);
+	/* 128 connections x (1 MiB + slack) is the bound; far from it. */
+	assert_true(peak - base < 64 * 1024);
+	for (int i = 0; i < 40; i++) {
+		if (socks[i] >= 0) {
+			close(socks[i]);
+		}
+	}
+	for (int i = 0; i < 500; i++) {
+		after = info_field(url, "rss_kib");
+		if (after - base < 16 * 1024) {
+			break;
+		}
+		agora_sleep_ms(10);
+	}
+	assert_true(after - base < 16 * 1024);
+	agora_proc_stop(p, 2000);
+	agora_proc_free(p);
+}
+
+static agora_err
+as_client(agora_link *l, const char *client, const char *op, agora_buf *reply)
+{
+	char *req = agora_sprintf("{\"v\":1,\"client\":\"%s\",\"ops\":[%s]}",
+	                          client, op);
+	agora_err rv;
+
+	agora_buf_reset(reply);
+	rv = agora_link_call(l, req, strlen(req), 5000, reply);
+	agora_free(req);
+	return rv;
+}
+
+/* Client ids are made up by a connection by the thousand: it gets a few,
+ * the rest are refused, and they all go with the connection. Another
+ * connection cannot use a client id that is not its own. */
+static void
+client_ids_are_bounded_and_bound_to_their_connection(void **state)
+{
+	char url[64], err[256], id[64];
+	agora_proc *p = t_spawn_tcp_server(NULL, NULL, url, sizeof(url));
+	agora_link *mine = NULL, *thief = NULL;
+	agora_buf reply;
+	int refused = 0;
+
+	(void)state;
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_link_open_now(&thief, url, 0, err, sizeof(err)));
+	for (int i = 0; i < 2000; i++) {
+		snprintf(id, sizeof(id), "madeup%016d", i);
+		AGORA_PASS(as_client(
+		    thief, id, "{\"op\":\"wait\",\"wait_ms\":0}", &reply));
+		refused += strstr(reply.data, "too many client ids") != NULL;
+	}
+	assert_int_equal(refused, 2000 - 16);
+	assert_int_equal(info_field(url, "clients"), 16);
+	agora_link_close(thief);
+	for (int i = 0; i < 500 && info_field(url, "clients") != 0; i++) {
+		agora_sleep_ms(10);
+	}
+	assert_int_equal(info_field(url, "clients"), 0);
+
+	/* Mine, then the same id from another connection. */
+	AGORA_PASS(agora_link_open_now(&mine, url, 0, err, sizeof(err)));
+	AGORA_PASS(agora_link_open_now(&thief, url, 0, err, sizeof(err)));
+	AGORA_PASS(as_client(mine, "0123456789abcdef0123456789abcdef",
+	                     "{\"op\":\"wait\",\"wait_ms\":0}", &reply));
+	assert_non_null(strstr(reply.data, "\"ok\":true"));
+	AGORA_PASS(as_client(thief, "0123456789abcdef0123456789abcdef",
+	                     "{\"op\":\"wait\",\"wait_ms\":0}", &reply));
+	assert_non_null(strstr(reply.data, "EAUTH"));
+	assert_non_null(strstr(reply.data, "belongs to another connection"));
+	/* A short or odd id is refused outright. */
+	AGORA_PASS(as_client(thief, "c1", "{\"op\":\"alive\"}", &reply));
+	assert_non_null(strstr(reply.data, "must be 16 to 64 of"));
+	agora_link_close(thief);
+	agora_link_close(mine);
+	agora_buf_fini(&reply);
+	agora_proc_stop(p, 2000);
+	agora_proc_free(p);
+}
+
+int
+main(void)
+{
+	int rc;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(unfinished_big_messages_cost_bounded_memory),
+		cmocka_unit_test(
+		    client_ids_are_bounded_and_bound_to_their_connection),
+	};
+
+	if (!t_servers_init("dos_test")) {
+		return 0;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	return t_servers_clean("dos_test") ? rc : 1;
+}
