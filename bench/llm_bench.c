@@ -175,7 +175,9 @@ main(int argc, char **argv)
 	char err[512], line[64], url[128], mode[64];
 	agora_redis_server *srv = NULL;
 	agora_proc *fake = NULL;
-	agora_proc_opts o = { argv_fake, log, true };
+	agora_proc_opts o = { .argv = argv_fake,
+		              .log_path = log,
+		              .die_with_parent = true };
 	struct rlimit rl;
 	int port = 0;
 	FILE *f;

@@ -202,8 +202,8 @@ agora_buf_json_key(agora_buf *b, const char *key)
 	return rv;
 }
 
-bool
-agora_utf8_valid(const char *s, size_t n)
+size_t
+agora_utf8_valid_prefix(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -214,7 +214,7 @@ agora_utf8_valid(const char *s, size_t n)
 		uint32_t cp;
 
 		if (c == 0) {
-			return false;
+			return i;
 		}
 		if (c < 0x80) {
 			i++;
@@ -230,14 +230,14 @@ agora_utf8_valid(const char *s, size_t n)
 			extra = 3;
 			cp = c & 0x07u;
 		} else {
-			return false;
+			return i;
 		}
 		if (n - i <= extra) {
-			return false;
+			return i;
 		}
 		for (size_t k = 1; k <= extra; k++) {
 			if ((p[i + k] & 0xc0) != 0x80) {
-				return false;
+				return i;
 			}
 			cp = (cp << 6) | (p[i + k] & 0x3fu);
 		}
@@ -245,11 +245,17 @@ agora_utf8_valid(const char *s, size_t n)
 		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
 		    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
+			return i;
 		}
 		i += extra + 1;
 	}
-	return true;
+	return n;
+}
+
+bool
+agora_utf8_valid(const char *s, size_t n)
+{
+	return agora_utf8_valid_prefix(s, n) == n;
 }
 
 agora_err

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "agora/alloc.h"
+#include "agora/buf.h"
 #include "agora/json.h"
 
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
@@ -98,6 +99,24 @@ agora_json_parse(agora_json **docp, const char *text, size_t len,
 		                      : "invalid JSON");
 		return AGORA_EPROTO;
 	}
+	/* A NUL in a string (raw, or \u0000) would cut it short here, where
+	 * strings are C strings: refused, never truncated. */
+	for (size_t off = 0; off < (size_t)(end - text); off++) {
+		size_t at = off;
+		bool nul = text[off] == '\0';
+		if (text[off] == '\\' && off + 1 < len) {
+			nul = text[off + 1] == 'u' && off + 5 < len &&
+			      strncmp(text + off + 2, "0000", 4) == 0;
+			off++; /* the escaped character */
+		}
+		if (nul) {
+			json_where(text, len, at, err, errlen,
+			           "a NUL character (\\u0000) in a string, "
+			           "which agora's text cannot hold");
+			cJSON_Delete(doc);
+			return AGORA_EPROTO;
+		}
+	}
 	/* Only white space may follow the value. */
 	for (size_t off = (size_t)(end - text); off < len; off++) {
 		if (text[off] != ' ' && text[off] != '\n' &&
@@ -122,6 +141,27 @@ agora_json_parse(agora_json **docp, const char *text, size_t len,
 }
 
 agora_err
+agora_json_parse_utf8(agora_json **docp, const char *text, size_t len,
+                      size_t max_bytes, int max_depth, char *err, size_t errlen)
+{
+	size_t ok;
+
+	*docp = NULL;
+	/* A trailing NUL (a C string's) is the end, not text. */
+	while (len > 0 && text[len - 1] == '\0') {
+		len--;
+	}
+	ok = len <= max_bytes ? agora_utf8_valid_prefix(text, len) : len;
+	if (ok < len) {
+		json_where(text, len, ok, err, errlen,
+		           text[ok] == '\0' ? "a NUL byte" : "invalid UTF-8");
+		return AGORA_EPROTO;
+	}
+	return agora_json_parse(docp, text, len, max_bytes, max_depth, err,
+	                        errlen);
+}
+
+agora_err
 agora_json_parse_file(agora_json **docp, const char *path, size_t max_bytes,
                       char *err, size_t errlen)
 {
@@ -133,9 +173,9 @@ agora_json_parse_file(agora_json **docp, const char *path, size_t max_bytes,
 	agora_buf_init(&b, max_bytes);
 	rv = agora_buf_read_file(&b, path, err, errlen);
 	if (rv == AGORA_OK) {
-		rv = agora_json_parse(docp, b.data != NULL ? b.data : "", b.len,
-		                      max_bytes, AGORA_JSON_MAX_DEPTH, inner,
-		                      sizeof(inner));
+		rv = agora_json_parse_utf8(
+		    docp, b.data != NULL ? b.data : "", b.len, max_bytes,
+		    AGORA_JSON_MAX_DEPTH, inner, sizeof(inner));
 		if (rv != AGORA_OK && err != NULL) {
 			snprintf(err, errlen, "%s: %s", path, inner);
 		}

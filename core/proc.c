@@ -31,6 +31,7 @@ struct agora_proc {
 	char *path;     /* resolved program */
 	char *log_path; /* NULL: /dev/null */
 	bool die_with_parent;
+	int death_signal;
 	pid_t pid;  /* 0 when not running */
 	int status; /* waitpid status once exited, else -1 */
 };
@@ -78,7 +79,8 @@ proc_child(const agora_proc *p, int out_fd, int err_pipe)
 	long max_fd = sysconf(_SC_OPEN_MAX);
 
 	if (p->die_with_parent) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_PDEATHSIG,
+		      p->death_signal != 0 ? p->death_signal : SIGKILL);
 	}
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
@@ -192,6 +194,7 @@ agora_proc_spawn(agora_proc **pp, const agora_proc_opts *opts, char *err,
 	p->log_path =
 	    opts->log_path != NULL ? agora_strdup(opts->log_path) : NULL;
 	p->die_with_parent = opts->die_with_parent;
+	p->death_signal = opts->death_signal;
 	rv = proc_start(p, err, errlen);
 	if (rv != AGORA_OK) {
 		agora_proc_free(p);

@@ -4,6 +4,7 @@
  * Redis URL is given, and by the tests, so they never touch a developer's
  * Redis. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,11 @@ agora_redis_server_start(agora_redis_server **sp, const char *program,
 			s->dir,         "--daemonize", "no",
 			"--loglevel",   "warning",     NULL
 		};
-		agora_proc_opts opts = { argv, log, true };
+		/* SIGTERM if we die: Redis then removes its socket. */
+		agora_proc_opts opts = { .argv = argv,
+			                 .log_path = log,
+			                 .die_with_parent = true,
+			                 .death_signal = SIGTERM };
 		char why[256];
 
 		rv = agora_proc_spawn(&s->proc, &opts, why, sizeof(why));

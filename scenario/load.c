@@ -554,8 +554,8 @@ agora_scenario_parse(agora_scenario **sp, const char *name, const char *text,
 	agora_kinds_builtin();
 	s = agora_calloc(1, sizeof(*s));
 	s->name = agora_strdup(name);
-	rv = agora_json_parse(&s->doc, text, len, AGORA_SCENARIO_MAX_BYTES,
-	                      AGORA_JSON_MAX_DEPTH, why, sizeof(why));
+	rv = agora_json_parse_utf8(&s->doc, text, len, AGORA_SCENARIO_MAX_BYTES,
+	                           AGORA_JSON_MAX_DEPTH, why, sizeof(why));
 	if (rv == AGORA_OK) {
 		rv = scen_load(s, why, sizeof(why));
 	}

@@ -6,9 +6,11 @@
  * --ipc` processes started with fork+exec (nng is not fork-safe) that die
  * with this process; readiness is their answer to `alive`, which waits
  * for them to listen. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agora/alloc.h"
@@ -150,6 +152,10 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	argv[k] = NULL;
 	po.argv = argv;
 	po.die_with_parent = true;
+	/* SIGTERM, not SIGKILL: a child whose parent died stops as it
+	 * would on `stop`, taking its socket (and our directory, once
+	 * empty) with it. */
+	po.death_signal = SIGTERM;
 	po.log_path = c->server_log;
 	s = link_new(c, url, false, err, errlen);
 	if (s == NULL) {
@@ -280,6 +286,8 @@ agora__place_ready(struct server_link *s)
 	}
 	if (s->proc != NULL && !agora_proc_alive(s->proc)) {
 		agora_log(AGORA_LOG_WARN, "remote", "restarting %s", s->url);
+		/* The last child to stop removes the directory. */
+		(void)mkdir(c->ipc_dir, 0700);
 		rv = agora_proc_restart(s->proc, err, sizeof(err));
 	}
 	if (rv == AGORA_OK) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agora/agora.h"
@@ -23,16 +24,22 @@
  * REQ peer would answer by resending it). */
 #define SRV_SLACK      (64u << 10)
 #define REQ_DEPTH      32
+#define SRV_STOP_S     10
 #define TICK_MS        50
 #define BEAT_MS        1000
 #define TASK_EXPIRY_MS 250
 
 static volatile sig_atomic_t srv_signalled;
 
+/* Asked to stop. A stop waits for the agents acting now; should one hang,
+ * SIGALRM's default action ends the process SRV_STOP_S later. */
 static void
 srv_on_signal(int sig)
 {
 	(void)sig;
+	if (!srv_signalled) {
+		alarm(SRV_STOP_S);
+	}
 	srv_signalled = 1;
 }
 
@@ -220,6 +227,30 @@ srv_epoch(char *out, size_t outlen)
 	         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 }
 
+/* The socket goes with us; so does its directory when it is the private
+ * one a TaskCenter made for its children (agora-XXXXXX, ours, 0700) and we
+ * were the last in it. */
+static void
+srv_unlink_ipc(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	const char *base;
+	struct stat st;
+
+	unlink(path);
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	base = strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 : dir;
+	if (strncmp(base, "agora-", 6) == 0 && strlen(base) == 12 &&
+	    stat(dir, &st) == 0 && st.st_uid == getuid() &&
+	    (st.st_mode & 0777) == 0700) {
+		(void)rmdir(dir); /* fails, harmlessly, unless empty */
+	}
+}
+
 static agora_err
 srv_check(const agora_server_opts *o, char *err, size_t errlen)
 {
@@ -370,6 +401,11 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 	if (rv == AGORA_OK) {
 		srv_ready(&srv);
 		srv_loop(&srv, reg);
+		/* Nobody new can connect from now on, and the socket is gone
+		 * even if stopping the agents takes SRV_STOP_S. */
+		if (strncmp(srv.url, "ipc://", 6) == 0) {
+			srv_unlink_ipc(srv.url + 6);
+		}
 		/* Let the reply to a stop go out before closing. */
 		agora_sleep_ms(50);
 		host_stop_all(&srv);
@@ -379,9 +415,6 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 		box_free_all(&srv);
 		pthread_mutex_unlock(&srv.lock);
 		agora_listener_close(srv.lsn);
-		if (strncmp(srv.url, "ipc://", 6) == 0) {
-			unlink(srv.url + 6);
-		}
 		if (reg != NULL) {
 			(void)agora_servers_remove(reg, srv.url);
 		}

@@ -46,6 +46,9 @@ AGORA_API agora_err agora_buf_json_key(agora_buf *b, const char *key);
 
 /* True if s[0..n) is valid UTF-8 without NUL bytes. */
 AGORA_API bool agora_utf8_valid(const char *s, size_t n);
+/* How many of the n bytes are valid UTF-8 before the first that is not
+ * (n if all are). */
+AGORA_API size_t agora_utf8_valid_prefix(const char *s, size_t n);
 
 #ifdef __cplusplus
 }

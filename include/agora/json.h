@@ -36,7 +36,16 @@ typedef enum agora_json_type {
 AGORA_API agora_err agora_json_parse(agora_json **docp, const char *text,
                                      size_t len, size_t max_bytes,
                                      int max_depth, char *err, size_t errlen);
-/* Read and parse a whole file; errors start with the path. */
+/* The same for a document that must be valid UTF-8 throughout, as a file
+ * must (RFC 8259): the first bad byte is an error at its line and column.
+ * (agora_json_parse takes any bytes inside strings, for callers that
+ * repair text themselves.) */
+AGORA_API agora_err agora_json_parse_utf8(agora_json **docp, const char *text,
+                                          size_t len, size_t max_bytes,
+                                          int max_depth, char *err,
+                                          size_t errlen);
+/* Read and parse a whole file (UTF-8, as agora_json_parse_utf8); errors
+ * start with the path. */
 AGORA_API agora_err agora_json_parse_file(agora_json **docp, const char *path,
                                           size_t max_bytes, char *err,
                                           size_t errlen);

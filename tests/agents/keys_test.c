@@ -111,7 +111,7 @@ a_sent_config_reads_no_environment_on_tcp(void **state)
 	/* A key sent with the config is the sender's own: fine. */
 	send_models(url, ",\"api_key\":\"sk-sent\"");
 	created(create(url, "d", "\"m\""));
-	agora_proc_stop(srv, 0);
+	agora_proc_stop(srv, 5000);
 	agora_proc_free(srv);
 
 	/* The server's own file may name variables. */
@@ -127,7 +127,7 @@ a_sent_config_reads_no_environment_on_tcp(void **state)
 	fclose(f);
 	srv = t_spawn_tcp_server("--model-config", path, url, sizeof(url));
 	created(create(url, "e", "\"own\""));
-	agora_proc_stop(srv, 0);
+	agora_proc_stop(srv, 5000);
 	agora_proc_free(srv);
 	unlink(path);
 
@@ -135,7 +135,7 @@ a_sent_config_reads_no_environment_on_tcp(void **state)
 	srv = t_spawn_server("keys", NULL, NULL, url, sizeof(url));
 	send_models(url, ",\"api_key_env\":\"AGORA_TEST_SECRET_X\"");
 	created(create(url, "f", "\"m\""));
-	agora_proc_stop(srv, 0);
+	agora_proc_stop(srv, 5000);
 	agora_proc_free(srv);
 	unsetenv("OPENAI_API_KEY");
 }

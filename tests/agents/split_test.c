@@ -89,7 +89,7 @@ work_over_one_request_goes_in_several(void **state)
 		agora_free(huge);
 	}
 	agora_center_free(c);
-	agora_proc_stop(srv, 0);
+	agora_proc_stop(srv, 5000);
 	agora_proc_free(srv);
 	agora_free(opts);
 	agora_free(pad);

@@ -275,5 +275,28 @@ gone() { # a pid given, and no such process (or only a zombie for init)
 }
 check "private redis stopped" gone "$redis_pid"
 
+# Killed outright (SIGKILL, nothing of ours runs): its child servers and
+# private Redis are told (SIGTERM), stop, and take their sockets with them.
+TMPDIR="$work/tmp" "$agora" run --servers 2 "$work/long.json" >"$work/out" 2>"$work/err" &
+apid=$!
+for _ in $(seq 400); do
+	[ "$(pgrep -P "$apid" -f 'agora server' | wc -l)" -eq 2 ] &&
+		[ "$(find "$work/tmp" -type s -name 'child-*' | wc -l)" -eq 2 ] && break
+	sleep 0.05
+done
+kids=$(pgrep -P "$apid" | tr '\n' ' ')
+check "the run has its children (2 servers, a redis)" [ "$(echo $kids | wc -w)" -eq 3 ]
+kill -KILL "$apid"
+wait "$apid" 2>/dev/null
+for _ in $(seq 200); do
+	left=0
+	for k in $kids; do gone "$k" || left=1; done
+	[ "$left" -eq 0 ] && [ -z "$(find "$work/tmp" -type s)" ] && break
+	sleep 0.05
+done
+for k in $kids; do check "child $k stopped with its parent" gone "$k"; done
+check "no socket left behind" [ -z "$(find "$work/tmp" -type s)" ]
+check "the children's directory went with them" [ -z "$(find "$work/tmp" -name 'child-*')" ]
+
 echo "cli: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -173,6 +173,34 @@ json_errors_give_line_and_column(void **state)
 	assert_null(doc);
 }
 
+/* A NUL in a string would cut it short (strings are C strings here):
+ * refused, where it is, escaped or raw; an escaped backslash before
+ * "u0000" is text, and a NUL after the value is the end of the input. */
+static void
+json_refuses_a_nul_in_a_string(void **state)
+{
+	static const char escaped[] = "{\"task\":\"hi\\u0000there\"}";
+	static const char raw[] = "{\"task\":\"hi\0there\"}";
+	static const char text[] = "{\"task\":\"a\\\\u0000b\"}";
+	agora_json *doc = NULL;
+	char err[256];
+
+	(void)state;
+	AGORA_FAIL(agora_json_parse(&doc, escaped, strlen(escaped), 1024, 8,
+	                            err, sizeof(err)),
+	           AGORA_EPROTO);
+	assert_non_null(strstr(err, "column 12: a NUL character"));
+	AGORA_FAIL(agora_json_parse(&doc, raw, sizeof(raw) - 1, 1024, 8, err,
+	                            sizeof(err)),
+	           AGORA_EPROTO);
+	assert_non_null(strstr(err, "NUL"));
+	AGORA_PASS(agora_json_parse(&doc, text, sizeof(text), 1024, 8, err,
+	                            sizeof(err)));
+	assert_string_equal(agora_json_str(agora_json_get(doc, "task")),
+	                    "a\\u0000b");
+	agora_json_free(doc);
+}
+
 static void
 strv_split_trims_and_skips_empty(void **state)
 {
@@ -299,7 +327,7 @@ static void
 proc_reports_a_missing_program(void **state)
 {
 	const char *argv[] = { "agora-no-such-program", NULL };
-	agora_proc_opts o = { argv, NULL, true };
+	agora_proc_opts o = { .argv = argv, .die_with_parent = true };
 	agora_proc *p = NULL;
 	char err[256];
 
@@ -313,7 +341,7 @@ static void
 proc_spawns_stops_and_restarts(void **state)
 {
 	const char *argv[] = { "sleep", "30", NULL };
-	agora_proc_opts o = { argv, NULL, true };
+	agora_proc_opts o = { .argv = argv, .die_with_parent = true };
 	agora_proc *p = NULL;
 	char err[256];
 	int first;
@@ -377,6 +405,7 @@ main(void)
 		cmocka_unit_test(utf8_validation),
 		cmocka_unit_test(buf_cap_leaves_buffer_intact),
 		cmocka_unit_test(json_errors_give_line_and_column),
+		cmocka_unit_test(json_refuses_a_nul_in_a_string),
 		cmocka_unit_test(strv_split_trims_and_skips_empty),
 		cmocka_unit_test(frame_renders_and_extracts),
 		cmocka_unit_test(frame_json_round_trip_and_garbage),

@@ -100,7 +100,7 @@ setup(void **state)
 			               "--dir",
 			               dir,
 			               NULL };
-		agora_proc_opts o = { argv, NULL, true };
+		agora_proc_opts o = { .argv = argv, .die_with_parent = true };
 		if (agora_proc_spawn(&pw_redis, &o, err, sizeof(err)) !=
 		    AGORA_OK) {
 			fprintf(stderr, "redis-server: %s\n", err);

@@ -82,7 +82,9 @@ t_fake_llm(void)
 	close(fd);
 	{
 		const char *argv[] = { bin, NULL };
-		agora_proc_opts o = { argv, t_llm_log, true };
+		agora_proc_opts o = { .argv = argv,
+			              .log_path = t_llm_log,
+			              .die_with_parent = true };
 		if (agora_proc_spawn(&t_llm_proc, &o, err, sizeof(err)) !=
 		    AGORA_OK) {
 			fail_msg("fake_llm: %s", err);
