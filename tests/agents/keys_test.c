@@ -5,8 +5,8 @@
  * receives the secret in an Authorization header. Its own --model-config
  * files, and an ipc:// server (which admits only its own user), may. And
  * a key used by agents on child servers appears in no output: frames, the
- * registry, memories, the Redis dump file, nor the servers' log at debug
- * level. */
+ * registry, memories, saved memory files, the Redis dump file, nor the
+ * servers' log at debug level. */
 #define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +178,21 @@ gather(agora_center *c, const t_frames *f, agora_buf *all)
 		agora_msg_encode(ms.v[i], true, all);
 	}
 	agora_msgs_clear(&ms);
+	/* Memory files (the seeds' Memory(path=...)), saved and read. */
+	for (int k = 0; k < 2; k++) {
+		const char *role = k == 0 ? "ok" : "direct";
+		char err[256], *saved, *reply = t_text(f, role);
+		snprintf(path, sizeof(path), "/tmp/agora-keys-mem-%d.json",
+		         (int)getpid());
+		AGORA_PASS(agora_env_memory_save(agora_center_env(c), role,
+		                                 path, err, sizeof(err)));
+		saved = slurp(path);
+		assert_non_null(strstr(saved, reply)); /* a real witness */
+		agora_buf_adds(all, saved);
+		agora_free(saved);
+		agora_free(reply);
+		unlink(path);
+	}
 	/* Everything Redis holds, as written to disk. */
 	AGORA_PASS(agora__redis_cmdv(r, NULL, "SAVE", NULL));
 	agora_redis_close(r);

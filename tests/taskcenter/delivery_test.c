@@ -194,6 +194,46 @@ a_killed_process_gives_back_what_it_drained(void **state)
 	agora_redis_close(r);
 }
 
+/* Two processes on one session: the first drains a role's message and
+ * dies (its owner key gone); the second, already past its own step's
+ * reclaim, drains that role and gets the message back, marked
+ * redelivered: the drain itself takes back a dead owner's lease. */
+static void
+a_drain_takes_back_what_a_dead_owner_held(void **state)
+{
+	char session[64], owner_key[200];
+	agora_redis *r1 = t_redis_open(), *r2 = t_redis_open();
+	agora_env *e1 = NULL, *e2 = NULL;
+	agora_msgs got1 = { 0 }, got2 = { 0 };
+	agora_msg *m = agora_msg_new("user", "r", "keep me");
+	const char *roles[] = { "user", "r" };
+
+	(void)state;
+	snprintf(session, sizeof(session), "deadowner%d", (int)getpid());
+	AGORA_PASS(agora_env_open(&e1, r1, session, NULL));
+	AGORA_PASS(agora_env_open(&e2, r2, session, NULL));
+	AGORA_PASS(agora_env_register_roles(e1, roles, 2));
+	AGORA_PASS(agora_env_store(e1, m));
+	agora_msg_free(m);
+	AGORA_PASS(agora_env_drain(e1, "r", &got1));
+	assert_int_equal(got1.n, 1);
+	/* e1's process is gone: its owner key with it. */
+	snprintf(owner_key, sizeof(owner_key), "agora:{%s}:owner:%s", session,
+	         agora_env_owner(e1));
+	AGORA_PASS(agora__redis_cmdv(r2, NULL, "DEL", owner_key, NULL));
+	AGORA_PASS(agora_env_drain(e2, "r", &got2));
+	assert_int_equal(got2.n, 1);
+	assert_string_equal(got2.v[0]->content, "keep me");
+	assert_int_equal(got2.v[0]->id, got1.v[0]->id);
+	assert_true(got2.v[0]->redelivered);
+	agora_msgs_clear(&got1);
+	agora_msgs_clear(&got2);
+	agora_env_close(e1);
+	agora_env_close(e2);
+	agora_redis_close(r1);
+	agora_redis_close(r2);
+}
+
 /* A step that could deliver more than env.fanout_max messages is refused
  * before anything runs, with the numbers. */
 static void
@@ -295,6 +335,7 @@ main(void)
 		cmocka_unit_test(
 		    more_than_a_turn_may_read_fails_loudly_and_loses_nothing),
 		cmocka_unit_test(a_killed_process_gives_back_what_it_drained),
+		cmocka_unit_test(a_drain_takes_back_what_a_dead_owner_held),
 		cmocka_unit_test(
 		    a_step_over_the_fanout_limit_is_refused_up_front),
 		cmocka_unit_test(an_all_to_all_round_is_chunked_and_complete),
