@@ -20,8 +20,11 @@ typedef struct agora_proc agora_proc;
 typedef struct agora_proc_opts {
 	const char *const *argv; /* argv[0] is looked up in PATH; NULL-ended */
 	const char *log_path; /* stdout and stderr go here; NULL: /dev/null */
-	bool die_with_parent; /* a signal when the parent dies: */
-	int death_signal;     /* that signal; 0: SIGKILL */
+	/* A signal when the parent dies (Linux's PR_SET_PDEATHSIG: it
+	 * follows the thread that called agora_proc_spawn, so spawn from a
+	 * thread that lives as long as the child should). */
+	bool die_with_parent;
+	int death_signal; /* that signal; 0: SIGKILL */
 } agora_proc_opts;
 
 /* Start a child. If the program cannot be executed (not found, not
