@@ -203,8 +203,8 @@ cat >"$work/scen.json" <<EOF
 EOF
 run run "$work/scen.json" --redis "$redis" --frames
 check "scenario on an independent server exits 0" [ "$code" -eq 0 ]
-check "plugin agent answered" has "<a>: n=1 hi" out
-check "echo agent answered" has "<b>: " out
+check "plugin agent answered" has "^<a>: n=1 hi m=0$" out
+check "echo agent answered" has "^<b>: hi$" out
 # auto: the least-loaded live server of the registry (T11)
 cat >"$work/auto.json" <<EOF
 { "agents": [ { "role": "auto1", "kind": "echo", "placement": "auto" } ],
