@@ -113,8 +113,9 @@ done
 check "a child server started" [ -n "$kid" ]
 kill -9 "$parent"
 wait "$parent" 2>/dev/null
-gone() { # no such process, or only a zombie left for init to reap
+gone() { # a pid given, and no such process (or only a zombie for init)
 	local st
+	[ -n "$1" ] || return 1
 	for _ in $(seq 60); do
 		st=$(ps -o stat= -p "$1" 2>/dev/null)
 		{ [ -z "$st" ] || [ "${st:0:1}" = Z ]; } && return 0
@@ -122,7 +123,7 @@ gone() { # no such process, or only a zombie left for init to reap
 	done
 	return 1
 }
-check "the child server died with its killed parent" gone "${kid:-0}"
+check "the child server died with its killed parent" gone "$kid"
 
 # ---- a plain server: every ctl command ----
 addr="tcp://127.0.0.1:$port"
