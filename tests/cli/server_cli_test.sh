@@ -138,9 +138,30 @@ check "is-alive exits 0" [ "$code" -eq 0 ]
 check "is-alive prints the protocol" has "protocol: 1" out
 run ctl "$addr" create t1 tally --session s1 --redis "$redis"
 check "create a plugin kind" [ "$code" -eq 0 ]
-run ctl "$addr" create t1 tally --session s1 --redis "$redis"
+# One step of t1 by a scenario on session s1. The scenario creates t1
+# again, with options that would make it wait ten minutes: t1 answers
+# within the deadline only if the agent made first was kept as it was.
+step_t1() { # task
+	cat >"$work/t1.json" <<EOF
+{ "agents": [ { "role": "t1", "kind": "tally", "delay_ms": 600000,
+                "placement": "$addr" } ],
+  "script": [ { "send_task_request": { "task": "$1" } },
+              { "step": { "deadline_ms": 5000 } } ] }
+EOF
+	run run "$work/t1.json" --redis "$redis" --session s1 --frames
+}
+step_t1 first
+check "created again by a scenario: kept, it answers at once" \
+	ok has "^<t1>: n=1 first m=0$" out
+run ctl "$addr" create t1 tally --options '{"delay_ms":600000}' \
+	--session s1 --redis "$redis"
 check "create twice: success" [ "$code" -eq 0 ]
 check "create twice: created once" has "existed: true" out
+run ctl "$addr" memory t1 --session s1 --redis "$redis"
+check "create twice: the memory is kept" ok has "^t1: n=1 first m=0$" out
+step_t1 again
+check "create twice: the agent is kept (no delay), its memory too" \
+	ok has "^<t1>: n=1 again m=2$" out
 run ctl "$addr" create t1 echo --session s1 --redis "$redis"
 check "create over another kind exits 1" [ "$code" -eq 1 ]
 check "create over another kind says EEXIST" has "EEXIST" err
@@ -158,8 +179,6 @@ check "info has busy" has "busy: 0" out
 check "info has queued" has "queued: 0" out
 run ctl --json "$addr" info
 check "ctl --json: the server's answer as one JSON object" ok has "^{\"ok\":true,\"pid\":$srv_pid," out
-run ctl "$addr" memory t1 --session s1 --redis "$redis"
-check "memory of a fresh agent exits 0" [ "$code" -eq 0 ]
 run ctl "$addr" memory ghost --session s1 --redis "$redis"
 check "memory of an unknown agent exits 1" [ "$code" -eq 1 ]
 check "the unknown agent is named" has "no agent 'ghost'" err
