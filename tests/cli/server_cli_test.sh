@@ -210,9 +210,13 @@ run ctl "$addr" list
 check "delete-all empties" ok [ ! -s "$work/out" ]
 
 # ---- the server registry ----
-sleep 1.2
-redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
-check "server beats in the registry" has "\"pid\":$srv_pid" out
+# The server beats at once when it starts, then every second: wait for it.
+beat() {
+	redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null &&
+		has "\"pid\":$srv_pid" out
+}
+for _ in $(seq 100); do beat && break; sleep 0.05; done
+check "server beats in the registry" beat
 
 # ---- a scenario placing agents on it ----
 cat >"$work/scen.json" <<EOF
