@@ -134,7 +134,6 @@ test_killed_child(void **state)
 	AGORA_PASS(t_step(c, &o, &f));
 	pthread_join(th, NULL);
 	e = t_first(&f, "victim", AGORA_FRAME_ERROR);
-	assert_int_not_equal(e, SIZE_MAX);
 	assert_non_null(strstr(f.v[e].content, "died"));
 	assert_int_equal(t_count(&f, "bystander", AGORA_FRAME_END), 1);
 	assert_int_equal(t_status_of(c, "victim"), AGORA_AGENT_OFFLINE);
@@ -352,7 +351,6 @@ test_remote_deadline(void **state)
 	AGORA_PASS(agora_center_send_task_request(c, "hurry", NULL, 0, NULL));
 	AGORA_PASS(t_step(c, &o, &f));
 	e = t_first(&f, "late", AGORA_FRAME_ERROR);
-	assert_int_not_equal(e, SIZE_MAX);
 	assert_non_null(strstr(f.v[e].content, "timed out"));
 	t_frames_free(&f);
 	/* The server's own deadline is the same instant; give it time. */
@@ -504,7 +502,6 @@ test_stopped_server(void **state)
 	AGORA_PASS(t_step(c, &o, &f)); /* deadline: 60 s */
 	pthread_join(th, NULL);
 	e = t_first(&f, "ice", AGORA_FRAME_ERROR);
-	assert_int_not_equal(e, SIZE_MAX);
 	assert_non_null(strstr(f.v[e].content, "stopped answering"));
 	assert_int_equal(t_status_of(c, "ice"), AGORA_AGENT_OFFLINE);
 	kill(k.pid, SIGCONT); /* it may finish the turn: at least once */

@@ -264,14 +264,21 @@ t_count(const t_frames *f, const char *role, agora_frame_type type)
 	return n;
 }
 
+/* Fails the test, at the caller's line, when there is no such frame:
+ * callers compare indexes (a < b), and "never came" as SIZE_MAX made such
+ * a comparison pass. */
 size_t
-t_first(const t_frames *f, const char *role, agora_frame_type type)
+t_first_at(const t_frames *f, const char *role, agora_frame_type type,
+           const char *file, int line)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(f->v[i].role, role) == 0 && f->v[i].type == type) {
 			return i;
 		}
 	}
+	print_error("no %s frame of %s among %zu frames\n",
+	            agora_frame_type_name(type), role, f->n);
+	_fail(file, line);
 	return SIZE_MAX;
 }
 
