@@ -84,6 +84,13 @@ char *t_text_of(const t_frames *f, const char *role, agora_frame_type type);
 size_t t_first_at(const t_frames *f, const char *role, agora_frame_type type,
                   const char *file, int line);
 
+/* The ids in one of role's lists in c's session ("inbox" or "inflight"),
+ * as stored, space-separated: "r1 2" (r: marked redelivered). */
+char *t_ids(agora_center *c, const char *list, const char *role);
+/* Fail the test unless t_ids is want. */
+void t_ids_are(agora_center *c, const char *list, const char *role,
+               const char *want);
+
 /* Contents of a message list joined as "from>content|from>content". */
 char *t_msgs(const agora_msgs *ms);
 
