@@ -353,6 +353,30 @@ t_ids(agora_center *c, const char *list, const char *role)
 	return ids;
 }
 
+bool
+t_wait_listed(agora_center *c, const char *list, const char *role, size_t n)
+{
+	char err[512];
+
+	for (int i = 0; i < 1000; i++) {
+		char *ids = NULL;
+		size_t have = 0;
+		if (ids_read(c, list, role, &ids, err, sizeof(err)) ==
+		    AGORA_OK) {
+			have = ids[0] != '\0';
+			for (const char *p = ids; *p != '\0'; p++) {
+				have += *p == ' ';
+			}
+		}
+		agora_free(ids);
+		if (have >= n) {
+			return true;
+		}
+		agora_sleep_ms(10);
+	}
+	return false;
+}
+
 void
 t_ids_are(agora_center *c, const char *list, const char *role, const char *want)
 {

@@ -90,6 +90,10 @@ char *t_ids(agora_center *c, const char *list, const char *role);
 /* Fail the test unless t_ids is want. */
 void t_ids_are(agora_center *c, const char *list, const char *role,
                const char *want);
+/* Wait until role's list holds at least n ids (polling, up to 10 s); false
+ * if it never did. It fails no test itself, so another thread may wait. */
+bool t_wait_listed(agora_center *c, const char *list, const char *role,
+                   size_t n);
 
 /* Contents of a message list joined as "from>content|from>content". */
 char *t_msgs(const agora_msgs *ms);
