@@ -20,6 +20,8 @@
 #include "server_link.h"
 
 #define AUTO_HELLO_MS 500
+/* How long a child whose connection ended gets to exit on SIGTERM. */
+#define CHILD_STOP_GRACE_MS 2000
 
 static uint64_t place_nchildren;
 static char *(*_Atomic place_models)(void);
@@ -276,13 +278,23 @@ agora__place_ready(struct server_link *s)
 	agora_center *c = s->c;
 	char err[512];
 	bool down;
+	bool closed;
 	agora_err rv = AGORA_OK;
 
 	pthread_mutex_lock(&s->lock);
 	down = s->down;
+	closed = s->closed;
+	s->closed = false;
 	pthread_mutex_unlock(&s->lock);
 	if (!down) {
 		return AGORA_OK;
+	}
+	if (s->proc != NULL && closed) {
+		/* Its connection ended: the child died or is dying. A child
+		 * killed with SIGKILL closes its sockets before it can be
+		 * reaped, so it may still look alive here; without this wait
+		 * it was not restarted and the hello below went to nobody. */
+		agora_proc_stop(s->proc, CHILD_STOP_GRACE_MS);
 	}
 	if (s->proc != NULL && !agora_proc_alive(s->proc)) {
 		agora_log(AGORA_LOG_WARN, "remote", "restarting %s", s->url);

@@ -308,6 +308,7 @@ link_down(void *arg)
 	snprintf(why, sizeof(why), "agent server %s died or closed", s->url);
 	pthread_mutex_lock(&s->lock);
 	link_lost(s, why);
+	s->closed = true;
 	/* The server dropped the id with the connection: the next one gets a
 	 * fresh id (and a fresh mailbox). */
 	link_new_client(s);

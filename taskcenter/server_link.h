@@ -46,6 +46,7 @@ struct server_link {
 	char why[512];        /* why it is not usable */
 	pthread_mutex_t lock; /* guards what follows */
 	bool down;
+	bool closed;  /* down because its connection ended */
 	bool waiting; /* a long poll is out */
 	uint64_t acked;
 	struct route *routes;

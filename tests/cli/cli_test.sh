@@ -216,7 +216,7 @@ for sig in INT TERM; do
 	check "SIG$sig: the run exits $want" [ "$code" -eq "$want" ]
 	check "SIG$sig: says it was interrupted" has "interrupted" err
 	check "SIG$sig: nothing left in flight" [ "$(redis-cli -s "$work/r.sock" LLEN "agora:{sig$sig}:inflight:slow")" = 0 ]
-	check "SIG$sig: the message is back, marked redelivered" [ "$(redis-cli -s "$work/r.sock" LINDEX "agora:{sig$sig}:inbox:slow" 0)" = r1 ]
+	check "SIG$sig: the message is back, marked redelivered, alone" [ "$(redis-cli -s "$work/r.sock" LRANGE "agora:{sig$sig}:inbox:slow" 0 -1)" = r1 ]
 done
 kill "$rpid" 2>/dev/null
 wait "$rpid" 2>/dev/null

@@ -1,4 +1,4 @@
-# Shared by the CLI test scripts (sourced): check, run, has, not_has and a
+# Shared by the CLI test scripts (sourced): check, run, ok, has, not_has and a
 # count of what passed. The script sets $agora and $work first.
 failures=0
 passes=0
@@ -21,5 +21,9 @@ run() { # runs agora with args; leaves out, err, and code
 	code=$?
 }
 
+# ok COND...: the last run exited 0 and COND holds. A check on what a
+# command printed goes through it, so a command that failed (a dead server
+# prints nothing) cannot pass a check that something is not there.
+ok() { [ "$code" -eq 0 ] && "$@"; }
 has() { grep -q -- "$1" "$work/$2"; }
 not_has() { ! grep -q -- "$1" "$work/$2"; }

@@ -113,8 +113,9 @@ done
 check "a child server started" [ -n "$kid" ]
 kill -9 "$parent"
 wait "$parent" 2>/dev/null
-gone() { # no such process, or only a zombie left for init to reap
+gone() { # a pid given, and no such process (or only a zombie for init)
 	local st
+	[ -n "$1" ] || return 1
 	for _ in $(seq 60); do
 		st=$(ps -o stat= -p "$1" 2>/dev/null)
 		{ [ -z "$st" ] || [ "${st:0:1}" = Z ]; } && return 0
@@ -122,7 +123,7 @@ gone() { # no such process, or only a zombie left for init to reap
 	done
 	return 1
 }
-check "the child server died with its killed parent" gone "${kid:-0}"
+check "the child server died with its killed parent" gone "$kid"
 
 # ---- a plain server: every ctl command ----
 addr="tcp://127.0.0.1:$port"
@@ -137,9 +138,30 @@ check "is-alive exits 0" [ "$code" -eq 0 ]
 check "is-alive prints the protocol" has "protocol: 1" out
 run ctl "$addr" create t1 tally --session s1 --redis "$redis"
 check "create a plugin kind" [ "$code" -eq 0 ]
-run ctl "$addr" create t1 tally --session s1 --redis "$redis"
+# One step of t1 by a scenario on session s1. The scenario creates t1
+# again, with options that would make it wait ten minutes: t1 answers
+# within the deadline only if the agent made first was kept as it was.
+step_t1() { # task
+	cat >"$work/t1.json" <<EOF
+{ "agents": [ { "role": "t1", "kind": "tally", "delay_ms": 600000,
+                "placement": "$addr" } ],
+  "script": [ { "send_task_request": { "task": "$1" } },
+              { "step": { "deadline_ms": 5000 } } ] }
+EOF
+	run run "$work/t1.json" --redis "$redis" --session s1 --frames
+}
+step_t1 first
+check "created again by a scenario: kept, it answers at once" \
+	ok has "^<t1>: n=1 first m=0$" out
+run ctl "$addr" create t1 tally --options '{"delay_ms":600000}' \
+	--session s1 --redis "$redis"
 check "create twice: success" [ "$code" -eq 0 ]
 check "create twice: created once" has "existed: true" out
+run ctl "$addr" memory t1 --session s1 --redis "$redis"
+check "create twice: the memory is kept" ok has "^t1: n=1 first m=0$" out
+step_t1 again
+check "create twice: the agent is kept (no delay), its memory too" \
+	ok has "^<t1>: n=1 again m=2$" out
 run ctl "$addr" create t1 echo --session s1 --redis "$redis"
 check "create over another kind exits 1" [ "$code" -eq 1 ]
 check "create over another kind says EEXIST" has "EEXIST" err
@@ -147,19 +169,19 @@ run ctl "$addr" create t2 nosuchkind --session s1 --redis "$redis"
 check "create of an unknown kind exits 1" [ "$code" -eq 1 ]
 check "unknown kind is named" has "nosuchkind" err
 run ctl "$addr" list
-check "list shows the agent" has "t1	tally" out
+check "list shows the agent" ok has "t1	tally" out
 check "list shows it once" [ "$(grep -c "t1	tally" "$work/out")" -eq 1 ]
 run ctl "$addr" info
+check "info exits 0" [ "$code" -eq 0 ]
 check "info has pid" has "pid: $srv_pid" out
 check "info has rss" has "rss_kib:" out
 check "info has busy" has "busy: 0" out
 check "info has queued" has "queued: 0" out
 run ctl --json "$addr" info
-check "ctl --json: the server's answer as one JSON object" has "^{\"ok\":true,\"pid\":$srv_pid," out
-run ctl "$addr" memory t1 --session s1 --redis "$redis"
-check "memory of a fresh agent exits 0" [ "$code" -eq 0 ]
+check "ctl --json: the server's answer as one JSON object" ok has "^{\"ok\":true,\"pid\":$srv_pid," out
 run ctl "$addr" memory ghost --session s1 --redis "$redis"
 check "memory of an unknown agent exits 1" [ "$code" -eq 1 ]
+check "the unknown agent is named" has "no agent 'ghost'" err
 run ctl "$addr" create r roleplay --options '{"model":"m"}' --session s1 \
 	--redis "$redis"
 check "an agent needing an unknown model config fails (T10)" [ "$code" -eq 1 ]
@@ -173,21 +195,28 @@ check "after set-models it is made (T10)" [ "$code" -eq 0 ]
 printf '[{"model_type":"openai_chat"}]\n' >"$work/badmodels.json"
 run ctl "$addr" set-models "$work/badmodels.json"
 check "bad set-models exits 1" [ "$code" -eq 1 ]
+check "bad set-models says what is wrong" has "missing 'model_name'" err
 run ctl "$addr" delete t1 --session s1 --redis "$redis"
 check "delete exits 0" [ "$code" -eq 0 ]
 run ctl "$addr" list
-check "deleted agent gone" not_has "t1	tally" out
+check "deleted agent gone" ok not_has "t1	tally" out
+check "the others stay" ok has "r	roleplay" out
 run ctl "$addr" create t3 echo --session s1 --redis "$redis"
+check "create another" [ "$code" -eq 0 ]
 run ctl "$addr" delete-all
 check "delete-all exits 0" [ "$code" -eq 0 ]
 check "delete-all says how many went" has "deleted: 2" out
 run ctl "$addr" list
-check "delete-all empties" [ ! -s "$work/out" ]
+check "delete-all empties" ok [ ! -s "$work/out" ]
 
 # ---- the server registry ----
-sleep 1.2
-redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
-check "server beats in the registry" has "\"pid\":$srv_pid" out
+# The server beats at once when it starts, then every second: wait for it.
+beat() {
+	redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null &&
+		has "\"pid\":$srv_pid" out
+}
+for _ in $(seq 100); do beat && break; sleep 0.05; done
+check "server beats in the registry" beat
 
 # ---- a scenario placing agents on it ----
 cat >"$work/scen.json" <<EOF
@@ -198,8 +227,8 @@ cat >"$work/scen.json" <<EOF
 EOF
 run run "$work/scen.json" --redis "$redis" --frames
 check "scenario on an independent server exits 0" [ "$code" -eq 0 ]
-check "plugin agent answered" has "<a>: n=1 hi" out
-check "echo agent answered" has "<b>: " out
+check "plugin agent answered" has "^<a>: n=1 hi m=0$" out
+check "echo agent answered" has "^<b>: hi$" out
 # auto: the least-loaded live server of the registry (T11)
 cat >"$work/auto.json" <<EOF
 { "agents": [ { "role": "auto1", "kind": "echo", "placement": "auto" } ],
@@ -208,13 +237,14 @@ EOF
 run run "$work/auto.json" --redis "$redis" --session autos --frames
 check "auto placement runs" [ "$code" -eq 0 ]
 run ctl "$addr" list
-check "auto placed it on the registered server" has "autos	auto1	echo" out
+check "auto placed it on the registered server" ok has "autos	auto1	echo" out
 run ctl "$addr" stop
 check "stop exits 0" [ "$code" -eq 0 ]
 stopped "$srv_pid"
 check "server exits 0 after stop" [ $? -eq 0 ]
 redis-cli -s "$work/r.sock" HGET agora:servers "$addr" >"$work/out" 2>/dev/null
-check "a stopped server leaves the registry" not_has pid out
+code=$?
+check "a stopped server leaves the registry" ok not_has pid out
 run run "$work/auto.json" --redis "$redis" --session autos2 --frames
 check "auto with no live server falls back to a child" [ "$code" -eq 0 ]
 # A server that died a moment ago still looks live in the registry.
@@ -232,13 +262,17 @@ check "untokened stop refused" [ "$code" -eq 1 ]
 check "refusal says EAUTH" has "EAUTH" err
 run ctl "$addr" stop --token-file "$work/wrong"
 check "wrong token refused" [ "$code" -eq 1 ]
+check "wrong token: refused by the server (EAUTH)" has "EAUTH" err
 run ctl "$addr" is-alive
 check "still alive after refusals" [ "$code" -eq 0 ]
 run ctl "$addr" list
 check "untokened list refused" [ "$code" -eq 1 ]
+check "untokened list: refused by the server (EAUTH)" has "EAUTH" err
+run ctl "$addr" list --token-file "$work/token"
+check "tokened list accepted" [ "$code" -eq 0 ]
 run ctl "$addr" stop --token-file "$work/token"
 check "tokened stop accepted" [ "$code" -eq 0 ]
-stopped "$srv_pid"
+check "... and the server exits 0" stopped "$srv_pid"
 
 # ---- TLS: tls+tcp:// with a certificate, checked by the client ----
 if command -v openssl >/dev/null; then
@@ -266,6 +300,8 @@ if command -v openssl >/dev/null; then
 	check "TLS: the missing CA is explained" has "needs a CA file" err
 	run ctl "$addr" is-alive --tls-ca "$work/other.pem" --timeout-ms 1000
 	check "TLS: a server signed by another CA is not trusted" [ "$code" -eq 1 ]
+	check "TLS: ... in the handshake (the server is up)" \
+		has "TLS: Cryptographic error" err
 	run run "$src/demos/guess/guess.json" --redis "$redis" --connect "$addr" \
 		--set "server.tls_ca=$work/cert.pem"
 	check "TLS: a scenario on the server" [ "$code" -eq 0 ]

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redis_cmd.h" /* agora__redis_cmdv, to read a role's lists */
 #include "test.h"
 
 static agora_redis_server *t_server;
@@ -264,14 +265,21 @@ t_count(const t_frames *f, const char *role, agora_frame_type type)
 	return n;
 }
 
+/* Fails the test, at the caller's line, when there is no such frame:
+ * callers compare indexes (a < b), and "never came" as SIZE_MAX made such
+ * a comparison pass. */
 size_t
-t_first(const t_frames *f, const char *role, agora_frame_type type)
+t_first_at(const t_frames *f, const char *role, agora_frame_type type,
+           const char *file, int line)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(f->v[i].role, role) == 0 && f->v[i].type == type) {
 			return i;
 		}
 	}
+	print_error("no %s frame of %s among %zu frames\n",
+	            agora_frame_type_name(type), role, f->n);
+	_fail(file, line);
 	return SIZE_MAX;
 }
 
@@ -294,6 +302,90 @@ char *
 t_text(const t_frames *f, const char *role)
 {
 	return t_text_of(f, role, AGORA_FRAME_CHUNK);
+}
+
+/* LRANGE of role's list into *out ("" if empty); no test fails here. */
+static agora_err
+ids_read(agora_center *c, const char *list, const char *role, char **out,
+         char *err, size_t errlen)
+{
+	char *key = agora_sprintf("agora:{%s}:%s:%s", agora_center_session(c),
+	                          list, role);
+	agora_redis *r = NULL;
+	agora_reply *rep = NULL;
+	agora_err rv;
+	agora_buf b;
+
+	*out = NULL;
+	rv = agora_redis_open(&r, agora_center_redis_url(c), 5000, err, errlen);
+	if (rv == AGORA_OK) {
+		rv = agora__redis_cmdv(r, &rep, "LRANGE", key, "0", "-1", NULL);
+		if (rv != AGORA_OK) {
+			snprintf(err, errlen, "%s", agora_redis_errstr(r));
+		}
+	}
+	if (rv == AGORA_OK) {
+		agora_buf_init(&b, 0);
+		agora_buf_adds(&b, "");
+		for (size_t i = 0; i < agora__reply_len(rep); i++) {
+			size_t len = 0;
+			const char *id =
+			    agora__reply_str(agora__reply_at(rep, i), &len);
+			agora_buf_addf(&b, "%s%.*s", i > 0 ? " " : "", (int)len,
+			               id);
+		}
+		*out = agora_buf_steal(&b);
+	}
+	agora__reply_free(rep);
+	agora_redis_close(r);
+	agora_free(key);
+	return rv;
+}
+
+char *
+t_ids(agora_center *c, const char *list, const char *role)
+{
+	char err[512], *ids;
+
+	if (ids_read(c, list, role, &ids, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("%s:%s: %s", list, role, err);
+	}
+	return ids;
+}
+
+bool
+t_wait_listed(agora_center *c, const char *list, const char *role, size_t n)
+{
+	char err[512];
+
+	for (int i = 0; i < 1000; i++) {
+		char *ids = NULL;
+		size_t have = 0;
+		if (ids_read(c, list, role, &ids, err, sizeof(err)) ==
+		    AGORA_OK) {
+			have = ids[0] != '\0';
+			for (const char *p = ids; *p != '\0'; p++) {
+				have += *p == ' ';
+			}
+		}
+		agora_free(ids);
+		if (have >= n) {
+			return true;
+		}
+		agora_sleep_ms(10);
+	}
+	return false;
+}
+
+void
+t_ids_are(agora_center *c, const char *list, const char *role, const char *want)
+{
+	char *got = t_ids(c, list, role);
+
+	if (strcmp(got, want) != 0) {
+		fail_msg("%s:%s is [%s], want [%s]", list, role, got, want);
+	}
+	agora_free(got);
 }
 
 char *

@@ -78,8 +78,22 @@ size_t t_count(const t_frames *f, const char *role, agora_frame_type type);
 char *t_text(const t_frames *f, const char *role);
 /* The contents of role's frames of one type, joined. */
 char *t_text_of(const t_frames *f, const char *role, agora_frame_type type);
-/* Index of the first frame of role and type, or SIZE_MAX. */
-size_t t_first(const t_frames *f, const char *role, agora_frame_type type);
+/* Index of the first frame of role and type; fails the test if there is
+ * none (to ask whether one came, use t_count). */
+#define t_first(f, role, type) t_first_at(f, role, type, __FILE__, __LINE__)
+size_t t_first_at(const t_frames *f, const char *role, agora_frame_type type,
+                  const char *file, int line);
+
+/* The ids in one of role's lists in c's session ("inbox" or "inflight"),
+ * as stored, space-separated: "r1 2" (r: marked redelivered). */
+char *t_ids(agora_center *c, const char *list, const char *role);
+/* Fail the test unless t_ids is want. */
+void t_ids_are(agora_center *c, const char *list, const char *role,
+               const char *want);
+/* Wait until role's list holds at least n ids (polling, up to 10 s); false
+ * if it never did. It fails no test itself, so another thread may wait. */
+bool t_wait_listed(agora_center *c, const char *list, const char *role,
+                   size_t n);
 
 /* Contents of a message list joined as "from>content|from>content". */
 char *t_msgs(const agora_msgs *ms);

@@ -107,6 +107,34 @@ a_frozen_redis_times_out(void **state)
 	agora_redis_server_stop(srv);
 }
 
+/* Wait until pid (a child of ours) has died: gone, or a zombie we have
+ * not reaped. A zombie has closed all its sockets. */
+static void
+wait_dead(int pid)
+{
+	char path[64], st[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f != NULL ? fread(st, 1, sizeof(st) - 1, f) : 0;
+		const char *paren;
+
+		if (f == NULL) {
+			return;
+		}
+		fclose(f);
+		st[n] = '\0';
+		/* "pid (comm) S ...": the state follows the last ')'. */
+		paren = strrchr(st, ')');
+		if (paren != NULL && strncmp(paren, ") Z", 3) == 0) {
+			return;
+		}
+		agora_sleep_ms(10);
+	}
+	fail_msg("process %d did not die", pid);
+}
+
 static void
 redis_killed_before_a_send_is_an_error(void **state)
 {
@@ -121,7 +149,7 @@ redis_killed_before_a_send_is_an_error(void **state)
 	AGORA_PASS(rv);
 	t_add(c, "a", "echo", NULL);
 	kill(agora_redis_server_pid(srv), SIGKILL);
-	agora_sleep_ms(50);
+	wait_dead(agora_redis_server_pid(srv));
 	AGORA_FAIL(agora_center_send_task_request(c, "go", NULL, 0, NULL),
 	           AGORA_EREDIS);
 	assert_true(strstr(agora_center_errstr(c), "cannot connect") != NULL ||
