@@ -8,7 +8,8 @@
  * failed: the server cannot have run it) is sent again on the new
  * connection; one that may have run is not, and its caller hears of the
  * lost connection. Messages name the URL with its password hidden
- * (url_shown): the password goes to AUTH and nowhere else. */
+ * (url_shown): the password goes to AUTH and nowhere else. At the end, a
+ * reader with no connection, for tests and fuzzing. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -423,21 +424,22 @@ redis_io_error(agora_redis *r)
 	return AGORA_EREDIS;
 }
 
-/* Translate an error reply; our scripts say "AGORA_ENOTFOUND detail". */
+/* Translate an error reply, keeping its text in why; our scripts say
+ * "AGORA_ENOTFOUND detail". */
 static agora_err
-redis_reply_error(agora_redis *r, const redisReply *rep)
+redis_reply_error(const redisReply *rep, char *why, size_t len)
 {
 	const char *s = rep->str;
 
-	agora__redis_set_err(r, "%s", s);
+	snprintf(why, len, "%s", s);
 	if (strncmp(s, "AGORA_", 6) == 0) {
 		const char *sp = strchr(s, ' ');
 		size_t n = sp != NULL ? (size_t)(sp - s - 6) : strlen(s + 6);
 		for (int e = 0; e <= (int)AGORA_EAGENT; e++) {
 			const char *name = agora_errname((agora_err)e);
 			if (strlen(name) == n && memcmp(name, s + 6, n) == 0) {
-				agora__redis_set_err(r, "%s",
-				                     sp != NULL ? sp + 1 : s);
+				snprintf(why, len, "%s",
+				         sp != NULL ? sp + 1 : s);
 				return (agora_err)e;
 			}
 		}
@@ -481,7 +483,8 @@ agora__redis_get(agora_redis *r, agora_reply **out)
 	r->pending--;
 	rep = reply;
 	if (rep->type == REDIS_REPLY_ERROR) {
-		agora_err rv = redis_reply_error(r, rep);
+		agora_err rv =
+		    redis_reply_error(rep, r->errstr, sizeof(r->errstr));
 		freeReplyObject(rep);
 		return rv;
 	}
@@ -770,4 +773,72 @@ void
 agora__reply_free(agora_reply *rep)
 {
 	freeReplyObject(rep);
+}
+
+/* A reader with no connection: hiredis' reply parser alone, and a reply
+ * taken from it handled as agora__redis_get handles one. */
+struct agora_reply_reader {
+	redisReader *rd;
+	char errstr[256];
+};
+
+agora_reply_reader *
+agora__reply_reader_new(void)
+{
+	agora_reply_reader *rd = agora_calloc(1, sizeof(*rd));
+
+	rd->rd = redisReaderCreate();
+	if (rd->rd == NULL) {
+		agora_free(rd);
+		return NULL;
+	}
+	return rd;
+}
+
+void
+agora__reply_reader_free(agora_reply_reader *rd)
+{
+	if (rd == NULL) {
+		return;
+	}
+	redisReaderFree(rd->rd);
+	agora_free(rd);
+}
+
+agora_err
+agora__reply_reader_feed(agora_reply_reader *rd, const char *buf, size_t len)
+{
+	if (redisReaderFeed(rd->rd, buf, len) != REDIS_OK) {
+		snprintf(rd->errstr, sizeof(rd->errstr), "%s", rd->rd->errstr);
+		return AGORA_EREDIS;
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora__reply_reader_get(agora_reply_reader *rd, agora_reply **out)
+{
+	void *reply = NULL;
+	redisReply *rep;
+
+	*out = NULL;
+	if (redisReaderGetReply(rd->rd, &reply) != REDIS_OK) {
+		snprintf(rd->errstr, sizeof(rd->errstr), "%s", rd->rd->errstr);
+		return AGORA_EREDIS;
+	}
+	rep = reply;
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+		agora_err rv =
+		    redis_reply_error(rep, rd->errstr, sizeof(rd->errstr));
+		freeReplyObject(rep);
+		return rv;
+	}
+	*out = (agora_reply *)rep;
+	return AGORA_OK;
+}
+
+const char *
+agora__reply_reader_errstr(const agora_reply_reader *rd)
+{
+	return rd->errstr;
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of core/: messages and their codec, caps, UTF-8 and role
- * names, buffers, JSON errors with line numbers, frames, config. */
+ * names, buffers, JSON errors with line numbers, frames, config, Redis
+ * replies read from bytes. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "redis_cmd.h"
 #include "test.h"
 
 static void
@@ -393,6 +395,30 @@ redis_url_errors(void **state)
 	assert_null(r);
 }
 
+static void
+reply_reader_maps_error_replies(void **state)
+{
+	static const char in[] = "-AGORA_ENOTFOUND no role bob\r\n"
+	                         "-AGORA_NOSUCH x\r\n-ERR\r\n+OK\r\n";
+	agora_reply_reader *rd = agora__reply_reader_new();
+	agora_reply *rep = NULL;
+
+	(void)state;
+	AGORA_PASS(agora__reply_reader_feed(rd, in, sizeof(in) - 1));
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_ENOTFOUND);
+	assert_string_equal(agora__reply_reader_errstr(rd), "no role bob");
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_EREDIS);
+	assert_string_equal(agora__reply_reader_errstr(rd), "AGORA_NOSUCH x");
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_EREDIS);
+	assert_null(rep);
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_int_equal(agora__reply_type(rep), AGORA_REPLY_STATUS);
+	agora__reply_free(rep);
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_null(rep); /* more bytes needed */
+	agora__reply_reader_free(rd);
+}
+
 int
 main(void)
 {
@@ -414,6 +440,7 @@ main(void)
 		cmocka_unit_test(proc_spawns_stops_and_restarts),
 		cmocka_unit_test(redis_server_missing_says_how_to_install),
 		cmocka_unit_test(redis_url_errors),
+		cmocka_unit_test(reply_reader_maps_error_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

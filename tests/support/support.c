@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redis_cmd.h"
 #include "test.h"
 
 static agora_redis_server *t_server;
@@ -308,6 +309,20 @@ t_msgs(const agora_msgs *ms)
 		               ms->v[i]->sent_from, ms->v[i]->content);
 	}
 	return agora_buf_steal(&b);
+}
+
+struct agora_reply *
+t_reply(const char *resp, size_t len)
+{
+	agora_reply_reader *rd = agora__reply_reader_new();
+	agora_reply *rep = NULL;
+
+	assert_non_null(rd);
+	AGORA_PASS(agora__reply_reader_feed(rd, resp, len));
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_non_null(rep);
+	agora__reply_reader_free(rd);
+	return rep;
 }
 
 /* ---- test kinds -------------------------------------------------------- */
