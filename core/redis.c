@@ -28,8 +28,24 @@
 
 #define REDIS_MAX_SCRIPTS 16
 
+/* The most items an array reply may announce. hiredis 0.14 allocates an
+ * array's item pointers as soon as it reads the count, before any item
+ * has come (and has no maxelements), so the 13 bytes "*2000000000\r\n"
+ * would have it ask for 16 GB. The cap is above any reply our configs
+ * allow: a drain's bodies, 2 x (env.call_work + env.drain_max) items, are
+ * 22 million at those keys' maximums. */
+#define REDIS_MAX_ELEMENTS (1 << 25)
+
+/* A reader's reply functions: hiredis' own, with arrays capped. */
+struct redis_cap {
+	redisReplyObjectFunctions fn;
+	void *(*create_array)(const redisReadTask *task, int elements);
+	long long refused; /* the count of an array refused, or 0 */
+};
+
 struct agora_redis {
 	redisContext *ctx;
+	struct redis_cap cap; /* on ctx's reader */
 	char *url;
 	char *url_shown; /* url without its user-info, for messages */
 	char *host;      /* NULL for unix */
@@ -252,6 +268,44 @@ agora_redis_url_auth(const char *url, const char *password)
 	return agora_buf_steal(&b);
 }
 
+static void *
+redis_create_array(const redisReadTask *task, int elements)
+{
+	struct redis_cap *cap = task->privdata;
+
+	if (elements > REDIS_MAX_ELEMENTS) {
+		cap->refused = elements;
+		return NULL; /* hiredis takes it for out of memory */
+	}
+	return cap->create_array(task, elements);
+}
+
+/* Put the cap on reader rd (cap must live as long as rd). */
+static void
+redis_cap_reader(struct redis_cap *cap, redisReader *rd)
+{
+	cap->fn = *rd->fn;
+	cap->create_array = rd->fn->createArray;
+	cap->fn.createArray = redis_create_array;
+	cap->refused = 0;
+	rd->fn = &cap->fn;
+	rd->privdata = cap;
+}
+
+/* Why a reader failed, in why: hiredis' text, or the cap's. */
+static void
+redis_reader_why(const struct redis_cap *cap, const char *errstr, char *why,
+                 size_t len)
+{
+	if (cap->refused > 0) {
+		snprintf(why, len, "a reply of %lld items (at most %d)",
+		         cap->refused, REDIS_MAX_ELEMENTS);
+	} else {
+		snprintf(why, len, "%s",
+		         errstr[0] != '\0' ? errstr : "i/o error");
+	}
+}
+
 static agora_err
 redis_dial(agora_redis *r)
 {
@@ -280,6 +334,7 @@ redis_dial(agora_redis *r)
 		r->ctx = NULL;
 		return AGORA_EREDIS;
 	}
+	redis_cap_reader(&r->cap, r->ctx->reader);
 	redisSetTimeout(r->ctx, r->timeout);
 	if (r->password != NULL) {
 		rep = redisCommand(r->ctx, "AUTH %s", r->password);
@@ -406,8 +461,12 @@ redis_io_error(agora_redis *r)
 {
 	const char *why = r->ctx->errstr;
 
-	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
-	    strstr(why, "Broken pipe")) {
+	if (r->cap.refused > 0) {
+		char what[128];
+		redis_reader_why(&r->cap, why, what, sizeof(what));
+		agora__redis_set_err(r, "%s: %s", r->url_shown, what);
+	} else if (r->ctx->err == REDIS_ERR_EOF ||
+	           strstr(why, "reset by peer") || strstr(why, "Broken pipe")) {
 		agora__redis_set_err(
 		    r, "%s: connection lost (%s)", r->url_shown,
 		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server"
@@ -775,10 +834,12 @@ agora__reply_free(agora_reply *rep)
 	freeReplyObject(rep);
 }
 
-/* A reader with no connection: hiredis' reply parser alone, and a reply
- * taken from it handled as agora__redis_get handles one. */
+/* A reader with no connection: hiredis' reply parser alone, capped as a
+ * connection's is, and a reply taken from it handled as agora__redis_get
+ * handles one. */
 struct agora_reply_reader {
 	redisReader *rd;
+	struct redis_cap cap;
 	char errstr[256];
 };
 
@@ -792,6 +853,7 @@ agora__reply_reader_new(void)
 		agora_free(rd);
 		return NULL;
 	}
+	redis_cap_reader(&rd->cap, rd->rd);
 	return rd;
 }
 
@@ -809,7 +871,8 @@ agora_err
 agora__reply_reader_feed(agora_reply_reader *rd, const char *buf, size_t len)
 {
 	if (redisReaderFeed(rd->rd, buf, len) != REDIS_OK) {
-		snprintf(rd->errstr, sizeof(rd->errstr), "%s", rd->rd->errstr);
+		redis_reader_why(&rd->cap, rd->rd->errstr, rd->errstr,
+		                 sizeof(rd->errstr));
 		return AGORA_EREDIS;
 	}
 	return AGORA_OK;
@@ -823,7 +886,8 @@ agora__reply_reader_get(agora_reply_reader *rd, agora_reply **out)
 
 	*out = NULL;
 	if (redisReaderGetReply(rd->rd, &reply) != REDIS_OK) {
-		snprintf(rd->errstr, sizeof(rd->errstr), "%s", rd->rd->errstr);
+		redis_reader_why(&rd->cap, rd->rd->errstr, rd->errstr,
+		                 sizeof(rd->errstr));
 		return AGORA_EREDIS;
 	}
 	rep = reply;
