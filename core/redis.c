@@ -8,7 +8,8 @@
  * failed: the server cannot have run it) is sent again on the new
  * connection; one that may have run is not, and its caller hears of the
  * lost connection. Messages name the URL with its password hidden
- * (url_shown): the password goes to AUTH and nowhere else. */
+ * (url_shown): the password goes to AUTH and nowhere else. At the end, a
+ * reader with no connection, for tests and fuzzing. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,8 +28,24 @@
 
 #define REDIS_MAX_SCRIPTS 16
 
+/* The most items an array reply may announce. hiredis 0.14 allocates an
+ * array's item pointers as soon as it reads the count, before any item
+ * has come (and has no maxelements), so the 13 bytes "*2000000000\r\n"
+ * would have it ask for 16 GB. The cap is above any reply our configs
+ * allow: a drain's bodies, 2 x (env.call_work + env.drain_max) items, are
+ * 22 million at those keys' maximums. */
+#define REDIS_MAX_ELEMENTS (1 << 25)
+
+/* A reader's reply functions: hiredis' own, with arrays capped. */
+struct redis_cap {
+	redisReplyObjectFunctions fn;
+	void *(*create_array)(const redisReadTask *task, int elements);
+	long long refused; /* the count of an array refused, or 0 */
+};
+
 struct agora_redis {
 	redisContext *ctx;
+	struct redis_cap cap; /* on ctx's reader */
 	char *url;
 	char *url_shown; /* url without its user-info, for messages */
 	char *host;      /* NULL for unix */
@@ -251,6 +268,44 @@ agora_redis_url_auth(const char *url, const char *password)
 	return agora_buf_steal(&b);
 }
 
+static void *
+redis_create_array(const redisReadTask *task, int elements)
+{
+	struct redis_cap *cap = task->privdata;
+
+	if (elements > REDIS_MAX_ELEMENTS) {
+		cap->refused = elements;
+		return NULL; /* hiredis takes it for out of memory */
+	}
+	return cap->create_array(task, elements);
+}
+
+/* Put the cap on reader rd (cap must live as long as rd). */
+static void
+redis_cap_reader(struct redis_cap *cap, redisReader *rd)
+{
+	cap->fn = *rd->fn;
+	cap->create_array = rd->fn->createArray;
+	cap->fn.createArray = redis_create_array;
+	cap->refused = 0;
+	rd->fn = &cap->fn;
+	rd->privdata = cap;
+}
+
+/* Why a reader failed, in why: hiredis' text, or the cap's. */
+static void
+redis_reader_why(const struct redis_cap *cap, const char *errstr, char *why,
+                 size_t len)
+{
+	if (cap->refused > 0) {
+		snprintf(why, len, "a reply of %lld items (at most %d)",
+		         cap->refused, REDIS_MAX_ELEMENTS);
+	} else {
+		snprintf(why, len, "%s",
+		         errstr[0] != '\0' ? errstr : "i/o error");
+	}
+}
+
 static agora_err
 redis_dial(agora_redis *r)
 {
@@ -279,6 +334,7 @@ redis_dial(agora_redis *r)
 		r->ctx = NULL;
 		return AGORA_EREDIS;
 	}
+	redis_cap_reader(&r->cap, r->ctx->reader);
 	redisSetTimeout(r->ctx, r->timeout);
 	if (r->password != NULL) {
 		rep = redisCommand(r->ctx, "AUTH %s", r->password);
@@ -405,8 +461,12 @@ redis_io_error(agora_redis *r)
 {
 	const char *why = r->ctx->errstr;
 
-	if (r->ctx->err == REDIS_ERR_EOF || strstr(why, "reset by peer") ||
-	    strstr(why, "Broken pipe")) {
+	if (r->cap.refused > 0) {
+		char what[128];
+		redis_reader_why(&r->cap, why, what, sizeof(what));
+		agora__redis_set_err(r, "%s: %s", r->url_shown, what);
+	} else if (r->ctx->err == REDIS_ERR_EOF ||
+	           strstr(why, "reset by peer") || strstr(why, "Broken pipe")) {
 		agora__redis_set_err(
 		    r, "%s: connection lost (%s)", r->url_shown,
 		    r->ctx->err == REDIS_ERR_EOF ? "closed by the server"
@@ -423,21 +483,22 @@ redis_io_error(agora_redis *r)
 	return AGORA_EREDIS;
 }
 
-/* Translate an error reply; our scripts say "AGORA_ENOTFOUND detail". */
+/* Translate an error reply, keeping its text in why; our scripts say
+ * "AGORA_ENOTFOUND detail". */
 static agora_err
-redis_reply_error(agora_redis *r, const redisReply *rep)
+redis_reply_error(const redisReply *rep, char *why, size_t len)
 {
 	const char *s = rep->str;
 
-	agora__redis_set_err(r, "%s", s);
+	snprintf(why, len, "%s", s);
 	if (strncmp(s, "AGORA_", 6) == 0) {
 		const char *sp = strchr(s, ' ');
 		size_t n = sp != NULL ? (size_t)(sp - s - 6) : strlen(s + 6);
 		for (int e = 0; e <= (int)AGORA_EAGENT; e++) {
 			const char *name = agora_errname((agora_err)e);
 			if (strlen(name) == n && memcmp(name, s + 6, n) == 0) {
-				agora__redis_set_err(r, "%s",
-				                     sp != NULL ? sp + 1 : s);
+				snprintf(why, len, "%s",
+				         sp != NULL ? sp + 1 : s);
 				return (agora_err)e;
 			}
 		}
@@ -481,7 +542,8 @@ agora__redis_get(agora_redis *r, agora_reply **out)
 	r->pending--;
 	rep = reply;
 	if (rep->type == REDIS_REPLY_ERROR) {
-		agora_err rv = redis_reply_error(r, rep);
+		agora_err rv =
+		    redis_reply_error(rep, r->errstr, sizeof(r->errstr));
 		freeReplyObject(rep);
 		return rv;
 	}
@@ -770,4 +832,77 @@ void
 agora__reply_free(agora_reply *rep)
 {
 	freeReplyObject(rep);
+}
+
+/* A reader with no connection: hiredis' reply parser alone, capped as a
+ * connection's is, and a reply taken from it handled as agora__redis_get
+ * handles one. */
+struct agora_reply_reader {
+	redisReader *rd;
+	struct redis_cap cap;
+	char errstr[256];
+};
+
+agora_reply_reader *
+agora__reply_reader_new(void)
+{
+	agora_reply_reader *rd = agora_calloc(1, sizeof(*rd));
+
+	rd->rd = redisReaderCreate();
+	if (rd->rd == NULL) {
+		agora_free(rd);
+		return NULL;
+	}
+	redis_cap_reader(&rd->cap, rd->rd);
+	return rd;
+}
+
+void
+agora__reply_reader_free(agora_reply_reader *rd)
+{
+	if (rd == NULL) {
+		return;
+	}
+	redisReaderFree(rd->rd);
+	agora_free(rd);
+}
+
+agora_err
+agora__reply_reader_feed(agora_reply_reader *rd, const char *buf, size_t len)
+{
+	if (redisReaderFeed(rd->rd, buf, len) != REDIS_OK) {
+		redis_reader_why(&rd->cap, rd->rd->errstr, rd->errstr,
+		                 sizeof(rd->errstr));
+		return AGORA_EREDIS;
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora__reply_reader_get(agora_reply_reader *rd, agora_reply **out)
+{
+	void *reply = NULL;
+	redisReply *rep;
+
+	*out = NULL;
+	if (redisReaderGetReply(rd->rd, &reply) != REDIS_OK) {
+		redis_reader_why(&rd->cap, rd->rd->errstr, rd->errstr,
+		                 sizeof(rd->errstr));
+		return AGORA_EREDIS;
+	}
+	rep = reply;
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+		agora_err rv =
+		    redis_reply_error(rep, rd->errstr, sizeof(rd->errstr));
+		freeReplyObject(rep);
+		return rv;
+	}
+	*out = (agora_reply *)rep;
+	return AGORA_OK;
+}
+
+const char *
+agora__reply_reader_errstr(const agora_reply_reader *rd)
+{
+	return rd->errstr;
 }

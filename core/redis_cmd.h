@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Private: commands on an agora_redis for env/ and registry/. Replies are
  * hiredis replies seen through an opaque type, so no hiredis header leaks
- * beyond core/redis.c. Error replies become error codes: a script error
- * starting "AGORA_<NAME> " maps to AGORA_<NAME>, anything else to
- * AGORA_EREDIS; the text is kept for agora_redis_errstr(). */
+ * beyond core/redis.c; a reader with no connection (agora_reply_reader)
+ * makes the same replies from bytes, for tests and fuzzing. Error replies
+ * become error codes: a script error starting "AGORA_<NAME> " maps to
+ * AGORA_<NAME>, anything else to AGORA_EREDIS; the text is kept for
+ * agora_redis_errstr(). */
 #ifndef AGORA_CORE_REDIS_CMD_H
 #define AGORA_CORE_REDIS_CMD_H
 
@@ -55,5 +57,23 @@ long long agora__reply_int(const agora_reply *rep);
 size_t agora__reply_len(const agora_reply *rep);
 const agora_reply *agora__reply_at(const agora_reply *rep, size_t i);
 void agora__reply_free(agora_reply *rep);
+
+/* A reader of RESP bytes with no connection behind it, for tests and
+ * fuzzing: what a server could send, parsed as a connection parses it.
+ * Not thread-safe; one reader per thread. */
+typedef struct agora_reply_reader agora_reply_reader;
+
+/* NULL only if hiredis could not allocate. */
+agora_reply_reader *agora__reply_reader_new(void);
+void agora__reply_reader_free(agora_reply_reader *rd);
+/* Append bytes (copied). */
+agora_err agora__reply_reader_feed(agora_reply_reader *rd, const char *buf,
+                                   size_t len);
+/* The next whole reply, as agora__redis_get returns it: AGORA_OK with *out
+ * the reply (the caller's to free) or NULL when more bytes are needed; an
+ * error reply's code, with its text in agora__reply_reader_errstr; or
+ * AGORA_EREDIS for bytes that are not RESP (the reader is then spent). */
+agora_err agora__reply_reader_get(agora_reply_reader *rd, agora_reply **out);
+const char *agora__reply_reader_errstr(const agora_reply_reader *rd);
 
 #endif

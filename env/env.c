@@ -11,14 +11,13 @@
  * Lists hold ids, so a message sent to all is stored once, and a drain
  * fetches all its bodies with one HMGET. See docs/environment.md. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
 #include "agora/env.h"
-#include "agora/log.h"
 #include "agora/random.h"
+#include "env_decode.h"
 #include "redis_cmd.h"
 
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
@@ -293,22 +292,6 @@ agora_env_register_roles(agora_env *env, const char *const *roles, size_t n)
 	return rv;
 }
 
-static agora_err
-env_strings(agora_env *env, const agora_reply *rep, agora_strv *out)
-{
-	(void)env;
-	for (size_t i = 0; i < agora__reply_len(rep); i++) {
-		size_t len;
-		const char *s = agora__reply_str(agora__reply_at(rep, i), &len);
-		if (s != NULL) {
-			char *copy = agora_strndup(s, len);
-			agora_strv_push(out, copy);
-			agora_free(copy);
-		}
-	}
-	return AGORA_OK;
-}
-
 agora_err
 agora_env_roles(agora_env *env, agora_strv *out)
 {
@@ -319,7 +302,7 @@ agora_env_roles(agora_env *env, agora_strv *out)
 	agora_strv_clear(out);
 	rv = agora__redis_cmdv(env->r, &rep, "LRANGE", key, "0", "-1", NULL);
 	if (rv == AGORA_OK) {
-		env_strings(env, rep, out);
+		env_decode_strings(rep, out);
 	} else {
 		snprintf(env->errstr, sizeof(env->errstr), "%s",
 		         agora_redis_errstr(env->r));
@@ -400,12 +383,8 @@ store_call(agora_env *env, const char *mode, agora_msg *const *msgs,
 	if (rv == AGORA_OK) {
 		rv = env_eval(env, &script_store, &ab, &rep);
 	}
-	if (rv == AGORA_OK && strcmp(mode, "store") == 0 &&
-	    agora__reply_len(rep) == i1 - i0) {
-		for (size_t i = i0; i < i1; i++) {
-			msgs[i]->id = (uint64_t)agora__reply_int(
-			    agora__reply_at(rep, i - i0));
-		}
+	if (rv == AGORA_OK && strcmp(mode, "store") == 0) {
+		env_decode_ids(rep, msgs + i0, i1 - i0);
 	}
 	agora__reply_free(rep);
 	ab_free(&ab);
@@ -479,102 +458,6 @@ agora_env_store(agora_env *env, agora_msg *msg)
 	return agora_env_store_many(env, &msg, NULL, 1);
 }
 
-/* Decode a body from Redis; a body we cannot read is logged and skipped,
- * never fatal (only our own encoder writes these keys). */
-static void
-env_decode_into(agora_env *env, const char *s, size_t len, bool redelivered,
-                agora_msgs *out)
-{
-	agora_msg *m = NULL;
-	char why[160];
-
-	if (agora_msg_decode(&m, s, len, why, sizeof(why)) != AGORA_OK) {
-		agora_log(AGORA_LOG_WARN, "env", "session %s: skipping %s",
-		          env->session, why);
-		return;
-	}
-	m->redelivered = redelivered;
-	agora_msgs_push(out, m);
-}
-
-/* A drained body, decoded once however many roles it went to, and shared
- * by them (one copy more, flagged, for the roles it was redelivered to). */
-struct drained {
-	const char *id;
-	size_t idlen;
-	agora_msg *m;
-	agora_msg *again; /* m with redelivered set, made when needed */
-};
-
-static int
-drained_cmp(const void *a, const void *b)
-{
-	const struct drained *x = a, *y = b;
-	size_t n = x->idlen < y->idlen ? x->idlen : y->idlen;
-	int c = memcmp(x->id, y->id, n);
-
-	return c != 0 ? c : (x->idlen < y->idlen ? -1 : x->idlen > y->idlen);
-}
-
-/* Decode the distinct bodies (the reply's last list), sorted by id. */
-static struct drained *
-drain_bodies(agora_env *env, const agora_reply *list, size_t *nout)
-{
-	size_t n = agora__reply_len(list) / 2, m = 0;
-	struct drained *v = agora_calloc(n + 1, sizeof(*v));
-
-	for (size_t k = 0; k < n; k++) {
-		size_t blen;
-		const char *body =
-		    agora__reply_str(agora__reply_at(list, 2 * k + 1), &blen);
-		agora_msgs one = { 0 };
-		v[m].id =
-		    agora__reply_str(agora__reply_at(list, 2 * k), &v[m].idlen);
-		if (v[m].id == NULL || body == NULL) {
-			continue;
-		}
-		env_decode_into(env, body, blen, false, &one);
-		if (one.n == 1) {
-			v[m++].m = one.v[0];
-		}
-		agora_free(one.v);
-	}
-	qsort(v, m, sizeof(*v), drained_cmp);
-	*nout = m;
-	return v;
-}
-
-static void
-drain_role(const agora_reply *list, struct drained *bodies, size_t nb,
-           agora_msgs *out)
-{
-	for (size_t k = 0; k + 1 < agora__reply_len(list); k += 2) {
-		size_t flen;
-		const char *flag =
-		    agora__reply_str(agora__reply_at(list, k), &flen);
-		struct drained key = { 0 };
-		struct drained *hit;
-
-		key.id =
-		    agora__reply_str(agora__reply_at(list, k + 1), &key.idlen);
-		hit = key.id != NULL
-		          ? bsearch(&key, bodies, nb, sizeof(key), drained_cmp)
-		          : NULL;
-		if (hit == NULL) {
-			continue; /* its body is gone */
-		}
-		if (flag != NULL && flag[0] == 'r') {
-			if (hit->again == NULL) {
-				hit->again = agora_msg_dup(hit->m);
-				hit->again->redelivered = true;
-			}
-			agora_msgs_push(out, agora_msg_ref(hit->again));
-		} else {
-			agora_msgs_push(out, agora_msg_ref(hit->m));
-		}
-	}
-}
-
 /* One drain call for roles[0..n-1]; *done says how many it reached (it
  * stops after env->work entries). */
 static agora_err
@@ -583,8 +466,7 @@ drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
-	struct drained *bodies = NULL;
-	size_t nb = 0, k = 0;
+	char why[128];
 	agora_err rv;
 
 	ab_pushs(&ab, env->prefix);
@@ -598,31 +480,17 @@ drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
 	}
 	rv = env_eval(env, &script_drain, &ab, &rep);
 	env->owner_set = env->owner_set || rv == AGORA_OK;
+	*done = 0;
 	if (rv == AGORA_OK) {
-		k = agora__reply_len(rep);
-		if (k < 2 || k > n + 1) {
-			agora__redis_set_err(env->r,
-			                     "drain: a reply of %zu lists", k);
-			snprintf(env->errstr, sizeof(env->errstr), "%s",
-			         agora_redis_errstr(env->r));
-			rv = AGORA_EREDIS;
+		rv = env_decode_drain(rep, n, outs, done, env->session, why,
+		                      sizeof(why));
+		if (rv != AGORA_OK) {
+			agora__redis_set_err(env->r, "%s", why);
+			snprintf(env->errstr, sizeof(env->errstr), "%s", why);
 		}
-		k = rv == AGORA_OK ? k - 1 : 0;
 	}
-	if (rv == AGORA_OK) {
-		bodies = drain_bodies(env, agora__reply_at(rep, k), &nb);
-	}
-	for (size_t i = 0; rv == AGORA_OK && i < k; i++) {
-		drain_role(agora__reply_at(rep, i), bodies, nb, &outs[i]);
-	}
-	for (size_t b = 0; b < nb; b++) {
-		agora_msg_free(bodies[b].m);
-		agora_msg_free(bodies[b].again);
-	}
-	agora_free(bodies);
 	agora__reply_free(rep);
 	ab_free(&ab);
-	*done = k;
 	return rv;
 }
 
@@ -705,7 +573,7 @@ agora_env_notified_roles(agora_env *env, agora_strv *out)
 	ab_pushs(&ab, env->prefix);
 	rv = env_eval(env, &script_notified, &ab, &rep);
 	if (rv == AGORA_OK) {
-		env_strings(env, rep, out);
+		env_decode_strings(rep, out);
 	}
 	agora__reply_free(rep);
 	ab_free(&ab);
@@ -732,16 +600,8 @@ env_bodies_many(agora_env *env, const char *const *suffixes, size_t n,
 		ab_pushs(&ab, suffixes[i]);
 	}
 	rv = env_eval(env, &script_bodies, &ab, &rep);
-	for (size_t i = 0; rv == AGORA_OK && i < n; i++) {
-		const agora_reply *list = agora__reply_at(rep, i);
-		for (size_t k = 0; k < agora__reply_len(list); k++) {
-			size_t len;
-			const char *s =
-			    agora__reply_str(agora__reply_at(list, k), &len);
-			if (s != NULL) {
-				env_decode_into(env, s, len, false, &outs[i]);
-			}
-		}
+	if (rv == AGORA_OK) {
+		env_decode_bodies(rep, n, outs, env->session);
 	}
 	agora__reply_free(rep);
 	ab_free(&ab);

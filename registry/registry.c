@@ -5,39 +5,18 @@
  * sorted set "agora:{s}:agents" (score: the time of first registration) for
  * listing in order. Batches are pipelined. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
 #include "agora/registry.h"
-#include "redis_cmd.h"
+#include "registry_decode.h"
 
 struct agora_registry {
 	agora_redis *r;
 	char *prefix;
 	char errstr[256];
 };
-
-static const char *const status_names[] = { "idle", "busy", "offline",
-	                                    "error" };
-
-const char *
-agora_agent_status_name(agora_agent_status s)
-{
-	return (unsigned)s < 4 ? status_names[s] : "unknown";
-}
-
-static agora_agent_status
-status_parse(const char *s)
-{
-	for (int i = 0; i < 4; i++) {
-		if (s != NULL && strcmp(s, status_names[i]) == 0) {
-			return (agora_agent_status)i;
-		}
-	}
-	return AGORA_AGENT_OFFLINE;
-}
 
 static agora_err
 reg_fail(agora_registry *reg, agora_err rv)
@@ -173,54 +152,6 @@ agora_registry_put(agora_registry *reg, const agora_agent_info *info)
 	return agora_registry_put_many(reg, info, 1);
 }
 
-static void
-info_from_hash(agora_agent_info *out, const agora_reply *rep)
-{
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i + 1 < agora__reply_len(rep); i += 2) {
-		size_t kl, vl;
-		const char *k = agora__reply_str(agora__reply_at(rep, i), &kl);
-		const char *v =
-		    agora__reply_str(agora__reply_at(rep, i + 1), &vl);
-		char *val;
-
-		if (k == NULL || v == NULL) {
-			continue;
-		}
-		val = agora_strndup(v, vl);
-		if (strcmp(k, "role") == 0) {
-			out->role = val;
-			val = NULL;
-		} else if (strcmp(k, "kind") == 0) {
-			out->kind = val;
-			val = NULL;
-		} else if (strcmp(k, "server") == 0) {
-			out->server = val;
-			val = NULL;
-		} else if (strcmp(k, "status") == 0) {
-			out->status = status_parse(val);
-		} else if (strcmp(k, "human") == 0) {
-			out->human = val[0] == '1';
-		} else if (strcmp(k, "watcher") == 0) {
-			out->watcher = val[0] == '1';
-		} else if (strcmp(k, "steps") == 0) {
-			out->steps = strtoull(val, NULL, 10);
-		} else if (strcmp(k, "last_seen") == 0) {
-			out->last_seen_ms = strtoll(val, NULL, 10);
-		} else if (strcmp(k, "prompt_tokens") == 0) {
-			out->prompt_tokens = strtoull(val, NULL, 10);
-		} else if (strcmp(k, "completion_tokens") == 0) {
-			out->completion_tokens = strtoull(val, NULL, 10);
-		} else if (strcmp(k, "total_tokens") == 0) {
-			out->total_tokens = strtoull(val, NULL, 10);
-		} else if (strcmp(k, "last_finish") == 0) {
-			snprintf(out->last_finish, sizeof(out->last_finish),
-			         "%s", val);
-		}
-		agora_free(val);
-	}
-}
-
 agora_err
 agora_registry_get(agora_registry *reg, const char *role, agora_agent_info *out)
 {
@@ -240,7 +171,7 @@ agora_registry_get(agora_registry *reg, const char *role, agora_agent_info *out)
 		agora__reply_free(rep);
 		return AGORA_ENOTFOUND;
 	}
-	info_from_hash(out, rep);
+	reg_agent_from_hash(out, rep);
 	agora__reply_free(rep);
 	return AGORA_OK;
 }
@@ -268,8 +199,8 @@ agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
 		size_t len;
 		const char *role =
 		    agora__reply_str(agora__reply_at(roles, i), &len);
-		char *key =
-		    agora_sprintf("%sagent:%.*s", reg->prefix, (int)len, role);
+		char *key = agora_sprintf("%sagent:%.*s", reg->prefix, (int)len,
+		                          role != NULL ? role : "");
 		const char *argv[] = { "HGETALL", key };
 		size_t lens[] = { 7, strlen(key) };
 		rv = agora__redis_append(reg->r, 2, argv, lens);
@@ -279,7 +210,7 @@ agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
 		agora_reply *rep = NULL;
 		rv = agora__redis_get(reg->r, &rep);
 		if (rv == AGORA_OK) {
-			info_from_hash(&v[i], rep);
+			reg_agent_from_hash(&v[i], rep);
 		}
 		agora__reply_free(rep);
 	}

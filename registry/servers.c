@@ -9,9 +9,8 @@
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
-#include "agora/json.h"
 #include "agora/registry.h"
-#include "redis_cmd.h"
+#include "registry_decode.h"
 
 #define SERVERS_KEY "agora:servers"
 
@@ -33,57 +32,18 @@ agora_servers_remove(agora_redis *r, const char *url)
 	return agora__redis_cmdv(r, NULL, "HDEL", SERVERS_KEY, url, NULL);
 }
 
-static void
-server_parse(agora_server_info *s, const char *url, const char *line,
-             size_t len)
-{
-	agora_json *doc = NULL;
-	int64_t v;
-
-	s->url = agora_strdup(url);
-	if (agora_json_parse(&doc, line, len, 4096, 4, NULL, 0) != AGORA_OK) {
-		return;
-	}
-	if (agora_json_int(agora_json_get(doc, "pid"), 0, INT32_MAX, &v)) {
-		s->pid = (int)v;
-	}
-	if (agora_json_int(agora_json_get(doc, "agents"), 0, INT64_MAX, &v)) {
-		s->agents = (size_t)v;
-	}
-	if (agora_json_int(agora_json_get(doc, "busy"), 0, INT64_MAX, &v)) {
-		s->busy = (size_t)v;
-	}
-	if (agora_json_int(agora_json_get(doc, "ts_ms"), 0, INT64_MAX, &v)) {
-		s->last_seen_ms = v;
-	}
-	s->live = agora_wall_ms() - s->last_seen_ms < AGORA_SERVER_STALE_MS;
-	agora_json_free(doc);
-}
-
 agora_err
 agora_servers_list(agora_redis *r, agora_server_info **out, size_t *n)
 {
 	agora_reply *rep = NULL;
 	agora_err rv = agora__redis_cmdv(r, &rep, "HGETALL", SERVERS_KEY, NULL);
-	size_t m;
 
 	*out = NULL;
 	*n = 0;
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	m = agora__reply_len(rep) / 2;
-	*out = agora_calloc(m + 1, sizeof(agora_server_info));
-	for (size_t i = 0; i < m; i++) {
-		size_t len;
-		const char *url =
-		    agora__reply_str(agora__reply_at(rep, 2 * i), NULL);
-		const char *line =
-		    agora__reply_str(agora__reply_at(rep, 2 * i + 1), &len);
-		if (url != NULL && line != NULL) {
-			server_parse(&(*out)[(*n)++], url, line, len);
-		}
-	}
+	reg_servers_from_hash(rep, out, n);
 	agora__reply_free(rep);
 	return AGORA_OK;
 }

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of core/: messages and their codec, caps, UTF-8 and role
- * names, buffers, JSON errors with line numbers, frames, config. */
+ * names, buffers, JSON errors with line numbers, frames, config, Redis
+ * replies read from bytes. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "redis_cmd.h"
 #include "test.h"
 
 static void
@@ -393,6 +398,100 @@ redis_url_errors(void **state)
 	assert_null(r);
 }
 
+static void
+reply_reader_maps_error_replies(void **state)
+{
+	static const char in[] = "-AGORA_ENOTFOUND no role bob\r\n"
+	                         "-AGORA_NOSUCH x\r\n-ERR\r\n+OK\r\n";
+	agora_reply_reader *rd = agora__reply_reader_new();
+	agora_reply *rep = NULL;
+
+	(void)state;
+	AGORA_PASS(agora__reply_reader_feed(rd, in, sizeof(in) - 1));
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_ENOTFOUND);
+	assert_string_equal(agora__reply_reader_errstr(rd), "no role bob");
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_EREDIS);
+	assert_string_equal(agora__reply_reader_errstr(rd), "AGORA_NOSUCH x");
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_EREDIS);
+	assert_null(rep);
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_int_equal(agora__reply_type(rep), AGORA_REPLY_STATUS);
+	agora__reply_free(rep);
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_null(rep); /* more bytes needed */
+	agora__reply_reader_free(rd);
+}
+
+/* hiredis 0.14 allocates an array's item pointers when it reads the
+ * count: 13 bytes could make it ask for 16 GB. Arrays over the cap are
+ * refused, by a reader and on a connection alike. */
+static const char huge_array[] = "*2000000000\r\n";
+
+static void
+reply_reader_caps_array_counts(void **state)
+{
+	agora_reply_reader *rd = agora__reply_reader_new();
+	agora_reply *rep = NULL;
+
+	(void)state;
+	AGORA_PASS(
+	    agora__reply_reader_feed(rd, huge_array, sizeof(huge_array) - 1));
+	AGORA_FAIL(agora__reply_reader_get(rd, &rep), AGORA_EREDIS);
+	assert_null(rep);
+	assert_non_null(strstr(agora__reply_reader_errstr(rd),
+	                       "a reply of 2000000000 items"));
+	agora__reply_reader_free(rd);
+}
+
+/* A "Redis" on a unix socket that answers its first command with
+ * huge_array, then waits for the client to hang up. */
+static void *
+huge_redis(void *arg)
+{
+	int lfd = *(int *)arg;
+	int fd = accept(lfd, NULL, NULL);
+	char buf[256];
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf)) > 0 &&
+		    write(fd, huge_array, sizeof(huge_array) - 1) > 0) {
+			while (read(fd, buf, sizeof(buf)) > 0) {
+			}
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+redis_connection_caps_array_counts(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/agora-huge-XXXXXX", url[160], err[256];
+	agora_redis *r = NULL;
+	pthread_t th;
+	int lfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/redis.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(pthread_create(&th, NULL, huge_redis, &lfd), 0);
+	snprintf(url, sizeof(url), "unix://%s", sa.sun_path);
+	AGORA_PASS(agora_redis_open(&r, url, 2000, err, sizeof(err)));
+	AGORA_FAIL(agora_redis_ping(r), AGORA_EREDIS);
+	assert_non_null(
+	    strstr(agora_redis_errstr(r), "a reply of 2000000000 items"));
+	agora_redis_close(r);
+	pthread_join(th, NULL);
+	close(lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -414,6 +513,9 @@ main(void)
 		cmocka_unit_test(proc_spawns_stops_and_restarts),
 		cmocka_unit_test(redis_server_missing_says_how_to_install),
 		cmocka_unit_test(redis_url_errors),
+		cmocka_unit_test(reply_reader_maps_error_replies),
+		cmocka_unit_test(reply_reader_caps_array_counts),
+		cmocka_unit_test(redis_connection_caps_array_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

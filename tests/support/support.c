@@ -402,6 +402,20 @@ t_msgs(const agora_msgs *ms)
 	return agora_buf_steal(&b);
 }
 
+struct agora_reply *
+t_reply(const char *resp, size_t len)
+{
+	agora_reply_reader *rd = agora__reply_reader_new();
+	agora_reply *rep = NULL;
+
+	assert_non_null(rd);
+	AGORA_PASS(agora__reply_reader_feed(rd, resp, len));
+	AGORA_PASS(agora__reply_reader_get(rd, &rep));
+	assert_non_null(rep);
+	agora__reply_reader_free(rd);
+	return rep;
+}
+
 /* ---- test kinds -------------------------------------------------------- */
 
 static agora_err

@@ -98,6 +98,11 @@ bool t_wait_listed(agora_center *c, const char *list, const char *role,
 /* Contents of a message list joined as "from>content|from>content". */
 char *t_msgs(const agora_msgs *ms);
 
+/* A reply made from RESP bytes as a connection reads them (a reader of
+ * core/redis_cmd.h); the test fails unless they hold a whole reply that
+ * is not an error. Free with agora__reply_free. */
+struct agora_reply *t_reply(const char *resp, size_t len);
+
 /* Start the fake OpenAI server (tests/support/fake_llm.c) once per test
  * program; its base URL, "http://127.0.0.1:PORT/v1". */
 const char *t_fake_llm(void);
