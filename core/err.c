@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* agora_strerror and agora_errname, generated from AGORA_ERR_MAP. */
+/* agora_strerror, agora_errname and agora_err_parse, generated from
+ * AGORA_ERR_MAP. */
+#include <string.h>
+
 #include "agora/err.h"
 
 const char *
@@ -26,4 +29,16 @@ agora_errname(agora_err err)
 #undef AGORA_ERR_NAME
 	}
 	return "EUNKNOWN";
+}
+
+agora_err
+agora_err_parse(const char *name, agora_err fallback)
+{
+#define AGORA_ERR_FIND(code, text)                      \
+	if (name != NULL && strcmp(name, #code) == 0) { \
+		return AGORA_##code;                    \
+	}
+	AGORA_ERR_MAP(AGORA_ERR_FIND)
+#undef AGORA_ERR_FIND
+	return fallback;
 }

@@ -230,7 +230,11 @@ create_send(struct server_link *s, agora_buf *ops, size_t m, char *err,
 		if (!agora_json_bool(agora_json_get(r, "ok"))) {
 			snprintf(err, errlen, "agent server %s: %s", s->url,
 			         agora_json_str(agora_json_get(r, "error")));
-			rv = AGORA_EAGENT;
+			/* The server's own code: its Redis being down is a
+			 * runtime failure, a bad kind or option bad input. */
+			rv = agora_err_parse(
+			    agora_json_str(agora_json_get(r, "code")),
+			    AGORA_EAGENT);
 		}
 	}
 	agora_json_free(doc);

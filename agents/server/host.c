@@ -84,7 +84,8 @@ host_open(struct host *h, char *err, size_t errlen)
 	return rv;
 }
 
-/* The session could not be opened: every job fails, saying why. */
+/* The session could not be opened: the jobs fail, saying why (a bad URL
+ * for good; Redis away until it answers again, see host_main). */
 static void
 host_refuse(struct host *h, struct job **batch, size_t n, agora_err rv,
             const char *err)
@@ -115,6 +116,12 @@ host_main(void *arg)
 	agora_err open_rv = host_open(h, h->open_err, sizeof(h->open_err));
 
 	while ((n = host_take(h, &batch, &cap)) > 0) {
+		if (open_rv != AGORA_OK && open_rv != AGORA_EINVAL) {
+			/* Redis was away (restarting, say): it may be back,
+			 * and this session is not lost for good. */
+			open_rv =
+			    host_open(h, h->open_err, sizeof(h->open_err));
+		}
 		if (open_rv != AGORA_OK) {
 			host_refuse(h, batch, n, open_rv, h->open_err);
 		} else {

@@ -39,6 +39,9 @@ AGORA_API const char *agora_strerror(agora_err err);
 
 /* The code's name without prefix, such as "ENOTFOUND". */
 AGORA_API const char *agora_errname(agora_err err);
+/* The code named name (as agora_errname gives it, e.g. a peer's "code"
+ * field), or fallback for NULL or a name not known here. */
+AGORA_API agora_err agora_err_parse(const char *name, agora_err fallback);
 
 #ifdef __cplusplus
 }
