@@ -61,9 +61,10 @@ static struct {
 	char models[256];
 	pthread_mutex_t lock; /* guards redis and run */
 	agora_proc *redis;
-	agora_proc *run;  /* the run going now, or NULL */
-	atomic_bool over; /* no more faults */
-	atomic_bool done; /* the check is over: the fault thread may end */
+	agora_proc *run;   /* the run going now, or NULL */
+	atomic_bool over;  /* no more faults */
+	atomic_bool quiet; /* the fault thread has seen `over`: none running */
+	atomic_bool done;  /* the check is over: the fault thread may end */
 	unsigned seed;
 	long faults[F_N];
 	long runs, exits[256];
@@ -198,7 +199,20 @@ run_one(long n)
 	ch.run = NULL;
 	pthread_mutex_unlock(&ch.lock);
 	st = agora_proc_status(p);
-	ch.exits[WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)]++;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	ch.exits[st & 255]++;
+	if (st == 2) {
+		/* Bad input, which a fault should not cause: say what. */
+		char line[512] = "";
+		FILE *f = fopen(logpath, "r");
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL &&
+		       strncmp(line, "agora: ", 7) != 0) {
+		}
+		if (f != NULL) {
+			fclose(f);
+		}
+		printf("chaos: %s exited 2: %s", session, line);
+	}
 	ch.runs++;
 	agora_proc_free(p);
 }
@@ -300,6 +314,9 @@ fault_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&ch.over)) {
 		agora_sleep_ms(100 + rnd(900));
+		if (atomic_load(&ch.over)) {
+			break;
+		}
 		switch (rnd(10)) {
 		case 0:
 		case 1:
@@ -326,6 +343,7 @@ fault_main(void *arg)
 			break; /* a quiet moment */
 		}
 	}
+	atomic_store(&ch.quiet, true);
 	/* A Redis this thread restarted dies when it ends (PDEATHSIG
 	 * follows the thread that forked): live until the check is done. */
 	while (!atomic_load(&ch.done)) {
@@ -601,6 +619,10 @@ main(int argc, char **argv)
 		run_one(n);
 	}
 	atomic_store(&ch.over, true);
+	/* A Redis restart under way would answer LOADING to the check. */
+	while (!atomic_load(&ch.quiet)) {
+		agora_sleep_ms(10);
+	}
 
 	if (agora_redis_open(&r, ch.redis_url, 5000, err, sizeof(err)) !=
 	    AGORA_OK) {
