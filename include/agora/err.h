@@ -10,23 +10,24 @@ extern "C" {
 
 #define AGORA_API __attribute__((visibility("default")))
 
-#define AGORA_ERR_MAP(X)                               \
-	X(OK, "success")                               \
-	X(EINVAL, "invalid argument")                  \
-	X(ETIMEDOUT, "timed out")                      \
-	X(ECLOSED, "object closed")                    \
-	X(ECANCELED, "operation canceled")             \
-	X(ENOTFOUND, "no such agent, role or key")     \
-	X(ETOOBIG, "message or buffer over its limit") \
-	X(EPROTO, "malformed message")                 \
-	X(ETRANSPORT, "transport failure")             \
-	X(EREDIS, "redis failure")                     \
-	X(EHTTP, "http or llm failure")                \
-	X(EINTERNAL, "internal error")                 \
-	X(EEXIST, "already exists")                    \
-	X(ESYS, "system call failed")                  \
-	X(EAGENT, "agent failed")                      \
-	X(EAUTH, "not authorised: missing or wrong token")
+#define AGORA_ERR_MAP(X)                                   \
+	X(OK, "success")                                   \
+	X(EINVAL, "invalid argument")                      \
+	X(ETIMEDOUT, "timed out")                          \
+	X(ECLOSED, "object closed")                        \
+	X(ECANCELED, "operation canceled")                 \
+	X(ENOTFOUND, "no such agent, role or key")         \
+	X(ETOOBIG, "message or buffer over its limit")     \
+	X(EPROTO, "malformed message")                     \
+	X(ETRANSPORT, "transport failure")                 \
+	X(EREDIS, "redis failure")                         \
+	X(EHTTP, "http or llm failure")                    \
+	X(EINTERNAL, "internal error")                     \
+	X(EEXIST, "already exists")                        \
+	X(ESYS, "system call failed")                      \
+	X(EAGENT, "agent failed")                          \
+	X(EAUTH, "not authorised: missing or wrong token") \
+	X(EAGAIN, "not now: try again later")
 
 typedef enum agora_err {
 #define AGORA_ERR_ENUM(name, text) AGORA_##name,
