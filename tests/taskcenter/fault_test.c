@@ -164,7 +164,8 @@ redis_killed_before_a_send_is_an_error(void **state)
 static agora_proc *
 aof_redis(const char *dir)
 {
-	char sock[256], err[256];
+	char sock[256], err[256], url[300];
+	bool ready = false;
 	const char *argv[] = { "redis-server",
 		               "--port",
 		               "0",
@@ -185,10 +186,20 @@ aof_redis(const char *dir)
 	snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
 	unlink(sock);
 	AGORA_PASS(agora_proc_spawn(&p, &po, err, sizeof(err)));
-	for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++) {
-		agora_sleep_ms(10); /* until it listens */
+	snprintf(url, sizeof(url), "unix://%s", sock);
+	/* Until it answers: it listens before it has loaded its files, and
+	 * says LOADING meanwhile. */
+	for (int i = 0; i < 1000 && !ready; i++) {
+		agora_redis *r = NULL;
+		ready = agora_redis_open(&r, url, 500, err, sizeof(err)) ==
+		            AGORA_OK &&
+		        agora_redis_ping(r) == AGORA_OK;
+		agora_redis_close(r);
+		if (!ready) {
+			agora_sleep_ms(10);
+		}
 	}
-	assert_int_equal(access(sock, F_OK), 0);
+	assert_true(ready);
 	return p;
 }
 
