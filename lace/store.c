@@ -398,7 +398,7 @@ store_insert_ring(agora_lace_store *st, size_t n, const void *const *cols)
 agora_err
 agora_lace_store_insert(agora_lace_store *st, size_t n, const void *const *cols)
 {
-	size_t most = 0;
+	size_t most = 1; /* every field has a row of a byte or more */
 
 	if (st == NULL || cols == NULL) {
 		return AGORA_EINVAL;
