@@ -266,7 +266,7 @@ too_short_trajectory_is_dropped(void **state)
 {
 	agora_lace_store *st = mk(3);
 	int32_t ids[CAP * 3];
-	void *cols[3] = { ids, ids + CAP, ids + 2 * CAP };
+	void *cols[3] = { ids, ids + (size_t)CAP, ids + (size_t)2 * CAP };
 	int64_t first;
 	size_t n;
 	uint64_t gap;
@@ -288,7 +288,7 @@ too_short_trajectory_is_dropped(void **state)
 	assert_int_equal(first, 12);
 	assert_int_equal(gap, 2);
 	assert_int_equal(n, 5);
-	assert_int_equal(ids[2 * CAP], 1); /* trajectory_id */
+	assert_int_equal(ids[(size_t)2 * CAP], 1); /* trajectory_id */
 	AGORA_PASS(agora_lace_store_since(st, -1, CAP, &first, &n, &gap, cols));
 	assert_int_equal(first, 0);
 	assert_int_equal(n, 10); /* one run: ids 0..9, then the hole */
