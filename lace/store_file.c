@@ -11,11 +11,13 @@
  *   trajectory: capacity x (u64 id, u64 ep_begin, i64 ep_end, u64 traj)
  *   u64 FNV-1a of every byte before it
  *
- * A save writes a temporary file beside the target and renames it, so a
- * crash never leaves half a file under the name. A load reads a file as
- * hostile: every length is checked against the store's own schema before
- * anything is allocated, the bookkeeping is checked for consistency, and
- * the store is changed only once the whole file has passed. */
+ * A save writes a temporary file beside the target (mode 0600, from
+ * mkstemp), syncs it and renames it, so a crash never leaves half a file
+ * under the name; the store stays locked while it is written. A load
+ * reads a file as hostile: every length is checked against the store's
+ * own schema before anything is allocated, the bookkeeping is checked
+ * for consistency, and the store is changed only once the whole file has
+ * passed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
