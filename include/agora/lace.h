@@ -327,7 +327,10 @@ AGORA_API agora_err agora_lace_store_insert(agora_lace_store *st, size_t n,
  * *first, count in *n, field f's values into cols[f] (room for max_n rows
  * each). *gap gets how many rows after `after` are gone already (dropped
  * before they were read). Taken in one step under the store's lock: the
- * ids and the rows agree. */
+ * ids and the rows agree. The rows are one run of consecutive ids, so the
+ * next cursor is *first + *n - 1 (with *n 0, *first is the next id to
+ * come). trajectory: the rows held, also of the trajectory in progress;
+ * the ids of a trajectory dropped as too short are never given (gaps). */
 AGORA_API agora_err agora_lace_store_since(agora_lace_store *st, int64_t after,
                                            size_t max_n, int64_t *first,
                                            size_t *n, uint64_t *gap,
@@ -350,19 +353,23 @@ AGORA_API agora_err agora_lace_traj_end(agora_lace_store *st);
  * and valid[i * (end - begin) + k] says whether that offset lies inside
  * the same trajectory (out holds zeros where it does not). begin 0 and
  * end 1 is the latest sampler. rows (may be NULL) gets the slots drawn.
- * force (may be NULL): sample these slots instead of drawing. */
+ * force (may be NULL): sample these slots instead of drawing (a position
+ * as traj_window gives it is taken mod capacity); one outside the window
+ * is AGORA_EINVAL. No field so named: AGORA_ENOTFOUND. */
 AGORA_API agora_err agora_lace_traj_sample(agora_lace_store *st, size_t n,
                                            const char *field, int begin,
                                            int end, const size_t *force,
                                            void *out, bool *valid,
                                            size_t *rows);
-/* trajectory: the sampleable slots are [*begin, *end) (mod capacity). */
+/* trajectory: the sampleable slots are [*begin, *end) (mod capacity).
+ * queued, replay: the rows held. */
 AGORA_API void agora_lace_traj_window(agora_lace_store *st, uint64_t *begin,
                                       uint64_t *end);
 
 /* Save every row and the bookkeeping (also the sampling window) to a file,
  * and load it into a store of the same kind, capacity and fields (another
- * is AGORA_EINVAL naming the difference). */
+ * is AGORA_EINVAL naming the difference). A file cut short or corrupted is
+ * AGORA_EPROTO; a failed load leaves the store as it was. */
 AGORA_API agora_err agora_lace_store_save(agora_lace_store *st,
                                           const char *path, char *err,
                                           size_t errlen);
