@@ -95,7 +95,8 @@ dial_tls(nng_socket sock, const char *url, int flags, char *err, size_t errlen)
 }
 
 static int
-listen_tls(nng_socket sock, const char *url, char *err, size_t errlen)
+listen_tls(nng_socket sock, const char *url, nng_listener *lp, char *err,
+           size_t errlen)
 {
 	char cert[1024];
 	nng_listener l;
@@ -116,6 +117,7 @@ listen_tls(nng_socket sock, const char *url, char *err, size_t errlen)
 	                                  cert)) == 0) {
 		rv = nng_listener_start(l, 0);
 	}
+	*lp = l;
 	if (rv != 0) {
 		snprintf(err, errlen,
 		         "cannot listen on %s: %s (certificate %s)", url,
@@ -154,6 +156,7 @@ struct agora_link {
 	bool closing;
 	int up;
 	size_t max_send;  /* the peer's request limit, when known (0: not) */
+	size_t max_own;   /* ours: AGORA_TP_MAX_MSG unless set */
 	int refused_pipe; /* the last pipe closed by link_check_peer */
 	unsigned long refusals; /* how many (logged once) */
 	char refused_why[200];
@@ -336,6 +339,7 @@ link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&l->lock, NULL);
 	l->url = agora_strdup(url);
+	l->max_own = AGORA_TP_MAX_MSG;
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, AGORA_TP_MAX_MSG);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 2);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 20);
@@ -435,6 +439,16 @@ agora_link_set_max(agora_link *l, size_t max)
 	pthread_mutex_unlock(&l->lock);
 }
 
+void
+agora_link_set_limits(agora_link *l, size_t send_max, size_t recv_max)
+{
+	pthread_mutex_lock(&l->lock);
+	l->max_own = send_max > 0 ? send_max : AGORA_TP_MAX_MSG;
+	pthread_mutex_unlock(&l->lock);
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ,
+	                    recv_max > 0 ? recv_max : AGORA_TP_MAX_MSG);
+}
+
 size_t
 agora_link_max(agora_link *l)
 {
@@ -495,16 +509,61 @@ slot_get(agora_link *l)
 	return s;
 }
 
+/* One nng message holding the pieces: the only copy of a request. */
+static nng_msg *
+msg_gather(const agora_iov *v, size_t n)
+{
+	size_t len = 0;
+	nng_msg *m;
+	char *p;
+
+	for (size_t i = 0; i < n; i++) {
+		len += v[i].len;
+	}
+	if (nng_msg_alloc(&m, len) != 0) {
+		return NULL;
+	}
+	p = nng_msg_body(m);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].len > 0) {
+			memcpy(p, v[i].data, v[i].len);
+			p += v[i].len;
+		}
+	}
+	return m;
+}
+
+static size_t
+iov_len(const agora_iov *v, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		len += v[i].len;
+	}
+	return len;
+}
+
 agora_err
 agora_link_request(agora_link *l, const char *data, size_t len,
                    int64_t timeout_ms, agora_link_cb cb, void *arg)
 {
+	agora_iov v = { data, len };
+
+	return agora_link_requestv(l, &v, 1, timeout_ms, cb, arg);
+}
+
+agora_err
+agora_link_requestv(agora_link *l, const agora_iov *v, size_t n,
+                    int64_t timeout_ms, agora_link_cb cb, void *arg)
+{
+	size_t len = iov_len(v, n);
 	struct slot *s;
 	nng_msg *m;
 	bool arm;
 
 	pthread_mutex_lock(&l->lock);
-	if (len > AGORA_TP_MAX_MSG || (l->max_send > 0 && len > l->max_send)) {
+	if (len > l->max_own || (l->max_send > 0 && len > l->max_send)) {
 		/* The peer would drop the connection, and nng would send it
 		 * again and again: say so now. */
 		pthread_mutex_unlock(&l->lock);
@@ -515,7 +574,7 @@ agora_link_request(agora_link *l, const char *data, size_t len,
 	if (s == NULL) {
 		return l->closing ? AGORA_ECLOSED : AGORA_ETOOBIG;
 	}
-	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, data, len) != 0) {
+	if ((m = msg_gather(v, n)) == NULL) {
 		slot_release(s);
 		return AGORA_ESYS;
 	}
@@ -567,12 +626,21 @@ agora_err
 agora_link_call(agora_link *l, const char *data, size_t len, int64_t timeout_ms,
                 agora_buf *reply)
 {
+	agora_iov v = { data, len };
+
+	return agora_link_callv(l, &v, 1, timeout_ms, reply);
+}
+
+agora_err
+agora_link_callv(agora_link *l, const agora_iov *v, size_t n,
+                 int64_t timeout_ms, agora_buf *reply)
+{
 	struct sync_call sc = { .reply = reply };
 	agora_err rv;
 
 	pthread_mutex_init(&sc.lock, NULL);
 	pthread_cond_init(&sc.done_cv, NULL);
-	rv = agora_link_request(l, data, len, timeout_ms, sync_done, &sc);
+	rv = agora_link_requestv(l, v, n, timeout_ms, sync_done, &sc);
 	if (rv == AGORA_OK) {
 		pthread_mutex_lock(&sc.lock);
 		while (!sc.done) {
@@ -610,7 +678,8 @@ struct agora_listener {
 	int *conns; /* the pipes let in and not yet gone */
 	size_t nconns, capconns;
 	int64_t warned_ms; /* when a refusal was last logged */
-	bool ipc;          /* admit only our own user */
+	nng_listener nl;
+	bool ipc; /* admit only our own user */
 };
 
 /* Under lsn->lock: is pipe id one we let in? Remove it if gone. */
@@ -773,9 +842,9 @@ agora_listener_open(agora_listener **lp, const char *url,
 	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_ADD_POST, lsn_pipe_event, lsn);
 	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_REM_POST, lsn_pipe_event, lsn);
 	if (url_is_tls(url)) {
-		rv = listen_tls(lsn->sock, url, err, errlen);
+		rv = listen_tls(lsn->sock, url, &lsn->nl, err, errlen);
 	} else {
-		rv = nng_listen(lsn->sock, url, NULL, 0);
+		rv = nng_listen(lsn->sock, url, &lsn->nl, 0);
 		if (rv != 0) {
 			snprintf(err, errlen, "cannot listen on %s: %s", url,
 			         nng_strerror(rv));
@@ -827,12 +896,31 @@ agora_listener_close(agora_listener *lsn)
 	agora_free(lsn);
 }
 
+int
+agora_listener_port(agora_listener *lsn)
+{
+	int port = 0;
+
+	if (nng_listener_get_int(lsn->nl, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
+		return 0;
+	}
+	return port;
+}
+
 void
 agora_request_reply(agora_request *rq, const char *data, size_t len)
 {
-	nng_msg *m;
+	agora_iov v = { data, len };
 
-	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, data, len) != 0) {
+	agora_request_replyv(rq, &v, 1);
+}
+
+void
+agora_request_replyv(agora_request *rq, const agora_iov *v, size_t n)
+{
+	nng_msg *m = msg_gather(v, n);
+
+	if (m == NULL) {
 		agora_log(AGORA_LOG_ERROR, "transport", "reply: out of memory");
 		rq->state = RQ_RECV;
 		nng_ctx_recv(rq->ctx, rq->aio);

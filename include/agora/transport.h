@@ -25,6 +25,13 @@ extern "C" {
 
 typedef struct agora_link agora_link;
 
+/* A piece of a message sent from several places: the pieces are copied
+ * once, into the message. */
+typedef struct agora_iov {
+	const void *data;
+	size_t len;
+} agora_iov;
+
 /* A reply (rv == AGORA_OK; data is lent for the call) or why there is none
  * (ETIMEDOUT, ECANCELED when the link closes, ETRANSPORT). */
 typedef void (*agora_link_cb)(void *arg, agora_err rv, const char *data,
@@ -53,6 +60,10 @@ AGORA_API size_t agora_link_max(agora_link *l);
  * the peer closed or died. Set before the first request. */
 AGORA_API void agora_link_on_down(agora_link *l, void (*fn)(void *arg),
                                   void *arg);
+/* Our own limits: the largest request we send and the largest reply we
+ * take (0: AGORA_TP_MAX_MSG each), for protocols with bigger messages. */
+AGORA_API void agora_link_set_limits(agora_link *l, size_t send_max,
+                                     size_t recv_max);
 /* How many connections to the peer are up now (0 or 1). */
 AGORA_API int agora_link_connected(agora_link *l);
 /* Send one request; cb is called exactly once. timeout_ms covers waiting
@@ -63,6 +74,13 @@ AGORA_API agora_err agora_link_request(agora_link *l, const char *data,
 /* The same, waiting for the reply into *reply. */
 AGORA_API agora_err agora_link_call(agora_link *l, const char *data, size_t len,
                                     int64_t timeout_ms, agora_buf *reply);
+/* agora_link_request and agora_link_call of a message in pieces. */
+AGORA_API agora_err agora_link_requestv(agora_link *l, const agora_iov *v,
+                                        size_t n, int64_t timeout_ms,
+                                        agora_link_cb cb, void *arg);
+AGORA_API agora_err agora_link_callv(agora_link *l, const agora_iov *v,
+                                     size_t n, int64_t timeout_ms,
+                                     agora_buf *reply);
 
 typedef struct agora_listener agora_listener;
 typedef struct agora_request agora_request;
@@ -93,6 +111,11 @@ AGORA_API agora_err agora_listener_open(agora_listener **lp, const char *url,
 AGORA_API void agora_listener_close(agora_listener *l);
 AGORA_API void agora_request_reply(agora_request *rq, const char *data,
                                    size_t len);
+AGORA_API void agora_request_replyv(agora_request *rq, const agora_iov *v,
+                                    size_t n);
+/* The TCP port a tcp:// listener got (the one chosen for port 0); 0 for
+ * other transports. */
+AGORA_API int agora_listener_port(agora_listener *lsn);
 /* The connection a request came on (as on_peer named it). */
 AGORA_API uint32_t agora_request_peer(const agora_request *rq);
 /* A request the server gave up on (shutting down): no reply is sent. */

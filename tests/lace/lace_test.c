@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: MIT */
+/* The action and inference pairs, as Agentlace's own tests use them
+ * (reference A.10: test_action, test_inference), and what they never
+ * checked: a failing callback, concurrency, unknown keys, the handshake,
+ * tokens, timeouts, a restarted server, malformed and oversized frames. */
+#define _GNU_SOURCE /* memmem */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agora/alloc.h"
+#include "agora/clock.h"
+#include "agora/json.h"
+#include "agora/lace.h"
+#include "agora/transport.h"
+#include "test.h"
+
+#define IMG 256
+
+static const char *const obs_keys[] = { "test_image", "state" };
+static const char *const act_keys[] = { "send_image", "fail" };
+static const agora_lace_config action_cfg = {
+	.kind = AGORA_LACE_ACTION,
+	.version = "0.0.1",
+	.obs_keys = obs_keys,
+	.nobs_keys = 2,
+	.act_keys = act_keys,
+	.nact_keys = 2,
+};
+static unsigned char image[IMG * IMG * 3];
+static atomic_int acts;
+
+static void
+url_for(char *url, size_t n, const char *what)
+{
+	snprintf(url, n, "ipc:///tmp/agora-lace-%d-%s.sock", (int)getpid(),
+	         what);
+}
+
+/* Each key asked for: the image as an array, the state as JSON. */
+static agora_err
+on_obs(void *arg, const char *name, const agora_lace_payload *in,
+       agora_lace_out *out, char *err, size_t errlen)
+{
+	agora_lace_array a = { .dtype = AGORA_LACE_U8,
+		               .ndim = 3,
+		               .shape = { IMG, IMG, 3 },
+		               .data = image };
+	char json[256];
+	size_t idx = 0;
+
+	(void)arg;
+	(void)name;
+	(void)err;
+	(void)errlen;
+	if (strstr(in->json, "test_image") != NULL) {
+		AGORA_PASS(agora_lace_out_array(out, &a, &idx));
+	}
+	snprintf(json, sizeof(json),
+	         "{\"status\":\"success\",\"asked\":%.*s,\"test_image\":"
+	         "{\"$array\":%zu}}",
+	         (int)in->json_len, in->json, idx);
+	return agora_lace_out_json(out, json, strlen(json));
+}
+
+static agora_err
+on_act(void *arg, const char *key, const agora_lace_payload *in,
+       agora_lace_out *out, char *err, size_t errlen)
+{
+	(void)arg;
+	if (strcmp(key, "fail") == 0) {
+		snprintf(err, errlen, "the arm is stuck");
+		return AGORA_EAGENT;
+	}
+	atomic_fetch_add(&acts, 1);
+	if (in->narrays == 1 && in->arrays[0].dtype == AGORA_LACE_F32) {
+		const float *v = in->arrays[0].data;
+		char json[64];
+		snprintf(json, sizeof(json), "{\"sum\":%g}",
+		         (double)(v[0] + v[1] + v[2]));
+		return agora_lace_out_json(out, json, strlen(json));
+	}
+	return agora_lace_out_json(out, "{\"ack\":true}", 12);
+}
+
+static agora_lace_server *
+action_server(const char *url, const char *token)
+{
+	agora_lace_server_opts o = {
+		.url = url, .token = token, .obs = on_obs, .act = on_act
+	};
+	agora_lace_server *s = NULL;
+	char err[256];
+
+	if (agora_lace_server_new(&s, &action_cfg, &o, err, sizeof(err)) !=
+	        AGORA_OK ||
+	    agora_lace_server_start(s, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("action server: %s", err);
+	}
+	return s;
+}
+
+static agora_lace_client *
+client_of(const char *url, const agora_lace_config *cfg, const char *token)
+{
+	agora_lace_client_opts o = { .url = url,
+		                     .token = token,
+		                     .timeout_ms = 5000 };
+	agora_lace_client *c = NULL;
+	char err[256];
+
+	if (agora_lace_client_open(&c, cfg, &o, err, sizeof(err)) != AGORA_OK) {
+		fail_msg("client: %s", err);
+	}
+	return c;
+}
+
+struct seen {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	uint64_t seq;
+	char json[256];
+	size_t bytes;
+};
+
+static void
+on_pub(void *arg, uint64_t seq, const agora_lace_payload *p)
+{
+	struct seen *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	s->seq = seq;
+	snprintf(s->json, sizeof(s->json), "%.*s", (int)p->json_len,
+	         p->json != NULL ? p->json : "");
+	s->bytes = p->narrays > 0 ? agora_lace_array_bytes(&p->arrays[0]) : 0;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Wait (up to 10 s) for publication seq; false if it never came. */
+static bool
+seen_wait(struct seen *s, uint64_t seq)
+{
+	int64_t until = agora_now_ms() + 10000;
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->seq < seq && agora_now_ms() < until) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&s->cv, &s->lock, &ts);
+	}
+	ok = s->seq >= seq;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void
+an_observation_and_a_broadcast(void **state)
+{
+	char url[128], err[256];
+	agora_lace_server *s;
+	agora_lace_client *c;
+	agora_lace_msg *m = NULL;
+	const agora_lace_array *a;
+	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER,
+		             .cv = PTHREAD_COND_INITIALIZER };
+	const char *pub = "{\"test-broadcast\":1}";
+	agora_lace_payload p = { .json = pub, .json_len = strlen(pub) };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(image); i++) {
+		image[i] = (unsigned char)(i * 31 + 7);
+	}
+	url_for(url, sizeof(url), "obs");
+	s = action_server(url, NULL);
+	c = client_of(url, &action_cfg, NULL);
+	AGORA_PASS(agora_lace_subscribe(c, on_pub, &seen));
+	/* All keys when none are named. */
+	AGORA_PASS(agora_lace_obs(c, NULL, 0, &m, err, sizeof(err)));
+	a = agora_lace_msg_array(m, 0);
+	assert_non_null(a);
+	assert_int_equal(a->dtype, AGORA_LACE_U8);
+	assert_int_equal(a->ndim, 3);
+	assert_int_equal(a->shape[0], IMG);
+	assert_int_equal(a->shape[1], IMG);
+	assert_int_equal(a->shape[2], 3);
+	assert_memory_equal(a->data, image, sizeof(image));
+	assert_non_null(strstr(agora_lace_msg_payload(m)->json,
+	                       "[\"test_image\",\"state\"]"));
+	agora_lace_msg_free(m);
+	/* One key: only it. */
+	{
+		const char *k[] = { "state" };
+		AGORA_PASS(agora_lace_obs(c, k, 1, &m, err, sizeof(err)));
+		assert_null(agora_lace_msg_array(m, 0));
+		assert_non_null(
+		    strstr(agora_lace_msg_payload(m)->json, "[\"state\"]"));
+		agora_lace_msg_free(m);
+	}
+	AGORA_PASS(agora_lace_server_publish(s, &p));
+	assert_true(seen_wait(&seen, 1));
+	assert_non_null(strstr(seen.json, "test-broadcast"));
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+}
+
+static void
+an_action_with_an_array_and_a_failing_callback(void **state)
+{
+	char url[128], err[256];
+	agora_lace_server *s;
+	agora_lace_client *c;
+	agora_lace_msg *m = NULL;
+	float v[3] = { 1.5f, 2.0f, 3.5f };
+	agora_lace_array a = {
+		.dtype = AGORA_LACE_F32, .ndim = 1, .shape = { 3 }, .data = v
+	};
+	agora_lace_payload p = { .json = "{\"a\":{\"$array\":0}}",
+		                 .json_len = 18,
+		                 .arrays = &a,
+		                 .narrays = 1 };
+	const char *bad_key[] = { "depth" };
+
+	(void)state;
+	url_for(url, sizeof(url), "act");
+	s = action_server(url, NULL);
+	c = client_of(url, &action_cfg, NULL);
+	AGORA_PASS(agora_lace_act(c, "send_image", &p, &m, err, sizeof(err)));
+	assert_non_null(strstr(agora_lace_msg_payload(m)->json, "\"sum\":7"));
+	agora_lace_msg_free(m);
+	/* The callback fails: an error naming why, and the server goes on. */
+	AGORA_FAIL(agora_lace_act(c, "fail", NULL, &m, err, sizeof(err)),
+	           AGORA_EAGENT);
+	assert_non_null(strstr(err, "the arm is stuck"));
+	assert_null(m);
+	AGORA_PASS(agora_lace_act(c, "send_image", NULL, &m, err, sizeof(err)));
+	agora_lace_msg_free(m);
+	/* Unknown keys are errors naming them. */
+	AGORA_FAIL(agora_lace_act(c, "jump", NULL, &m, err, sizeof(err)),
+	           AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "\"jump\""));
+	AGORA_FAIL(agora_lace_obs(c, bad_key, 1, &m, err, sizeof(err)),
+	           AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "\"depth\""));
+	agora_lace_client_close(c);
+	/* A client that takes whatever the server is: the server checks. */
+	c = client_of(url, NULL, NULL);
+	AGORA_FAIL(agora_lace_obs(c, bad_key, 1, &m, err, sizeof(err)),
+	           AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "unknown observation key \"depth\""));
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+}
+
+/* ---- inference --------------------------------------------------------- */
+
+static agora_err
+echo(void *arg, const char *name, const agora_lace_payload *in,
+     agora_lace_out *out, char *err, size_t errlen)
+{
+	agora_buf b;
+	agora_err rv;
+
+	(void)arg;
+	(void)name;
+	(void)err;
+	(void)errlen;
+	agora_buf_init(&b, 0);
+	agora_buf_adds(&b, "{\"status\":\"ok\",\"message\":");
+	agora_buf_add(&b, in->json, in->json_len);
+	agora_buf_adds(&b, "}");
+	rv = agora_lace_out_json(out, b.data, b.len);
+	agora_buf_fini(&b);
+	return rv;
+}
+
+static agora_err
+greet(void *arg, const char *name, const agora_lace_payload *in,
+      agora_lace_out *out, char *err, size_t errlen)
+{
+	agora_json *doc = NULL;
+	const char *who;
+	char json[300];
+
+	(void)arg;
+	(void)name;
+	AGORA_PASS(
+	    agora_json_parse(&doc, in->json, in->json_len, 4096, 8, NULL, 0));
+	who = agora_json_str(agora_json_get(doc, "name"));
+	if (who == NULL) {
+		agora_json_free(doc);
+		snprintf(err, errlen, "Name not provided");
+		return AGORA_EINVAL;
+	}
+	snprintf(json, sizeof(json), "\"Hello, %.200s!\"", who);
+	agora_json_free(doc);
+	return agora_lace_out_json(out, json, strlen(json));
+}
+
+static atomic_int slow_release;
+
+static agora_err
+slow(void *arg, const char *name, const agora_lace_payload *in,
+     agora_lace_out *out, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)name;
+	(void)in;
+	(void)err;
+	(void)errlen;
+	/* Held until the test has had a fast answer meanwhile. */
+	while (atomic_load(&slow_release) == 0) {
+		agora_sleep_ms(1);
+	}
+	return agora_lace_out_json(out, "\"slow\"", 6);
+}
+
+static agora_lace_server *
+inference_server(const char *url)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	agora_lace_server_opts o = { .url = url };
+	agora_lace_server *s = NULL;
+	char err[256];
+
+	AGORA_PASS(agora_lace_server_new(&s, &cfg, &o, err, sizeof(err)));
+	AGORA_PASS(agora_lace_server_register(s, "echo", echo, NULL));
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	/* After start, too. */
+	AGORA_PASS(agora_lace_server_register(s, "greet", greet, NULL));
+	AGORA_PASS(agora_lace_server_register(s, "slow", slow, NULL));
+	return s;
+}
+
+struct slow_call {
+	agora_lace_client *c;
+	agora_err rv;
+};
+
+static void *
+call_slow(void *arg)
+{
+	struct slow_call *sc = arg;
+	agora_lace_msg *m = NULL;
+	char err[256];
+
+	sc->rv = agora_lace_call(sc->c, "slow", NULL, &m, err, sizeof(err));
+	agora_lace_msg_free(m);
+	return NULL;
+}
+
+static void
+inference_list_echo_greet_unknown_and_concurrency(void **state)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	char url[128], err[256];
+	agora_lace_server *s;
+	agora_lace_client *c, *c2;
+	agora_lace_msg *m = NULL;
+	agora_buf names;
+	const char *msg = "{\"message\":\"test\"}";
+	agora_lace_payload p = { .json = msg, .json_len = strlen(msg) };
+	struct slow_call sc;
+	pthread_t th;
+
+	(void)state;
+	url_for(url, sizeof(url), "inf");
+	s = inference_server(url);
+	c = client_of(url, &cfg, NULL);
+	agora_buf_init(&names, 0);
+	AGORA_PASS(agora_lace_interfaces(c, &names, err, sizeof(err)));
+	assert_string_equal(names.data, "[\"echo\",\"greet\",\"slow\"]");
+	agora_buf_fini(&names);
+	AGORA_PASS(agora_lace_call(c, "echo", &p, &m, err, sizeof(err)));
+	assert_string_equal(agora_lace_msg_payload(m)->json,
+	                    "{\"status\":\"ok\",\"message\":{\"message\":"
+	                    "\"test\"}}");
+	agora_lace_msg_free(m);
+	p.json = "{\"name\":\"John\"}";
+	p.json_len = strlen(p.json);
+	AGORA_PASS(agora_lace_call(c, "greet", &p, &m, err, sizeof(err)));
+	assert_string_equal(agora_lace_msg_payload(m)->json,
+	                    "\"Hello, John!\"");
+	agora_lace_msg_free(m);
+	p.json = "{}";
+	p.json_len = 2;
+	AGORA_FAIL(agora_lace_call(c, "greet", &p, &m, err, sizeof(err)),
+	           AGORA_EINVAL);
+	assert_string_equal(err, "Name not provided");
+	AGORA_FAIL(agora_lace_call(c, "unknown", NULL, &m, err, sizeof(err)),
+	           AGORA_ENOTFOUND);
+	assert_non_null(strstr(err, "\"unknown\""));
+	/* A slow interface holds one worker: another client is served. */
+	c2 = client_of(url, &cfg, NULL);
+	sc.c = c2;
+	atomic_store(&slow_release, 0);
+	pthread_create(&th, NULL, call_slow, &sc);
+	for (int i = 0; i < 20; i++) {
+		AGORA_PASS(
+		    agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)));
+		agora_lace_msg_free(m);
+	}
+	atomic_store(&slow_release, 1);
+	pthread_join(th, NULL);
+	AGORA_PASS(sc.rv);
+	agora_lace_client_close(c2);
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+}
+
+/* ---- handshake, token, timeouts, restarts ------------------------------ */
+
+static void
+a_mismatched_client_is_refused_naming_the_difference(void **state)
+{
+	static const char *const other_obs[] = { "test_image", "depth" };
+	agora_lace_config cfg = action_cfg;
+	agora_lace_client_opts o = { .timeout_ms = 2000 };
+	agora_lace_client *c = NULL;
+	agora_lace_server *s;
+	char url[128], err[256];
+
+	(void)state;
+	url_for(url, sizeof(url), "hs");
+	s = action_server(url, NULL);
+	o.url = url;
+	cfg.obs_keys = other_obs;
+	AGORA_FAIL(agora_lace_client_open(&c, &cfg, &o, err, sizeof(err)),
+	           AGORA_EINVAL);
+	assert_non_null(strstr(err, "observation key \"depth\""));
+	cfg = action_cfg;
+	cfg.version = "0.0.2";
+	AGORA_FAIL(agora_lace_client_open(&c, &cfg, &o, err, sizeof(err)),
+	           AGORA_EINVAL);
+	assert_non_null(strstr(err, "version"));
+	assert_non_null(strstr(err, "0.0.2"));
+	cfg = action_cfg;
+	cfg.kind = AGORA_LACE_TRAINER;
+	AGORA_FAIL(agora_lace_client_open(&c, &cfg, &o, err, sizeof(err)),
+	           AGORA_EINVAL);
+	assert_non_null(strstr(err, "trainer"));
+	assert_null(c);
+	agora_lace_server_free(s);
+}
+
+static void
+a_token_is_required_and_checked(void **state)
+{
+	const char *token = "0123456789abcdef-secret";
+	agora_lace_client_opts o = { .timeout_ms = 2000 };
+	agora_lace_client *c = NULL;
+	agora_lace_server *s;
+	agora_lace_msg *m = NULL;
+	char url[128], err[256];
+
+	(void)state;
+	url_for(url, sizeof(url), "tok");
+	s = action_server(url, token);
+	o.url = url;
+	AGORA_FAIL(
+	    agora_lace_client_open(&c, &action_cfg, &o, err, sizeof(err)),
+	    AGORA_EAUTH);
+	o.token = "0123456789abcdef-wrong!";
+	AGORA_FAIL(
+	    agora_lace_client_open(&c, &action_cfg, &o, err, sizeof(err)),
+	    AGORA_EAUTH);
+	c = client_of(url, &action_cfg, token);
+	AGORA_PASS(agora_lace_obs(c, NULL, 0, &m, err, sizeof(err)));
+	agora_lace_msg_free(m);
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+}
+
+static void
+off_loopback_needs_a_token(void **state)
+{
+	agora_lace_server_opts o = { .url = "tcp://0.0.0.0:0" };
+	agora_lace_server *s = NULL;
+	char err[256];
+
+	(void)state;
+	AGORA_PASS(
+	    agora_lace_server_new(&s, &action_cfg, &o, err, sizeof(err)));
+	AGORA_FAIL(agora_lace_server_start(s, err, sizeof(err)), AGORA_EAUTH);
+	assert_non_null(strstr(err, "token"));
+	agora_lace_server_free(s);
+	/* Loopback is fine, and port 0 gets a port. */
+	o.url = "tcp://127.0.0.1:0";
+	AGORA_PASS(
+	    agora_lace_server_new(&s, &action_cfg, &o, err, sizeof(err)));
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	assert_null(strstr(agora_lace_server_url(s), ":0"));
+	agora_lace_server_free(s);
+}
+
+static agora_err
+hang(void *arg, const char *name, const agora_lace_payload *in,
+     agora_lace_out *out, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)name;
+	(void)in;
+	(void)out;
+	(void)err;
+	(void)errlen;
+	while (atomic_load(&slow_release) == 0) {
+		agora_sleep_ms(1);
+	}
+	return AGORA_OK;
+}
+
+static void
+a_timeout_is_an_error_and_a_restarted_server_answers(void **state)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	agora_lace_server *s;
+	agora_lace_client *c;
+	agora_lace_msg *m = NULL;
+	char url[128], err[256];
+
+	(void)state;
+	url_for(url, sizeof(url), "to");
+	s = inference_server(url);
+	AGORA_PASS(agora_lace_server_register(s, "hang", hang, NULL));
+	c = client_of(url, &cfg, NULL);
+	agora_lace_client_set_timeout(c, 200);
+	atomic_store(&slow_release, 0);
+	AGORA_FAIL(agora_lace_call(c, "hang", NULL, &m, err, sizeof(err)),
+	           AGORA_ETIMEDOUT);
+	assert_null(m);
+	assert_non_null(strstr(err, "no answer"));
+	atomic_store(&slow_release, 1);
+	/* Stopped: calls time out; started again: they are answered. */
+	agora_lace_server_stop(s);
+	AGORA_FAIL(agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)),
+	           AGORA_ETIMEDOUT);
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	agora_lace_client_set_timeout(c, 5000);
+	AGORA_PASS(agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)));
+	agora_lace_msg_free(m);
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+	/* Nothing is left listening. */
+	assert_int_equal(access(url + 6, F_OK), -1);
+}
+
+/* Raw frames at the server: each bad one gets an error answer, and the
+ * server still serves. */
+static void
+malformed_and_oversized_frames(void **state)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	agora_lace_server_opts o = { .max_msg = 1 << 20 };
+	agora_lace_server *s = NULL;
+	agora_link *l = NULL;
+	agora_buf reply;
+	char url[128], err[256];
+	unsigned char frame[64];
+	char *big;
+
+	(void)state;
+	/* tcp: after an oversized message on ipc:// nng 1.5.2's listener
+	 * stops answering (docs/lace.md, known problems). */
+	o.url = "tcp://127.0.0.1:0";
+	AGORA_PASS(agora_lace_server_new(&s, &cfg, &o, err, sizeof(err)));
+	AGORA_PASS(agora_lace_server_register(s, "echo", echo, NULL));
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	snprintf(url, sizeof(url), "%s", agora_lace_server_url(s));
+	AGORA_PASS(agora_link_open_now(&l, url, 2000, err, sizeof(err)));
+	agora_buf_init(&reply, 1 << 20);
+	/* Not a frame at all. */
+	AGORA_PASS(agora_link_call(l, "hello", 5, 2000, &reply));
+	assert_non_null(memmem(reply.data, reply.len, "EPROTO", 6));
+	/* A header whose lengths lie. */
+	memset(frame, 0, sizeof(frame));
+	memcpy(frame, "AGL\1", 4);
+	frame[8] = 200; /* envelope of 200 bytes in a 64-byte frame */
+	agora_buf_reset(&reply);
+	AGORA_PASS(
+	    agora_link_call(l, (char *)frame, sizeof(frame), 2000, &reply));
+	assert_non_null(memmem(reply.data, reply.len, "add up", 6));
+	/* Another version. */
+	frame[3] = 9;
+	agora_buf_reset(&reply);
+	AGORA_PASS(
+	    agora_link_call(l, (char *)frame, sizeof(frame), 2000, &reply));
+	assert_non_null(memmem(reply.data, reply.len, "version 9", 9));
+	/* Over the server's limit: the connection is dropped, not the
+	 * server; the request times out here. */
+	big = agora_calloc(2 << 20, 1);
+	agora_buf_reset(&reply);
+	AGORA_FAIL(agora_link_call(l, big, 2 << 20, 500, &reply),
+	           AGORA_ETIMEDOUT);
+	agora_free(big);
+	agora_link_close(l);
+	agora_buf_fini(&reply);
+	{
+		agora_lace_client *c = client_of(url, &cfg, NULL);
+		agora_lace_msg *m = NULL;
+		AGORA_PASS(
+		    agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)));
+		agora_lace_msg_free(m);
+		agora_lace_client_close(c);
+	}
+	agora_lace_server_free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(an_observation_and_a_broadcast),
+		cmocka_unit_test(
+		    an_action_with_an_array_and_a_failing_callback),
+		cmocka_unit_test(
+		    inference_list_echo_greet_unknown_and_concurrency),
+		cmocka_unit_test(
+		    a_mismatched_client_is_refused_naming_the_difference),
+		cmocka_unit_test(a_token_is_required_and_checked),
+		cmocka_unit_test(off_loopback_needs_a_token),
+		cmocka_unit_test(
+		    a_timeout_is_an_error_and_a_restarted_server_answers),
+		cmocka_unit_test(malformed_and_oversized_frames),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
