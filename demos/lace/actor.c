@@ -106,7 +106,7 @@ parse(struct options *o, int argc, char **argv)
 	o->seed = 1;
 	o->seconds = 60;
 	o->goal = 195;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--url") == 0 && v != NULL) {
 			o->url = v;
@@ -125,7 +125,6 @@ parse(struct options *o, int argc, char **argv)
 			        "[--seed N] [--seconds S] [--goal R]\n");
 			return 2;
 		}
-		i++;
 	}
 	return 0;
 }

@@ -119,7 +119,7 @@ parse(struct options *o, int argc, char **argv)
 	o->url = "tcp://127.0.0.1:5555";
 	o->seed = 1;
 	o->publish_every = 16;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--url") == 0 && v != NULL) {
 			o->url = v;
@@ -136,7 +136,6 @@ parse(struct options *o, int argc, char **argv)
 			        "[--seed N] [--publish-every N]\n");
 			return 2;
 		}
-		i++;
 	}
 	return 0;
 }
