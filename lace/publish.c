@@ -22,41 +22,49 @@ agora_lace_server_publish(agora_lace_server *s, const agora_lace_payload *p)
 {
 	struct lace_enc e;
 	struct lace_poll *polls;
+	agora_buf next;
 	char head[64], err[256];
 	agora_err rv;
 
-	pthread_mutex_lock(&s->lock);
+	/* One publisher at a time, and never while the server stops: the
+	 * polls it answers are out of the list, where stop cannot see them. */
+	pthread_mutex_lock(&s->pub_lock);
 	snprintf(head, sizeof(head), "\"ok\":true,\"seq\":%" PRIu64,
 	         s->pub_seq + 1);
 	rv = lace_enc_build(&e, head, p, s->o.compress, err, sizeof(err));
 	if (rv == AGORA_OK && lace_enc_len(&e) > s->max_msg) {
 		rv = AGORA_ETOOBIG;
 	}
-	if (rv != AGORA_OK) {
-		pthread_mutex_unlock(&s->lock);
-		lace_enc_fini(&e);
-		return rv;
-	}
-	agora_buf_reset(&s->pub);
+	agora_buf_init(&next, 0);
 	for (size_t i = 0; i < e.niov && rv == AGORA_OK; i++) {
-		rv = agora_buf_add(&s->pub, e.iov[i].data, e.iov[i].len);
+		rv = agora_buf_add(&next, e.iov[i].data, e.iov[i].len);
 	}
 	lace_enc_fini(&e);
 	if (rv != AGORA_OK) {
-		s->pub_seq = 0;
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->pub_lock);
+		agora_buf_fini(&next);
 		return rv;
+	}
+	pthread_mutex_lock(&s->lock);
+	{
+		agora_buf old = s->pub;
+		s->pub = next;
+		next = old;
 	}
 	s->pub_seq++;
 	polls = s->polls;
 	s->polls = NULL;
-	/* Every parked poll is older than this one. */
-	for (struct lace_poll *q = polls, *next; q != NULL; q = next) {
-		next = q->next;
+	pthread_mutex_unlock(&s->lock);
+	/* Every parked poll is older than this one. Answered without the
+	 * server's lock (each answer copies the publication): s->pub only
+	 * changes under pub_lock, which this holds. */
+	for (struct lace_poll *q = polls, *n; q != NULL; q = n) {
+		n = q->next;
 		agora_request_reply(q->rq, s->pub.data, s->pub.len);
 		agora_free(q);
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->pub_lock);
+	agora_buf_fini(&next);
 	return AGORA_OK;
 }
 

@@ -50,6 +50,7 @@ agora_lace_server_new(agora_lace_server **sp, const agora_lace_config *cfg,
 	s->max_msg = o->max_msg > 0 ? o->max_msg : DEFAULT_MAX_MSG;
 	s->o.max_conns = o->max_conns > 0 ? o->max_conns : DEFAULT_MAX_CONNS;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pub_lock, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->poll_cv, NULL);
 	agora_buf_init(&s->pub, 0);
@@ -140,7 +141,10 @@ agora_lace_server_stop(agora_lace_server *s)
 	pthread_join(s->poll_timer, NULL);
 	agora_free(s->workers);
 	s->workers = NULL;
-	/* No worker runs now: what is queued or parked gets no answer. */
+	/* No worker runs now: what is queued or parked gets no answer. A
+	 * publisher answering polls it took finishes first (a callback may
+	 * publish, so this is not taken before the workers are joined). */
+	pthread_mutex_lock(&s->pub_lock);
 	pthread_mutex_lock(&s->lock);
 	while ((j = s->jobs) != NULL) {
 		s->jobs = j->next;
@@ -154,6 +158,7 @@ agora_lace_server_stop(agora_lace_server *s)
 	agora_listener_close(s->lsn);
 	s->lsn = NULL;
 	s->running = false;
+	pthread_mutex_unlock(&s->pub_lock);
 }
 
 void
@@ -177,6 +182,7 @@ agora_lace_server_free(agora_lace_server *s)
 	agora_free(s->url);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->poll_cv);
+	pthread_mutex_destroy(&s->pub_lock);
 	pthread_mutex_destroy(&s->lock);
 	agora_free(s);
 }

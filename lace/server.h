@@ -62,6 +62,7 @@ struct agora_lace_server {
 	size_t nworkers;
 	pthread_t poll_timer;
 	bool running;
+	pthread_mutex_t pub_lock; /* one publisher, and not during a stop */
 
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t work_cv, poll_cv;
@@ -71,7 +72,8 @@ struct agora_lace_server {
 	size_t nifaces;
 	struct lace_store_ref **stores;
 	size_t nstores;
-	agora_buf pub;    /* the newest publication, as its reply frame */
+	agora_buf pub;    /* the newest publication, as its reply frame;
+	                     changed under pub_lock and lock */
 	uint64_t pub_seq; /* its number; 0: none yet */
 	struct lace_poll *polls;
 };
