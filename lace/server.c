@@ -61,6 +61,7 @@ agora_lace_server_new(agora_lace_server **sp, const agora_lace_config *cfg,
 static void *worker_main(void *arg);
 static void on_request(void *arg, agora_request *rq, const char *data,
                        size_t len);
+static void serve(agora_lace_server *s, struct lace_job *j);
 
 /* The address clients use: tcp://host:0 with the port it got. */
 static void
@@ -149,7 +150,7 @@ agora_lace_server_stop(agora_lace_server *s)
 	while ((j = s->jobs) != NULL) {
 		s->jobs = j->next;
 		agora_request_drop(j->rq);
-		agora_free(j->data);
+		agora_free(j->own);
 		agora_free(j);
 	}
 	s->jobs_tail = NULL;
@@ -229,17 +230,25 @@ static void
 on_request(void *arg, agora_request *rq, const char *data, size_t len)
 {
 	agora_lace_server *s = arg;
-	struct lace_job *j = agora_calloc(1, sizeof(*j));
+	struct lace_job *j;
 
+	if (s->o.inline_calls) {
+		/* Served here: a close waits for this callback to return. */
+		struct lace_job now = { .rq = rq, .data = data, .len = len };
+		serve(s, &now);
+		return;
+	}
+	j = agora_calloc(1, sizeof(*j));
 	j->rq = rq;
-	j->data = agora_malloc(len > 0 ? len : 1);
-	memcpy(j->data, data, len);
+	j->own = agora_malloc(len > 0 ? len : 1);
+	memcpy(j->own, data, len);
+	j->data = j->own;
 	j->len = len;
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->lock);
 		agora_request_drop(rq);
-		agora_free(j->data);
+		agora_free(j->own);
 		agora_free(j);
 		return;
 	}
@@ -518,7 +527,7 @@ worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		serve(s, j);
-		agora_free(j->data);
+		agora_free(j->own);
 		agora_free(j);
 	}
 }

@@ -38,7 +38,8 @@ struct lace_iface {
 
 struct lace_job {
 	agora_request *rq;
-	char *data;
+	const char *data; /* own, or lent for an inline call */
+	char *own;
 	size_t len;
 	struct lace_job *next;
 };

@@ -133,9 +133,13 @@ typedef struct agora_lace_server_opts {
 	const char *token; /* the shared secret; NULL: none (local only) */
 	bool insecure;     /* listen off loopback without a token */
 	size_t workers;    /* callbacks at once (0: 4) */
-	size_t max_msg;    /* largest request taken (0: 64 MiB) */
-	size_t max_conns;  /* connections at once (0: 256) */
-	bool compress;     /* LZ4 for replies and publications with arrays */
+	/* Run callbacks on the transport's own threads instead of handing
+	 * them to the workers: about one thread wake-up less per call, for
+	 * callbacks that never block (a slow one then delays others). */
+	bool inline_calls;
+	size_t max_msg;   /* largest request taken (0: 64 MiB) */
+	size_t max_conns; /* connections at once (0: 256) */
+	bool compress;    /* LZ4 for replies and publications with arrays */
 	/* action: obs(keys) (name: NULL; in: {"keys": [...]}) and act (name:
 	 * the key; in: the payload). inference: unused. trainer: custom
 	 * requests (name: the type). */
