@@ -236,7 +236,26 @@ two_stores_exact_counts_requests_and_a_network(void **state)
 	}
 	assert_int_equal(net.n, 4);
 	assert_memory_equal(net.v, weights, sizeof(weights));
+	net.seq = 0;
+	net.n = 0;
 	pthread_mutex_unlock(&net.lock);
+	/* A client that subscribes later gets the current network at once
+	 * (no slow-joiner loss). */
+	{
+		agora_lace_client *late = client(url, "late", 0);
+		AGORA_PASS(agora_lace_subscribe(late, on_network, &net));
+		until = agora_now_ms() + 10000;
+		pthread_mutex_lock(&net.lock);
+		while (net.seq < 1 && agora_now_ms() < until) {
+			pthread_mutex_unlock(&net.lock);
+			agora_sleep_ms(5);
+			pthread_mutex_lock(&net.lock);
+		}
+		assert_int_equal(net.seq, 1);
+		assert_memory_equal(net.v, weights, sizeof(weights));
+		pthread_mutex_unlock(&net.lock);
+		agora_lace_client_close(late);
+	}
 
 	agora_lace_client_close(c);
 	agora_lace_server_free(s);
