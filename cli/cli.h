@@ -33,6 +33,10 @@ struct cli_common {
  * system, a timeout) is EXIT_FAIL, anything else bad input (EXIT_USAGE). */
 int cli_exit_code(agora_err rv);
 
+/* The nng URL of a command-line address: a URL as it is, a path with a
+ * slash as ipc://PATH, anything else (host:port) as tcp://. */
+void cli_url(char *out, size_t n, const char *addr);
+
 /* Print "agora: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
