@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "agora/config.h"
+#include "agora/lace.h"
 #include "agora/redis.h"
 #include "agora/taskcenter.h"
 
@@ -73,5 +74,16 @@ int cli_server(int argc, char **argv);
 int cli_ctl(int argc, char **argv);
 #include "agora/json.h"
 int cli_ctl_print(const char *cmd, const agora_json *result, bool json);
+
+/* agora lace (lace.c), and its printing (lace_print.c): a reply's JSON and
+ * a line per array; the interfaces' names; the stores' table. With json,
+ * one JSON value on stdout. An answer that is not JSON: AGORA_EPROTO with
+ * err. */
+int cli_lace(int argc, char **argv);
+void cli_lace_print_msg(const agora_lace_msg *m, bool json);
+agora_err cli_lace_print_names(const agora_buf *names, bool json, char *err,
+                               size_t errlen);
+agora_err cli_lace_print_stores(const agora_buf *stores, bool json, char *err,
+                                size_t errlen);
 
 #endif
