@@ -175,31 +175,45 @@ hang_release(void)
 	pthread_mutex_unlock(&hang_lock);
 }
 
-/* The image as an array when asked for, and the keys asked. */
+/* The keys asked for, and for each an array: the image (uint8) for
+ * test_image, six joint angles (float32, 2 x 3) for state. */
 static agora_err
 on_obs(void *arg, const char *name, const agora_lace_payload *in,
        agora_lace_out *o, char *e, size_t elen)
 {
-	agora_lace_array a = { .dtype = AGORA_LACE_U8,
-		               .ndim = 3,
-		               .shape = { IMG, IMG, 3 },
-		               .data = image };
-	char json[256];
+	static const float joints[6] = { 0.5f, 1, 1.5f, 2, 2.5f, 3 };
+	agora_lace_array img = { .dtype = AGORA_LACE_U8,
+		                 .ndim = 3,
+		                 .shape = { IMG, IMG, 3 },
+		                 .data = image };
+	agora_lace_array st = { .dtype = AGORA_LACE_F32,
+		                .ndim = 2,
+		                .shape = { 2, 3 },
+		                .data = joints };
+	agora_buf json;
+	size_t i = 0;
+	agora_err rv;
 
 	(void)arg;
 	(void)name;
 	(void)e;
 	(void)elen;
+	agora_buf_init(&json, 0);
+	(void)agora_buf_addf(&json, "{\"asked\":%.*s", (int)in->json_len,
+	                     in->json);
 	if (strstr(in->json, "test_image") != NULL) {
-		AGORA_PASS(agora_lace_out_array(o, &a, NULL));
-		snprintf(json, sizeof(json),
-		         "{\"asked\":%.*s,\"test_image\":{\"$array\":0}}",
-		         (int)in->json_len, in->json);
-	} else {
-		snprintf(json, sizeof(json), "{\"asked\":%.*s,\"state\":7}",
-		         (int)in->json_len, in->json);
+		AGORA_PASS(agora_lace_out_array(o, &img, &i));
+		(void)agora_buf_addf(&json, ",\"test_image\":{\"$array\":%zu}",
+		                     i);
 	}
-	return agora_lace_out_json(o, json, strlen(json));
+	if (strstr(in->json, "state") != NULL) {
+		AGORA_PASS(agora_lace_out_array(o, &st, &i));
+		(void)agora_buf_addf(&json, ",\"state\":{\"$array\":%zu}", i);
+	}
+	(void)agora_buf_adds(&json, "}");
+	rv = agora_lace_out_json(o, json.data, json.len);
+	agora_buf_fini(&json);
+	return rv;
 }
 
 /* move: {"moved": <the payload>}; hang: waits to be released. */
@@ -235,6 +249,24 @@ on_echo(void *arg, const char *name, const agora_lace_payload *in,
 	return agora_lace_out_json(o, in->json, in->json_len);
 }
 
+/* greet: a greeting and pi as a float64 scalar. */
+static agora_err
+on_greet(void *arg, const char *name, const agora_lace_payload *in,
+         agora_lace_out *o, char *e, size_t elen)
+{
+	static const double pi = 3.14159;
+	const char *json = "{\"hello\":\"world\",\"pi\":{\"$array\":0}}";
+	agora_lace_array a = { .dtype = AGORA_LACE_F64, .data = &pi };
+
+	(void)arg;
+	(void)name;
+	(void)in;
+	(void)e;
+	(void)elen;
+	AGORA_PASS(agora_lace_out_array(o, &a, NULL));
+	return agora_lace_out_json(o, json, strlen(json));
+}
+
 static agora_lace_server *
 server(const agora_lace_config *cfg, const char *url, const char *token)
 {
@@ -251,7 +283,7 @@ server(const agora_lace_config *cfg, const char *url, const char *token)
 		AGORA_PASS(
 		    agora_lace_server_register(s, "echo", on_echo, NULL));
 		AGORA_PASS(
-		    agora_lace_server_register(s, "greet", on_echo, NULL));
+		    agora_lace_server_register(s, "greet", on_greet, NULL));
 	}
 	return s;
 }
@@ -312,6 +344,14 @@ inference_interfaces_and_calls(void **state)
 	expect(lace("call", url, "echo", "{\"a\":[1,2]}", NULL), 0,
 	       "{\"a\":[1,2]}\n", NULL);
 	assert_null(strstr(out.data, "array"));
+	/* A scalar array. */
+	expect(lace("call", url, "greet", NULL), 0,
+	       "{\"hello\":\"world\",\"pi\":{\"$array\":0}}\n"
+	       "array 0: float64 [] (8 bytes)\n",
+	       "");
+	expect(lace("call", url, "greet", "--json", NULL), 0,
+	       "\"arrays\":[{\"dtype\":\"float64\",\"shape\":[],\"bytes\":8}]}",
+	       "");
 	/* No JSON: null; JSON that starts with "-" after --. */
 	expect(lace("call", url, "echo", NULL), 0, "null\n", NULL);
 	expect(lace("call", url, "echo", "--", "-5", NULL), 0, "-5\n", NULL);
@@ -339,16 +379,20 @@ action_obs_and_act(void **state)
 	url_for(url, sizeof(url), "action");
 	s = server(&action_cfg, url, NULL);
 	start(s);
-	/* Every key: the image is an array line, never its bytes. */
+	/* Every key: each array is a line, never its bytes. */
 	expect(lace("obs", url, NULL), 0,
-	       "array 0: uint8 [256, 256, 3] (196608 bytes)\n", NULL);
+	       "array 0: uint8 [256, 256, 3] (196608 bytes)\n"
+	       "array 1: float32 [2, 3] (24 bytes)\n",
+	       "");
 	expect(lace("obs", url, NULL), 0,
 	       "\"asked\":{\"keys\":[\"test_image\",\"state\"]}", NULL);
 	assert_true(out.len < 1000);
-	/* One key: only it, no array. */
+	/* One key: only it. */
 	expect(lace("obs", url, "state", NULL), 0,
-	       "{\"asked\":{\"keys\":[\"state\"]},\"state\":7}\n", NULL);
-	assert_null(strstr(out.data, "array"));
+	       "{\"asked\":{\"keys\":[\"state\"]},\"state\":{\"$array\":0}}\n"
+	       "array 0: float32 [2, 3] (24 bytes)\n",
+	       "");
+	assert_null(strstr(out.data, "uint8"));
 	expect(lace("obs", url, "test_image", "--json", NULL), 0,
 	       "\"arrays\":[{\"dtype\":\"uint8\",\"shape\":[256,256,3],"
 	       "\"bytes\":196608}]}",
