@@ -52,6 +52,10 @@ run(const char *const *argv)
 	int status = 0, rc;
 	pid_t pid;
 
+	if (argv[0] == NULL) {
+		fail_msg("AGORA_BIN is not set");
+		return -1;
+	}
 	/* posix_spawn takes char *const argv[]: copies. */
 	for (size_t i = 0; i < MAX_ARGV - 1 && argv[i] != NULL; i++) {
 		v[i] = agora_strdup(argv[i]);
