@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "agora/config.h"
+#include "agora/lace.h"
 #include "agora/redis.h"
 #include "agora/taskcenter.h"
 
@@ -32,6 +33,10 @@ struct cli_common {
 /* The exit code for an error: a runtime failure (Redis, a server, the
  * system, a timeout) is EXIT_FAIL, anything else bad input (EXIT_USAGE). */
 int cli_exit_code(agora_err rv);
+
+/* The nng URL of a command-line address: a URL as it is, a path with a
+ * slash as ipc://PATH, anything else (host:port) as tcp://. */
+void cli_url(char *out, size_t n, const char *addr);
 
 /* Print "agora: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -69,5 +74,16 @@ int cli_server(int argc, char **argv);
 int cli_ctl(int argc, char **argv);
 #include "agora/json.h"
 int cli_ctl_print(const char *cmd, const agora_json *result, bool json);
+
+/* agora lace (lace.c), and its printing (lace_print.c): a reply's JSON and
+ * a line per array; the interfaces' names; the stores' table. With json,
+ * one JSON value on stdout. An answer that is not JSON: AGORA_EPROTO with
+ * err. */
+int cli_lace(int argc, char **argv);
+void cli_lace_print_msg(const agora_lace_msg *m, bool json);
+agora_err cli_lace_print_names(const agora_buf *names, bool json, char *err,
+                               size_t errlen);
+agora_err cli_lace_print_stores(const agora_buf *stores, bool json, char *err,
+                                size_t errlen);
 
 #endif

@@ -32,6 +32,18 @@ cli_redis_auth(const char *url)
 }
 
 void
+cli_url(char *out, size_t n, const char *addr)
+{
+	if (strstr(addr, "://") != NULL) {
+		snprintf(out, n, "%s", addr);
+	} else if (strchr(addr, '/') != NULL) {
+		snprintf(out, n, "ipc://%s", addr);
+	} else {
+		snprintf(out, n, "tcp://%s", addr);
+	}
+}
+
+void
 cli_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -53,18 +53,6 @@ ctl_usage(FILE *f)
 	       "server)\n");
 }
 
-static void
-ctl_url(char *out, size_t n, const char *addr)
-{
-	if (strstr(addr, "://") != NULL) {
-		snprintf(out, n, "%s", addr);
-	} else if (strchr(addr, '/') != NULL) {
-		snprintf(out, n, "ipc://%s", addr);
-	} else {
-		snprintf(out, n, "tcp://%s", addr);
-	}
-}
-
 /* A positional argument: the address, the command, then its arguments. */
 static bool
 ctl_positional(struct ctl_args *a, const char *o)
@@ -326,7 +314,7 @@ cli_ctl(int argc, char **argv)
 		ctl_usage(stderr);
 		return EXIT_USAGE;
 	}
-	ctl_url(a.url, sizeof(a.url), a.addr);
+	cli_url(a.url, sizeof(a.url), a.addr);
 	agora_buf_init(&ops, AGORA_TP_MAX_MSG);
 	(void)agora_buf_adds(&ops, "[");
 	if (ctl_build(&a, &ops)) {

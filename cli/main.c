@@ -28,6 +28,8 @@ main_usage(FILE *f)
 	    "  server       run an agent server (--port N or --ipc PATH)\n"
 	    "  ctl ADDR CMD manage an agent server (is-alive, info, list, "
 	    "stop ...)\n"
+	    "  lace CMD     talk to a lace server (interfaces, call, obs, act, "
+	    "stores)\n"
 	    "  kinds        list the agent kinds\n"
 	    "  version      print the version (also --version, -V)\n"
 	    "\n"
@@ -181,6 +183,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ctl") == 0) {
 		return cli_ctl(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "lace") == 0) {
+		return cli_lace(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "kinds") == 0) {
 		return main_kinds(argc - 1, argv + 1);

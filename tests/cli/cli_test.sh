@@ -45,7 +45,7 @@ check "unknown role is named" has "unknown role 'ghost'" err
 
 # Habits every command keeps: -h as well as --help, --version, --json
 # where a command prints data, options before or after arguments.
-for cmd in run chat memory history server ctl kinds version; do
+for cmd in run chat memory history server ctl lace kinds version; do
 	run "$cmd" -h
 	check "$cmd -h exits 0" [ "$code" -eq 0 ]
 	check "$cmd -h prints usage" has "usage: agora" out
@@ -59,7 +59,7 @@ run kinds --json
 check "kinds --json: one object a kind" has '^{"kind":"echo","summary":' out
 check "kinds --json: nothing else" bash -c "! grep -v '^{\"kind\":' '$work/out'"
 for cmd in "run x.json" "chat x.json" "memory r" history "server --port 1" \
-	"ctl 127.0.0.1:1 info" kinds version; do
+	"ctl 127.0.0.1:1 info" "lace obs 127.0.0.1:1" kinds version; do
 	# shellcheck disable=SC2086
 	run $cmd --bogus
 	check "$cmd --bogus exits 2" [ "$code" -eq 2 ]
