@@ -37,6 +37,11 @@ hello(agora_lace_client *c, char *err, size_t errlen)
 	agora_buf_fini(&mine);
 	if (rv == AGORA_OK) {
 		const agora_lace_payload *got = agora_lace_msg_payload(m);
+		int64_t max = 0;
+		if (agora_json_int(agora_json_get(m->frame.head, "max_msg"), 1,
+		                   INT64_MAX, &max)) {
+			agora_link_set_max(c->link, (size_t)max);
+		}
 		c->server_config =
 		    agora_strndup(got->json != NULL ? got->json : "null",
 		                  got->json != NULL ? got->json_len : 4);

@@ -289,7 +289,7 @@ op_hello(agora_lace_server *s, agora_request *rq, const struct lace_frame *f)
 {
 	agora_json *theirs = NULL;
 	agora_buf mine;
-	char why[512];
+	char why[512], limit[48];
 	agora_lace_payload p = { 0 };
 
 	if (f->payload.json != NULL &&
@@ -309,7 +309,10 @@ op_hello(agora_lace_server *s, agora_request *rq, const struct lace_frame *f)
 	lace_cfg_json(&s->cfg, &mine);
 	p.json = mine.data;
 	p.json_len = mine.len;
-	lace_reply(s, rq, "", &p);
+	/* The client sends nothing bigger: over it, nng would drop the
+	 * connection and send the request again and again. */
+	snprintf(limit, sizeof(limit), "\"max_msg\":%zu", s->max_msg);
+	lace_reply(s, rq, limit, &p);
 	agora_buf_fini(&mine);
 }
 
