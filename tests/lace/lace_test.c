@@ -681,6 +681,59 @@ malformed_and_oversized_frames(void **state)
 	malformed_and_oversized_frames_on(url);
 }
 
+/* tls+tcp://: a client that checks the server's certificate against its
+ * CA file talks to it; one with another CA cannot. */
+static void
+tls_between_client_and_server(void **state)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	agora_lace_server_opts so = { .url = "tls+tcp://localhost:0" };
+	agora_lace_client_opts co = { .timeout_ms = 1000 };
+	agora_lace_server *s = NULL;
+	agora_lace_client *c = NULL;
+	agora_lace_msg *m = NULL;
+	char dir[] = "/tmp/agora-lacetls-XXXXXX", cmd[1024], cert[128],
+	     both[128], other[128], err[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && for n in cert other; do openssl req -x509 -newkey "
+	         "rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "
+	         "subjectAltName=DNS:localhost -keyout $n.key -out $n.pem "
+	         ">/dev/null 2>&1 || exit 1; done && cat cert.pem cert.key "
+	         ">both.pem",
+	         dir);
+	if (system(cmd) != 0) {
+		print_message("tls: skipped: openssl could not make "
+		              "certificates\n");
+		skip();
+	}
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(both, sizeof(both), "%s/both.pem", dir);
+	snprintf(other, sizeof(other), "%s/other.pem", dir);
+	agora_tls_set(cert, both);
+	AGORA_PASS(agora_lace_server_new(&s, &cfg, &so, err, sizeof(err)));
+	AGORA_PASS(agora_lace_server_register(s, "echo", echo, NULL));
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	co.url = agora_lace_server_url(s);
+	assert_non_null(strstr(co.url, "tls+tcp://localhost:"));
+	AGORA_PASS(agora_lace_client_open(&c, &cfg, &co, err, sizeof(err)));
+	AGORA_PASS(agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)));
+	agora_lace_msg_free(m);
+	agora_lace_client_close(c);
+	/* Another CA: the server is not the one it trusts. */
+	agora_tls_set(other, NULL);
+	c = NULL;
+	assert_int_not_equal(
+	    agora_lace_client_open(&c, &cfg, &co, err, sizeof(err)), AGORA_OK);
+	assert_null(c);
+	agora_tls_set("", "");
+	agora_lace_server_free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -697,6 +750,7 @@ main(void)
 		cmocka_unit_test(
 		    a_timeout_is_an_error_and_a_restarted_server_answers),
 		cmocka_unit_test(malformed_and_oversized_frames),
+		cmocka_unit_test(tls_between_client_and_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
