@@ -22,6 +22,7 @@ struct lace_args {
 	const char *arg[LACE_MAX_ARGS];
 	int narg;
 	const char *token_file;
+	const char *tls_ca; /* for tls+tcp:// */
 	long timeout_ms;
 	bool json;
 	bool positional_only; /* after "--" */
@@ -63,7 +64,10 @@ static const struct lace_cmd {
 #define LACE_NCMDS (sizeof(lace_cmds) / sizeof(lace_cmds[0]))
 
 static const char lace_options[] =
-    "options: --token-file FILE  --timeout-ms N (default 5000)  --json\n";
+    "options: --token-file FILE  --timeout-ms N (default 5000)  --json\n"
+    "         --tls-ca FILE (for tls+tcp://: the CA that signed the "
+    "server's\n"
+    "         certificate)\n";
 
 static void lace_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -146,6 +150,7 @@ lace_help(int argc, char **argv)
 		    strcmp(argv[i], "--help") == 0) {
 			help = true;
 		} else if (strcmp(argv[i], "--token-file") == 0 ||
+		           strcmp(argv[i], "--tls-ca") == 0 ||
 		           strcmp(argv[i], "--timeout-ms") == 0) {
 			i++;
 		} else if (cmd == NULL && argv[i][0] != '-') {
@@ -196,7 +201,8 @@ lace_option(struct lace_args *a, int argc, char **argv, int *i)
 		a->json = true;
 		return true;
 	}
-	if (strcmp(o, "--token-file") != 0 && strcmp(o, "--timeout-ms") != 0) {
+	if (strcmp(o, "--token-file") != 0 && strcmp(o, "--timeout-ms") != 0 &&
+	    strcmp(o, "--tls-ca") != 0) {
 		lace_error("unknown option '%s' (see agora lace --help)", o);
 		return false;
 	}
@@ -207,6 +213,10 @@ lace_option(struct lace_args *a, int argc, char **argv, int *i)
 	(*i)++;
 	if (strcmp(o, "--token-file") == 0) {
 		a->token_file = v;
+		return true;
+	}
+	if (strcmp(o, "--tls-ca") == 0) {
+		a->tls_ca = v;
 		return true;
 	}
 	a->timeout_ms = strtol(v, &end, 10);
@@ -349,6 +359,7 @@ lace_run(const struct lace_args *a)
 		o.token = token;
 	}
 	cli_url(url, sizeof(url), a->addr);
+	agora_tls_set(a->tls_ca, NULL);
 	rv = agora_lace_client_open(&c, NULL, &o, err, sizeof(err));
 	memset(token, 0, sizeof(token));
 	if (rv != AGORA_OK) {
