@@ -284,7 +284,9 @@ child_lace(const char *kind, const char *url, bool compress, char data)
 	agora_lace_store *st = NULL;
 	char err[512];
 
-	if (strcmp(kind, "action") == 0) {
+	if (strcmp(kind, "inference-inline") == 0) {
+		o.inline_calls = true; /* no hand-off to a worker */
+	} else if (strcmp(kind, "action") == 0) {
 		cfg = &action_cfg;
 		child_big = make_bytes(BIG_BYTES, data);
 		o.obs = fn_obs;
@@ -310,7 +312,7 @@ child_lace(const char *kind, const char *url, bool compress, char data)
 	if (st != NULL) {
 		(void)agora_lace_server_add_store(s, "replay", st);
 	}
-	if (strcmp(kind, "inference") == 0) {
+	if (strncmp(kind, "inference", 9) == 0) {
 		(void)agora_lace_server_register(s, "policy", fn_echo, NULL);
 	}
 	if (agora_lace_server_start(s, err, sizeof(err)) != AGORA_OK) {
@@ -476,13 +478,15 @@ row(const char *what, const char *figure, const char *target, const char *vs,
 /* ---- 1: small calls ----------------------------------------------------- */
 
 static void
-bench_small(const char *transport, long *rss)
+bench_small(const char *transport, bool inl, long *rss)
 {
 	char url[128], fig[64], vs[64], tgt[32];
 	struct child bare = { 0 }, lace = { 0 };
 	const char *bare_args[] = { "--bare", url, NULL };
 	const char *lace_args[] = {
-		"--child", "inference", url, "0", "g", NULL
+		"--child", inl ? "inference-inline" : "inference",
+		url,       "0",
+		"g",       NULL
 	};
 	agora_lace_payload p = { .json = small_json,
 		                 .json_len = sizeof(small_json) - 1 };
@@ -558,7 +562,8 @@ bench_small(const char *transport, long *rss)
 	snprintf(tgt, sizeof(tgt), "<= 1.5x");
 	snprintf(vs, sizeof(vs), "%.2fx / %.2fx", (double)ml / (double)mb,
 	         (double)pl / (double)pb);
-	row("lace inference call", fig, tgt, vs,
+	row(inl ? "lace call, inline_calls" : "lace inference call", fig, tgt,
+	    vs,
 	    (double)ml <= 1.5 * (double)mb
 	        ? ((double)pl <= 1.5 * (double)pb ? "met"
 	                                          : "med met, p99 MISSED")
@@ -886,8 +891,10 @@ main(int argc, char **argv)
 	bench_self[n] = '\0';
 	agora_log_set_level(AGORA_LOG_ERROR);
 	row("figure", "measured", "target", "vs bare", "");
-	bench_small("tcp", NULL);
-	bench_small("ipc", rss);
+	bench_small("tcp", false, NULL);
+	bench_small("tcp", true, NULL);
+	bench_small("ipc", false, rss);
+	bench_small("ipc", true, NULL);
 	printf("-- 1 MiB observation round trip\n");
 	bench_obs("tcp", false, 'g', true);
 	bench_obs("ipc", false, 'g', true);
