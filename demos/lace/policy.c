@@ -70,16 +70,21 @@ struct actor {
 	struct lace_rng rng;
 };
 
+/* Tuned with lace_learn_check over 60 seeds (README.md). A hard target
+ * copy every 250 updates and a final epsilon of 0.05 are what keep DQN
+ * from the collapse it is known for on CartPole once the buffer fills with
+ * good episodes: the target holds still long enough to fit, and the actor
+ * keeps visiting the states a good policy would otherwise forget. */
 void
 policy_config_default(struct policy_config *cfg, uint64_t seed)
 {
-	cfg->lr = 1e-3f;
+	cfg->lr = 5e-4f;
 	cfg->gamma = 0.99f;
 	cfg->batch = 64;
 	cfg->replay_cap = 50000;
 	cfg->learn_start = 1000;
-	cfg->target_every = 1;
-	cfg->target_tau = 0.01f;
+	cfg->target_every = 250;
+	cfg->target_tau = 1.0f;
 	cfg->grad_clip = 10.0f;
 	cfg->seed = seed;
 }
@@ -88,7 +93,7 @@ void
 actor_config_default(struct actor_config *cfg, uint64_t seed)
 {
 	cfg->eps_start = 1.0f;
-	cfg->eps_end = 0.02f;
+	cfg->eps_end = 0.05f;
 	cfg->eps_steps = 10000;
 	cfg->seed = seed;
 }
