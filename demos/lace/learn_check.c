@@ -13,7 +13,9 @@
  * depend on the machine's speed). It exits 1 if the budget runs out, 2 on
  * bad usage. */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,7 @@
 #define GOAL   195.0
 
 struct options {
-	uint64_t seed;
+	long seed;
 	long max_episodes; /* 0: judge by max_seconds instead */
 	double max_seconds;
 	long chunk;   /* transitions per actor -> learner message */
@@ -35,6 +37,8 @@ struct options {
 	long publish; /* updates between weight publications */
 	long lag;     /* chunks before published weights reach the actor */
 	long every;   /* episodes between progress lines */
+	struct policy_config pc;
+	struct actor_config ac;
 };
 
 /* What the actor has seen: returns of recent episodes. */
@@ -45,79 +49,95 @@ struct tally {
 	double ret; /* the running episode's return so far */
 };
 
+/* One table drives parsing and --help (STYLE.md 2.11). */
+enum opt_kind { OPT_LONG, OPT_INT, OPT_DOUBLE, OPT_FLOAT };
+
+static const struct opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	double min;
+	const char *help;
+} opts[] = {
+	{ "--seed", OPT_LONG, offsetof(struct options, seed), 0,
+	  "seeds the network, the actor and the environment" },
+	{ "--max-episodes", OPT_LONG, offsetof(struct options, max_episodes),
+	  WINDOW, "budget in episodes instead of seconds" },
+	{ "--max-seconds", OPT_DOUBLE, offsetof(struct options, max_seconds), 0,
+	  "budget in wall-clock seconds (default 60)" },
+	{ "--chunk", OPT_LONG, offsetof(struct options, chunk), 1,
+	  "transitions per actor-to-learner batch" },
+	{ "--ratio", OPT_DOUBLE, offsetof(struct options, ratio), 0,
+	  "gradient steps per transition received" },
+	{ "--publish", OPT_LONG, offsetof(struct options, publish), 1,
+	  "gradient steps between weight publications" },
+	{ "--lag", OPT_LONG, offsetof(struct options, lag), 0,
+	  "chunks before published weights reach the actor" },
+	{ "--every", OPT_LONG, offsetof(struct options, every), 1,
+	  "episodes between progress lines" },
+	{ "--lr", OPT_FLOAT, offsetof(struct options, pc.lr), 0,
+	  "Adam step size" },
+	{ "--gamma", OPT_FLOAT, offsetof(struct options, pc.gamma), 0,
+	  "discount" },
+	{ "--batch", OPT_INT, offsetof(struct options, pc.batch), 1,
+	  "transitions per gradient step" },
+	{ "--tau", OPT_FLOAT, offsetof(struct options, pc.target_tau), 0,
+	  "target-network blend weight" },
+	{ "--target-every", OPT_INT, offsetof(struct options, pc.target_every),
+	  1, "gradient steps between target blends" },
+	{ "--learn-start", OPT_INT, offsetof(struct options, pc.learn_start), 1,
+	  "transitions stored before training" },
+	{ "--eps-steps", OPT_INT, offsetof(struct options, ac.eps_steps), 0,
+	  "actor steps over which epsilon decays" },
+	{ "--eps-end", OPT_FLOAT, offsetof(struct options, ac.eps_end), 0,
+	  "final exploration rate" },
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
 static void
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: lace_learn_check [--seed N] [--max-episodes N] "
-	        "[--max-seconds S] [--chunk N] [--ratio R] [--publish M] "
-	        "[--lag L] [--every E]\n");
+	fprintf(stderr, "usage: lace_learn_check [--option value]...\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		fprintf(stderr, "  %-15s %s\n", opts[i].name, opts[i].help);
+	}
 }
 
+/* Parses val as the option's kind and stores it at its offset; memcpy,
+ * because the offset's alignment is the member's, not char's. */
 static bool
-parse_long(const char *s, long lo, long *out)
+parse_value(struct options *o, const struct opt *opt, const char *val)
 {
 	char *end = NULL;
-	long v;
+	char *dst = (char *)o + opt->off;
+	double d;
+	long l;
 
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo) {
+	if (opt->kind == OPT_DOUBLE || opt->kind == OPT_FLOAT) {
+		d = strtod(val, &end);
+		l = 0;
+	} else {
+		l = strtol(val, &end, 10);
+		d = (double)l;
+	}
+	if (errno != 0 || end == val || *end != '\0' || !(d >= opt->min) ||
+	    (opt->kind == OPT_INT && l > INT_MAX)) {
 		return false;
 	}
-	*out = v;
+	if (opt->kind == OPT_LONG) {
+		memcpy(dst, &l, sizeof(l));
+	} else if (opt->kind == OPT_INT) {
+		int i = (int)l;
+		memcpy(dst, &i, sizeof(i));
+	} else if (opt->kind == OPT_FLOAT) {
+		float f = (float)d;
+		memcpy(dst, &f, sizeof(f));
+	} else {
+		memcpy(dst, &d, sizeof(d));
+	}
 	return true;
-}
-
-static bool
-parse_double(const char *s, double lo, double *out)
-{
-	char *end = NULL;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo)) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool
-parse_option(struct options *o, const char *key, const char *val)
-{
-	long seed;
-
-	if (strcmp(key, "--seed") == 0) {
-		if (!parse_long(val, 0, &seed)) {
-			return false;
-		}
-		o->seed = (uint64_t)seed;
-		return true;
-	}
-	if (strcmp(key, "--max-episodes") == 0) {
-		return parse_long(val, WINDOW, &o->max_episodes);
-	}
-	if (strcmp(key, "--max-seconds") == 0) {
-		return parse_double(val, 0.0, &o->max_seconds);
-	}
-	if (strcmp(key, "--chunk") == 0) {
-		return parse_long(val, 1, &o->chunk);
-	}
-	if (strcmp(key, "--ratio") == 0) {
-		return parse_double(val, 0.0, &o->ratio);
-	}
-	if (strcmp(key, "--publish") == 0) {
-		return parse_long(val, 1, &o->publish);
-	}
-	if (strcmp(key, "--lag") == 0) {
-		return parse_long(val, 0, &o->lag);
-	}
-	if (strcmp(key, "--every") == 0) {
-		return parse_long(val, 1, &o->every);
-	}
-	return false;
 }
 
 static bool
@@ -131,11 +151,23 @@ parse_args(struct options *o, int argc, char **argv)
 	o->publish = 16;
 	o->lag = 1;
 	o->every = 10;
+	policy_config_default(&o->pc, 0);
+	actor_config_default(&o->ac, 0);
 	for (int i = 1; i < argc; i += 2) {
-		if (i + 1 >= argc || !parse_option(o, argv[i], argv[i + 1])) {
+		size_t k = 0;
+
+		while (k < NOPTS && strcmp(argv[i], opts[k].name) != 0) {
+			k++;
+		}
+		if (k == NOPTS || i + 1 >= argc ||
+		    !parse_value(o, &opts[k], argv[i + 1])) {
 			return false;
 		}
 	}
+	/* Distinct streams for the network, the actor and the environment,
+	 * all from one seed. */
+	o->pc.seed = (uint64_t)o->seed * 3 + 1;
+	o->ac.seed = (uint64_t)o->seed * 3 + 2;
 	return true;
 }
 
@@ -194,7 +226,9 @@ sim_episode_end(struct sim *s)
 }
 
 /* The actor's side: one chunk of steps on its current (stale) weights.
- * Returns true if the goal was reached, with *n the transitions made. */
+ * Returns true if the goal was reached, with *n the transitions made;
+ * stops early, too, when the episode budget is spent, so a run judged in
+ * episodes never counts one past it. */
 static bool
 sim_act(struct sim *s, long *n)
 {
@@ -215,6 +249,10 @@ sim_act(struct sim *s, long *n)
 			cartpole_reset(&s->cp, s->obs);
 			if (sim_episode_end(s)) {
 				return true;
+			}
+			if (s->o.max_episodes > 0 &&
+			    s->t.episodes >= s->o.max_episodes) {
+				return false;
 			}
 		}
 	}
@@ -275,25 +313,21 @@ sim_post(struct sim *s, long iter)
 static void
 sim_init(struct sim *s)
 {
-	struct policy_config pc;
-	struct actor_config ac;
+	const struct policy_config *pc = &s->o.pc;
 	size_t slots = (size_t)s->o.lag + 1;
 
-	/* Distinct streams for the network, the actor and the environment,
-	 * all from one seed. */
-	policy_config_default(&pc, s->o.seed * 3 + 1);
-	actor_config_default(&ac, s->o.seed * 3 + 2);
-	s->l = learner_new(&pc);
-	s->a = actor_new(&ac);
-	cartpole_init(&s->cp, s->o.seed * 3 + 3, s->obs);
+	s->l = learner_new(pc);
+	s->a = actor_new(&s->o.ac);
+	cartpole_init(&s->cp, (uint64_t)s->o.seed * 3 + 3, s->obs);
 	s->chunk = agora_calloc((size_t)s->o.chunk, sizeof(*s->chunk));
 	s->published = agora_calloc(POLICY_NWEIGHTS, sizeof(float));
 	s->slots = agora_calloc(slots * POLICY_NWEIGHTS, sizeof(float));
 	s->slot_valid = agora_calloc(slots, sizeof(bool));
-	printf("seed %llu  chunk %ld  ratio %.3f  publish %ld  lag %ld  "
-	       "batch %d  lr %g  budget %s %g\n",
-	       (unsigned long long)s->o.seed, s->o.chunk, s->o.ratio,
-	       s->o.publish, s->o.lag, pc.batch, (double)pc.lr,
+	printf("seed %ld  chunk %ld  ratio %.3f  publish %ld  lag %ld  "
+	       "batch %d  lr %g  tau %g/%d  eps %g over %d  budget %s %g\n",
+	       s->o.seed, s->o.chunk, s->o.ratio, s->o.publish, s->o.lag,
+	       pc->batch, (double)pc->lr, (double)pc->target_tau,
+	       pc->target_every, (double)s->o.ac.eps_end, s->o.ac.eps_steps,
 	       s->o.max_episodes > 0 ? "episodes" : "seconds",
 	       s->o.max_episodes > 0 ? (double)s->o.max_episodes
 	                             : s->o.max_seconds);
