@@ -238,7 +238,8 @@ fn_obs(void *arg, const char *name, const agora_lace_payload *in,
 	(void)in;
 	(void)err;
 	(void)errlen;
-	agora_lace_out_array(out, &a, NULL);
+	/* The image is the server's, unchanged between calls: lent. */
+	agora_lace_out_array_lent(out, &a, NULL);
 	return agora_lace_out_json(out, json, strlen(json));
 }
 

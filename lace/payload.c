@@ -39,6 +39,10 @@ lace_out_init(agora_lace_out *o)
 void
 lace_out_fini(agora_lace_out *o)
 {
+	for (size_t i = 0; i < o->narrays; i++) {
+		agora_free(o->owned[i]);
+	}
+	agora_free(o->owned);
 	agora_buf_fini(&o->json);
 	agora_free(o->arrays);
 	memset(o, 0, sizeof(*o));
@@ -68,21 +72,61 @@ agora_lace_out_json(agora_lace_out *o, const char *json, size_t len)
 	return agora_buf_add(&o->json, json, len);
 }
 
-agora_err
-agora_lace_out_array(agora_lace_out *o, const agora_lace_array *a,
-                     size_t *index)
+/* One more array in o (its data as given). */
+static agora_err
+out_add(agora_lace_out *o, const agora_lace_array *a, const void *data,
+        size_t *index)
 {
-	if (a == NULL || o->narrays >= LACE_MAX_ARRAYS) {
-		return AGORA_EINVAL;
-	}
 	if (o->narrays == o->cap) {
 		o->cap = o->cap > 0 ? o->cap * 2 : 4;
 		o->arrays = agora_realloc(o->arrays, o->cap * sizeof(*a));
+		o->owned = agora_realloc(o->owned, o->cap * sizeof(void *));
 	}
 	o->arrays[o->narrays] = *a;
+	o->arrays[o->narrays].data = data;
+	o->owned[o->narrays] = NULL;
 	if (index != NULL) {
 		*index = o->narrays;
 	}
 	o->narrays++;
 	return AGORA_OK;
+}
+
+agora_err
+agora_lace_out_array(agora_lace_out *o, const agora_lace_array *a,
+                     size_t *index)
+{
+	size_t bytes;
+	void *copy;
+	agora_err rv;
+
+	if (a == NULL || o->narrays >= LACE_MAX_ARRAYS ||
+	    agora_lace_dtype_name(a->dtype) == NULL ||
+	    a->ndim > AGORA_LACE_MAX_DIM) {
+		return AGORA_EINVAL;
+	}
+	bytes = agora_lace_array_bytes(a);
+	if ((bytes == 0 && agora_lace_array_count(a) != 0) ||
+	    (bytes > 0 && a->data == NULL)) {
+		return AGORA_EINVAL;
+	}
+	/* The answer is built after the callback returns: its arrays may
+	 * have lived on its stack. */
+	copy = agora_malloc(bytes > 0 ? bytes : 1);
+	if (bytes > 0) {
+		memcpy(copy, a->data, bytes);
+	}
+	rv = out_add(o, a, copy, index);
+	o->owned[o->narrays - 1] = copy;
+	return rv;
+}
+
+agora_err
+agora_lace_out_array_lent(agora_lace_out *o, const agora_lace_array *a,
+                          size_t *index)
+{
+	if (a == NULL || o->narrays >= LACE_MAX_ARRAYS) {
+		return AGORA_EINVAL;
+	}
+	return out_add(o, a, a->data, index);
 }

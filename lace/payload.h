@@ -14,6 +14,7 @@ struct agora_lace_msg {
 struct agora_lace_out {
 	agora_buf json;
 	agora_lace_array *arrays;
+	void **owned; /* the copies agora_lace_out_array made (or NULL) */
 	size_t narrays, cap;
 };
 

@@ -5,7 +5,8 @@
  * Exits 0 when every call was answered.
  *
  *   ./demos/lace/cartpole_client [--url tcp://127.0.0.1:5546]
- *                                [--token-file F] [--episodes 5] */
+ *                                [--token-file F] [--episodes 5]
+ *                                [--timeout-ms 5000] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,9 @@ main(int argc, char **argv)
 			o.url = argv[i + 1];
 		} else if (strcmp(argv[i], "--episodes") == 0) {
 			episodes = strtol(argv[i + 1], NULL, 10);
+		} else if (strcmp(argv[i], "--timeout-ms") == 0 &&
+		           strtol(argv[i + 1], NULL, 10) > 0) {
+			o.timeout_ms = strtol(argv[i + 1], NULL, 10);
 		} else if (strcmp(argv[i], "--token-file") == 0) {
 			if (agora_token_read(argv[i + 1], token, sizeof(token),
 			                     err, sizeof(err)) != AGORA_OK) {
@@ -74,7 +78,8 @@ main(int argc, char **argv)
 			o.token = token;
 		} else {
 			fprintf(stderr, "usage: cartpole_client [--url URL] "
-			                "[--token-file F] [--episodes N]\n");
+			                "[--token-file F] [--episodes N] "
+			                "[--timeout-ms N]\n");
 			return 2;
 		}
 	}

@@ -85,17 +85,24 @@ AGORA_API const agora_lace_array *agora_lace_msg_array(const agora_lace_msg *m,
                                                        size_t i);
 AGORA_API void agora_lace_msg_free(agora_lace_msg *m);
 
-/* A server's answer, built by a callback: JSON and arrays it lends until
- * the callback returns (they are copied once, into the reply). */
+/* A server's answer, built by a callback: its JSON and arrays. The answer
+ * is sent after the callback returns. */
 typedef struct agora_lace_out agora_lace_out;
 /* Set the reply's JSON (copied). Not valid JSON: AGORA_EINVAL. */
 AGORA_API agora_err agora_lace_out_json(agora_lace_out *o, const char *json,
                                         size_t len);
-/* Add an array (lent until the callback returns); *index (may be NULL)
- * gets the number to name it by in the JSON. */
+/* Add an array, copied (its data may be on the callback's stack); *index
+ * (may be NULL) gets the number to name it by in the JSON. */
 AGORA_API agora_err agora_lace_out_array(agora_lace_out *o,
                                          const agora_lace_array *a,
                                          size_t *index);
+/* The same without the copy, for data that stays alive and unchanged
+ * after the callback returns, until the server has sent the answer (a
+ * buffer the server owns and changes only between calls, under the
+ * caller's own lock): one copy less for big arrays. */
+AGORA_API agora_err agora_lace_out_array_lent(agora_lace_out *o,
+                                              const agora_lace_array *a,
+                                              size_t *index);
 
 /* ---- servers ----------------------------------------------------------- */
 

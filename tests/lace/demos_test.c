@@ -58,11 +58,20 @@ log_wait(agora_proc *p, const char *log, const char *want, agora_buf *out)
 	}
 }
 
+/* Its exit status; its log is printed when that is not 0. */
 static int
-run_to_end(agora_proc *p)
+run_to_end(agora_proc *p, const char *log)
 {
+	agora_buf b;
+
 	while (agora_proc_alive(p)) {
 		agora_sleep_ms(20);
+	}
+	if (agora_proc_status(p) != 0) {
+		agora_buf_init(&b, 1 << 20);
+		(void)agora_buf_read_file(&b, log, NULL, 0);
+		print_message("%s:\n%s\n", log, b.data != NULL ? b.data : "");
+		agora_buf_fini(&b);
 	}
 	return agora_proc_status(p);
 }
@@ -87,7 +96,7 @@ cartpole_served_and_driven(void **state)
 	log_wait(s, slog, "cartpole_server: on", &b);
 	assert_non_null(strstr(b.data, "cartpole_server: on ipc://"));
 	c = spawn(cargv, clog);
-	assert_int_equal(run_to_end(c), 0);
+	assert_int_equal(run_to_end(c, clog), 0);
 	agora_buf_reset(&b);
 	AGORA_PASS(agora_buf_read_file(&b, clog, NULL, 0));
 	assert_non_null(strstr(b.data, "\"action_space\":{\"n\":2}"));
@@ -112,7 +121,7 @@ the_streamer_streams(void **state)
 	snprintf(url, sizeof(url), "ipc://%s/stream.sock", dir);
 	snprintf(log, sizeof(log), "%s/stream.log", dir);
 	p = spawn(argv, log);
-	assert_int_equal(run_to_end(p), 0);
+	assert_int_equal(run_to_end(p, log), 0);
 	agora_buf_init(&b, 1 << 20);
 	AGORA_PASS(agora_buf_read_file(&b, log, NULL, 0));
 	assert_non_null(strstr(b.data, "frames/s, latency mean"));
@@ -142,7 +151,7 @@ the_actor_learns_and_every_transition_arrives(void **state)
 	log_wait(l, llog, "learner: on", &b);
 	assert_non_null(strstr(b.data, "learner: on"));
 	a = spawn(aargv, alog);
-	assert_int_equal(run_to_end(a), 0);
+	assert_int_equal(run_to_end(a, alog), 0);
 	agora_buf_reset(&b);
 	AGORA_PASS(agora_buf_read_file(&b, alog, NULL, 0));
 	assert_non_null(strstr(b.data, "over the last 20 episodes"));

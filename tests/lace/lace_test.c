@@ -63,7 +63,8 @@ on_obs(void *arg, const char *name, const agora_lace_payload *in,
 	(void)err;
 	(void)errlen;
 	if (strstr(in->json, "test_image") != NULL) {
-		AGORA_PASS(agora_lace_out_array(out, &a, &idx));
+		/* A global, unchanged while the server runs: lent. */
+		AGORA_PASS(agora_lace_out_array_lent(out, &a, &idx));
 	}
 	snprintf(json, sizeof(json),
 	         "{\"status\":\"success\",\"asked\":%.*s,\"test_image\":"
@@ -84,9 +85,16 @@ on_act(void *arg, const char *key, const agora_lace_payload *in,
 	atomic_fetch_add(&acts, 1);
 	if (in->narrays == 1 && in->arrays[0].dtype == AGORA_LACE_F32) {
 		const float *v = in->arrays[0].data;
+		/* On this stack: the answer is sent after we return. */
+		float twice[3] = { 2 * v[0], 2 * v[1], 2 * v[2] };
+		agora_lace_array a = { .dtype = AGORA_LACE_F32,
+			               .ndim = 1,
+			               .shape = { 3 },
+			               .data = twice };
 		char json[64];
 		snprintf(json, sizeof(json), "{\"sum\":%g}",
 		         (double)(v[0] + v[1] + v[2]));
+		AGORA_PASS(agora_lace_out_array(out, &a, NULL));
 		return agora_lace_out_json(out, json, strlen(json));
 	}
 	return agora_lace_out_json(out, "{\"ack\":true}", 12);
@@ -240,6 +248,13 @@ an_action_with_an_array_and_a_failing_callback(void **state)
 	c = client_of(url, &action_cfg, NULL);
 	AGORA_PASS(agora_lace_act(c, "send_image", &p, &m, err, sizeof(err)));
 	assert_non_null(strstr(agora_lace_msg_payload(m)->json, "\"sum\":7"));
+	{
+		const agora_lace_array *t = agora_lace_msg_array(m, 0);
+		const float want[3] = { 3.0f, 4.0f, 7.0f };
+		assert_non_null(t);
+		assert_int_equal(agora_lace_array_count(t), 3);
+		assert_memory_equal(t->data, want, sizeof(want));
+	}
 	agora_lace_msg_free(m);
 	/* The callback fails: an error naming why, and the server goes on. */
 	AGORA_FAIL(agora_lace_act(c, "fail", NULL, &m, err, sizeof(err)),
