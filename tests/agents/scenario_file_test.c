@@ -136,7 +136,7 @@ run_demo(const char *name, struct collect *out, agora_center **cp)
 {
 	char path[512], err[1024];
 	agora_scenario *s = NULL;
-	agora_run_hooks hooks = { collect_frame, NULL, NULL, out };
+	agora_run_hooks hooks = { .on_frame = collect_frame, .arg = out };
 	agora_run_stats stats;
 	const char *src = getenv("AGORA_SRC");
 
@@ -224,7 +224,7 @@ count_makes_numbered_agents(void **state)
 	    "{\"step\":{\"send_to\":\"moderator\"}},"
 	    "{\"step\":{\"allowed_roles\":[\"moderator\",\"p40\"]}}]}";
 	struct collect out = { 0 };
-	agora_run_hooks hooks = { collect_frame, NULL, NULL, &out };
+	agora_run_hooks hooks = { .on_frame = collect_frame, .arg = &out };
 	agora_run_stats stats;
 	agora_center *c = t_center("count");
 	agora_scenario *s = NULL;
