@@ -25,7 +25,7 @@ person_ask(void *arg, const char *role, char **words)
 	struct person *p = arg;
 
 	assert_string_equal(role, "you");
-	if (p->asked == p->n) {
+	if (p->asked >= p->n) {
 		p->asked++;
 		return AGORA_ANSWER_QUIT;
 	}
