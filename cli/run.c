@@ -30,6 +30,7 @@ struct run_view {
 	struct pending_reply *waiting; /* in order of first chunk */
 	size_t nwaiting;
 	agora_buf line;
+	unsigned max_loops; /* --max-loops N; 0: the runner's 1 */
 };
 
 static void
@@ -171,23 +172,30 @@ view_flush(struct run_view *v)
 
 #define ASK_MAX (64u << 10) /* bytes in one answer */
 
-static char *
-view_ask(void *arg, const char *role)
+/* The person's words for role: a line; an empty line lets the agent
+ * answer itself; "/quit" or end of input (Ctrl-D) leaves. Asked between
+ * steps, so nothing is in flight when the person leaves. */
+static agora_answer
+view_ask(void *arg, const char *role, char **words)
 {
 	struct run_view *v = arg;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	agora_answer said = AGORA_ANSWER_WORDS;
 
 	view_flush(v);
 	for (;;) {
-		fprintf(stderr, "[%s] your words (empty line: skip): ", role);
+		fprintf(stderr,
+		        "[%s] your words (empty line: skip; /quit or Ctrl-D: "
+		        "leave): ",
+		        role);
 		fflush(stderr);
 		n = getline(&line, &cap, stdin);
 		if (n < 0) {
 			fputc('\n', stderr);
 			free(line); /* getline's buffer is libc's */
-			return NULL;
+			return AGORA_ANSWER_QUIT;
 		}
 		if ((size_t)n <= ASK_MAX) {
 			break;
@@ -198,10 +206,34 @@ view_ask(void *arg, const char *role)
 		        ASK_MAX);
 	}
 	line[strcspn(line, "\r\n")] = '\0';
-	{
-		char *answer = agora_strdup(line);
-		free(line); /* getline's buffer is libc's */
-		return answer;
+	if (strcmp(line, "/quit") == 0) {
+		said = AGORA_ANSWER_QUIT;
+	} else if (line[0] == '\0') {
+		said = AGORA_ANSWER_SKIP;
+	} else {
+		*words = agora_strdup(line);
+	}
+	free(line); /* getline's buffer is libc's */
+	return said;
+}
+
+/* How a loop ended, on stderr: a loop meant for a person that ran
+ * without one must not pass unseen. */
+static void
+view_loop_end(void *arg, const char *where, unsigned rounds, agora_loop_end why)
+{
+	(void)arg;
+	if (why == AGORA_LOOP_QUIT) {
+		fprintf(stderr, "agora: %s: you left in round %u\n", where,
+		        rounds);
+	} else if (why == AGORA_LOOP_MAX) {
+		fprintf(stderr, "agora: %s: stopped at its max, %u round%s\n",
+		        where, rounds, rounds == 1 ? "" : "s");
+	} else {
+		fprintf(stderr,
+		        "agora: %s: nobody to ask, so it stopped after %u "
+		        "round%s (--max-loops N for more)\n",
+		        where, rounds, rounds == 1 ? "" : "s");
 	}
 }
 
@@ -211,6 +243,41 @@ view_item(void *arg, const char *where, unsigned rep)
 {
 	(void)arg;
 	agora_log(AGORA_LOG_INFO, "run", "%s (repeat %u)", where, rep + 1);
+}
+
+/* The chat's last line: how to go on with it, if its session outlives
+ * this run. */
+static void
+view_resume(const char *path, const char *session, bool private_redis)
+{
+	if (private_redis) {
+		fprintf(stderr, "agora: the session was in a private Redis and "
+		                "ends with this run; give --redis URL to keep "
+		                "it\n");
+	} else {
+		fprintf(stderr,
+		        "agora: to go on with it: agora chat %s --session %s "
+		        "(and the same --redis)\n",
+		        path, session);
+	}
+}
+
+/* The summary line of a run that finished, and in chat how to go on
+ * (chat_path: the scenario; NULL in run); the exit code. */
+static int
+run_report(const agora_scenario *s, agora_center *c,
+           const agora_run_stats *stats, const char *chat_path,
+           bool private_redis)
+{
+	fprintf(
+	    stderr,
+	    "agora: %s: %zu steps, %zu frames, %zu agent errors (session %s)\n",
+	    agora_scenario_name(s), stats->steps, stats->frames, stats->errors,
+	    agora_center_session(c));
+	if (chat_path != NULL) {
+		view_resume(chat_path, agora_center_session(c), private_redis);
+	}
+	return stats->errors > 0 ? EXIT_AGENTS : EXIT_OK;
 }
 
 static void
@@ -229,6 +296,9 @@ run_usage(FILE *f, bool chat)
 	    "                     unix:///path); default: a private one\n"
 	    "  --session ID       session id (key prefix); default: new\n"
 	    "  --deadline-ms MS   time limit of each step\n"
+	    "  --max-loops N      rounds an \"until\": \"quit\" loop runs in a "
+	    "row\n"
+	    "                     with nobody to ask (default 1)\n"
 	    "  --servers N        run agents that name no placement on N "
 	    "child\n"
 	    "                     agent servers\n"
@@ -256,7 +326,13 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 {
 	agora_scenario *s = NULL;
 	agora_center *c = NULL;
-	agora_run_hooks hooks = { view_frame, NULL, view_item, v };
+	agora_run_hooks hooks = { .on_frame = view_frame,
+		                  .ask = v->chat ? view_ask : NULL,
+		                  .on_item = view_item,
+		                  .arg = v,
+		                  .loop_idle_max = v->max_loops,
+		                  .on_loop_end = view_loop_end };
+	bool private_redis;
 	agora_run_stats stats = { 0 };
 	char err[1024];
 	int code = EXIT_OK;
@@ -279,6 +355,8 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		agora_free(co->cfg.session);
 		co->cfg.session = agora_strdup(agora_scenario_session(s));
 	}
+	private_redis =
+	    co->cfg.redis_url == NULL || co->cfg.redis_url[0] == '\0';
 	if (!cli_redis_prepare(co)) {
 		agora_scenario_free(s);
 		return EXIT_FAIL;
@@ -296,9 +374,6 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		code = cli_exit_code(rv);
 		goto out;
 	}
-	if (v->chat) {
-		hooks.ask = view_ask;
-	}
 	rv = agora_scenario_run(s, c, &hooks, &stats, err, sizeof(err));
 	view_flush(v);
 	if (rv != AGORA_OK && cli_signal_caught() != 0) {
@@ -312,14 +387,7 @@ run_scenario(struct cli_common *co, const char *path, struct run_view *v)
 		code = cli_exit_code(rv);
 		goto out;
 	}
-	fprintf(
-	    stderr,
-	    "agora: %s: %zu steps, %zu frames, %zu agent errors (session %s)\n",
-	    agora_scenario_name(s), stats.steps, stats.frames, stats.errors,
-	    agora_center_session(c));
-	if (stats.errors > 0) {
-		code = EXIT_AGENTS;
-	}
+	code = run_report(s, c, &stats, v->chat ? path : NULL, private_redis);
 out:
 	cli_signals_attach(NULL);
 	agora_center_free(c);
@@ -327,17 +395,41 @@ out:
 	return code;
 }
 
-/* --servers N, --connect URL: *used 1 if argv[*i] was one; false after
- * printing why it is malformed. */
+/* --max-loops N: 1 to 1,000,000 (a loop's max caps it anyway). */
 static bool
-run_place_option(struct cli_common *co, int argc, char **argv, int *i,
-                 int *used)
+run_max_loops(const char *v, unsigned *out)
+{
+	char *end = NULL;
+	long n = v != NULL ? strtol(v, &end, 10) : 0;
+
+	if (v == NULL || *end != '\0' || n < 1 || n > 1000000) {
+		cli_error("--max-loops: expected 1 to 1000000");
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
+/* --frames, --max-loops N, --servers N, --connect URL: *used 1 if
+ * argv[*i] was one; false after printing why it is malformed. */
+static bool
+run_option(struct cli_common *co, struct run_view *view, int argc, char **argv,
+           int *i, int *used)
 {
 	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
 	char *end = NULL;
 
 	*used = 0;
-	if (strcmp(argv[*i], "--servers") == 0) {
+	if (strcmp(argv[*i], "--frames") == 0) {
+		view->frames = true;
+		*used = 1;
+		return true;
+	}
+	if (strcmp(argv[*i], "--max-loops") == 0) {
+		if (!run_max_loops(v, &view->max_loops)) {
+			return false;
+		}
+	} else if (strcmp(argv[*i], "--servers") == 0) {
 		long n = v != NULL ? strtol(v, &end, 10) : 0;
 		if (v == NULL || *end != '\0' || n < 1 || n > 1024) {
 			cli_error("--servers: expected 1 to 1024");
@@ -389,9 +481,7 @@ cli_run(int argc, char **argv, bool chat)
 			agora_config_fini(&co.cfg);
 			return EXIT_OK;
 		}
-		if (strcmp(argv[i], "--frames") == 0) {
-			v.frames = true;
-		} else if (!run_place_option(&co, argc, argv, &i, &r)) {
+		if (!run_option(&co, &v, argc, argv, &i, &r)) {
 			agora_config_fini(&co.cfg);
 			return EXIT_USAGE;
 		} else if (r > 0) {

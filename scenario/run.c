@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The script runner: a loop over the scenario's script that reads each
  * step's frames as they stream and, in chat mode, asks the person whenever
- * a human role is waiting. */
+ * a human role is waiting; a loop item runs its items until the person
+ * quits, its max, or (no person to ask) its driver's idle limit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ struct run_state {
 	agora_buf *replies;
 	agora_strv awaiting;
 	bool no_more_input;
+	bool in_quit_loop; /* running an "until": "quit" loop */
+	bool left;         /* ... and the person quit it */
+	size_t asked;      /* questions put to the person so far */
 };
 
 static agora_buf *
@@ -155,14 +159,18 @@ run_ask(struct run_state *rs, const struct scen_op *op, char *err,
 	for (size_t i = 0; i < waiting.n && rv == AGORA_OK; i++) {
 		const char *role = waiting.v[i];
 		agora_step_opts o = { 0 };
-		char *answer;
+		char *answer = NULL;
+		agora_answer said;
 
 		if (rs->no_more_input) {
 			break;
 		}
-		answer = rs->hooks->ask(rs->hooks->arg, role);
-		if (answer == NULL) {
+		said = rs->hooks->ask(rs->hooks->arg, role, &answer);
+		rs->asked++;
+		if (said == AGORA_ANSWER_QUIT) {
+			agora_free(answer);
 			rs->no_more_input = true;
+			rs->left = rs->in_quit_loop;
 			break;
 		}
 		o.allowed_roles = (const char *const *)&waiting.v[i];
@@ -170,7 +178,7 @@ run_ask(struct run_state *rs, const struct scen_op *op, char *err,
 		o.send_to = (const char *const *)op->send_to.v;
 		o.n_send_to = op->send_to.n;
 		o.llm_args = op->llm_args;
-		if (answer[0] != '\0') {
+		if (said == AGORA_ANSWER_WORDS && answer != NULL) {
 			o.user_response = answer;
 		} else {
 			o.human_auto = true;
@@ -261,8 +269,101 @@ run_op(struct run_state *rs, const struct scen_op *op, char *err, size_t errlen)
 		return run_reset(rs, op, err, errlen);
 	case OP_STEP:
 		return run_step_op(rs, op, err, errlen);
+	case OP_LOOP: /* run_loop's, never an item's */
+		break;
 	}
 	return AGORA_EINTERNAL;
+}
+
+/* Items that are not loops, in order, each repeated; a person quitting a
+ * loop ends it at once (the rest of its round too). */
+static agora_err
+run_items(struct run_state *rs, const struct scen_op *ops, size_t n, char *err,
+          size_t errlen)
+{
+	const agora_run_hooks *hooks = rs->hooks;
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n && rv == AGORA_OK && !rs->left; i++) {
+		for (unsigned r = 0;
+		     r < ops[i].repeat && rv == AGORA_OK && !rs->left; r++) {
+			if (hooks != NULL && hooks->on_item != NULL) {
+				hooks->on_item(hooks->arg, ops[i].where, r);
+			}
+			rv = run_op(rs, &ops[i], err, errlen);
+		}
+	}
+	return rv;
+}
+
+/* Rounds of the loop's items (they hold no loop: load.c refuses one).
+ * "until": "quit" ends when the person quits, or when rounds in a row
+ * asked nobody (loop_idle_max): without a person, a loop meant for one
+ * must not run to a max of up to a million rounds unseen. */
+static agora_err
+run_loop(struct run_state *rs, const struct scen_op *op, char *err,
+         size_t errlen)
+{
+	const agora_run_hooks *hooks = rs->hooks;
+	unsigned idle_max = hooks != NULL && hooks->loop_idle_max > 0
+	                        ? hooks->loop_idle_max
+	                        : 1;
+	agora_loop_end why = AGORA_LOOP_MAX;
+	unsigned rounds = 0;
+	unsigned idle = 0;
+	agora_err rv = AGORA_OK;
+
+	rs->in_quit_loop = op->until_quit;
+	rs->left = false;
+	while (rounds < op->max) {
+		size_t asked = rs->asked;
+
+		if (hooks != NULL && hooks->on_item != NULL) {
+			hooks->on_item(hooks->arg, op->where, rounds);
+		}
+		rv = run_items(rs, op->body, op->nbody, err, errlen);
+		if (rv != AGORA_OK) {
+			break;
+		}
+		rounds++;
+		if (rs->left) {
+			why = AGORA_LOOP_QUIT;
+			break;
+		}
+		if (op->until_quit) {
+			idle = rs->asked == asked ? idle + 1 : 0;
+			if (idle >= idle_max) {
+				why = AGORA_LOOP_NOBODY;
+				break;
+			}
+		}
+	}
+	rs->in_quit_loop = false;
+	rs->left = false;
+	if (rv == AGORA_OK && hooks != NULL && hooks->on_loop_end != NULL) {
+		hooks->on_loop_end(hooks->arg, op->where, rounds, why);
+	}
+	return rv;
+}
+
+/* Roles whose last reply a step reads (allowed_roles_from), in the
+ * script and in its loops. */
+static void
+run_reply_roles(struct run_state *rs, const struct scen_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct scen_op *op = &ops[i];
+		for (size_t k = 0; k < op->nbody + 1; k++) {
+			const struct scen_op *o =
+			    k == 0 ? op : &op->body[k - 1];
+			if (o->allowed_from != NULL &&
+			    !agora_strv_has(&rs->reply_roles,
+			                    o->allowed_from)) {
+				agora_strv_push(&rs->reply_roles,
+				                o->allowed_from);
+			}
+		}
+	}
 }
 
 agora_err
@@ -279,25 +380,15 @@ agora_scenario_run(const agora_scenario *s, agora_center *c,
 	rs.hooks = hooks;
 	rs.stats = stats != NULL ? stats : &local;
 	memset(rs.stats, 0, sizeof(*rs.stats));
-	for (size_t i = 0; i < s->nops; i++) {
-		if (s->ops[i].allowed_from != NULL &&
-		    !agora_strv_has(&rs.reply_roles, s->ops[i].allowed_from)) {
-			agora_strv_push(&rs.reply_roles,
-			                s->ops[i].allowed_from);
-		}
-	}
+	run_reply_roles(&rs, s->ops, s->nops);
 	rs.replies = agora_calloc(rs.reply_roles.n + 1, sizeof(agora_buf));
 	for (size_t i = 0; i < rs.reply_roles.n; i++) {
 		agora_buf_init(&rs.replies[i], AGORA_MSG_MAX_BYTES);
 	}
 	for (size_t i = 0; i < s->nops && rv == AGORA_OK; i++) {
-		for (unsigned r = 0; r < s->ops[i].repeat && rv == AGORA_OK;
-		     r++) {
-			if (hooks != NULL && hooks->on_item != NULL) {
-				hooks->on_item(hooks->arg, s->ops[i].where, r);
-			}
-			rv = run_op(&rs, &s->ops[i], err, errlen);
-		}
+		rv = s->ops[i].type == OP_LOOP
+		         ? run_loop(&rs, &s->ops[i], err, errlen)
+		         : run_items(&rs, &s->ops[i], 1, err, errlen);
 	}
 	for (size_t i = 0; i < s->nagents && rv == AGORA_OK; i++) {
 		if (s->agents[i].memory_path != NULL) {

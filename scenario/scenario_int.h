@@ -8,7 +8,7 @@
 
 #include "agora/scenario.h"
 
-enum op_type { OP_TASK, OP_STEP, OP_RESET };
+enum op_type { OP_TASK, OP_STEP, OP_RESET, OP_LOOP };
 
 struct scen_agent {
 	const char *role;
@@ -25,7 +25,7 @@ struct scen_agent {
 struct scen_op {
 	enum op_type type;
 	unsigned repeat;
-	char where[48];
+	char where[64];
 	/* send_task_request */
 	const char *task;
 	agora_strv send_to;
@@ -40,6 +40,12 @@ struct scen_op {
 	int64_t deadline_ms;
 	/* reset */
 	bool keep_roles;
+	/* loop: its items (never a loop), run again and again until the
+	 * person quits (until_quit) or max rounds have run */
+	struct scen_op *body;
+	size_t nbody;
+	unsigned max;
+	bool until_quit;
 };
 
 /* An entry of the role index. */
@@ -59,5 +65,29 @@ struct agora_scenario {
 	size_t nops;
 	agora_strv placements; /* agora_scenario_place's, owned */
 };
+
+/* check.c: the checks load.c and script.c share. Errors go to err as
+ * "<where>.<key>: ..." and the code is returned. */
+agora_err scen_check_keys(const agora_json *obj, const char *const *a,
+                          const char *const *b, const char *where, char *err,
+                          size_t errlen);
+/* Sort s->agents into s->by_role; a role given twice is an error. */
+agora_err scen_index_roles(agora_scenario *s, char *err, size_t errlen);
+const struct scen_agent *scen_find_agent(const agora_scenario *s,
+                                         const char *role);
+/* A role or a list of roles; each an agent (or "all" if allow_all). */
+agora_err scen_roles(const agora_scenario *s, const agora_json *v,
+                     bool allow_all, agora_strv *out, const char *where,
+                     const char *key, char *err, size_t errlen);
+agora_err scen_str(const agora_json *obj, const char *key, const char **out,
+                   const char *where, char *err, size_t errlen);
+agora_err scen_bool(const agora_json *obj, const char *key, bool *out,
+                    const char *where, char *err, size_t errlen);
+
+/* script.c: the "script" list into s->ops (NULL: an empty script), and
+ * freeing what it made. */
+agora_err scen_load_script(agora_scenario *s, const agora_json *script,
+                           char *err, size_t errlen);
+void scen_ops_free(struct scen_op *ops, size_t n);
 
 #endif

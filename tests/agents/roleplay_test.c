@@ -445,12 +445,13 @@ the_api_key_appears_in_no_output(void **state)
 	agora_center_free(c);
 }
 
-static char *
-ask_empty(void *arg, const char *role)
+static agora_answer
+ask_empty(void *arg, const char *role, char **words)
 {
 	(void)arg;
 	(void)role;
-	return agora_strdup("");
+	(void)words;
+	return AGORA_ANSWER_SKIP;
 }
 
 static void
@@ -459,7 +460,7 @@ a_human_with_a_model_answers_itself_on_an_empty_line(void **state)
 	char text[1024];
 	agora_scenario *s = NULL;
 	agora_center *c = t_center("rp-auto");
-	agora_run_hooks hooks = { NULL, ask_empty, NULL, NULL };
+	agora_run_hooks hooks = { .ask = ask_empty };
 	agora_msgs h = { 0 };
 	char err[512];
 

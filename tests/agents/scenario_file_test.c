@@ -78,6 +78,51 @@ malformed_files_are_explained(void **state)
 	             AGORA_EINVAL, "unknown key 'alowed_roles'");
 }
 
+#define LOOP(body) "{\"agents\":[" AGENT_A "],\"script\":[" body "]}"
+
+static void
+loops_are_checked(void **state)
+{
+	agora_scenario *s = NULL;
+	const char *ok = LOOP("{\"loop\":[{\"step\":{}}],\"until\":\"quit\","
+	                      "\"max\":1000000}");
+	char err[512];
+
+	(void)state;
+	expect_error(LOOP("{\"loop\":[]}"), AGORA_EINVAL,
+	             "script[0].loop: want a list of one or more");
+	expect_error(LOOP("{\"loop\":{\"step\":{}}}"), AGORA_EINVAL,
+	             "script[0].loop: want a list of one or more");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"max\":0}"), AGORA_EINVAL,
+	             "script[0].loop.max: want a whole number");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"max\":1000001}"),
+	             AGORA_EINVAL, "script[0].loop.max: want a whole number");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"max\":\"9\"}"),
+	             AGORA_EINVAL, "script[0].loop.max");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"until\":\"bored\"}"),
+	             AGORA_EINVAL,
+	             "script[0].loop.until: want \"quit\" or \"max\"");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"until\":true}"),
+	             AGORA_EINVAL, "script[0].loop.until: want a string");
+	expect_error(LOOP("{\"loop\":[{\"step\":{}}],\"repeat\":2}"),
+	             AGORA_EINVAL, "script[0].loop: unknown key 'repeat'");
+	expect_error(LOOP("{\"step\":{}},{\"loop\":[{\"step\":{}},"
+	                  "{\"loop\":[{\"step\":{}}]}]}"),
+	             AGORA_EINVAL,
+	             "script[1].loop[1]: a loop inside a loop (loops do not "
+	             "nest)");
+	expect_error(LOOP("{\"loop\":[{\"step\":{\"allowed_roles\":"
+	                  "\"ghost\"}}]}"),
+	             AGORA_ENOTFOUND,
+	             "script[0].loop[0].step.allowed_roles: unknown role "
+	             "'ghost'");
+	expect_error(LOOP("{\"loop\":[{\"step\":{},\"until\":\"quit\"}]}"),
+	             AGORA_EINVAL, "script[0].loop[0]: want one of step");
+	AGORA_PASS(agora_scenario_parse(&s, "ok.json", ok, strlen(ok), err,
+	                                sizeof(err)));
+	agora_scenario_free(s);
+}
+
 static void
 missing_file_names_the_path(void **state)
 {
@@ -136,9 +181,11 @@ run_demo(const char *name, struct collect *out, agora_center **cp)
 {
 	char path[512], err[1024];
 	agora_scenario *s = NULL;
-	agora_run_hooks hooks = { collect_frame, NULL, NULL, out };
+	agora_run_hooks hooks = { .on_frame = collect_frame, .arg = out };
 	agora_run_stats stats;
-	const char *src = getenv("AGORA_SRC");
+	/* Nothing in the test changes the environment. */
+	const char *src =
+	    getenv("AGORA_SRC"); /* NOLINT(concurrency-mt-unsafe) */
 
 	snprintf(path, sizeof(path), "%s/demos/%s/%s.json",
 	         src != NULL ? src : ".", name, name);
@@ -224,7 +271,7 @@ count_makes_numbered_agents(void **state)
 	    "{\"step\":{\"send_to\":\"moderator\"}},"
 	    "{\"step\":{\"allowed_roles\":[\"moderator\",\"p40\"]}}]}";
 	struct collect out = { 0 };
-	agora_run_hooks hooks = { collect_frame, NULL, NULL, &out };
+	agora_run_hooks hooks = { .on_frame = collect_frame, .arg = &out };
 	agora_run_stats stats;
 	agora_center *c = t_center("count");
 	agora_scenario *s = NULL;
@@ -278,6 +325,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(malformed_files_are_explained),
+		cmocka_unit_test(loops_are_checked),
 		cmocka_unit_test(missing_file_names_the_path),
 		cmocka_unit_test(unknown_kind_fails_when_agents_are_made),
 		cmocka_unit_test(debate_demo_whispers),

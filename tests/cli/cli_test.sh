@@ -93,6 +93,12 @@ awk '/^```json$/ {on=1; next} /^```$/ {if (on) exit} on' \
 run run "$work/doc-example.json"
 check "docs/scenario.md's example runs" [ "$code" -eq 0 ]
 check "docs/scenario.md's example: count made voter3" has "<voter3>: " out
+awk '/^```json$/ {n++; if (n == 2) {on=1; next}} /^```$/ {if (on) exit} on' \
+	"$src/docs/scenario.md" >"$work/doc-loop.json"
+printf 'hi\n/quit\n' | "$agora" chat "$work/doc-loop.json" >"$work/out" 2>"$work/err"
+code=$?
+check "docs/scenario.md's loop example runs" ok has "^<bot>: You said: hi$" out
+check "docs/scenario.md's loop example: you left" has "you left in round 2" err
 awk '/^```json$/ {on=1; next} /^```$/ {if (on) exit} on' \
 	"$src/README.md" >"$work/readme-example.json"
 run run "$work/readme-example.json"
@@ -196,6 +202,35 @@ check "memory without --redis says what it needs" has "needs --redis URL, --sess
 	"$src/demos/chatroom/chatroom.json" >"$work/out" 2>"$work/err" </dev/null
 code=$?
 check "chat at end of input exits 0" [ "$code" -eq 0 ]
+
+# The chatbot goes on until you leave: /quit or end of input ends it
+# cleanly (exit 0), the session kept in Redis, nothing in flight.
+bot=$src/demos/chatbot/chatbot.json
+printf 'hi\nhello\n/quit\n' | "$agora" chat --redis "unix://$work/r.sock" \
+	--session bot1 "$bot" >"$work/out" 2>"$work/err"
+code=$?
+check "chatbot: /quit exits 0" [ "$code" -eq 0 ]
+check "chatbot: the first reply" has "^<bot>: You said: hi$" out
+check "chatbot: the second reply" has "^<bot>: You said: hello$" out
+check "chatbot: says you left" has "script\[1\].loop: you left in round 3" err
+check "chatbot: says how to go on" has "agora chat $bot --session bot1" err
+"$agora" history --redis "unix://$work/r.sock" --session bot1 >"$work/out" 2>"$work/err"
+check "chatbot: the session kept, all of it" [ "$(grep -c -e 'you -> all: hi' \
+	-e 'you -> all: hello' -e 'bot -> all: You said: h' "$work/out")" -eq 4 ]
+check "chatbot: nothing in flight" [ "$(redis-cli -s "$work/r.sock" LLEN 'agora:{bot1}:inflight:bot')$(redis-cli -s "$work/r.sock" LLEN 'agora:{bot1}:inflight:you')" = 00 ]
+printf 'hi\n' | "$agora" chat --redis "unix://$work/r.sock" \
+	--session bot2 "$bot" >"$work/out" 2>"$work/err"
+code=$?
+check "chatbot: end of input exits 0" [ "$code" -eq 0 ]
+check "chatbot: the reply before end of input" has "^<bot>: You said: hi$" out
+check "chatbot: end of input leaves the loop" has "you left in round 2" err
+run run "$bot"
+check "chatbot: run with nobody exits 0" [ "$code" -eq 0 ]
+check "chatbot: run says the loop had nobody" has "nobody to ask, so it stopped after 1 round" err
+run run --max-loops 3 "$bot"
+check "chatbot: --max-loops 3" has "stopped after 3 rounds" err
+run run --max-loops 0 "$bot"
+check "chatbot: a bad --max-loops exits 2" [ "$code" -eq 2 ]
 
 # A signal mid-step gives back what the agents drained, in a shared Redis:
 # at once, not a lease later.

@@ -165,13 +165,17 @@ s18_send_from(void **state)
 /* 19. Keep (as the chatroom scenario): the watcher names the next
  * speakers, they speak; a human named by it is asked and answers next;
  * the watcher never adds messages. */
-static char *
-s19_ask(void *arg, const char *role)
+static agora_answer
+s19_ask(void *arg, const char *role, char **words)
 {
 	int *asked = arg;
 
 	(*asked)++;
-	return agora_strdup(strcmp(role, "me") == 0 ? "count me in" : "");
+	if (strcmp(role, "me") != 0) {
+		return AGORA_ANSWER_SKIP;
+	}
+	*words = agora_strdup("count me in");
+	return AGORA_ANSWER_WORDS;
 }
 
 static void
@@ -191,7 +195,7 @@ s19_chatroom(void **state)
 	agora_scenario *s = NULL;
 	agora_center *c = t_center("s19");
 	int asked = 0;
-	agora_run_hooks hooks = { NULL, s19_ask, NULL, &asked };
+	agora_run_hooks hooks = { .ask = s19_ask, .arg = &asked };
 	agora_run_stats stats;
 	agora_msgs h = { 0 };
 	char err[512];
@@ -466,13 +470,17 @@ s31_empty_response(void **state)
 
 /* 32. Fix: in terminal mode, typed words replace the agent's own answer;
  * an empty line lets the agent answer on its own (auto-reply). */
-static char *
-s32_ask(void *arg, const char *role)
+static agora_answer
+s32_ask(void *arg, const char *role, char **words)
 {
 	int *calls = arg;
 
 	(void)role;
-	return agora_strdup((*calls)++ == 0 ? "typed words" : "");
+	if ((*calls)++ != 0) {
+		return AGORA_ANSWER_SKIP;
+	}
+	*words = agora_strdup("typed words");
+	return AGORA_ANSWER_WORDS;
 }
 
 static void
@@ -488,7 +496,7 @@ s32_terminal_mode(void **state)
 	agora_scenario *s = NULL;
 	agora_center *c = t_center("s32");
 	int calls = 0;
-	agora_run_hooks hooks = { NULL, s32_ask, NULL, &calls };
+	agora_run_hooks hooks = { .ask = s32_ask, .arg = &calls };
 	agora_msgs h = { 0 };
 	char err[512];
 
