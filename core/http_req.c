@@ -22,18 +22,20 @@ static const char *const http_hdr_names[HTTP_NHDR] = {
 	"User-Agent",    "Sec-Fetch-Site", "X-Agora-Token"
 };
 
-const char *const agora__http_sec[] = {
-	"Content-Security-Policy",
-	"default-src 'self'; script-src 'self'; style-src 'self'; "
-	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-	"X-Content-Type-Options",
-	"nosniff",
-	"Referrer-Policy",
-	"no-referrer",
-	"X-Frame-Options",
-	"DENY",
-	NULL
-};
+/* No inline script or style: the page's JS and CSS are separate assets. */
+static const char http_csp[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+const char *const agora__http_sec[] = { "Content-Security-Policy",
+	                                http_csp,
+	                                "X-Content-Type-Options",
+	                                "nosniff",
+	                                "Referrer-Policy",
+	                                "no-referrer",
+	                                "X-Frame-Options",
+	                                "DENY",
+	                                NULL };
 
 /* ---- answers ------------------------------------------------------------ */
 
@@ -284,14 +286,18 @@ http_decode(char *s, bool plus)
 		if (*s == '%') {
 			int hi = http_hex(s[1]);
 			int lo = hi < 0 ? -1 : http_hex(s[2]);
+			unsigned char c;
 
 			if (lo < 0 || (hi == 0 && lo == 0)) {
 				return false;
 			}
-			*o++ = (char)(hi * 16 + lo);
+			c = (unsigned char)(hi * 16 + lo);
+			memcpy(o++, &c, 1); /* the byte, whatever char's sign */
 			s += 2;
+		} else if (plus && *s == '+') {
+			*o++ = ' ';
 		} else {
-			*o++ = plus && *s == '+' ? ' ' : *s;
+			*o++ = *s;
 		}
 	}
 	*o = '\0';

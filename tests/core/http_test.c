@@ -105,6 +105,9 @@ h_sse(void *arg, agora_http_req *rq)
 	pthread_mutex_unlock(&streams.lock);
 }
 
+static void routes(agora_http_server *s);
+static void more_routes(agora_http_server *s);
+
 static agora_http_server *
 server(const agora_http_opts *o)
 {
@@ -112,11 +115,29 @@ server(const agora_http_opts *o)
 	char err[256];
 
 	AGORA_PASS(agora_http_open(&s, "127.0.0.1", 0, o, err, sizeof(err)));
+	routes(s);
+	AGORA_PASS(agora_http_start(s, err, sizeof(err)));
+	assert_true(agora_http_port(s) > 0);
+	AGORA_FAIL(agora_http_route(s, "GET", "/late", h_hello, NULL),
+	           AGORA_EINVAL);
+	streams.n = 0;
+	return s;
+}
+
+static void
+routes(agora_http_server *s)
+{
 	AGORA_PASS(agora_http_route(s, "GET", "/hello", h_hello, NULL));
 	AGORA_PASS(agora_http_route(s, "GET", "/api/", h_named, r_prefix));
 	AGORA_PASS(agora_http_route(s, "GET", "/api/x/", h_named, r_longer));
 	AGORA_PASS(agora_http_route(s, "GET", "/api/exact", h_named, r_exact));
 	AGORA_PASS(agora_http_route(s, "GET", "/q", h_query, NULL));
+	more_routes(s);
+}
+
+static void
+more_routes(agora_http_server *s)
+{
 	AGORA_PASS(agora_http_route(s, "POST", "/echo", h_echo, NULL));
 	AGORA_PASS(agora_http_route(s, "GET", "/silent", h_silent, NULL));
 	AGORA_PASS(agora_http_route(s, "GET", "/sse", h_sse, NULL));
@@ -124,12 +145,6 @@ server(const agora_http_opts *o)
 	                             sizeof(page_js) - 1));
 	AGORA_FAIL(agora_http_route(s, "GET", "/hello", h_hello, NULL),
 	           AGORA_EEXIST);
-	AGORA_PASS(agora_http_start(s, err, sizeof(err)));
-	assert_true(agora_http_port(s) > 0);
-	AGORA_FAIL(agora_http_route(s, "GET", "/late", h_hello, NULL),
-	           AGORA_EINVAL);
-	streams.n = 0;
-	return s;
 }
 
 /* ---- a curl client ---- */
@@ -200,7 +215,8 @@ expect(agora_http_server *s, const char *method, const char *path, long status,
 
 	fetch(s, method, path, NULL, NULL, &r);
 	if (r.status != status ||
-	    (body != NULL && strcmp(r.body.data ? r.body.data : "", body))) {
+	    (body != NULL &&
+	     strcmp(r.body.data ? r.body.data : "", body) != 0)) {
 		fail_msg("%s %s: %ld [%s], want %ld [%s]", method, path,
 		         r.status, r.body.data, status, body);
 	}
@@ -465,9 +481,12 @@ sender(void *arg)
 	for (int i = 0; i < 50; i++) {
 		char d[64];
 		int n = snprintf(d, sizeof(d), "n=%d\nline two", i);
+		agora_err rv = agora_http_sse_send(st, i % 2 ? "tick" : NULL, d,
+		                                   (size_t)n);
 
-		AGORA_PASS(agora_http_sse_send(st, i % 2 ? "tick" : NULL, d,
-		                               (size_t)n));
+		if (rv != AGORA_OK) {
+			return &streams; /* any non-NULL: failed */
+		}
 	}
 	return NULL;
 }
@@ -478,6 +497,7 @@ sse_events_arrive_in_order(void **state)
 	agora_http_server *s = server(NULL);
 	struct sse_client c = { .s = s, .want = 50 };
 	pthread_t client, send;
+	void *sent;
 	size_t off = 0;
 
 	(void)state;
@@ -490,7 +510,8 @@ sse_events_arrive_in_order(void **state)
 	AGORA_FAIL(agora_http_sse_send(streams.st[0], "a\nb", "x", 1),
 	           AGORA_EINVAL);
 	pthread_create(&send, NULL, sender, streams.st[0]);
-	pthread_join(send, NULL);
+	pthread_join(send, &sent);
+	assert_null(sent);
 	pthread_join(client, NULL);
 	assert_int_equal(c.r.status, 200);
 	assert_non_null(
@@ -587,12 +608,14 @@ sse_streams_are_capped(void **state)
 
 /* A browser that never reads: its stream ends (max_pending), and another
  * stream keeps receiving meanwhile. */
+#define CHUNK ((size_t)16 * 1024)
+
 static void
 sse_slow_browser_blocks_nobody(void **state)
 {
-	agora_http_opts o = { .max_pending = 64 * 1024 };
+	agora_http_opts o = { .max_pending = (size_t)64 * 1024 };
 	agora_http_server *s = server(&o);
-	char *chunk = agora_malloc(16 * 1024);
+	char *chunk = agora_malloc(CHUNK);
 	agora_buf got;
 	int slow = raw_open(s, "/sse"), fast;
 	agora_err rv = AGORA_OK;
@@ -603,9 +626,9 @@ sse_slow_browser_blocks_nobody(void **state)
 	wait_streams(1);
 	fast = raw_open(s, "/sse");
 	wait_streams(2);
-	memset(chunk, 'z', 16 * 1024);
+	memset(chunk, 'z', CHUNK);
 	while (rv == AGORA_OK && sent < 8192) { /* 128 MiB at most */
-		rv = agora_http_sse_send(streams.st[0], NULL, chunk, 16 * 1024);
+		rv = agora_http_sse_send(streams.st[0], NULL, chunk, CHUNK);
 		sent++;
 	}
 	assert_int_equal(rv, AGORA_ECLOSED);
