@@ -91,7 +91,7 @@ http_handle(nng_aio *aio)
 	agora_http_server *s = nng_http_handler_get_data(h);
 	agora_http_req *rq = agora_calloc(1, sizeof(*rq));
 	const char *msg;
-	bool close;
+	bool close, has_body;
 	int status;
 
 	rq->s = s;
@@ -118,13 +118,14 @@ http_handle(nng_aio *aio)
 			return;
 		}
 	}
+	has_body = rq->bodylen > 0;
 	if (!http_admit(s, rq, aio)) {
-		agora__http_answer_error(aio, 503, "server busy",
-		                         rq->bodylen > 0);
+		agora__http_answer_error(aio, 503, "server busy", has_body);
 		agora__http_req_free(rq);
 		return;
 	}
-	if (rq->bodylen == 0) {
+	/* With a body, rq is the body read's now (and may be gone). */
+	if (!has_body) {
 		http_enqueue(s, rq);
 	}
 }
