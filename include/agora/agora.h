@@ -14,6 +14,7 @@
 #include "agora/env.h"
 #include "agora/err.h"
 #include "agora/future.h"
+#include "agora/http.h"
 #include "agora/json.h"
 #include "agora/kinds.h"
 #include "agora/llm.h"
