@@ -140,6 +140,10 @@ AGORA_API agora_err agora_env_pending(agora_env *env, const char *role,
  * if keep_roles. Ids keep counting up. */
 AGORA_API agora_err agora_env_reset(agora_env *env, bool keep_roles);
 
+/* Every session of the Redis at r (those with an id counter, found with
+ * SCAN), sorted, into out (cleared first); at most 100,000. */
+AGORA_API agora_err agora_env_sessions(agora_redis *r, agora_strv *out);
+
 #ifdef __cplusplus
 }
 #endif
