@@ -72,6 +72,7 @@ int cli_run(int argc, char **argv, bool chat);
 int cli_inspect(int argc, char **argv, bool memory);
 int cli_server(int argc, char **argv);
 int cli_ctl(int argc, char **argv);
+int cli_studio(int argc, char **argv);
 #include "agora/json.h"
 int cli_ctl_print(const char *cmd, const agora_json *result, bool json);
 

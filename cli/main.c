@@ -28,6 +28,7 @@ main_usage(FILE *f)
 	    "  server       run an agent server (--port N or --ipc PATH)\n"
 	    "  ctl ADDR CMD manage an agent server (is-alive, info, list, "
 	    "stop ...)\n"
+	    "  studio       serve the web page: chat room, sessions\n"
 	    "  lace CMD     talk to a lace server (interfaces, call, obs, act, "
 	    "stores)\n"
 	    "  kinds        list the agent kinds\n"
@@ -183,6 +184,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ctl") == 0) {
 		return cli_ctl(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "studio") == 0) {
+		return cli_studio(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "lace") == 0) {
 		return cli_lace(argc - 1, argv + 1);

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* The read side of agora studio: the scenario files it offers, and the
+ * sessions of its Redis (their messages in order, an agent's memory, the
+ * registry's token counts). Each request opens its own Redis connection
+ * (a connection is one thread's) and closes it. Message text is hostile
+ * input for the page, so it goes out only as JSON strings. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/env.h"
+#include "agora/msg.h"
+#include "agora/registry.h"
+#include "studio_int.h"
+
+#define SESSIONS_LIMIT_MAX 10000 /* messages in one answer */
+
+static int
+names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq)
+{
+	agora_strv names = { 0 };
+	agora_buf b;
+	DIR *d = opendir(ctx->dir);
+	const struct dirent *e;
+	size_t i;
+
+	if (d == NULL) {
+		agora_http_error(rq, 500, "the scenarios directory is gone");
+		return;
+	}
+	for (e = readdir(d); e != NULL; e = readdir(d)) {
+		if (studio_file_ok(e->d_name) && names.n < 1000) {
+			agora_strv_push(&names, e->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names.v, names.n, sizeof(*names.v), names_cmp);
+	agora_buf_init(&b, 0);
+	(void)agora_buf_adds(&b, "{\"scenarios\":[");
+	for (i = 0; i < names.n; i++) {
+		if (i > 0) {
+			(void)agora_buf_adds(&b, ",");
+		}
+		studio_scenario_info(ctx->dir, names.v[i], NULL, &b, NULL);
+	}
+	(void)agora_buf_adds(&b, "]}");
+	agora_http_reply_json(rq, 200, b.data);
+	agora_buf_fini(&b);
+	agora_strv_clear(&names);
+}
+
+/* One message as the page sees it. */
+static void
+sessions_msg(agora_buf *b, const agora_msg *m)
+{
+	size_t i;
+	bool whisper =
+	    !(m->send_to.n == 1 && strcmp(m->send_to.v[0], AGORA_ALL) == 0);
+
+	(void)agora_buf_addf(b, "{\"id\":%llu", (unsigned long long)m->id);
+	(void)agora_buf_json_key(b, "sent_from");
+	(void)agora_buf_json_str(b, m->sent_from, strlen(m->sent_from));
+	(void)agora_buf_adds(b, ",\"send_to\":[");
+	for (i = 0; i < m->send_to.n; i++) {
+		if (i > 0) {
+			(void)agora_buf_adds(b, ",");
+		}
+		(void)agora_buf_json_str(b, m->send_to.v[i],
+		                         strlen(m->send_to.v[i]));
+	}
+	(void)agora_buf_adds(b, "]");
+	(void)agora_buf_json_key(b, "content");
+	(void)agora_buf_json_str(b, m->content, strlen(m->content));
+	(void)agora_buf_addf(
+	    b, ",\"round\":%u,\"time_ms\":%lld,\"whisper\":%s}", m->round,
+	    (long long)m->ts_ms, whisper ? "true" : "false");
+}
+
+static void
+sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
+              uint64_t after)
+{
+	size_t i;
+	bool first = true;
+
+	(void)agora_buf_addf(b, "{\"%s\":[", key);
+	for (i = 0; i < ms->n; i++) {
+		if (ms->v[i]->id <= after) {
+			continue;
+		}
+		if (!first) {
+			(void)agora_buf_adds(b, ",");
+		}
+		first = false;
+		sessions_msg(b, ms->v[i]);
+	}
+	(void)agora_buf_adds(b, "]}");
+}
+
+static void
+sessions_list(agora_redis *r, agora_http_req *rq, agora_buf *b)
+{
+	agora_strv ss = { 0 };
+	size_t i;
+
+	if (agora_env_sessions(r, &ss) != AGORA_OK) {
+		agora_http_error(rq, 502, "redis: could not list sessions");
+		return;
+	}
+	(void)agora_buf_adds(b, "{\"sessions\":[");
+	for (i = 0; i < ss.n; i++) {
+		(void)agora_buf_adds(b, i > 0 ? ",{" : "{");
+		(void)agora_buf_json_key(b, "session");
+		(void)agora_buf_json_str(b, ss.v[i], strlen(ss.v[i]));
+		(void)agora_buf_adds(b, "}");
+	}
+	(void)agora_buf_adds(b, "]}");
+	agora_strv_clear(&ss);
+	agora_http_reply_json(rq, 200, b->data);
+}
+
+static void
+sessions_usage(agora_redis *r, const char *s, agora_http_req *rq, agora_buf *b)
+{
+	agora_registry *reg = NULL;
+	agora_agent_info *v = NULL;
+	size_t n = 0;
+	size_t i;
+
+	if (agora_registry_open(&reg, r, s) != AGORA_OK ||
+	    agora_registry_list(reg, &v, &n) != AGORA_OK) {
+		agora_registry_close(reg);
+		agora_http_error(rq, 502, "redis: could not read the registry");
+		return;
+	}
+	(void)agora_buf_adds(b, "{\"agents\":[");
+	for (i = 0; i < n; i++) {
+		(void)agora_buf_adds(b, i > 0 ? ",{" : "{");
+		(void)agora_buf_json_key(b, "role");
+		(void)agora_buf_json_str(b, v[i].role, strlen(v[i].role));
+		(void)agora_buf_json_key(b, "kind");
+		(void)agora_buf_json_str(b, v[i].kind, strlen(v[i].kind));
+		(void)agora_buf_json_key(b, "server");
+		(void)agora_buf_json_str(b, v[i].server, strlen(v[i].server));
+		(void)agora_buf_addf(
+		    b,
+		    ",\"status\":\"%s\",\"steps\":%llu,\"prompt_tokens\":%llu,"
+		    "\"completion_tokens\":%llu,\"total_tokens\":%llu}",
+		    agora_agent_status_name(v[i].status),
+		    (unsigned long long)v[i].steps,
+		    (unsigned long long)v[i].prompt_tokens,
+		    (unsigned long long)v[i].completion_tokens,
+		    (unsigned long long)v[i].total_tokens);
+	}
+	(void)agora_buf_adds(b, "]}");
+	agora_agent_infos_free(v, n);
+	agora_registry_close(reg);
+	agora_http_reply_json(rq, 200, b->data);
+}
+
+/* "/S/messages", "/S/agents/ROLE/memory", "/S/usage" */
+static void
+sessions_one(agora_redis *r, const char *rest, agora_http_req *rq, agora_buf *b)
+{
+	char s[80];
+	char role[80] = "";
+	char what[16] = "";
+	agora_env *env = NULL;
+	agora_msgs ms = { 0 };
+	const char *q = agora_http_query(rq, "limit");
+	const char *a = agora_http_query(rq, "after");
+	char *end = NULL;
+	unsigned long long limit = q != NULL ? strtoull(q, &end, 10) : 0;
+	unsigned long long after = a != NULL ? strtoull(a, NULL, 10) : 0;
+	const char *slash = strchr(rest + 1, '/');
+	agora_err rv;
+
+	if (slash == NULL || (size_t)(slash - rest - 1) >= sizeof(s)) {
+		agora_http_error(rq, 404, "no such session path");
+		return;
+	}
+	memcpy(s, rest + 1, (size_t)(slash - rest - 1));
+	s[slash - rest - 1] = '\0';
+	if (strncmp(slash, "/agents/", 8) == 0 &&
+	    strlen(slash + 8) < sizeof(role) + 7 &&
+	    strchr(slash + 8, '/') != NULL &&
+	    strcmp(strchr(slash + 8, '/'), "/memory") == 0) {
+		size_t n = (size_t)(strchr(slash + 8, '/') - (slash + 8));
+
+		memcpy(role, slash + 8, n);
+		role[n] = '\0';
+		snprintf(what, sizeof(what), "memory");
+	} else if (strcmp(slash, "/messages") == 0 ||
+	           strcmp(slash, "/usage") == 0) {
+		snprintf(what, sizeof(what), "%s", slash + 1);
+	} else {
+		agora_http_error(rq, 404, "no such session path");
+		return;
+	}
+	if (limit > SESSIONS_LIMIT_MAX || limit == 0) {
+		limit = SESSIONS_LIMIT_MAX;
+	}
+	if (strcmp(what, "usage") == 0) {
+		sessions_usage(r, s, rq, b);
+		return;
+	}
+	if (agora_env_open(&env, r, s, NULL) != AGORA_OK) {
+		agora_http_error(rq, 400, "not a session id");
+		return;
+	}
+	rv = what[0] == 'm' && what[1] == 'e' && what[2] == 's'
+	         ? agora_env_history(env, (size_t)limit, &ms)
+	         : agora_env_memory(env, role, (size_t)limit, &ms);
+	if (rv != AGORA_OK) {
+		agora_http_error(rq, 502, "redis: could not read the session");
+	} else {
+		sessions_msgs(
+		    b, strcmp(what, "memory") == 0 ? "memory" : "messages", &ms,
+		    after);
+		agora_http_reply_json(rq, 200, b->data);
+	}
+	agora_msgs_clear(&ms);
+	agora_env_close(env);
+}
+
+void
+studio_sessions(struct studio_ctx *ctx, agora_http_req *rq, const char *rest)
+{
+	agora_redis *r = NULL;
+	agora_buf b;
+	char err[256];
+
+	if (agora_redis_open(&r, ctx->redis_url, 0, err, sizeof(err)) !=
+	    AGORA_OK) {
+		/* err names the URL without its password, but the page
+		 * needs no Redis detail at all. */
+		agora_http_error(rq, 502, "redis: not reachable");
+		return;
+	}
+	agora_buf_init(&b, 0);
+	if (rest[0] == '\0') {
+		sessions_list(r, rq, &b);
+	} else {
+		sessions_one(r, rest, rq, &b);
+	}
+	agora_buf_fini(&b);
+	agora_redis_close(r);
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* agora studio: the HTTP server of the page, its routes and its guard.
+ * The page and its script and style are embedded assets; every route is
+ * dispatched from here to run.c (chat runs) and sessions.c (reads). A
+ * random token made at start guards every POST (X-Agora-Token): the page
+ * reads it from GET /api/token, which another site's page cannot read (no
+ * CORS), so it cannot forge a POST either. A studio on a non-loopback
+ * address needs the operator's token: GET /api/token then wants it as a
+ * bearer token, and every API request the page token. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/log.h"
+#include "agora/random.h"
+#include "agora/url.h"
+#include "studio_int.h"
+
+/* The embedded page (studio/page/, made by agora_embed). */
+extern const char agora_studio_index[];
+extern const char agora_studio_app[];
+extern const char agora_studio_style[];
+
+struct agora_studio {
+	struct studio_ctx ctx;
+	agora_http_server *http;
+	char *token; /* the operator's, or NULL (loopback) */
+	char page_token[65];
+};
+
+/* Compare without an early exit, so timing says nothing of the token. */
+static bool
+studio_same(const char *a, const char *b)
+{
+	size_t na = strlen(a);
+	size_t nb = strlen(b);
+	unsigned char d = na != nb;
+	size_t i;
+
+	for (i = 0; i < na && i < nb; i++) {
+		d |= (unsigned char)(a[i] ^ b[i]);
+	}
+	return d == 0;
+}
+
+/* Whether rq carries the page token (a header; for EventSource, which
+ * sets no headers, the query parameter t). */
+static bool
+studio_page_ok(const agora_studio *st, agora_http_req *rq)
+{
+	const char *t = agora_http_header(rq, "X-Agora-Token");
+
+	if (t == NULL) {
+		t = agora_http_query(rq, "t");
+	}
+	return t != NULL && studio_same(t, st->page_token);
+}
+
+/* GET /api/token: the page token, to a same-origin page (and with an
+ * operator token, to one that presents it). */
+static void
+studio_token(void *arg, agora_http_req *rq)
+{
+	agora_studio *st = arg;
+	const char *site = agora_http_header(rq, "Sec-Fetch-Site");
+	const char *auth = agora_http_header(rq, "Authorization");
+	agora_buf b;
+
+	if (site != NULL && strcmp(site, "same-origin") != 0 &&
+	    strcmp(site, "none") != 0) {
+		agora_http_error(rq, 403, "cross-site request");
+		return;
+	}
+	if (st->token != NULL &&
+	    (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+	     !studio_same(auth + 7, st->token))) {
+		agora_http_error(rq, 401, "this studio needs its token");
+		return;
+	}
+	agora_buf_init(&b, 0);
+	(void)agora_buf_addf(&b, "{\"token\":\"%s\"}", st->page_token);
+	agora_http_reply_json(rq, 200, b.data);
+	agora_buf_fini(&b);
+}
+
+/* Every /api/ route but the token: the guard, then the part. */
+static void
+studio_api(void *arg, agora_http_req *rq)
+{
+	agora_studio *st = arg;
+	const char *path = agora_http_path(rq);
+	bool post = strcmp(agora_http_method(rq), "POST") == 0;
+
+	if ((post || st->token != NULL) && !studio_page_ok(st, rq)) {
+		agora_http_error(rq, 403, "missing or wrong X-Agora-Token");
+		return;
+	}
+	if (strcmp(path, "/api/scenarios") == 0 && !post) {
+		studio_scenarios(&st->ctx, rq);
+	} else if (strcmp(path, "/api/runs") == 0) {
+		if (post) {
+			studio_runs_start(&st->ctx, rq);
+		} else {
+			studio_runs_list(&st->ctx, rq);
+		}
+	} else if (strncmp(path, "/api/runs/", 10) == 0) {
+		studio_runs_op(&st->ctx, rq, path + 10, post);
+	} else if (strncmp(path, "/api/sessions", 13) == 0 && !post &&
+	           (path[13] == '\0' || path[13] == '/')) {
+		studio_sessions(&st->ctx, rq, path + 13);
+	} else {
+		agora_http_error(rq, 404, "no such API path");
+	}
+}
+
+static agora_err
+studio_routes(agora_studio *st)
+{
+	static const char *const methods[] = { "GET", "POST" };
+	agora_err rv = AGORA_OK;
+	size_t i;
+
+	rv = agora_http_static(st->http, "/", "text/html; charset=utf-8",
+	                       agora_studio_index, strlen(agora_studio_index));
+	if (rv == AGORA_OK) {
+		rv = agora_http_static(
+		    st->http, "/app.js", "text/javascript; charset=utf-8",
+		    agora_studio_app, strlen(agora_studio_app));
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_http_static(
+		    st->http, "/style.css", "text/css; charset=utf-8",
+		    agora_studio_style, strlen(agora_studio_style));
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_http_route(st->http, "GET", "/api/token",
+		                      studio_token, st);
+	}
+	for (i = 0; i < 2 && rv == AGORA_OK; i++) {
+		rv = agora_http_route(st->http, methods[i], "/api/", studio_api,
+		                      st);
+	}
+	return rv;
+}
+
+/* A non-loopback address needs a token (decided on what it resolves to). */
+static agora_err
+studio_check_host(const agora_studio_opts *o, const char *host, char *err,
+                  size_t errlen)
+{
+	char url[300];
+	bool local = false;
+	agora_err rv;
+
+	snprintf(url, sizeof(url),
+	         strchr(host, ':') != NULL ? "tcp://[%s]:1" : "tcp://%s:1",
+	         host);
+	rv = agora_url_check_local(url, &local, err, errlen);
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (!local && o->token == NULL) {
+		snprintf(err, errlen,
+		         "studio: %s is not a loopback address: give "
+		         "--token-file to serve it",
+		         host);
+		return AGORA_EINVAL;
+	}
+	return AGORA_OK;
+}
+
+agora_err
+agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
+                  size_t errlen)
+{
+	const char *host = o->host != NULL ? o->host : "127.0.0.1";
+	agora_studio *st;
+	agora_err rv;
+
+	*sp = NULL;
+	if (o->redis_url == NULL || o->scenarios == NULL) {
+		snprintf(err, errlen,
+		         "studio: a Redis and a scenarios "
+		         "directory are needed");
+		return AGORA_EINVAL;
+	}
+	rv = studio_check_host(o, host, err, errlen);
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	st = agora_calloc(1, sizeof(*st));
+	st->ctx.redis_url = agora_strdup(o->redis_url);
+	st->ctx.dir = agora_strdup(o->scenarios);
+	st->token = o->token != NULL ? agora_strdup(o->token) : NULL;
+	pthread_mutex_init(&st->ctx.lock, NULL);
+	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
+	if (rv == AGORA_OK) {
+		rv = agora_http_open(&st->http, host, o->port, NULL, err,
+		                     errlen);
+	}
+	if (rv == AGORA_OK) {
+		rv = studio_routes(st);
+	}
+	if (rv == AGORA_OK) {
+		rv = agora_http_start(st->http, err, errlen);
+	}
+	if (rv != AGORA_OK) {
+		agora_studio_close(st);
+		return rv;
+	}
+	agora_log(AGORA_LOG_INFO, "studio", "listening on %s port %d", host,
+	          agora_http_port(st->http));
+	*sp = st;
+	return AGORA_OK;
+}
+
+int
+agora_studio_port(const agora_studio *s)
+{
+	return agora_http_port(s->http);
+}
+
+const char *
+agora_studio_page_token(const agora_studio *s)
+{
+	return s->page_token;
+}
+
+void
+agora_studio_close(agora_studio *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	/* Runs first: their streams are closed before the server goes. */
+	studio_runs_close(&s->ctx);
+	agora_http_close(s->http);
+	pthread_mutex_destroy(&s->ctx.lock);
+	agora_free(s->ctx.redis_url);
+	agora_free(s->ctx.dir);
+	agora_free(s->token);
+	agora_free(s);
+}

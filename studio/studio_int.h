@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to studio/: the studio, its runs and the handlers of each part.
+ * Files bottom-up: scenarios.c (scenario files), run.c (chat runs,
+ * their events), sessions.c (Redis reads), studio.c (the server, the
+ * routes, the page token), which calls the others and is called by
+ * none. */
+#ifndef AGORA_STUDIO_INT_H
+#define AGORA_STUDIO_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "agora/buf.h"
+#include "agora/http.h"
+#include "agora/studio.h"
+
+#define STUDIO_RUNS_MAX 16 /* runs kept at once, live or done */
+
+struct studio_run;
+
+/* What the run and session handlers share with studio.c. */
+struct studio_ctx {
+	char *redis_url; /* a secret (may hold a password): never returned */
+	char *dir;       /* --scenarios */
+	pthread_mutex_t lock; /* runs[], next_run */
+	struct studio_run *runs[STUDIO_RUNS_MAX];
+	unsigned next_run;
+};
+
+/* ---- scenarios.c ---- */
+
+/* Whether name is a plain file name in the scenarios directory (no '/',
+ * not starting with '.', ending in ".json"). */
+bool studio_file_ok(const char *name);
+/* Append {"file","name","description","roles":[{"role","kind","human"}]}
+ * for dir/file, or {"file","error"} when it does not parse; *human (may
+ * be NULL) says whether want (may be NULL) is one of its human roles. */
+void studio_scenario_info(const char *dir, const char *file, const char *want,
+                          agora_buf *out, bool *human);
+
+/* ---- run.c ---- */
+
+/* POST /api/runs {"scenario","role"} or {"scenario","watch":true}. */
+void studio_runs_start(struct studio_ctx *ctx, agora_http_req *rq);
+/* GET /api/runs */
+void studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq);
+/* GET /api/runs/ID/events, POST /api/runs/ID/input and /stop: rest is
+ * the path after "/api/runs/". */
+void studio_runs_op(struct studio_ctx *ctx, agora_http_req *rq,
+                    const char *rest, bool post);
+/* Stop every run and wait for their threads; free them. */
+void studio_runs_close(struct studio_ctx *ctx);
+
+/* ---- sessions.c ---- */
+
+/* GET /api/scenarios */
+void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
+/* GET /api/sessions and /api/sessions/S/...: rest is the path after
+ * "/api/sessions" ("" or "/S/messages" ...). */
+void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
+                     const char *rest);
+
+#endif
