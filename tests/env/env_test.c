@@ -465,6 +465,30 @@ a_stored_message_publishes_an_event(void **state)
 	agora_redis_close(sub);
 }
 
+/* Every session with an id counter is listed, sorted, once; a session
+ * that stored nothing yet is not. */
+static void
+sessions_are_listed(void **state)
+{
+	struct fixture *fx = *state;
+	agora_env *other = NULL;
+	agora_strv ss = { 0 };
+	agora_msg *m = agora_msg_new("a", "b", "hi");
+
+	reg(fx->env, "a,b");
+	AGORA_PASS(agora_env_store(fx->env, m));
+	AGORA_PASS(agora_env_open(&other, fx->r, "zz-empty-session", NULL));
+	AGORA_PASS(agora_env_sessions(fx->r, &ss));
+	assert_true(agora_strv_has(&ss, agora_env_session(fx->env)));
+	assert_false(agora_strv_has(&ss, "zz-empty-session"));
+	for (size_t i = 1; i < ss.n; i++) {
+		assert_true(strcmp(ss.v[i - 1], ss.v[i]) < 0);
+	}
+	agora_strv_clear(&ss);
+	agora_env_close(other);
+	agora_msg_free(m);
+}
+
 /* A batch store (a step's replies) publishes one event per message while
  * anyone listens; it skips the PUBLISH only while nobody does. */
 static void
@@ -570,6 +594,7 @@ main(void)
 		T(sessions_do_not_see_each_other),
 		T(a_stored_message_publishes_an_event),
 		T(a_batch_store_publishes_each_message),
+		T(sessions_are_listed),
 		T(a_pattern_subscriber_gets_events_too),
 		T(oversized_and_invalid_messages_are_refused),
 	};
