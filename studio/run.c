@@ -175,7 +175,15 @@ run_on_frame(void *arg, const agora_frame *f)
 		                     (long long)f->total_tokens);
 	}
 	(void)agora_buf_adds(&b, "}");
-	run_emit(r, name, &b);
+	pthread_mutex_lock(&r->lock);
+	/* The page opens its input box on this frame, before the runner
+	 * asks (after the step): input is taken from now on. */
+	if (f->type == AGORA_FRAME_AWAITING_INPUT && r->role != NULL &&
+	    strcmp(f->role, r->role) == 0 && !r->quit) {
+		r->state = RUN_AWAITING;
+	}
+	run_emit_locked(r, name, b.data);
+	pthread_mutex_unlock(&r->lock);
 	agora_buf_fini(&b);
 }
 
@@ -247,8 +255,7 @@ run_ask(void *arg, const char *role, char **words)
 		return AGORA_ANSWER_SKIP;
 	}
 	pthread_mutex_lock(&r->lock);
-	r->state = RUN_AWAITING;
-	r->has_input = false;
+	r->state = RUN_AWAITING; /* already, since the awaiting_input frame */
 	for (;;) {
 		if (r->has_input) {
 			said = r->input != NULL ? AGORA_ANSWER_WORDS
@@ -275,7 +282,6 @@ static void
 run_done(struct studio_run *r, agora_err rv, const char *err)
 {
 	agora_buf b;
-	size_t i;
 
 	agora_buf_init(&b, 0);
 	if (rv == AGORA_OK) {
@@ -288,11 +294,9 @@ run_done(struct studio_run *r, agora_err rv, const char *err)
 	pthread_mutex_lock(&r->lock);
 	run_emit_locked(r, "done", b.data);
 	r->state = rv == AGORA_OK ? RUN_DONE : RUN_FAILED;
-	/* The run is over: its streams end, so the page sees the end. */
-	for (i = 0; i < r->nstreams; i++) {
-		agora_http_sse_close(r->streams[i]);
-	}
-	r->nstreams = 0;
+	/* The streams stay open: agora_http_sse_close drops what is not
+	 * yet written, "done" included. The page closes its end on "done";
+	 * the streams are closed when the run is freed. */
 	pthread_mutex_unlock(&r->lock);
 	agora_buf_fini(&b);
 }
@@ -366,6 +370,9 @@ run_free(struct studio_run *r)
 	}
 	for (i = 0; i < r->nopen; i++) {
 		agora_free(r->open[i].role);
+	}
+	for (i = 0; i < r->nstreams; i++) {
+		agora_http_sse_close(r->streams[i]);
 	}
 	agora_free(r->log);
 	agora_free(r->input);
@@ -535,8 +542,7 @@ studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq)
 	agora_buf_fini(&b);
 }
 
-/* Replay the run's events to a new stream and keep it (a finished run's
- * stream ends after the replay). */
+/* Replay the run's events to a new stream and keep it. */
 static void
 run_events(struct studio_run *r, agora_http_req *rq)
 {
@@ -553,8 +559,9 @@ run_events(struct studio_run *r, agora_http_req *rq)
 		(void)agora_http_sse_send(st, r->log[i].name, r->log[i].data,
 		                          r->log[i].len);
 	}
-	keep = r->state != RUN_DONE && r->state != RUN_FAILED &&
-	       r->nstreams < RUN_STREAMS_MAX;
+	/* A finished run's stream is kept too (closing it now could drop
+	 * the replay): it ends when the run is freed. */
+	keep = r->nstreams < RUN_STREAMS_MAX;
 	if (keep) {
 		r->streams[r->nstreams++] = st;
 		r->had_stream = true;
