@@ -468,17 +468,24 @@ serve(agora_lace_server *s, struct lace_job *j)
 	const char *op;
 	agora_err rv;
 
-	rv = lace_frame_decode(&f, j->data, j->len, s->max_msg, err,
-	                       sizeof(err));
+	/* The token first: until it is right, the body and arrays (an LZ4
+	 * section may unpack to max_msg) are not read. */
+	rv = lace_frame_open(&f, j->data, j->len, s->max_msg, err, sizeof(err));
+	if (rv == AGORA_OK && !token_ok(s, lace_head_str(&f, "token"))) {
+		lace_reply_err(s, j->rq, AGORA_EAUTH,
+		               "not authorised: missing or wrong token");
+		lace_frame_fini(&f);
+		return;
+	}
+	if (rv == AGORA_OK) {
+		rv = lace_frame_finish(&f, err, sizeof(err));
+	}
 	if (rv != AGORA_OK) {
 		lace_reply_err(s, j->rq, rv, "%s", err);
 		return;
 	}
 	op = lace_head_str(&f, "op");
-	if (!token_ok(s, lace_head_str(&f, "token"))) {
-		lace_reply_err(s, j->rq, AGORA_EAUTH,
-		               "not authorised: missing or wrong token");
-	} else if (op == NULL) {
+	if (op == NULL) {
 		lace_reply_err(s, j->rq, AGORA_EPROTO, "a request needs an op");
 	} else if (strcmp(op, "hello") == 0) {
 		op_hello(s, j->rq, &f);

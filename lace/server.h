@@ -47,6 +47,7 @@ struct lace_job {
 /* A subscriber's long poll, parked until a publication or its deadline. */
 struct lace_poll {
 	agora_request *rq;
+	uint32_t peer; /* its connection: one parked poll each */
 	uint64_t after;
 	int64_t deadline;
 	struct lace_poll *next;

@@ -238,19 +238,23 @@ static void
 push_notify(agora_lace_server *s, const struct lace_store_ref *r,
             const struct push *pu)
 {
-	char json[384], err[64];
+	char err[64];
+	agora_buf json;
 	agora_lace_payload in = { 0 };
 	agora_lace_out out;
 
-	snprintf(json, sizeof(json),
-	         "{\"client\":\"%.256s\",\"first\":%" PRId64 ",\"n\":%" PRId64
-	         "}",
-	         pu->client, pu->first + pu->skip, pu->n - pu->skip);
-	in.json = json;
-	in.json_len = strlen(json);
+	/* The client's name is the peer's text: escaped, never pasted. */
+	agora_buf_init(&json, 0);
+	agora_buf_adds(&json, "{\"client\":");
+	agora_buf_json_str(&json, pu->client, strlen(pu->client));
+	agora_buf_addf(&json, ",\"first\":%" PRId64 ",\"n\":%" PRId64 "}",
+	               pu->first + pu->skip, pu->n - pu->skip);
+	in.json = json.data;
+	in.json_len = json.len;
 	lace_out_init(&out);
 	(void)s->o.on_data(s->o.arg, r->name, &in, &out, err, sizeof(err));
 	lace_out_fini(&out);
+	agora_buf_fini(&json);
 }
 
 static void
