@@ -537,6 +537,9 @@ worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		serve(s, j);
+		if (s->token != NULL) {
+			memset(j->own, 0, j->len); /* it held the token */
+		}
 		agora_free(j->own);
 		agora_free(j);
 	}
