@@ -377,7 +377,8 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 &&
 		"$agora" server --ipc "$evil/s.sock" >/dev/null 2>&1 &
 	epid=$!
 	pids+=("$epid")
-	for _ in $(seq 200); do
+	# Up to 30 s: under a sanitizer on a busy machine it starts slowly.
+	for _ in $(seq 600); do
 		runuser -u nobody -- "$agora" ctl "ipc://$evil/s.sock" is-alive >/dev/null 2>&1 && break
 		sleep 0.05
 	done
