@@ -136,7 +136,6 @@ lace_poll_timer_main(void *arg)
 	while (!s->stopping) {
 		int64_t now = agora_now_ms(), next = now + POLL_WAIT_MAX;
 		struct lace_poll **pp = &s->polls, *due = NULL;
-		struct timespec ts;
 
 		while (*pp != NULL) {
 			struct lace_poll *q = *pp;
@@ -155,14 +154,7 @@ lace_poll_timer_main(void *arg)
 			reply_nothing(s, q);
 			agora_free(q);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (next - now) / 1000;
-		ts.tv_nsec += ((next - now) % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&s->poll_cv, &s->lock, &ts);
+		(void)agora_cond_wait_until(&s->poll_cv, &s->lock, next);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

@@ -226,22 +226,16 @@ updater_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->closing) {
-		struct timespec ts;
 		int64_t ms = c->update_ms;
+		int64_t until;
 		pthread_mutex_unlock(&c->lock);
 		if (agora_lace_update(c, NULL, err, sizeof(err)) != AGORA_OK) {
 			agora_log(AGORA_LOG_WARN, "lace", "update: %s", err);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		until = agora_now_ms() + ms;
 		pthread_mutex_lock(&c->lock);
-		if (!c->closing) {
-			pthread_cond_timedwait(&c->cv, &c->lock, &ts);
+		while (!c->closing &&
+		       agora_cond_wait_until(&c->cv, &c->lock, until)) {
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/log.h"
 #include "agora/url.h"
 #include "payload.h"
@@ -52,7 +53,7 @@ agora_lace_server_new(agora_lace_server **sp, const agora_lace_config *cfg,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pub_lock, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
-	pthread_cond_init(&s->poll_cv, NULL);
+	agora_cond_init(&s->poll_cv); /* waits until poll deadlines */
 	agora_buf_init(&s->pub, 0);
 	*sp = s;
 	return AGORA_OK;
