@@ -1,130 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* The transport: the only file that includes nng. A link is a REQ socket
- * with a pool of contexts, one per request in flight, each with its own aio
- * running send -> recv -> callback. A listener is a REP socket with nctx
- * contexts, each re-armed for the next request once its reply is sent, so a
- * slow request (a long poll) never holds back another. nng's defaults are
- * unbounded sizes and infinite timeouts (reference B.1): both are set on
- * every socket and every aio here. */
+/* The client end of the transport: a link is a REQ socket with a pool of
+ * contexts, one per request in flight, each with its own aio running
+ * send -> recv -> callback. A link checks whom it reached (an ipc:// server
+ * must run as our user) and knows whether it is connected. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "agora/alloc.h"
 #include "agora/clock.h"
 #include "agora/log.h"
-#include "agora/transport.h"
+#include "transport_int.h"
 
 #define LINK_MAX_SLOTS 4096
 /* A request is resent only when its connection is remade (handlers are
  * idempotent); never on a timer while the peer is working on it. */
 #define LINK_RESEND_MS (24 * 3600 * 1000)
-
-/* ---- TLS (tls+tcp://) ------------------------------------------------- */
-
-/* Process-wide: one trust store, one identity. Set before use. */
-static char tls_ca[1024], tls_cert[1024];
-static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void
-agora_tls_set(const char *ca_file, const char *cert_key_file)
-{
-	pthread_mutex_lock(&tls_lock);
-	if (ca_file != NULL) {
-		snprintf(tls_ca, sizeof(tls_ca), "%s", ca_file);
-	}
-	if (cert_key_file != NULL) {
-		snprintf(tls_cert, sizeof(tls_cert), "%s", cert_key_file);
-	}
-	pthread_mutex_unlock(&tls_lock);
-}
-
-static bool
-url_is_tls(const char *url)
-{
-	return strncmp(url, "tls+", 4) == 0;
-}
-
-/* The host of scheme://host:port, for the certificate's name check. */
-static void
-url_host(const char *url, char *out, size_t n)
-{
-	const char *h = strstr(url, "://");
-	const char *colon;
-
-	h = h != NULL ? h + 3 : url;
-	colon = strrchr(h, ':');
-	snprintf(out, n, "%.*s", (int)(colon ? (size_t)(colon - h) : strlen(h)),
-	         h);
-}
-
-static int
-dial_tls(nng_socket sock, const char *url, int flags, char *err, size_t errlen)
-{
-	char host[256], ca[1024];
-	nng_dialer d;
-	int rv;
-
-	pthread_mutex_lock(&tls_lock);
-	snprintf(ca, sizeof(ca), "%s", tls_ca);
-	pthread_mutex_unlock(&tls_lock);
-	if (ca[0] == '\0') {
-		snprintf(err, errlen,
-		         "%s: a tls+tcp address needs a CA file to check the "
-		         "server (--tls-ca, server.tls_ca)",
-		         url);
-		return NNG_EINVAL;
-	}
-	url_host(url, host, sizeof(host));
-	if ((rv = nng_dialer_create(&d, sock, url)) == 0 &&
-	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca)) == 0 &&
-	    (rv = nng_dialer_set_string(d, NNG_OPT_TLS_SERVER_NAME, host)) ==
-	        0) {
-		rv = nng_dialer_start(d, flags);
-	}
-	if (rv != 0) {
-		snprintf(err, errlen, "%s: TLS: %s (CA file %s)", url,
-		         nng_strerror(rv), ca);
-	}
-	return rv;
-}
-
-static int
-listen_tls(nng_socket sock, const char *url, nng_listener *lp, char *err,
-           size_t errlen)
-{
-	char cert[1024];
-	nng_listener l;
-	int rv;
-
-	pthread_mutex_lock(&tls_lock);
-	snprintf(cert, sizeof(cert), "%s", tls_cert);
-	pthread_mutex_unlock(&tls_lock);
-	if (cert[0] == '\0') {
-		snprintf(err, errlen,
-		         "cannot listen on %s: it needs a certificate and key "
-		         "(--tls-cert FILE)",
-		         url);
-		return NNG_EINVAL;
-	}
-	if ((rv = nng_listener_create(&l, sock, url)) == 0 &&
-	    (rv = nng_listener_set_string(l, NNG_OPT_TLS_CERT_KEY_FILE,
-	                                  cert)) == 0) {
-		rv = nng_listener_start(l, 0);
-	}
-	*lp = l;
-	if (rv != 0) {
-		snprintf(err, errlen,
-		         "cannot listen on %s: %s (certificate %s)", url,
-		         nng_strerror(rv), cert);
-	}
-	return rv;
-}
 
 /* ---- links ------------------------------------------------------------ */
 
@@ -163,25 +58,6 @@ struct agora_link {
 	void (*on_down)(void *arg);
 	void *down_arg;
 };
-
-static agora_err
-tp_err(int rv)
-{
-	switch (rv) {
-	case NNG_ETIMEDOUT:
-		return AGORA_ETIMEDOUT;
-	case NNG_ECANCELED:
-	case NNG_ECLOSED:
-		return AGORA_ECANCELED;
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-		return AGORA_EINVAL;
-	case NNG_EMSGSIZE:
-		return AGORA_ETOOBIG;
-	default:
-		return AGORA_ETRANSPORT;
-	}
-}
 
 static void
 slot_release(struct slot *s)
@@ -248,7 +124,7 @@ slot_done(void *p)
 		agora_err why;
 		pthread_mutex_lock(&s->link->lock);
 		why = s->timed_out && rv == NNG_ECANCELED ? AGORA_ETIMEDOUT
-		                                          : tp_err(rv);
+		                                          : agora__tp_err(rv);
 		pthread_mutex_unlock(&s->link->lock);
 		if (s->sending) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
@@ -347,8 +223,8 @@ link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_PRE, link_check_peer, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, link_pipe_event, l);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, link_pipe_event, l);
-	if (url_is_tls(url)) {
-		rv = dial_tls(l->sock, url, flags, err, errlen);
+	if (agora__url_is_tls(url)) {
+		rv = agora__dial_tls(l->sock, url, flags, err, errlen);
 	} else {
 		rv = nng_dial(l->sock, url, NULL, flags);
 		if (rv != 0) {
@@ -357,8 +233,8 @@ link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 	}
 	if (rv != 0) {
 		agora_link_close(l);
-		return tp_err(rv) == AGORA_EINVAL ? AGORA_EINVAL
-		                                  : AGORA_ETRANSPORT;
+		return agora__tp_err(rv) == AGORA_EINVAL ? AGORA_EINVAL
+		                                         : AGORA_ETRANSPORT;
 	}
 	*lp = l;
 	return AGORA_OK;
@@ -509,30 +385,6 @@ slot_get(agora_link *l)
 	return s;
 }
 
-/* One nng message holding the pieces: the only copy of a request. */
-static nng_msg *
-msg_gather(const agora_iov *v, size_t n)
-{
-	size_t len = 0;
-	nng_msg *m;
-	char *p;
-
-	for (size_t i = 0; i < n; i++) {
-		len += v[i].len;
-	}
-	if (nng_msg_alloc(&m, len) != 0) {
-		return NULL;
-	}
-	p = nng_msg_body(m);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].len > 0) {
-			memcpy(p, v[i].data, v[i].len);
-			p += v[i].len;
-		}
-	}
-	return m;
-}
-
 static size_t
 iov_len(const agora_iov *v, size_t n)
 {
@@ -574,7 +426,7 @@ agora_link_requestv(agora_link *l, const agora_iov *v, size_t n,
 	if (s == NULL) {
 		return l->closing ? AGORA_ECLOSED : AGORA_ETOOBIG;
 	}
-	if ((m = msg_gather(v, n)) == NULL) {
+	if ((m = agora__msg_gather(v, n)) == NULL) {
 		slot_release(s);
 		return AGORA_ESYS;
 	}
@@ -652,288 +504,4 @@ agora_link_callv(agora_link *l, const agora_iov *v, size_t n,
 	pthread_cond_destroy(&sc.done_cv);
 	pthread_mutex_destroy(&sc.lock);
 	return rv;
-}
-
-/* ---- listeners -------------------------------------------------------- */
-
-enum rq_state { RQ_RECV, RQ_WORK, RQ_SEND };
-
-struct agora_request {
-	agora_listener *lsn;
-	nng_ctx ctx;
-	nng_aio *aio;
-	enum rq_state state;
-	uint32_t peer; /* the pipe it came on */
-};
-
-struct agora_listener {
-	nng_socket sock;
-	agora_request *rqs;
-	size_t nctx;
-	agora_request_fn fn;
-	void (*on_peer)(void *arg, uint32_t peer, bool up);
-	void *arg;
-	pthread_mutex_t lock; /* guards what follows */
-	size_t max_conns;
-	int *conns; /* the pipes let in and not yet gone */
-	size_t nconns, capconns;
-	int64_t warned_ms; /* when a refusal was last logged */
-	nng_listener nl;
-	bool ipc; /* admit only our own user */
-};
-
-/* Under lsn->lock: is pipe id one we let in? Remove it if gone. */
-static bool
-lsn_counted(agora_listener *lsn, int id, bool remove)
-{
-	for (size_t i = 0; i < lsn->nconns; i++) {
-		if (lsn->conns[i] == id) {
-			if (remove) {
-				lsn->conns[i] = lsn->conns[--lsn->nconns];
-			}
-			return true;
-		}
-	}
-	return false;
-}
-
-/* An ipc:// peer must run as our user: the socket file's mode is not
- * ours to trust (a path in a shared directory, a umask), and a peer of
- * another user would drive agents holding our keys. */
-static bool
-lsn_same_user(agora_listener *lsn, nng_pipe p)
-{
-	uint64_t uid = UINT64_MAX;
-
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
-	    uid == (uint64_t)getuid()) {
-		return true;
-	}
-	pthread_mutex_lock(&lsn->lock);
-	if (agora_now_ms() - lsn->warned_ms > 10000) {
-		lsn->warned_ms = agora_now_ms();
-		agora_log(AGORA_LOG_WARN, "transport",
-		          "refused a connection from uid %llu: this ipc:// "
-		          "server admits only its own user",
-		          (unsigned long long)uid);
-	}
-	pthread_mutex_unlock(&lsn->lock);
-	return false;
-}
-
-/* Before a connection is used: one over max_conns is closed at once, so
- * connections (each of which may buffer a message up to max_msg before
- * anything reads it) cannot make the server hold unbounded memory. */
-static void
-lsn_pipe_pre(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	agora_listener *lsn = arg;
-	bool full;
-
-	(void)ev;
-	if (lsn->ipc && !lsn_same_user(lsn, p)) {
-		nng_pipe_close(p);
-		return;
-	}
-	pthread_mutex_lock(&lsn->lock);
-	full = lsn->max_conns > 0 && lsn->nconns >= lsn->max_conns;
-	if (full) {
-		if (agora_now_ms() - lsn->warned_ms > 10000) {
-			lsn->warned_ms = agora_now_ms();
-			agora_log(AGORA_LOG_WARN, "transport",
-			          "%zu connections already: more are refused "
-			          "(--max-connections)",
-			          lsn->max_conns);
-		}
-	} else {
-		/* Counted now, so a burst cannot pass the cap. */
-		if (lsn->nconns == lsn->capconns) {
-			lsn->capconns = lsn->capconns ? 2 * lsn->capconns : 16;
-			lsn->conns = agora_realloc(lsn->conns,
-			                           lsn->capconns * sizeof(int));
-		}
-		lsn->conns[lsn->nconns++] = nng_pipe_id(p);
-	}
-	pthread_mutex_unlock(&lsn->lock);
-	if (full) {
-		nng_pipe_close(p);
-	}
-}
-
-static void
-lsn_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	agora_listener *lsn = arg;
-	int id = nng_pipe_id(p);
-	bool ours;
-
-	pthread_mutex_lock(&lsn->lock);
-	ours = lsn_counted(lsn, id, ev == NNG_PIPE_EV_REM_POST);
-	pthread_mutex_unlock(&lsn->lock);
-	if (!ours) {
-		return; /* refused before it was up */
-	}
-	if (lsn->on_peer != NULL) {
-		lsn->on_peer(lsn->arg, (uint32_t)id,
-		             ev == NNG_PIPE_EV_ADD_POST);
-	}
-}
-
-uint32_t
-agora_request_peer(const agora_request *rq)
-{
-	return rq->peer;
-}
-
-static void
-rq_done(void *p)
-{
-	agora_request *rq = p;
-	agora_listener *lsn = rq->lsn;
-	int rv = nng_aio_result(rq->aio);
-	nng_msg *m;
-
-	if (rq->state == RQ_SEND) {
-		if (rv != 0) {
-			nng_msg_free(nng_aio_get_msg(rq->aio));
-		}
-		rq->state = RQ_RECV;
-		nng_ctx_recv(rq->ctx, rq->aio);
-		return;
-	}
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-		return; /* closing */
-	}
-	if (rv != 0) {
-		nng_ctx_recv(rq->ctx, rq->aio);
-		return;
-	}
-	m = nng_aio_get_msg(rq->aio);
-	rq->state = RQ_WORK;
-	rq->peer = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
-	lsn->fn(lsn->arg, rq, nng_msg_body(m), nng_msg_len(m));
-	nng_msg_free(m);
-}
-
-agora_err
-agora_listener_open(agora_listener **lp, const char *url,
-                    const agora_listener_opts *o, char *err, size_t errlen)
-{
-	agora_listener *lsn = agora_calloc(1, sizeof(*lsn));
-	size_t nctx = o->nctx;
-	int rv;
-
-	*lp = NULL;
-	if ((rv = nng_rep0_open(&lsn->sock)) != 0) {
-		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
-		agora_free(lsn);
-		return AGORA_ETRANSPORT;
-	}
-	pthread_mutex_init(&lsn->lock, NULL);
-	/* All set before listening: pipe events start with it. */
-	lsn->max_conns = o->max_conns;
-	lsn->on_peer = o->on_peer;
-	lsn->fn = o->fn;
-	lsn->arg = o->arg;
-	lsn->ipc = strncmp(url, "ipc://", 6) == 0;
-	nng_socket_set_size(lsn->sock, NNG_OPT_RECVMAXSZ, o->max_msg);
-	nng_socket_set_ms(lsn->sock, NNG_OPT_SENDTIMEO, 5000);
-	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_ADD_PRE, lsn_pipe_pre, lsn);
-	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_ADD_POST, lsn_pipe_event, lsn);
-	nng_pipe_notify(lsn->sock, NNG_PIPE_EV_REM_POST, lsn_pipe_event, lsn);
-	if (url_is_tls(url)) {
-		rv = listen_tls(lsn->sock, url, &lsn->nl, err, errlen);
-	} else {
-		rv = nng_listen(lsn->sock, url, &lsn->nl, 0);
-		if (rv != 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", url,
-			         nng_strerror(rv));
-		}
-	}
-	if (rv != 0) {
-		nng_close(lsn->sock);
-		pthread_mutex_destroy(&lsn->lock);
-		agora_free(lsn);
-		return rv == NNG_EADDRINUSE ? AGORA_EEXIST : tp_err(rv);
-	}
-	lsn->nctx = nctx;
-	lsn->rqs = agora_calloc(nctx, sizeof(agora_request));
-	for (size_t i = 0; i < nctx; i++) {
-		agora_request *rq = &lsn->rqs[i];
-		rq->lsn = lsn;
-		if (nng_ctx_open(&rq->ctx, lsn->sock) != 0 ||
-		    nng_aio_alloc(&rq->aio, rq_done, rq) != 0) {
-			snprintf(err, errlen, "out of transport contexts");
-			lsn->nctx = i;
-			agora_listener_close(lsn);
-			return AGORA_ESYS;
-		}
-	}
-	for (size_t i = 0; i < nctx; i++) {
-		nng_ctx_recv(lsn->rqs[i].ctx, lsn->rqs[i].aio);
-	}
-	*lp = lsn;
-	return AGORA_OK;
-}
-
-void
-agora_listener_close(agora_listener *lsn)
-{
-	if (lsn == NULL) {
-		return;
-	}
-	for (size_t i = 0; i < lsn->nctx; i++) {
-		nng_aio_stop(lsn->rqs[i].aio);
-	}
-	nng_close(lsn->sock);
-	for (size_t i = 0; i < lsn->nctx; i++) {
-		nng_aio_free(lsn->rqs[i].aio);
-		nng_ctx_close(lsn->rqs[i].ctx);
-	}
-	agora_free(lsn->rqs);
-	agora_free(lsn->conns);
-	pthread_mutex_destroy(&lsn->lock);
-	agora_free(lsn);
-}
-
-int
-agora_listener_port(agora_listener *lsn)
-{
-	int port = 0;
-
-	if (nng_listener_get_int(lsn->nl, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
-		return 0;
-	}
-	return port;
-}
-
-void
-agora_request_reply(agora_request *rq, const char *data, size_t len)
-{
-	agora_iov v = { data, len };
-
-	agora_request_replyv(rq, &v, 1);
-}
-
-void
-agora_request_replyv(agora_request *rq, const agora_iov *v, size_t n)
-{
-	nng_msg *m = msg_gather(v, n);
-
-	if (m == NULL) {
-		agora_log(AGORA_LOG_ERROR, "transport", "reply: out of memory");
-		rq->state = RQ_RECV;
-		nng_ctx_recv(rq->ctx, rq->aio);
-		return;
-	}
-	rq->state = RQ_SEND;
-	nng_aio_set_msg(rq->aio, m);
-	nng_ctx_send(rq->ctx, rq->aio);
-}
-
-void
-agora_request_drop(agora_request *rq)
-{
-	rq->state = RQ_RECV;
-	nng_ctx_recv(rq->ctx, rq->aio);
 }

@@ -42,6 +42,9 @@ lace_ask(agora_lace_client *c, const char *op, const char *members,
 	m = agora_calloc(1, sizeof(*m));
 	agora_buf_init(&m->bytes, c->max_msg);
 	rv = agora_link_callv(c->link, e.iov, e.niov, timeout_ms, &m->bytes);
+	if (c->token != NULL && e.front.data != NULL) {
+		memset(e.front.data, 0, e.front.len); /* the token's copy */
+	}
 	lace_enc_fini(&e);
 	if (rv == AGORA_ETIMEDOUT) {
 		snprintf(err, errlen,

@@ -83,7 +83,7 @@ agora_lace_client_open(agora_lace_client **cp, const agora_lace_config *cfg,
 	c->max_msg = o->max_msg > 0 ? o->max_msg : DEFAULT_MAX_MSG;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->push_lock, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	agora_cond_init(&c->cv); /* timed waits: updates, poll retries */
 	if (cfg != NULL) {
 		rv = lace_cfg_copy(&c->cfg, cfg, err, errlen);
 		if (rv != AGORA_OK) {

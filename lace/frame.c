@@ -87,6 +87,10 @@ pack(struct lace_enc *e, const agora_lace_payload *p, size_t raw)
 	bool ok = false;
 
 	memset(&prefs, 0, sizeof(prefs));
+	/* Each update's output at once: without it LZ4F_compressBound
+	 * counts a whole buffered block (64 KiB) for every call, the bounds
+	 * below never fit and nothing under ~170 KiB was ever packed. */
+	prefs.autoFlush = 1;
 	for (size_t i = 0; i < p->narrays; i++) {
 		size_t b = agora_lace_array_bytes(&p->arrays[i]);
 		cap += LZ4F_compressBound(align8(b), &prefs);
@@ -232,6 +236,12 @@ lace_enc_build(struct lace_enc *e, const char *head_members,
 		         LACE_MAX_ARRAYS);
 		return AGORA_EINVAL;
 	}
+	if (p->json != NULL && p->json_len > UINT32_MAX) {
+		/* The header holds 32 bits: more would be cut, not sent. */
+		snprintf(err, errlen, "a body of %zu bytes: at most 4 GiB",
+		         p->json_len);
+		return AGORA_ETOOBIG;
+	}
 	rv = front_build(e, head_members, p, &raw, &head_len, err, errlen);
 	if (rv != AGORA_OK) {
 		return rv;
@@ -352,13 +362,8 @@ unpack(struct lace_frame *f, const unsigned char *src, size_t packed,
 	return AGORA_OK;
 }
 
-struct hdr {
-	uint32_t flags, head_len, body_len;
-	uint64_t raw, packed, at; /* at: where the arrays' section starts */
-};
-
 static agora_err
-read_header(struct hdr *h, const unsigned char *p, size_t len, size_t max,
+read_header(struct lace_hdr *h, const unsigned char *p, size_t len, size_t max,
             char *err, size_t errlen)
 {
 	if (len < LACE_HDR_LEN || memcmp(p, lace_magic, 3) != 0) {
@@ -395,16 +400,14 @@ read_header(struct hdr *h, const unsigned char *p, size_t len, size_t max,
 	return AGORA_OK;
 }
 
-/* The envelope, and the body (which must be JSON: the application gets
- * nothing else). */
+/* The envelope: at most LACE_MAX_HEAD bytes of JSON, 16 deep. */
 static agora_err
-read_texts(struct lace_frame *f, const struct hdr *h, const char *p, char *err,
-           size_t errlen)
+read_head(struct lace_frame *f, const char *p, char *err, size_t errlen)
 {
 	const agora_json *descs;
 	agora_err rv;
 
-	rv = agora_json_parse(&f->head, p + LACE_HDR_LEN, h->head_len,
+	rv = agora_json_parse(&f->head, p + LACE_HDR_LEN, f->h.head_len,
 	                      LACE_MAX_HEAD, 16, err, errlen);
 	if (rv != AGORA_OK) {
 		f->head = NULL;
@@ -416,18 +419,26 @@ read_texts(struct lace_frame *f, const struct hdr *h, const char *p, char *err,
 	    agora_json_size(descs) > LACE_MAX_ARRAYS) {
 		return bad(err, errlen, "its envelope");
 	}
+	return AGORA_OK;
+}
+
+/* The body, which must be JSON: the application gets nothing else. */
+static agora_err
+read_body(struct lace_frame *f, const char *p, char *err, size_t errlen)
+{
+	const struct lace_hdr *h = &f->h;
+	agora_json *body = NULL;
+	agora_err rv;
+
 	if (h->body_len == 0) {
 		f->payload.json = "null";
 		f->payload.json_len = 4;
 		return AGORA_OK;
 	}
-	{
-		agora_json *body = NULL;
-		rv = agora_json_parse(&body, p + LACE_HDR_LEN + h->head_len,
-		                      h->body_len, h->body_len,
-		                      AGORA_JSON_MAX_DEPTH, err, errlen);
-		agora_json_free(body);
-	}
+	rv =
+	    agora_json_parse(&body, p + LACE_HDR_LEN + h->head_len, h->body_len,
+	                     h->body_len, AGORA_JSON_MAX_DEPTH, err, errlen);
+	agora_json_free(body);
 	f->payload.json = p + LACE_HDR_LEN + h->head_len;
 	f->payload.json_len = h->body_len;
 	return rv == AGORA_OK ? AGORA_OK : AGORA_EPROTO;
@@ -435,9 +446,10 @@ read_texts(struct lace_frame *f, const struct hdr *h, const char *p, char *err,
 
 /* Each described array, in turn, in the section. */
 static agora_err
-read_arrays(struct lace_frame *f, const struct hdr *h,
-            const unsigned char *section, char *err, size_t errlen)
+read_arrays(struct lace_frame *f, const unsigned char *section, char *err,
+            size_t errlen)
 {
+	const struct lace_hdr *h = &f->h;
 	const agora_json *descs = agora_json_get(f->head, "a");
 	size_t n = agora_json_size(descs), i = 0;
 	uint64_t at = 0;
@@ -468,37 +480,58 @@ read_arrays(struct lace_frame *f, const struct hdr *h,
 }
 
 agora_err
-lace_frame_decode(struct lace_frame *f, const void *data, size_t len,
-                  size_t max, char *err, size_t errlen)
+lace_frame_open(struct lace_frame *f, const void *data, size_t len, size_t max,
+                char *err, size_t errlen)
 {
-	const unsigned char *section;
-	struct hdr h = { 0 };
 	agora_err rv;
 
 	memset(f, 0, sizeof(*f));
-	rv = read_header(&h, data, len, max, err, errlen);
+	f->data = data;
+	rv = read_header(&f->h, data, len, max, err, errlen);
 	if (rv == AGORA_OK) {
-		rv = read_texts(f, &h, data, err, errlen);
-	}
-	section = (const unsigned char *)data + h.at;
-	if (rv == AGORA_OK && (h.flags & FLAG_LZ4)) {
-		rv = unpack(f, section, (size_t)h.packed, (size_t)h.raw, err,
-		            errlen);
-		section = f->own;
-	} else if (rv == AGORA_OK && ((uintptr_t)section & 7) != 0 &&
-	           h.raw > 0) {
-		/* The bytes came unaligned: arrays must be usable in place. */
-		f->own = agora_malloc((size_t)h.raw);
-		memcpy(f->own, section, (size_t)h.raw);
-		section = f->own;
-	}
-	if (rv == AGORA_OK) {
-		rv = read_arrays(f, &h, section, err, errlen);
+		rv = read_head(f, data, err, errlen);
 	}
 	if (rv != AGORA_OK) {
 		lace_frame_fini(f);
 	}
 	return rv;
+}
+
+agora_err
+lace_frame_finish(struct lace_frame *f, char *err, size_t errlen)
+{
+	const struct lace_hdr *h = &f->h;
+	const unsigned char *section = f->data + h->at;
+	agora_err rv;
+
+	rv = read_body(f, (const char *)f->data, err, errlen);
+	if (rv == AGORA_OK && (h->flags & FLAG_LZ4)) {
+		rv = unpack(f, section, (size_t)h->packed, (size_t)h->raw, err,
+		            errlen);
+		section = f->own;
+	} else if (rv == AGORA_OK && ((uintptr_t)section & 7) != 0 &&
+	           h->raw > 0) {
+		/* The bytes came unaligned: arrays must be usable in place. */
+		f->own = agora_malloc((size_t)h->raw);
+		memcpy(f->own, section, (size_t)h->raw);
+		section = f->own;
+	}
+	if (rv == AGORA_OK) {
+		rv = read_arrays(f, section, err, errlen);
+	}
+	if (rv != AGORA_OK) {
+		lace_frame_fini(f);
+	}
+	return rv;
+}
+
+agora_err
+lace_frame_decode(struct lace_frame *f, const void *data, size_t len,
+                  size_t max, char *err, size_t errlen)
+{
+	agora_err rv = lace_frame_open(f, data, len, max, err, errlen);
+
+	return rv == AGORA_OK ? lace_frame_finish(f, err, errlen) : rv;
 }
 
 void

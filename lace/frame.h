@@ -42,6 +42,12 @@ agora_err lace_enc_build(struct lace_enc *e, const char *head_members,
 size_t lace_enc_len(const struct lace_enc *e);
 void lace_enc_fini(struct lace_enc *e);
 
+/* A frame's header, as read. */
+struct lace_hdr {
+	uint32_t flags, head_len, body_len;
+	uint64_t raw, packed, at; /* at: where the arrays' section starts */
+};
+
 /* A frame received: the envelope parsed, the body and arrays pointing into
  * the caller's bytes (which must outlive it) or into `own` when they had to
  * be decompressed or realigned. */
@@ -50,6 +56,8 @@ struct lace_frame {
 	agora_lace_payload payload;
 	agora_lace_array *arrays;
 	void *own;
+	const unsigned char *data; /* the bytes given */
+	struct lace_hdr h;
 };
 
 /* Check and read a frame of len bytes; every length is checked against
@@ -58,6 +66,14 @@ struct lace_frame {
  * in err. */
 agora_err lace_frame_decode(struct lace_frame *f, const void *data, size_t len,
                             size_t max, char *err, size_t errlen);
+/* The same in two steps, so that a server checks the token before a
+ * peer's body and arrays cost it anything (DESIGN.md 11): open reads the
+ * header and the envelope only (at most LACE_MAX_HEAD bytes of JSON; the
+ * payload is empty), finish the body and the arrays (LZ4 unpacked).
+ * Either one fails with f finished. */
+agora_err lace_frame_open(struct lace_frame *f, const void *data, size_t len,
+                          size_t max, char *err, size_t errlen);
+agora_err lace_frame_finish(struct lace_frame *f, char *err, size_t errlen);
 void lace_frame_fini(struct lace_frame *f);
 
 /* The envelope's string member key, or NULL. */

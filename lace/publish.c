@@ -68,6 +68,16 @@ agora_lace_server_publish(agora_lace_server *s, const agora_lace_payload *p)
 	return AGORA_OK;
 }
 
+/* "Nothing newer": the subscriber asks again. */
+static void
+reply_nothing(agora_lace_server *s, struct lace_poll *q)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), "\"seq\":%" PRIu64, q->after);
+	lace_reply(s, q->rq, head, NULL);
+}
+
 void
 lace_poll_op(agora_lace_server *s, agora_request *rq,
              const struct lace_frame *f)
@@ -91,24 +101,30 @@ lace_poll_op(agora_lace_server *s, agora_request *rq,
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
+	/* One parked poll a connection: each holds a transport context
+	 * until its deadline, and a peer that sent polls without end would
+	 * park every context the server has and starve all other requests.
+	 * The older one is answered "nothing" (a subscriber polls one at a
+	 * time, so only a flood ever meets this). */
+	for (struct lace_poll **pp = &s->polls; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if ((*pp)->peer == agora_request_peer(rq)) {
+			struct lace_poll *old = *pp;
+			*pp = old->next;
+			reply_nothing(s, old);
+			agora_free(old);
+			break;
+		}
+	}
 	q = agora_calloc(1, sizeof(*q));
 	q->rq = rq;
+	q->peer = agora_request_peer(rq);
 	q->after = (uint64_t)after;
 	q->deadline = agora_now_ms() + wait;
 	q->next = s->polls;
 	s->polls = q;
 	pthread_cond_signal(&s->poll_cv);
 	pthread_mutex_unlock(&s->lock);
-}
-
-/* "Nothing newer": the subscriber asks again. */
-static void
-reply_nothing(agora_lace_server *s, struct lace_poll *q)
-{
-	char head[64];
-
-	snprintf(head, sizeof(head), "\"seq\":%" PRIu64, q->after);
-	lace_reply(s, q->rq, head, NULL);
 }
 
 void *
@@ -120,7 +136,6 @@ lace_poll_timer_main(void *arg)
 	while (!s->stopping) {
 		int64_t now = agora_now_ms(), next = now + POLL_WAIT_MAX;
 		struct lace_poll **pp = &s->polls, *due = NULL;
-		struct timespec ts;
 
 		while (*pp != NULL) {
 			struct lace_poll *q = *pp;
@@ -139,14 +154,7 @@ lace_poll_timer_main(void *arg)
 			reply_nothing(s, q);
 			agora_free(q);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (next - now) / 1000;
-		ts.tv_nsec += ((next - now) % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&s->poll_cv, &s->lock, &ts);
+		(void)agora_cond_wait_until(&s->poll_cv, &s->lock, next);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

@@ -152,9 +152,10 @@ static agora_err
 push_batch(agora_lace_client *c, struct lace_push_store *ps, uint64_t *gaps,
            bool *more, char *err, size_t errlen)
 {
-	size_t nf = agora_lace_store_nfields(ps->st), row = 0, max_n, n = 0;
+	size_t nf = agora_lace_store_nfields(ps->st), row = 0, max_n, room,
+	       n = 0;
 	void *cols[64];
-	int64_t first = 0;
+	int64_t first = 0, latest;
 	uint64_t gap = 0;
 	agora_err rv;
 
@@ -166,10 +167,19 @@ push_batch(agora_lace_client *c, struct lace_push_store *ps, uint64_t *gaps,
 	if (max_n > agora_lace_store_capacity(ps->st)) {
 		max_n = agora_lace_store_capacity(ps->st);
 	}
-	for (size_t f = 0; f < nf; f++) {
-		cols[f] = agora_malloc(field_bytes(ps->st, f) * max_n + 1);
+	/* Room for what is there, not for a whole request: an actor updates
+	 * every few steps, with a few rows new each time. */
+	latest = agora_lace_store_latest_id(ps->st);
+	if (latest <= ps->cursor) {
+		return AGORA_OK;
 	}
-	rv = agora_lace_store_since(ps->st, ps->cursor, max_n, &first, &n, &gap,
+	room = (uint64_t)(latest - ps->cursor) < max_n
+	           ? (size_t)(latest - ps->cursor)
+	           : max_n;
+	for (size_t f = 0; f < nf; f++) {
+		cols[f] = agora_malloc(field_bytes(ps->st, f) * room + 1);
+	}
+	rv = agora_lace_store_since(ps->st, ps->cursor, room, &first, &n, &gap,
 	                            cols);
 	if (rv == AGORA_OK && gap > 0) {
 		*gaps += gap;
@@ -226,22 +236,16 @@ updater_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->closing) {
-		struct timespec ts;
 		int64_t ms = c->update_ms;
+		int64_t until;
 		pthread_mutex_unlock(&c->lock);
 		if (agora_lace_update(c, NULL, err, sizeof(err)) != AGORA_OK) {
 			agora_log(AGORA_LOG_WARN, "lace", "update: %s", err);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		until = agora_now_ms() + ms;
 		pthread_mutex_lock(&c->lock);
-		if (!c->closing) {
-			pthread_cond_timedwait(&c->cv, &c->lock, &ts);
+		while (!c->closing &&
+		       agora_cond_wait_until(&c->cv, &c->lock, until)) {
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

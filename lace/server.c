@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/log.h"
 #include "agora/url.h"
 #include "payload.h"
@@ -52,7 +53,7 @@ agora_lace_server_new(agora_lace_server **sp, const agora_lace_config *cfg,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pub_lock, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
-	pthread_cond_init(&s->poll_cv, NULL);
+	agora_cond_init(&s->poll_cv); /* waits until poll deadlines */
 	agora_buf_init(&s->pub, 0);
 	*sp = s;
 	return AGORA_OK;
@@ -468,17 +469,24 @@ serve(agora_lace_server *s, struct lace_job *j)
 	const char *op;
 	agora_err rv;
 
-	rv = lace_frame_decode(&f, j->data, j->len, s->max_msg, err,
-	                       sizeof(err));
+	/* The token first: until it is right, the body and arrays (an LZ4
+	 * section may unpack to max_msg) are not read. */
+	rv = lace_frame_open(&f, j->data, j->len, s->max_msg, err, sizeof(err));
+	if (rv == AGORA_OK && !token_ok(s, lace_head_str(&f, "token"))) {
+		lace_reply_err(s, j->rq, AGORA_EAUTH,
+		               "not authorised: missing or wrong token");
+		lace_frame_fini(&f);
+		return;
+	}
+	if (rv == AGORA_OK) {
+		rv = lace_frame_finish(&f, err, sizeof(err));
+	}
 	if (rv != AGORA_OK) {
 		lace_reply_err(s, j->rq, rv, "%s", err);
 		return;
 	}
 	op = lace_head_str(&f, "op");
-	if (!token_ok(s, lace_head_str(&f, "token"))) {
-		lace_reply_err(s, j->rq, AGORA_EAUTH,
-		               "not authorised: missing or wrong token");
-	} else if (op == NULL) {
+	if (op == NULL) {
 		lace_reply_err(s, j->rq, AGORA_EPROTO, "a request needs an op");
 	} else if (strcmp(op, "hello") == 0) {
 		op_hello(s, j->rq, &f);
@@ -530,6 +538,9 @@ worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		serve(s, j);
+		if (s->token != NULL) {
+			memset(j->own, 0, j->len); /* it held the token */
+		}
 		agora_free(j->own);
 		agora_free(j);
 	}

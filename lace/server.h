@@ -16,8 +16,9 @@
 /* A trainer store and each client's cursor into it. */
 struct lace_cursor {
 	char *client;
-	uint64_t epoch; /* the client store's: another one starts over */
+	uint64_t epoch; /* the client store's, secret: part of the key */
 	int64_t cursor; /* the newest id taken; -1: none */
+	uint64_t used;  /* when last used, on the store's clock */
 	uint64_t received;
 	uint64_t gaps; /* ids the client's store dropped before sending */
 	struct lace_cursor *next;
@@ -27,6 +28,7 @@ struct lace_store_ref {
 	char *name;
 	agora_lace_store *st;
 	struct lace_cursor *cursors;
+	uint64_t clock;       /* counts cursor uses, for the oldest */
 	pthread_mutex_t lock; /* the cursors; one push at a time */
 };
 
@@ -47,6 +49,7 @@ struct lace_job {
 /* A subscriber's long poll, parked until a publication or its deadline. */
 struct lace_poll {
 	agora_request *rq;
+	uint32_t peer; /* its connection: one parked poll each */
 	uint64_t after;
 	int64_t deadline;
 	struct lace_poll *next;

@@ -19,16 +19,11 @@
 static bool
 pause_ms(agora_lace_client *c, int64_t ms)
 {
-	struct timespec ts;
+	int64_t until = agora_now_ms() + ms;
 	bool open;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000;
-	ts.tv_nsec %= 1000000000;
 	pthread_mutex_lock(&c->lock);
-	if (!c->closing) {
-		pthread_cond_timedwait(&c->cv, &c->lock, &ts);
+	while (!c->closing && agora_cond_wait_until(&c->cv, &c->lock, until)) {
 	}
 	open = !c->closing;
 	pthread_mutex_unlock(&c->lock);

@@ -81,36 +81,44 @@ store_find(agora_lace_server *s, const char *name)
 	return r;
 }
 
-/* The client's cursor into r (made at -1), under r->lock; a new epoch
- * (the client's store is another one) starts it over. NULL: too many
- * clients. */
+/* The cursor of (client, epoch) into r, made at -1 if new, under
+ * r->lock. The epoch is a random number only that client store knows, so
+ * another client using the same name gets its own cursor and cannot move
+ * or reset this one. At the cap, the cursor used longest ago makes room
+ * (an actor that comes back after that asks its cursor, gets -1, and its
+ * rows still held are taken again: said in the log). */
 static struct lace_cursor *
 cursor_of(struct lace_store_ref *r, const char *client, uint64_t epoch)
 {
+	struct lace_cursor *c, **oldest = NULL;
 	size_t n = 0;
-	struct lace_cursor *c;
 
-	for (c = r->cursors; c != NULL; c = c->next, n++) {
-		if (strcmp(c->client, client) == 0) {
-			if (c->epoch != epoch) {
-				agora_log(
-				    AGORA_LOG_INFO, "lace",
-				    "store %s: client %s has a new store; "
-				    "its cursor starts over",
-				    r->name, client);
-				c->epoch = epoch;
-				c->cursor = -1;
-			}
+	for (struct lace_cursor **pp = &r->cursors; *pp != NULL;
+	     pp = &(*pp)->next, n++) {
+		c = *pp;
+		if (c->epoch == epoch && strcmp(c->client, client) == 0) {
+			c->used = ++r->clock;
 			return c;
 		}
+		if (oldest == NULL || c->used < (*oldest)->used) {
+			oldest = pp;
+		}
 	}
-	if (n >= MAX_CLIENTS_PER_STORE) {
-		return NULL;
+	if (n >= MAX_CLIENTS_PER_STORE && oldest != NULL) {
+		c = *oldest;
+		*oldest = c->next;
+		agora_log(AGORA_LOG_WARN, "lace",
+		          "store %s: %d client cursors: the one used longest "
+		          "ago makes room",
+		          r->name, MAX_CLIENTS_PER_STORE);
+		agora_free(c->client);
+		agora_free(c);
 	}
 	c = agora_calloc(1, sizeof(*c));
 	c->client = agora_strdup(client);
 	c->epoch = epoch;
 	c->cursor = -1;
+	c->used = ++r->clock;
 	c->next = r->cursors;
 	r->cursors = c;
 	return c;
@@ -203,9 +211,6 @@ push_apply(struct lace_store_ref *r, const struct lace_frame *f,
 	struct lace_cursor *c = cursor_of(r, pu->client, pu->epoch);
 	const void *cols[64];
 
-	if (c == NULL) {
-		return AGORA_ETOOBIG;
-	}
 	if (pu->first > c->cursor + 1) {
 		pu->gap = (uint64_t)(pu->first - (c->cursor + 1));
 		c->gaps += pu->gap;
@@ -238,19 +243,23 @@ static void
 push_notify(agora_lace_server *s, const struct lace_store_ref *r,
             const struct push *pu)
 {
-	char json[384], err[64];
+	char err[64];
+	agora_buf json;
 	agora_lace_payload in = { 0 };
 	agora_lace_out out;
 
-	snprintf(json, sizeof(json),
-	         "{\"client\":\"%.256s\",\"first\":%" PRId64 ",\"n\":%" PRId64
-	         "}",
-	         pu->client, pu->first + pu->skip, pu->n - pu->skip);
-	in.json = json;
-	in.json_len = strlen(json);
+	/* The client's name is the peer's text: escaped, never pasted. */
+	agora_buf_init(&json, 0);
+	agora_buf_adds(&json, "{\"client\":");
+	agora_buf_json_str(&json, pu->client, strlen(pu->client));
+	agora_buf_addf(&json, ",\"first\":%" PRId64 ",\"n\":%" PRId64 "}",
+	               pu->first + pu->skip, pu->n - pu->skip);
+	in.json = json.data;
+	in.json_len = json.len;
 	lace_out_init(&out);
 	(void)s->o.on_data(s->o.arg, r->name, &in, &out, err, sizeof(err));
 	lace_out_fini(&out);
+	agora_buf_fini(&json);
 }
 
 static void
@@ -274,9 +283,8 @@ op_push(agora_lace_server *s, agora_request *rq, const struct lace_frame *f)
 	rv = push_apply(r, f, &pu);
 	pthread_mutex_unlock(&r->lock);
 	if (rv != AGORA_OK) {
-		lace_reply_err(s, rq, rv, "store \"%s\": %s", r->name,
-		               rv == AGORA_ETOOBIG ? "too many clients"
-		                                   : "insert failed");
+		lace_reply_err(s, rq, rv, "store \"%s\": insert failed",
+		               r->name);
 		return;
 	}
 	/* Before the answer: a callback that takes long makes the client

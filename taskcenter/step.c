@@ -333,6 +333,7 @@ step_check_fanout(agora_step *st)
 	uint64_t to = 0, rounds = st->rounds, replies = st->nturns;
 	agora_strv roles = { 0 };
 	agora_err rv = AGORA_OK;
+	uint64_t total;
 
 	for (size_t i = 0; i < st->send_to.n; i++) {
 		if (strcmp(st->send_to.v[i], AGORA_ALL) != 0) {
@@ -347,16 +348,17 @@ step_check_fanout(agora_step *st)
 		to += roles.n;
 		agora_strv_clear(&roles);
 	}
-	if (replies * to * rounds > (uint64_t)c->fanout_max) {
+	total = replies * to * rounds;
+	if (total > (uint64_t)c->fanout_max) {
 		tc_set_err(
 		    c,
 		    "this step could deliver %llu messages (%llu agents "
 		    "replying to %llu roles, %llu rounds): over "
 		    "env.fanout_max (%lld); send replies to fewer roles, "
 		    "or let fewer agents act at once",
-		    (unsigned long long)(replies * to * rounds),
-		    (unsigned long long)replies, (unsigned long long)to,
-		    (unsigned long long)rounds, (long long)c->fanout_max);
+		    (unsigned long long)total, (unsigned long long)replies,
+		    (unsigned long long)to, (unsigned long long)rounds,
+		    (long long)c->fanout_max);
 		return AGORA_ETOOBIG;
 	}
 	return AGORA_OK;

@@ -19,7 +19,6 @@
 #include "agora/clock.h"
 #include "server_int.h"
 
-#define TASK_MAX     200000
 #define FETCH_MAX_MS 60000
 /* A call op answers with the result if the call runs within this. */
 #define CALL_ANSWER_MS 1000
@@ -306,14 +305,18 @@ op_call(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 		return;
 	}
 	pthread_mutex_lock(&srv->lock);
-	if ((t = task_find(srv, id)) != NULL) {
+	t = task_find(srv, id);
+	if (t != NULL && t->state != TASK_EXPECTED) {
 		/* A resent call: never run twice. */
 		srv_result(p, i, task_answer(t));
-	} else if (srv->ntasks >= TASK_MAX) {
+	} else if (t == NULL && srv->ntasks >= TASK_MAX) {
 		srv_error(p, i, AGORA_ETOOBIG, "too many tasks kept (%d)",
 		          TASK_MAX);
 	} else {
-		t = task_add(srv, id);
+		/* New, or only fetched so far: its fetchers get the result. */
+		if (t == NULL) {
+			t = task_add(srv, id);
+		}
 		t->srv = srv;
 		if (agora_json_bool(agora_json_get(op, "notify"))) {
 			snprintf(t->client, sizeof(t->client), "%s", p->client);

@@ -66,8 +66,12 @@ struct mailbox {
 
 #define TASK_ID_MAX   128
 #define TASK_FETCHERS 16
+#define TASK_MAX      200000 /* tasks a server keeps at most */
 
 enum task_state {
+	/* Only fetched so far: a fetch came before its call (the caller
+	 * handed the id on at once, and another server asked first). */
+	TASK_EXPECTED,
 	TASK_WAITING, /* for its input future */
 	TASK_QUEUED,
 	TASK_RUNNING,

@@ -18,6 +18,8 @@
 #define TASK_TTL_MS  (INT64_C(10) * 60 * 1000)
 #define TASK_BUCKETS (1u << 16)
 #define FETCH_MAX_MS 60000
+/* How long a fetch of an id no call has brought yet waits for it. */
+#define FETCH_AHEAD_MS 5000
 #define ID_CHARS                                                            \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-." \
 	"@:/"
@@ -218,6 +220,18 @@ op_fetch(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 	                     &wait_ms);
 	pthread_mutex_lock(&srv->lock);
 	t = task_id_ok(id) ? task_find(srv, id) : NULL;
+	if (t == NULL && wait_ms > 0 && task_id_ok(id) &&
+	    srv->ntasks < TASK_MAX) {
+		/* Its call may be on its way: a caller hands a future on
+		 * as soon as it made the call, and the call and this fetch
+		 * come by different connections. Wait a little for it. */
+		t = task_add(srv, id);
+		t->srv = srv;
+		t->state = TASK_EXPECTED;
+		if (wait_ms > FETCH_AHEAD_MS) {
+			wait_ms = FETCH_AHEAD_MS;
+		}
+	}
 	if (t == NULL) {
 		srv_error(p, i, AGORA_ENOTFOUND,
 		          "unknown or expired task '%.100s' (results are kept "
@@ -235,7 +249,8 @@ op_fetch(struct server *srv, struct pending *p, size_t i, const agora_json *op)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-/* Fetches of t that waited long enough get "pending". */
+/* Fetches of t that waited long enough get "pending" -- or, when its
+ * call never came, that there is no such task. */
 static void
 task_expire_fetches(struct task *t, int64_t now)
 {
@@ -244,8 +259,17 @@ task_expire_fetches(struct task *t, int64_t now)
 			k++;
 			continue;
 		}
-		srv_result(t->fetch[k].p, t->fetch[k].op,
-		           pending_answer(t->id));
+		if (t->state == TASK_EXPECTED) {
+			srv_error(t->fetch[k].p, t->fetch[k].op,
+			          AGORA_ENOTFOUND,
+			          "unknown or expired task '%.100s' (results "
+			          "are kept %d minutes on the server that made "
+			          "them)",
+			          t->id, (int)(TASK_TTL_MS / 60000));
+		} else {
+			srv_result(t->fetch[k].p, t->fetch[k].op,
+			           pending_answer(t->id));
+		}
 		t->fetch[k] = t->fetch[--t->nfetch];
 	}
 }
@@ -259,8 +283,10 @@ task_expire(struct server *srv, int64_t now)
 		for (struct task **pp = &srv->tasks[b]; *pp != NULL;) {
 			struct task *t = *pp;
 			task_expire_fetches(t, now);
-			if (t->state >= TASK_DONE && t->nfetch == 0 &&
-			    now - t->done_ms > TASK_TTL_MS) {
+			if (t->nfetch == 0 &&
+			    (t->state == TASK_EXPECTED ||
+			     (t->state >= TASK_DONE &&
+			      now - t->done_ms > TASK_TTL_MS))) {
 				*pp = t->next;
 				task_free(t);
 				srv->ntasks--;

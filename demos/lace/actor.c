@@ -33,9 +33,7 @@ static struct {
 	float w[POLICY_NWEIGHTS];
 	int64_t updates;
 	uint64_t seq, taken;
-} net = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	  .cv = PTHREAD_COND_INITIALIZER,
-	  .updates = -1 };
+} net = { .lock = PTHREAD_MUTEX_INITIALIZER, .updates = -1 };
 
 static void
 on_network(void *arg, uint64_t seq, const agora_lace_payload *p)
@@ -76,15 +74,11 @@ sync_weights(struct actor *a, int64_t sent)
 		        ? -1
 		        : LEARN_START + 4 * CHUNK +
 		              (int64_t)((double)net.updates / LEARN_RATIO);
-		struct timespec ts;
 		if (sent <= allowed) {
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&net.cv, &net.lock, &ts);
+		(void)agora_cond_wait_until(&net.cv, &net.lock,
+		                            agora_now_ms() + 100);
 	}
 	if (net.seq != net.taken) {
 		actor_set_weights(a, net.w);
@@ -229,6 +223,7 @@ main(int argc, char **argv)
 	bool reached = false;
 	int rv = parse(&o, argc, argv);
 
+	agora_cond_init(&net.cv); /* monotonic waits */
 	if (rv != 0) {
 		return rv;
 	}

@@ -31,7 +31,7 @@ on_signal(int sig)
 
 /* Rows came in: wake the training loop. */
 static pthread_mutex_t data_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t data_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t data_cv; /* agora_cond_init: monotonic waits */
 
 static agora_err
 on_data(void *arg, const char *name, const agora_lace_payload *in,
@@ -52,14 +52,10 @@ on_data(void *arg, const char *name, const agora_lace_payload *in,
 static void
 wait_data(int ms)
 {
-	struct timespec ts;
+	int64_t until = agora_now_ms() + ms;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000;
-	ts.tv_sec += ts.tv_nsec / 1000000000;
-	ts.tv_nsec %= 1000000000;
 	pthread_mutex_lock(&data_lock);
-	pthread_cond_timedwait(&data_cv, &data_lock, &ts);
+	(void)agora_cond_wait_until(&data_cv, &data_lock, until);
 	pthread_mutex_unlock(&data_lock);
 }
 
@@ -159,6 +155,7 @@ main(int argc, char **argv)
 	double credit = 0;
 	int rv = parse(&o, argc, argv);
 
+	agora_cond_init(&data_cv);
 	if (rv != 0) {
 		return rv;
 	}

@@ -258,6 +258,53 @@ a_call_longer_than_a_request_succeeds(void **state)
 	agora_center_free(c);
 }
 
+/* A fetch that comes before its call (the call and the fetch come by
+ * different connections, and a caller hands a future on at once) waits
+ * for the call instead of failing: sent here in one request, fetch first.
+ * Before, the fetch failed "unknown task" and a call holding its input
+ * let the calls behind it run first (calls_test under ASan, once). */
+static void
+a_fetch_ahead_of_its_call_waits_for_it(void **state)
+{
+	agora_center *c = t_center_servers("ahead", "1");
+	agora_future *f;
+	char ops[1024], err[256], *v;
+	const char *url;
+	agora_buf reply;
+
+	(void)state;
+	t_add_placed(c, "e", "tally", NULL, "child");
+	AGORA_PASS(agora_center_call(c, "e", "first", &f));
+	v = wait_ok(f);
+	agora_free(v);
+	url = strchr(agora_future_id(f), '@') + 1;
+	snprintf(ops, sizeof(ops),
+	         "[{\"op\":\"fetch\",\"task\":\"ahead.7\",\"wait_ms\":5000},"
+	         "{\"op\":\"call\",\"task\":\"ahead.7\",\"role\":\"e\","
+	         "\"session\":\"%s\",\"redis\":\"%s\","
+	         "\"content\":\"second\"}]",
+	         agora_center_session(c), t_redis_url());
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(url, NULL, ops, 10000, &reply, err,
+	                                sizeof(err)));
+	/* The fetch (the first result) has the call's reply. */
+	assert_null(strstr(reply.data, "unknown or expired"));
+	assert_non_null(strstr(reply.data,
+	                       "\"results\":[{\"ok\":true,\"task\":\"ahead.7\","
+	                       "\"content\":\"n=1 second m=2\"}"));
+	agora_buf_fini(&reply);
+	/* An id no call brings still ends in "unknown", after a while. */
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_server_request(
+	    url, NULL,
+	    "[{\"op\":\"fetch\",\"task\":\"never.1\",\"wait_ms\":100}]", 10000,
+	    &reply, err, sizeof(err)));
+	assert_non_null(strstr(reply.data, "unknown or expired"));
+	agora_buf_fini(&reply);
+	agora_future_free(f);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -267,6 +314,7 @@ main(void)
 		cmocka_unit_test(calls_keep_their_order),
 		cmocka_unit_test(a_call_waits_behind_one_awaiting_its_input),
 		cmocka_unit_test(a_call_longer_than_a_request_succeeds),
+		cmocka_unit_test(a_fetch_ahead_of_its_call_waits_for_it),
 	};
 
 	if (!t_servers_init("calls_test")) {

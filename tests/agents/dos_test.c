@@ -3,13 +3,16 @@
  * each start a message just under the old 16 MiB cap, client ids made up
  * by the thousand, and a second connection reusing another's client id.
  * The server's memory stays bounded and comes back, made-up ids cost
- * nothing lasting, and nobody reads another client's events. */
+ * nothing lasting, nobody reads another client's events, and connections
+ * hung up before nng's handshake (which stop nng 1.5.2's listener for
+ * good, nng issue 1518) leave the server answering. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -191,6 +194,68 @@ client_ids_are_bounded_and_bound_to_their_connection(void **state)
 	agora_proc_free(p);
 }
 
+/* Connect to the server and hang up at once, n times: on ipc:// a unix
+ * socket, on tcp:// with a reset (SO_LINGER 0). */
+static void
+hang_up_early(const char *url, int n)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	struct linger now = { .l_onoff = 1, .l_linger = 0 };
+	bool ipc = strncmp(url, "ipc://", 6) == 0;
+
+	if (ipc) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", url + 6);
+	} else {
+		in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in.sin_port =
+		    htons((uint16_t)strtol(strrchr(url, ':') + 1, NULL, 10));
+	}
+	for (int i = 0; i < n; i++) {
+		int s = socket(ipc ? AF_UNIX : AF_INET, SOCK_STREAM, 0);
+		int rc = ipc ? connect(s, (struct sockaddr *)&un, sizeof(un))
+		             : connect(s, (struct sockaddr *)&in, sizeof(in));
+
+		assert_int_equal(rc, 0);
+		if (!ipc) {
+			setsockopt(s, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+		}
+		close(s);
+	}
+}
+
+/* A peer that connects and hangs up before the handshake makes nng 1.5.2
+ * (Debian 12's) end its listener's accept loop for good: the server's
+ * half of the handshake fails with EPIPE, read as "closed". Thousands of
+ * them, on ipc:// and tcp://; the server must take new connections after
+ * (the transport notices a dead listener and listens again). */
+static void
+early_hang_ups_leave_the_server_answering(void **state)
+{
+	char url[64];
+	agora_proc *p[2];
+	agora_buf reply;
+	char err[256];
+
+	(void)state;
+	p[0] = t_spawn_server("hangup", NULL, NULL, url, sizeof(url));
+	for (int k = 0; k < 2; k++) {
+		if (k == 1) {
+			p[1] = t_spawn_tcp_server(NULL, NULL, url, sizeof(url));
+		}
+		hang_up_early(url, 4000);
+		agora_buf_init(&reply, 0);
+		/* Long: the dead listener is noticed within seconds. */
+		AGORA_PASS(agora_server_request(url, NULL,
+		                                "[{\"op\":\"info\"}]", 30000,
+		                                &reply, err, sizeof(err)));
+		assert_non_null(strstr(reply.data, "\"epoch\""));
+		agora_buf_fini(&reply);
+		agora_proc_stop(p[k], 2000);
+		agora_proc_free(p[k]);
+	}
+}
+
 int
 main(void)
 {
@@ -199,6 +264,7 @@ main(void)
 		cmocka_unit_test(unfinished_big_messages_cost_bounded_memory),
 		cmocka_unit_test(
 		    client_ids_are_bounded_and_bound_to_their_connection),
+		cmocka_unit_test(early_hang_ups_leave_the_server_answering),
 	};
 
 	if (!t_servers_init("dos_test")) {

@@ -22,6 +22,7 @@
 #include "agora/json.h"
 #include "agora/lace.h"
 #include "agora/transport.h"
+#include "frame.h" /* frames a client would not send */
 #include "test.h"
 
 #define IMG 256
@@ -749,6 +750,122 @@ tls_between_client_and_server(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Without the token a frame costs the server its envelope only: a body
+ * that is not JSON and packed arrays that do not unpack are refused as
+ * unauthorised, not read (before, LZ4 sections unpacked to max_msg and
+ * bodies were parsed for anyone). */
+static void
+the_token_is_checked_before_the_body_and_arrays(void **state)
+{
+	const char *token = "0123456789abcdef-secret";
+	static unsigned char z[1 << 16];
+	agora_lace_array a = { .dtype = AGORA_LACE_U8,
+		               .ndim = 1,
+		               .shape = { sizeof(z) },
+		               .data = z };
+	agora_lace_payload bad_body = { .json = "{{{", .json_len = 3 };
+	agora_lace_payload packed = {
+		.json = "{}", .json_len = 2, .arrays = &a, .narrays = 1
+	};
+	const agora_lace_payload *ps[2] = { &bad_body, &packed };
+	agora_lace_server *s;
+	agora_link *l = NULL;
+	agora_buf reply;
+	char url[128], err[256];
+
+	(void)state;
+	url_for(url, sizeof(url), "authfirst");
+	s = action_server(url, token);
+	AGORA_PASS(agora_link_open_now(&l, url, 2000, err, sizeof(err)));
+	agora_buf_init(&reply, 1 << 20);
+	for (int i = 0; i < 2; i++) {
+		struct lace_enc e;
+		unsigned char *last;
+		AGORA_PASS(lace_enc_build(&e, "\"op\":\"obs\"", ps[i], true,
+		                          err, sizeof(err)));
+		if (i == 1) {
+			/* Break the packed section's end. */
+			assert_int_equal(e.niov, 2);
+			last = (unsigned char *)e.packed.data;
+			memset(last + e.packed.len - 8, 0xa5, 8);
+		}
+		agora_buf_reset(&reply);
+		AGORA_PASS(agora_link_callv(l, e.iov, e.niov, 2000, &reply));
+		assert_non_null(memmem(reply.data, reply.len, "EAUTH", 5));
+		assert_null(memmem(reply.data, reply.len, "malformed", 9));
+		lace_enc_fini(&e);
+	}
+	agora_buf_fini(&reply);
+	agora_link_close(l);
+	agora_lace_server_free(s);
+}
+
+static atomic_int polls_answered;
+
+static void
+poll_answered(void *arg, agora_err rv, const char *data, size_t len)
+{
+	(void)arg;
+	(void)data;
+	(void)len;
+	if (rv == AGORA_OK) {
+		atomic_fetch_add(&polls_answered, 1);
+	}
+}
+
+/* A peer that sends polls without end parks one at a time: each parked
+ * poll holds a transport context, and before, 8 polls took all of this
+ * server's (max_conns + 4 x workers) so nobody else was answered. */
+static void
+a_poll_flood_parks_one_poll_a_connection(void **state)
+{
+	agora_lace_config cfg = { .kind = AGORA_LACE_INFERENCE };
+	agora_lace_server_opts o = { .workers = 1, .max_conns = 4 };
+	agora_lace_client_opts co = { .timeout_ms = 2000 };
+	agora_lace_server *s = NULL;
+	agora_lace_client *c = NULL;
+	agora_link *l = NULL;
+	struct lace_enc e;
+	char url[128], err[256];
+	int64_t until;
+
+	(void)state;
+	url_for(url, sizeof(url), "pollflood");
+	o.url = url;
+	co.url = url;
+	AGORA_PASS(agora_lace_server_new(&s, &cfg, &o, err, sizeof(err)));
+	AGORA_PASS(agora_lace_server_register(s, "echo", echo, NULL));
+	AGORA_PASS(agora_lace_server_start(s, err, sizeof(err)));
+	AGORA_PASS(agora_link_open_now(&l, url, 2000, err, sizeof(err)));
+	AGORA_PASS(lace_enc_build(&e,
+	                          "\"op\":\"poll\",\"after\":0,"
+	                          "\"wait_ms\":20000",
+	                          NULL, false, err, sizeof(err)));
+	atomic_store(&polls_answered, 0);
+	for (int i = 0; i < 16; i++) {
+		AGORA_PASS(agora_link_requestv(l, e.iov, e.niov, 30000,
+		                               poll_answered, NULL));
+	}
+	lace_enc_fini(&e);
+	/* Everyone else is still answered... */
+	AGORA_PASS(agora_lace_client_open(&c, &cfg, &co, err, sizeof(err)));
+	{
+		agora_lace_msg *m = NULL;
+		AGORA_PASS(
+		    agora_lace_call(c, "echo", NULL, &m, err, sizeof(err)));
+		agora_lace_msg_free(m);
+	}
+	agora_lace_client_close(c);
+	/* ...and the flood's older polls were told "nothing" at once. */
+	until = agora_now_ms() + 5000;
+	while (atomic_load(&polls_answered) < 15 && agora_now_ms() < until) {
+		agora_sleep_ms(10);
+	}
+	assert_int_equal(atomic_load(&polls_answered), 15);
+	agora_link_close(l);
+	agora_lace_server_free(s);
+}
+
 int
 main(void)
 {
@@ -766,6 +883,9 @@ main(void)
 		    a_timeout_is_an_error_and_a_restarted_server_answers),
 		cmocka_unit_test(malformed_and_oversized_frames),
 		cmocka_unit_test(tls_between_client_and_server),
+		cmocka_unit_test(
+		    the_token_is_checked_before_the_body_and_arrays),
+		cmocka_unit_test(a_poll_flood_parks_one_poll_a_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -477,6 +477,124 @@ a_push_sent_twice_is_taken_once(void **state)
 	agora_lace_store_free(t1);
 }
 
+/* on_data is told the pushing client's name as a JSON string: a name with
+ * quotes must neither break the JSON nor add members to it. */
+static char told_client[300];
+static int64_t told_n = -1;
+static bool told_json = false;
+
+static agora_err
+record_on_data(void *arg, const char *name, const agora_lace_payload *in,
+               agora_lace_out *out, char *err, size_t errlen)
+{
+	agora_json *doc = NULL;
+
+	(void)arg;
+	(void)name;
+	(void)out;
+	(void)err;
+	(void)errlen;
+	told_json = agora_json_parse(&doc, in->json, in->json_len, in->json_len,
+	                             8, NULL, 0) == AGORA_OK;
+	if (told_json) {
+		const char *c = agora_json_str(agora_json_get(doc, "client"));
+		snprintf(told_client, sizeof(told_client), "%s",
+		         c != NULL ? c : "");
+		(void)agora_json_int(agora_json_get(doc, "n"), 0, 1000,
+		                     &told_n);
+	}
+	agora_json_free(doc);
+	return AGORA_OK;
+}
+
+static void
+a_client_name_with_quotes_reaches_on_data_as_text(void **state)
+{
+	const char *name = "a\",\"n\":999,\"x\":\"\\";
+	char url[128], err[256];
+	agora_lace_store *t1 = store(AGORA_LACE_REPLAY, 10, 1);
+	agora_lace_store *mine = store(AGORA_LACE_QUEUED, 10, 1);
+	agora_lace_server *s;
+	agora_lace_client *c;
+	int64_t v[1] = { 7 };
+
+	(void)state;
+	url_for(url, sizeof(url), "quotes");
+	s = trainer_with(url, t1, NULL, record_on_data);
+	c = client(url, name, 0);
+	AGORA_PASS(agora_lace_client_add_store(c, "table1", mine));
+	put(mine, v);
+	put(mine, v);
+	AGORA_PASS(agora_lace_update(c, NULL, err, sizeof(err)));
+	assert_true(told_json);
+	assert_string_equal(told_client, name);
+	assert_int_equal(told_n, 2);
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+	agora_lace_store_free(mine);
+	agora_lace_store_free(t1);
+}
+
+/* Another client under the same name (another epoch: the key's secret
+ * half) gets its own cursor: it cannot reset or move this one's. */
+static void
+a_name_taken_by_another_does_not_move_the_cursor(void **state)
+{
+	char url[128], err[256];
+	agora_lace_store *t1 = store(AGORA_LACE_REPLAY, 100, 1);
+	agora_lace_store *a = store(AGORA_LACE_QUEUED, 100, 1);
+	agora_lace_server *s;
+	agora_lace_client *c;
+	agora_link *l = NULL;
+	int64_t v[2] = { 100, 101 };
+	agora_lace_array arr = {
+		.dtype = AGORA_LACE_I64, .ndim = 2, .shape = { 2, 1 }, .data = v
+	};
+	agora_lace_payload p = { .arrays = &arr, .narrays = 1 };
+	struct lace_enc e;
+	agora_buf reply, stores;
+
+	(void)state;
+	url_for(url, sizeof(url), "name");
+	s = trainer(url, t1, NULL);
+	c = client(url, "robot", 0);
+	AGORA_PASS(agora_lace_client_add_store(c, "table1", a));
+	for (int64_t i = 0; i < 5; i++) {
+		put(a, &i);
+	}
+	AGORA_PASS(agora_lace_update(c, NULL, err, sizeof(err)));
+	/* Someone else says it is "robot". */
+	AGORA_PASS(agora_link_open_now(&l, url, 2000, err, sizeof(err)));
+	AGORA_PASS(lace_enc_build(&e,
+	                          "\"op\":\"push\",\"store\":\"table1\","
+	                          "\"client\":\"robot\",\"epoch\":"
+	                          "\"00000000000000bb\",\"first\":0,\"n\":2",
+	                          &p, false, err, sizeof(err)));
+	agora_buf_init(&reply, 1 << 20);
+	AGORA_PASS(agora_link_callv(l, e.iov, e.niov, 2000, &reply));
+	lace_enc_fini(&e);
+	agora_buf_fini(&reply);
+	agora_link_close(l);
+	for (int64_t i = 5; i < 8; i++) {
+		put(a, &i);
+	}
+	AGORA_PASS(agora_lace_update(c, NULL, err, sizeof(err)));
+	assert_int_equal(agora_lace_store_len(t1), 10);
+	agora_buf_init(&stores, 0);
+	AGORA_PASS(agora_lace_server_stores_json(s, &stores));
+	assert_non_null(strstr(stores.data,
+	                       "{\"client\":\"robot\",\"cursor\":7,"
+	                       "\"received\":8,\"gaps\":0}"));
+	assert_non_null(strstr(stores.data,
+	                       "{\"client\":\"robot\",\"cursor\":1,"
+	                       "\"received\":2,\"gaps\":0}"));
+	agora_buf_fini(&stores);
+	agora_lace_client_close(c);
+	agora_lace_server_free(s);
+	agora_lace_store_free(a);
+	agora_lace_store_free(t1);
+}
+
 int
 main(void)
 {
@@ -487,6 +605,10 @@ main(void)
 		    async_updates_a_rate_limit_and_cursors_per_client),
 		cmocka_unit_test(a_gap_is_reported_on_both_sides),
 		cmocka_unit_test(a_push_sent_twice_is_taken_once),
+		cmocka_unit_test(
+		    a_name_taken_by_another_does_not_move_the_cursor),
+		cmocka_unit_test(
+		    a_client_name_with_quotes_reaches_on_data_as_text),
 		cmocka_unit_test(stress_lost_replies_never_duplicate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
