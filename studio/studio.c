@@ -19,7 +19,24 @@
 /* The embedded page (studio/page/, made by agora_embed). */
 extern const char agora_studio_index[];
 extern const char agora_studio_app[];
+extern const char agora_studio_chat[];
+extern const char agora_studio_sessions[];
+extern const char agora_studio_servers[];
 extern const char agora_studio_style[];
+
+/* The page's files, embedded (studio/page/). */
+static const struct {
+	const char *path, *type, *body;
+} studio_assets[] = {
+	{ "/", "text/html; charset=utf-8", agora_studio_index },
+	{ "/app.js", "text/javascript; charset=utf-8", agora_studio_app },
+	{ "/chat.js", "text/javascript; charset=utf-8", agora_studio_chat },
+	{ "/sessions.js", "text/javascript; charset=utf-8",
+	  agora_studio_sessions },
+	{ "/servers.js", "text/javascript; charset=utf-8",
+	  agora_studio_servers },
+	{ "/style.css", "text/css; charset=utf-8", agora_studio_style },
+};
 
 struct agora_studio {
 	struct studio_ctx ctx;
@@ -120,17 +137,12 @@ studio_routes(agora_studio *st)
 	agora_err rv = AGORA_OK;
 	size_t i;
 
-	rv = agora_http_static(st->http, "/", "text/html; charset=utf-8",
-	                       agora_studio_index, strlen(agora_studio_index));
-	if (rv == AGORA_OK) {
+	for (i = 0; i < sizeof(studio_assets) / sizeof(studio_assets[0]) &&
+	            rv == AGORA_OK;
+	     i++) {
 		rv = agora_http_static(
-		    st->http, "/app.js", "text/javascript; charset=utf-8",
-		    agora_studio_app, strlen(agora_studio_app));
-	}
-	if (rv == AGORA_OK) {
-		rv = agora_http_static(
-		    st->http, "/style.css", "text/css; charset=utf-8",
-		    agora_studio_style, strlen(agora_studio_style));
+		    st->http, studio_assets[i].path, studio_assets[i].type,
+		    studio_assets[i].body, strlen(studio_assets[i].body));
 	}
 	if (rv == AGORA_OK) {
 		rv = agora_http_route(st->http, "GET", "/api/token",
