@@ -15,30 +15,33 @@
 #include "cli.h"
 
 #ifndef AGORA_DEMOS_DIR
-#define AGORA_DEMOS_DIR "demos/chatbot"
+#define AGORA_DEMOS_DIR "demos"
 #endif
 
 static void
 studio_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: agora studio [--port N] [--host H] [--redis URL]\n"
-	        "                    [--scenarios DIR] [--model-config FILE]\n"
-	        "                    [--token-file FILE]\n\n"
-	        "Serve the studio page (chat room, sessions) and print its "
-	        "URL.\n"
-	        "  --host H            listen on H (default 127.0.0.1); "
-	        "another\n"
-	        "                      address than loopback needs "
-	        "--token-file\n"
-	        "  --port N            default 8765; 0: any free port\n"
-	        "  --redis URL         default: a private Redis, stopped on "
-	        "exit\n"
-	        "  --scenarios DIR     the *.json scenarios offered (default "
-	        "%s)\n"
-	        "  --model-config FILE model configs for roleplay agents\n"
-	        "  --token-file FILE   the token a remote page must present\n",
-	        AGORA_DEMOS_DIR);
+	fprintf(
+	    f,
+	    "usage: agora studio [--port N] [--host H] [--redis URL]\n"
+	    "                    [--scenarios DIR] [--model-config FILE]\n"
+	    "                    [--token-file FILE]\n\n"
+	    "Serve the studio page (chat room, sessions) and print its "
+	    "URL.\n"
+	    "  --host H            listen on H (default 127.0.0.1); "
+	    "another\n"
+	    "                      address than loopback needs "
+	    "--token-file\n"
+	    "  --port N            default 8765; 0: any free port\n"
+	    "  --redis URL         default: a private Redis, stopped on "
+	    "exit\n"
+	    "  --scenarios DIR     the *.json scenarios offered, in DIR and "
+	    "its\n"
+	    "                      subdirectories (default "
+	    "%s)\n"
+	    "  --model-config FILE model configs for roleplay agents\n"
+	    "  --token-file FILE   the token a remote page must present\n",
+	    AGORA_DEMOS_DIR);
 }
 
 struct studio_args {

@@ -1,22 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* Scenario files as the page sees them: the files of the --scenarios
- * directory, named by plain file names only (the page never sends a
- * path), each with its name, description and roles, and which roles a
- * person may play (human ones). Scenario text is hostile input for the
- * page: it goes out as JSON strings only. */
+/* Scenario files as the page sees them: the *.json files of the
+ * --scenarios directory and of its subdirectories one level down (the
+ * demos: demos/chatroom/chatroom.json is "chatroom/chatroom.json"), named
+ * by those relative names only (the page never sends a path), each with
+ * its name, description and roles, and which roles a person may play
+ * (human ones). Scenario text is hostile input for the page: it goes out
+ * as JSON strings only. */
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "agora/alloc.h"
 #include "agora/json.h"
 #include "agora/scenario.h"
 #include "studio_int.h"
+
+#define SCENARIOS_MAX 1000 /* files listed */
+
+/* A plain name: not empty, no '/', not starting with '.' (so not ".."). */
+static bool
+plain_name(const char *s, size_t n)
+{
+	return n > 0 && s[0] != '.' && memchr(s, '/', n) == NULL;
+}
 
 bool
 studio_file_ok(const char *name)
 {
 	size_t n = strlen(name);
+	const char *slash = strchr(name, '/');
 
-	return n > 5 && n < 256 && name[0] != '.' &&
-	       strchr(name, '/') == NULL && strcmp(name + n - 5, ".json") == 0;
+	if (n <= 5 || n >= 256 || strcmp(name + n - 5, ".json") != 0) {
+		return false;
+	}
+	if (slash == NULL) {
+		return plain_name(name, n);
+	}
+	return plain_name(name, (size_t)(slash - name)) &&
+	       plain_name(slash + 1, strlen(slash + 1));
 }
 
 /* Append {"file","name","description","roles":[{"role","kind","human"}]}
@@ -88,4 +109,72 @@ out:
 	(void)agora_buf_adds(out, "}");
 	agora_json_free(doc);
 	agora_buf_fini(&p);
+}
+
+static int
+names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The scenario names in dir/sub (sub "" for dir itself) into names. */
+static void
+scenarios_scan(const char *dir, const char *sub, agora_strv *names)
+{
+	char *path = agora_sprintf("%s%s%s", dir, sub[0] ? "/" : "", sub);
+	DIR *d = opendir(path);
+	const struct dirent *e;
+
+	agora_free(path);
+	if (d == NULL) {
+		return;
+	}
+	/* readdir is safe on a DIR only this thread uses. */
+	/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
+	for (e = readdir(d); e != NULL && names->n < SCENARIOS_MAX;
+	     e = readdir(d)) {
+		char *name =
+		    agora_sprintf("%s%s%s", sub, sub[0] ? "/" : "", e->d_name);
+
+		if (studio_file_ok(name)) {
+			agora_strv_push(names, name);
+		} else if (sub[0] == '\0' &&
+		           plain_name(e->d_name, strlen(e->d_name))) {
+			/* A directory (opendir fails on anything else). */
+			scenarios_scan(dir, e->d_name, names);
+		}
+		agora_free(name);
+	}
+	closedir(d);
+}
+
+void
+studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq)
+{
+	agora_strv names = { 0 };
+	agora_buf b;
+	DIR *d = opendir(ctx->dir);
+	size_t i;
+
+	if (d == NULL) {
+		agora_http_error(rq, 500, "the scenarios directory is gone");
+		return;
+	}
+	closedir(d);
+	scenarios_scan(ctx->dir, "", &names);
+	if (names.n > 1) {
+		qsort(names.v, names.n, sizeof(*names.v), names_cmp);
+	}
+	agora_buf_init(&b, 0);
+	(void)agora_buf_adds(&b, "{\"scenarios\":[");
+	for (i = 0; i < names.n; i++) {
+		if (i > 0) {
+			(void)agora_buf_adds(&b, ",");
+		}
+		studio_scenario_info(ctx->dir, names.v[i], NULL, &b, NULL);
+	}
+	(void)agora_buf_adds(&b, "]}");
+	agora_http_reply_json(rq, 200, b.data);
+	agora_buf_fini(&b);
+	agora_strv_clear(&names);
 }

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The read side of agora studio: the scenario files it offers, and the
- * sessions of its Redis (their messages in order, an agent's memory, the
- * registry's token counts). Each request opens its own Redis connection
- * (a connection is one thread's) and closes it. Message text is hostile
- * input for the page, so it goes out only as JSON strings. */
-#include <dirent.h>
+/* The read side of agora studio: the sessions of its Redis (their messages in
+ * order, an agent's memory, the registry's token counts). Each request opens
+ * its own Redis connection (a connection is one thread's) and closes it.
+ * Message text is hostile input for the page, so it goes out only as JSON
+ * strings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,50 +15,6 @@
 #include "studio_int.h"
 
 #define SESSIONS_LIMIT_MAX 10000 /* messages in one answer */
-
-static int
-names_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void
-studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq)
-{
-	agora_strv names = { 0 };
-	agora_buf b;
-	DIR *d = opendir(ctx->dir);
-	const struct dirent *e;
-	size_t i;
-
-	if (d == NULL) {
-		agora_http_error(rq, 500, "the scenarios directory is gone");
-		return;
-	}
-	/* readdir is safe on a DIR only this thread uses. */
-	/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
-	for (e = readdir(d); e != NULL; e = readdir(d)) {
-		if (studio_file_ok(e->d_name) && names.n < 1000) {
-			agora_strv_push(&names, e->d_name);
-		}
-	}
-	closedir(d);
-	if (names.n > 1) {
-		qsort(names.v, names.n, sizeof(*names.v), names_cmp);
-	}
-	agora_buf_init(&b, 0);
-	(void)agora_buf_adds(&b, "{\"scenarios\":[");
-	for (i = 0; i < names.n; i++) {
-		if (i > 0) {
-			(void)agora_buf_adds(&b, ",");
-		}
-		studio_scenario_info(ctx->dir, names.v[i], NULL, &b, NULL);
-	}
-	(void)agora_buf_adds(&b, "]}");
-	agora_http_reply_json(rq, 200, b.data);
-	agora_buf_fini(&b);
-	agora_strv_clear(&names);
-}
 
 /* One message as the page sees it. */
 static void

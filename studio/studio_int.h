@@ -29,9 +29,11 @@ struct studio_ctx {
 
 /* ---- scenarios.c ---- */
 
-/* Whether name is a plain file name in the scenarios directory (no '/',
- * not starting with '.', ending in ".json"). */
+/* Whether name is a scenario's name: "file.json" or "dir/file.json",
+ * each part plain (no other '/', not starting with '.'). */
 bool studio_file_ok(const char *name);
+/* GET /api/scenarios */
+void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
 /* Append {"file","name","description","roles":[{"role","kind","human"}]}
  * for dir/file, or {"file","error"} when it does not parse; *human (may
  * be NULL) says whether want (may be NULL) is one of its human roles. */
@@ -53,8 +55,6 @@ void studio_runs_close(struct studio_ctx *ctx);
 
 /* ---- sessions.c ---- */
 
-/* GET /api/scenarios */
-void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
 /* GET /api/sessions and /api/sessions/S/...: rest is the path after
  * "/api/sessions" ("" or "/S/messages" ...). */
 void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
