@@ -52,6 +52,7 @@ studio_scenario_info(const char *dir, const char *file, const char *want,
 	agora_buf p;
 	char err[512];
 	const char *v;
+	size_t nroles = 0;
 
 	if (human != NULL) {
 		*human = false;
@@ -96,7 +97,7 @@ studio_scenario_info(const char *dir, const char *file, const char *want,
 		    strcmp(role, want) == 0) {
 			*human = true;
 		}
-		(void)agora_buf_adds(out, "{");
+		(void)agora_buf_adds(out, nroles++ > 0 ? ",{" : "{");
 		(void)agora_buf_json_key(out, "role");
 		(void)agora_buf_json_str(out, role, strlen(role));
 		(void)agora_buf_json_key(out, "kind");

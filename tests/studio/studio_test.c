@@ -141,6 +141,21 @@ sse_wait(const char *what, int count)
 	return ok;
 }
 
+/* The answer is one well-formed JSON document (the page parses it). */
+static void
+t_json_ok(const agora_buf *b)
+{
+	agora_json *doc = NULL;
+	char err[256];
+
+	if (agora_json_parse(&doc, b->data, b->len, b->len + 1,
+	                     AGORA_JSON_MAX_DEPTH, err,
+	                     sizeof(err)) != AGORA_OK) {
+		fail_msg("not JSON (%s): %.300s", err, b->data);
+	}
+	agora_json_free(doc);
+}
+
 static int
 setup(void **state)
 {
@@ -178,6 +193,7 @@ scenarios_are_listed(void **state)
 	(void)state;
 	agora_buf_init(&b, 0);
 	assert_int_equal(t_http("GET", "/api/scenarios", NULL, NULL, &b), 200);
+	t_json_ok(&b);
 	assert_non_null(strstr(b.data, "\"file\":\"chatbot/chatbot.json\""));
 	assert_non_null(strstr(b.data, "\"file\":\"chatroom/chatroom.json\""));
 	assert_non_null(strstr(b.data, "{\"role\":\"you\",\"kind\":\"user\","
@@ -286,19 +302,23 @@ chat_run_streams_takes_words_and_stops(void **state)
 	                        "{\"words\":\"late\"}", tok, &b),
 	                 409);
 	assert_int_equal(t_http("GET", "/api/runs", NULL, NULL, &b), 200);
+	t_json_ok(&b);
 	assert_non_null(strstr(b.data, "\"state\":\"done\""));
 	t_nothing_in_flight(session);
 
 	/* The session and its messages, in order. */
 	assert_int_equal(t_http("GET", "/api/sessions", NULL, NULL, &b), 200);
+	t_json_ok(&b);
 	assert_non_null(strstr(b.data, session));
 	snprintf(path, sizeof(path), "/api/sessions/%s/messages", session);
 	assert_int_equal(t_http("GET", path, NULL, NULL, &b), 200);
+	t_json_ok(&b);
 	p = strstr(b.data, "\"content\":\"hi <b>there</b>\"");
 	assert_non_null(p);
 	assert_non_null(strstr(p, "\"content\":\"You said: hi <b>there</b>\""));
 	snprintf(path, sizeof(path), "/api/sessions/%s/usage", session);
 	assert_int_equal(t_http("GET", path, NULL, NULL, &b), 200);
+	t_json_ok(&b);
 	assert_non_null(strstr(b.data, "\"role\":\"bot\""));
 	agora_buf_fini(&sse.got);
 	agora_buf_fini(&b);
