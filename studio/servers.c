@@ -467,6 +467,35 @@ servers_body_session(agora_http_req *rq, agora_json **docp)
 	return s;
 }
 
+/* Whether the server's `list` holds role in session (else rq is answered:
+ * 404, or 502 when the server cannot say). Asked first because a server
+ * makes a session's host (a thread and a Redis connection) for any
+ * session an op names: a GET that any page can send must not name new
+ * ones. */
+static bool
+servers_listed(const struct studio_ctx *ctx, agora_http_req *rq,
+               const char *url, const char *role, const char *session)
+{
+	agora_json *doc = NULL;
+	const agora_json *res =
+	    servers_call(ctx, rq, url, "{\"op\":\"list\"}", &doc);
+	const agora_json *a = agora_json_first(agora_json_get(res, "agents"));
+	bool found = false;
+
+	for (; a != NULL && !found; a = agora_json_next(a)) {
+		const char *r = agora_json_str(agora_json_get(a, "role"));
+		const char *s = agora_json_str(agora_json_get(a, "session"));
+
+		found = r != NULL && s != NULL && strcmp(r, role) == 0 &&
+		        strcmp(s, session) == 0;
+	}
+	agora_json_free(doc);
+	if (res != NULL && !found) {
+		agora_http_error(rq, 404, "no such agent on this server");
+	}
+	return found;
+}
+
 /* GET .../agents/ROLE/memory?session=S, POST .../agents/ROLE/delete. */
 static void
 servers_agent_op(const struct studio_ctx *ctx, agora_http_req *rq,
@@ -483,6 +512,10 @@ servers_agent_op(const struct studio_ctx *ctx, agora_http_req *rq,
 		if (memory) {
 			agora_http_error(rq, 400, "want ?session=S");
 		}
+		agora_json_free(body);
+		return;
+	}
+	if (!servers_listed(ctx, rq, url, role, s)) {
 		agora_json_free(body);
 		return;
 	}

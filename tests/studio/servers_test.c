@@ -341,10 +341,14 @@ agents_are_listed_and_deleted(void **state)
 	t_server_list(url_a, &b);
 	assert_null(strstr(b.data, "\"alice\""));
 	assert_non_null(strstr(b.data, "\"bob\""));
-	/* Again: the server says there is no such agent (502, its words). */
-	assert_int_equal(t_post(path, body, &b), 502);
-	assert_non_null(strstr(b.data, "ENOTFOUND"));
-	assert_non_null(strstr(b.data, "no agent 'alice'"));
+	/* Again, or a session it does not host: 404, asked of nobody but
+	 * the server's list (no session host made for it there). */
+	assert_int_equal(t_post(path, body, &b), 404);
+	snprintf(path, sizeof(path),
+	         "/api/servers/%s/agents/bob/memory?session=other", id);
+	assert_int_equal(t_get(path, &b), 404);
+	assert_true(t_entry(base, NULL, url_a, id, sizeof(id), &e));
+	assert_non_null(strstr(e.data, "\"sessions\":1"));
 
 	/* Delete all. */
 	snprintf(path, sizeof(path), "/api/servers/%s/delete-all", id);
