@@ -119,12 +119,12 @@ t_entry(const char *at, const char *token, const char *url, char *id,
 	for (; s != NULL && !found; s = agora_json_next(s)) {
 		const char *u = agora_json_str(agora_json_get(s, "url"));
 
-		if (u != NULL && strcmp(u, url) == 0) {
-			found = true;
+		found = u != NULL && strcmp(u, url) == 0;
+		if (found) {
 			snprintf(id, idlen, "%s",
 			         agora_json_str(agora_json_get(s, "id")));
 			agora_buf_reset(entry);
-			AGORA_PASS(agora_json_print(s, entry));
+			(void)agora_json_print(s, entry);
 		}
 	}
 	agora_json_free(doc);
