@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* agora studio: the HTTP server of the page, its routes and its guard.
  * The page and its script and style are embedded assets; every route is
- * dispatched from here to run.c (chat runs) and sessions.c (reads). A
+ * dispatched from here to run.c (chat runs), sessions.c (reads) and
+ * servers.c (the Server Manager). A
  * random token made at start guards every POST (X-Agora-Token): the page
  * reads it from GET /api/token, which another site's page cannot read (no
  * CORS), so it cannot forge a POST either. A studio on a non-loopback
@@ -125,6 +126,9 @@ studio_api(void *arg, agora_http_req *rq)
 	} else if (strncmp(path, "/api/sessions", 13) == 0 && !post &&
 	           (path[13] == '\0' || path[13] == '/')) {
 		studio_sessions(&st->ctx, rq, path + 13);
+	} else if (strncmp(path, "/api/servers", 12) == 0 &&
+	           (path[12] == '\0' || path[12] == '/')) {
+		studio_servers(&st->ctx, rq, path + 12, post);
 	} else {
 		agora_http_error(rq, 404, "no such API path");
 	}
@@ -204,6 +208,7 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 	st->ctx.redis_url = agora_strdup(o->redis_url);
 	st->ctx.dir = agora_strdup(o->scenarios);
 	st->token = o->token != NULL ? agora_strdup(o->token) : NULL;
+	st->ctx.server_token = st->token;
 	pthread_mutex_init(&st->ctx.lock, NULL);
 	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
 	if (rv == AGORA_OK) {
@@ -247,6 +252,7 @@ agora_studio_close(agora_studio *s)
 	/* Runs first: their streams are closed before the server goes. */
 	studio_runs_close(&s->ctx);
 	agora_http_close(s->http);
+	studio_servers_close(&s->ctx);
 	pthread_mutex_destroy(&s->ctx.lock);
 	agora_free(s->ctx.redis_url);
 	agora_free(s->ctx.dir);

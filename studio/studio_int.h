@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to studio/: the studio, its runs and the handlers of each part.
  * Files bottom-up: scenarios.c (scenario files), run.c (chat runs,
- * their events), sessions.c (Redis reads), studio.c (the server, the
- * routes, the page token), which calls the others and is called by
- * none. */
+ * their events), sessions.c (Redis reads), servers.c (the Server
+ * Manager: the server registry and requests to agent servers), studio.c
+ * (the server, the routes, the page token), which calls the others and
+ * is called by none. */
 #ifndef AGORA_STUDIO_INT_H
 #define AGORA_STUDIO_INT_H
 
@@ -22,9 +23,16 @@ struct studio_run;
 struct studio_ctx {
 	char *redis_url; /* a secret (may hold a password): never returned */
 	char *dir;       /* --scenarios */
-	pthread_mutex_t lock; /* runs[], next_run */
+	/* --token-file's, sent to agent servers; never returned. Lent by
+	 * the studio (NULL: none). */
+	const char *server_token;
+	pthread_mutex_t lock; /* runs[], next_run, server_urls */
 	struct studio_run *runs[STUDIO_RUNS_MAX];
 	unsigned next_run;
+	/* The Server Manager's ids: "srv<i+1>" names server_urls[i], given
+	 * on first sight in the registry and kept for the studio's life. */
+	char **server_urls;
+	size_t nserver_urls;
 };
 
 /* ---- scenarios.c ---- */
@@ -59,5 +67,15 @@ void studio_runs_close(struct studio_ctx *ctx);
  * "/api/sessions" ("" or "/S/messages" ...). */
 void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
                      const char *rest);
+
+/* ---- servers.c ---- */
+
+/* GET /api/servers, GET /api/servers/ID/agents and .../agents/ROLE/memory,
+ * POST .../agents/ROLE/delete, .../delete-all, .../stop: rest is the path
+ * after "/api/servers" ("" or "/ID/..."). */
+void studio_servers(struct studio_ctx *ctx, agora_http_req *rq,
+                    const char *rest, bool post);
+/* Free the id table. */
+void studio_servers_close(struct studio_ctx *ctx);
 
 #endif

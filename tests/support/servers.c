@@ -161,6 +161,27 @@ t_spawn_server(const char *name, const char *opt, const char *val, char *url,
 	return spawn_answering(argv, url);
 }
 
+agora_proc *
+t_spawn_server_argv(const char *name, const char *const *extra, char *url,
+                    size_t urllen)
+{
+	char path[128];
+	const char *argv[32] = {
+		getenv("AGORA_BIN"),   "server", "--ipc", path, "--plugin",
+		getenv("AGORA_PLUGIN")
+	};
+	size_t n = 6;
+
+	for (size_t i = 0; extra[i] != NULL && n < 31; i++) {
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	snprintf(path, sizeof(path), "/tmp/agora-%s-%d.sock", name,
+	         (int)getpid());
+	snprintf(url, urllen, "ipc://%s", path);
+	return spawn_answering(argv, url);
+}
+
 /* A TCP port nothing listens on now (bind to 0 and read it back). */
 static int
 free_port(void)

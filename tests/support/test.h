@@ -135,6 +135,9 @@ int t_server_pid(const char *url);
  * option), waited for until it answers; its address goes to url. */
 agora_proc *t_spawn_server(const char *name, const char *opt, const char *val,
                            char *url, size_t urllen);
+/* The same with any options (a NULL-ended list, at most 25). */
+agora_proc *t_spawn_server_argv(const char *name, const char *const *extra,
+                                char *url, size_t urllen);
 /* The same on tcp://127.0.0.1 and a free port. */
 agora_proc *t_spawn_tcp_server(const char *opt, const char *val, char *url,
                                size_t urllen);
