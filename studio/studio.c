@@ -108,7 +108,15 @@ studio_api(void *arg, agora_http_req *rq)
 	agora_studio *st = arg;
 	const char *path = agora_http_path(rq);
 	bool post = strcmp(agora_http_method(rq), "POST") == 0;
+	const char *site = agora_http_header(rq, "Sec-Fetch-Site");
 
+	/* Another site's page can make a browser send a GET (an image, a
+	 * link) without the page token: browsers name such requests. */
+	if (site != NULL && strcmp(site, "same-origin") != 0 &&
+	    strcmp(site, "none") != 0) {
+		agora_http_error(rq, 403, "cross-site request");
+		return;
+	}
 	if ((post || st->token != NULL) && !studio_page_ok(st, rq)) {
 		agora_http_error(rq, 403, "missing or wrong X-Agora-Token");
 		return;

@@ -33,8 +33,8 @@ t_write(char *p, size_t size, size_t n, void *arg)
 
 /* One request; the body answered goes to out, the status is returned. */
 static long
-t_http(const char *method, const char *path, const char *body,
-       const char *token, agora_buf *out)
+t_http_with(const char *method, const char *path, const char *body,
+            const char *token, const char *extra, agora_buf *out)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -48,6 +48,9 @@ t_http(const char *method, const char *path, const char *body,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, t_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	h = curl_slist_append(h, "Expect:");
+	if (extra != NULL) {
+		h = curl_slist_append(h, extra);
+	}
 	if (token != NULL) {
 		snprintf(hdr, sizeof(hdr), "X-Agora-Token: %s", token);
 		h = curl_slist_append(h, hdr);
@@ -61,6 +64,13 @@ t_http(const char *method, const char *path, const char *body,
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return status;
+}
+
+static long
+t_http(const char *method, const char *path, const char *body,
+       const char *token, agora_buf *out)
+{
+	return t_http_with(method, path, body, token, NULL, out);
 }
 
 /* An SSE reader on its own thread: what arrived, under a lock. */
@@ -198,6 +208,16 @@ scenarios_are_listed(void **state)
 	assert_non_null(strstr(b.data, "\"file\":\"chatroom/chatroom.json\""));
 	assert_non_null(strstr(b.data, "{\"role\":\"you\",\"kind\":\"user\","
 	                               "\"human\":true}"));
+	/* Another site's page cannot read it through the browser. */
+	assert_int_equal(t_http_with("GET", "/api/sessions", NULL, NULL,
+	                             "Sec-Fetch-Site: cross-site", &b),
+	                 403);
+	assert_int_equal(t_http_with("GET", "/api/sessions", NULL, NULL,
+	                             "Sec-Fetch-Site: same-site", &b),
+	                 403);
+	assert_int_equal(t_http_with("GET", "/api/sessions", NULL, NULL,
+	                             "Sec-Fetch-Site: same-origin", &b),
+	                 200);
 	agora_buf_fini(&b);
 }
 
