@@ -49,9 +49,12 @@ async function chatroomAsHuman(ctx) {
 	assert.match(session, /^studio-[0-9a-f]+$/);
 
 	// Up to the person's turn: host, then alice and bob (one step: their
-	// bubbles in either order), host, carol; then the input box.
+	// bubbles in either order), host, carol; the input box opens when the
+	// step of carol and "you" starts, while carol may still be streaming.
 	await page.locator('#say').waitFor({ state: 'visible', timeout: WAIT_MS });
 	assert.equal(await page.textContent('#asked'), 'you:');
+	await until('carol\'s whole reply', async () =>
+		(await done(page))[4] === 'carol: ' + lines.carol1);
 	let log = await done(page);
 	assert.equal(log.length, 5, 'five replies before the person speaks: ' +
 		JSON.stringify(log));

@@ -13,6 +13,7 @@
 // no browser or no playwright-core exits 77 (ctest SKIP_RETURN_CODE).
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,6 +66,30 @@ export function runProgram(file, args, opts = {}) {
 
 export function agora(...args) {
 	return runProgram(agoraBin, args);
+}
+
+// A TCP port nobody listens on now (bound on port 0, then released).
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.on('error', reject);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+// Whether the studio at url answers path with something else than 404
+// (for the parts being built elsewhere: their cases skip until then).
+export async function apiExists(url, pathname) {
+	const ac = new AbortController();
+	try {
+		const r = await fetch(new URL(pathname, url), { signal: ac.signal });
+		return r.status !== 404;
+	} finally {
+		ac.abort(); // an SSE stream would never end
+	}
 }
 
 // A case's resources: processes, a temp dir, the browser context.
@@ -141,10 +166,13 @@ class Ctx {
 		this.context = await this.browser.newContext(
 			{ viewport: { width: 1100, height: 800 } });
 		const page = await this.context.newPage();
+		page.setDefaultTimeout(WAIT_MS);
 		page.events = { dialogs: [], errors: [], console: [] };
+		// Dialogs are recorded and dismissed, or accepted once a case sets
+		// page.acceptDialogs (a "delete?" confirm).
 		page.on('dialog', (d) => {
 			page.events.dialogs.push(d.message());
-			d.dismiss().catch(() => {});
+			(page.acceptDialogs ? d.accept() : d.dismiss()).catch(() => {});
 		});
 		page.on('pageerror', (e) => page.events.errors.push(e.message));
 		page.on('console', (m) => page.events.console.push(m.text()));
