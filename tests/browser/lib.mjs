@@ -157,6 +157,7 @@ class Ctx {
 			return m && m[1];
 		});
 		this.studioProc = p;
+		p.mustExitClean = true;
 		return url;
 	}
 
@@ -193,18 +194,28 @@ class Ctx {
 		console.log(`# screenshot ${file}`);
 	}
 
+	// Stop everything; returns what went wrong on the way (a studio that
+	// did not stop cleanly on SIGTERM: a crash, or a sanitizer's report).
 	async cleanup() {
+		const problems = [];
 		if (this.context) await this.context.close().catch(() => {});
 		// Studio and servers first (they give their work back to Redis),
 		// Redis last.
 		for (const p of this.procs.slice().reverse()) {
-			if (p.exitCode !== null || p.signalCode !== null) continue;
-			p.kill('SIGTERM');
-			const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-			await p.exited;
-			clearTimeout(t);
+			if (p.exitCode === null && p.signalCode === null) {
+				p.kill('SIGTERM');
+				const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+				await p.exited;
+				clearTimeout(t);
+			}
+			if (p.mustExitClean && p.exitCode !== 0) {
+				problems.push(`${p.spawnargs.slice(0, 2).join(' ')} exited ` +
+					`${p.exitCode ?? p.signalCode} on SIGTERM: ` +
+					p.err.slice(-3000));
+			}
 		}
 		fs.rmSync(this.dir, { recursive: true, force: true });
+		return problems;
 	}
 }
 
@@ -230,7 +241,7 @@ async function launch() {
 
 // Run the cases in order; exit 0 if all passed or skipped, 1 otherwise,
 // 77 if every case was skipped.
-export async function run(cases) {
+export async function run(cases, caseMs = CASE_MS) {
 	if (!fs.existsSync(agoraBin)) {
 		console.log(`FAIL: no agora binary at ${agoraBin} (set AGORA_BIN)`);
 		process.exit(1);
@@ -245,7 +256,7 @@ export async function run(cases) {
 		try {
 			await Promise.race([fn(ctx), new Promise((_, reject) => {
 				timer = setTimeout(() => reject(new Error(
-					`case over ${CASE_MS} ms`)), CASE_MS);
+					`case over ${caseMs} ms`)), caseMs);
 			})]);
 			console.log(`ok - ${name} (${Date.now() - t0} ms)`);
 		} catch (e) {
@@ -254,6 +265,7 @@ export async function run(cases) {
 				console.log(`ok - ${name} # SKIP ${e.message}`);
 			} else {
 				failed++;
+				ctx.failed = true;
 				console.log(`not ok - ${name}\n  ${e.stack || e}`);
 				for (const p of ctx.procs) {
 					if (p.err) {
@@ -264,7 +276,9 @@ export async function run(cases) {
 			}
 		} finally {
 			clearTimeout(timer);
-			await ctx.cleanup();
+			const problems = await ctx.cleanup();
+			for (const why of problems) console.log(`not ok - ${name}: ${why}`);
+			if (problems.length && !ctx.failed) failed++;
 		}
 	}
 	await browser.close();
