@@ -37,6 +37,9 @@ function onFrame(type, ev) {
     return;
   }
   let t = bubbles.get(d.reply);
+  // The person's words got their bubble when sent: the end of their
+  // reply makes no second, empty one.
+  if (!t && type === 'end' && run && d.role === run.role) return;
   if (!t) {
     t = bubble($('log'), d.role, type === 'error' ? 'error' : '');
     bubbles.set(d.reply, t);

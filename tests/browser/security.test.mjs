@@ -1,0 +1,119 @@
+// agora studio in Chromium: hostile text never runs. A scenario
+// (tests/browser/scenarios/xss.json) whose name, description and role
+// names carry markup, a scripted agent whose line is <script>, <img
+// onerror>, <a href="javascript:">, <svg onload>, an echo agent that
+// repeats the person's markup behind a hostile prefix: nothing executes
+// (a window flag the payloads would set stays unset, no dialog, no CSP
+// violation, no script error), no element but the page's own bubbles is
+// made, and every text shows literally. And a studio on a non-loopback
+// address without --token-file refuses to start.
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { run, src, until, chatLog, agora } from './lib.mjs';
+
+const scen = JSON.parse((await import('node:fs')).readFileSync(
+	path.join(src, 'tests/browser/scenarios/xss.json'), 'utf8'));
+const [mal, echo, you] = scen.agents.map((a) => a.role);
+const line = scen.agents[0].lines[0];
+const typed = '<img src=x onerror="window.__xss=\'typed\'">' +
+	'<script>window.__xss=\'typed2\'</script>&amp; "quoted"';
+
+// Nothing ran, nothing was made: checked on the whole page.
+async function nothingRan(page) {
+	const r = await page.evaluate(() => ({
+		flag: window.__xss,
+		csp: window.__csp,
+		// Every element under the chat and session logs is a bubble's div or
+		// one of its two spans; the option labels and #about hold text only.
+		foreign: [...document.querySelectorAll(
+			'#log *, #session-log *, #about *, #asked *, #scenario *, #role *')]
+			.filter((e) => !(e.tagName === 'DIV' && e.classList.contains('bubble')) &&
+				e.tagName !== 'SPAN' && e.tagName !== 'OPTION')
+			.map((e) => e.outerHTML),
+		spans: [...document.querySelectorAll('#log span *')].length,
+		// Only the page's own script files, none inline or from elsewhere.
+		scripts: [...document.scripts].filter((s) => !s.src ||
+			new URL(s.src).origin !== location.origin).map((s) => s.outerHTML),
+	}));
+	assert.equal(r.flag, undefined, 'a payload ran: window.__xss = ' + r.flag);
+	assert.deepEqual(r.csp, [], 'a CSP violation (something tried to run)');
+	assert.deepEqual(r.foreign, [], 'elements made from data');
+	assert.equal(r.spans, 0, 'elements inside a bubble\'s text');
+	assert.deepEqual(r.scripts, [], 'a script that is not the page\'s own');
+	assert.deepEqual(page.events.dialogs, [], 'a dialog opened');
+	assert.deepEqual(page.events.errors, [], 'a script error in the page');
+}
+
+async function hostileTextStaysText(ctx) {
+	const redis = await ctx.redis();
+	const url = await ctx.studio(['--redis', redis, '--scenarios',
+		path.join(src, 'tests/browser/scenarios')]);
+	const page = await ctx.page(url);
+	await page.locator('#scenario option[value="xss.json"]')
+		.waitFor({ state: 'attached' });
+	await page.selectOption('#scenario', 'xss.json');
+	assert.equal(await page.textContent('#scenario option[value="xss.json"]'),
+		scen.name);
+	assert.equal(await page.textContent('#about'), scen.description);
+	await page.selectOption('#role', you);
+	await page.click('#start button[type=submit]');
+	await page.locator('#say').waitFor({ state: 'visible' });
+	assert.equal(await page.textContent('#asked'), you + ':');
+	await page.fill('#words', typed);
+	await page.press('#words', 'Enter');
+	await until('the echo of the person\'s words', async () =>
+		/The chat is over/.test(await page.textContent('#state')));
+	const log = await chatLog(page);
+	assert.deepEqual(log.map((b) => [b.who, b.text]), [
+		[mal, line],
+		[you, typed],
+		[echo, scen.agents[1].prefix + typed],
+	]);
+	await nothingRan(page);
+	await ctx.shot(page, 'xss-chat');
+
+	// The same messages from the history, in the Sessions tab.
+	await page.click('#tab-sessions');
+	await page.locator('#session-list button').first().waitFor();
+	await page.locator('#session-list button').first().click();
+	await until('the history', async () =>
+		(await chatLog(page, '#session-log')).length === 3);
+	const hist = await chatLog(page, '#session-log');
+	assert.deepEqual(hist.map((b) => b.text),
+		[line, typed, scen.agents[1].prefix + typed]);
+	assert.ok(hist[0].who.startsWith(mal));
+	await nothingRan(page);
+	await ctx.shot(page, 'xss-sessions');
+}
+
+// The addresses that are not loopback: 0.0.0.0, and the machine's own.
+function publicHosts() {
+	const hosts = ['0.0.0.0'];
+	for (const list of Object.values(os.networkInterfaces())) {
+		for (const a of list || []) {
+			if (!a.internal && a.family === 'IPv4') hosts.push(a.address);
+		}
+	}
+	return hosts;
+}
+
+async function nonLoopbackNeedsAToken(ctx) {
+	const redis = await ctx.redis();
+	for (const host of publicHosts()) {
+		const r = await agora('studio', '--host', host, '--port', '0',
+			'--redis', redis);
+		console.log(`# agora studio --host ${host}: exit ${r.code}: ` +
+			r.err.trim());
+		assert.equal(r.code, 2, `--host ${host} without a token exits 2`);
+		assert.match(r.err, /--token-file/, 'the message names --token-file');
+		assert.doesNotMatch(r.out, /studio at/, 'it never served');
+	}
+}
+
+await run([
+	['hostile markup in names and replies shows as text, never runs',
+		hostileTextStaysText],
+	['a non-loopback address without --token-file refuses to start',
+		nonLoopbackNeedsAToken],
+]);
