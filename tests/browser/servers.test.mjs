@@ -6,10 +6,9 @@
 // is kept) and from the page. Skips, saying why, while GET /api/servers
 // answers 404.
 //
-// The page's markup is not settled yet: the test finds the server by its
-// URL's text inside #server-list, an agent by its role's text, and the
-// delete control as a button named /delete/i in the agent's row (a
-// confirm() dialog, if any, is accepted).
+// It uses the hooks listed at the top of studio/page/servers.js: a server
+// is tr.srv-row[data-url], its agents li.agent-row[data-role] with
+// button.agent-delete.
 import assert from 'node:assert/strict';
 import { run, until, agora, agoraBin, freePort, apiExists } from './lib.mjs';
 
@@ -37,28 +36,26 @@ async function serverManagerDeletesAnAgent(ctx) {
 	const page = await ctx.page(url);
 	page.acceptDialogs = true;
 	await page.click('#tab-servers');
-	const server = page.locator('#server-list', { hasText: addr });
-	await server.waitFor();
-	// Its agents: shown, or shown once the server is opened.
-	const agent = (role) => page.locator('#server-list :is(li, tr, div)',
-		{ hasText: role }).filter({ has: page.getByRole('button',
-		{ name: /delete/i }) }).last();
-	if (!(await agent('gone1').isVisible())) {
-		await page.locator('#server-list').getByText(addr).first().click();
-	}
+	const row = page.locator(`tr.srv-row[data-url="${addr}"]`);
+	await row.waitFor();
+	assert.equal(await row.getAttribute('data-live'), 'true');
+	await until('its two agents counted', async () =>
+		(await row.locator('.srv-agents').textContent()).trim() === '2');
+	await row.locator('button.srv-show-agents').click();
+	const agent = (role) =>
+		page.locator(`#server-agents li.agent-row[data-role="${role}"]`);
 	await agent('gone1').waitFor();
 	await agent('keep1').waitFor();
 	await ctx.shot(page, 'servers-manager');
 
-	await agent('gone1').getByRole('button', { name: /delete/i }).click();
+	await agent('gone1').locator('button.agent-delete').click();
 	await until('gone1 deleted on the server', async () => {
 		const l = await agora('ctl', addr, 'list');
 		return l.code === 0 && !/gone1/.test(l.out) && /keep1/.test(l.out);
 	});
 	await until('gone1 gone from the page', async () =>
-		!(await page.locator('#server-list').textContent()).includes('gone1'));
-	assert.ok((await page.locator('#server-list').textContent())
-		.includes('keep1'));
+		(await agent('gone1').count()) === 0);
+	assert.equal(await agent('keep1').count(), 1);
 	await ctx.shot(page, 'servers-deleted');
 	assert.deepEqual(page.events.errors, [], 'no script errors in the page');
 }
