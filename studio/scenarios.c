@@ -118,6 +118,13 @@ names_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* readdir is safe on a DIR only this thread uses. */
+static const struct dirent *
+dir_next(DIR *d)
+{
+	return readdir(d); /* NOLINT(concurrency-mt-unsafe) */
+}
+
 /* The scenario names in dir/sub (sub "" for dir itself) into names. */
 static void
 scenarios_scan(const char *dir, const char *sub, agora_strv *names)
@@ -130,10 +137,7 @@ scenarios_scan(const char *dir, const char *sub, agora_strv *names)
 	if (d == NULL) {
 		return;
 	}
-	/* readdir is safe on a DIR only this thread uses. */
-	/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
-	for (e = readdir(d); e != NULL && names->n < SCENARIOS_MAX;
-	     e = readdir(d)) {
+	while (names->n < SCENARIOS_MAX && (e = dir_next(d)) != NULL) {
 		char *name =
 		    agora_sprintf("%s%s%s", sub, sub[0] ? "/" : "", e->d_name);
 
