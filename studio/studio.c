@@ -112,8 +112,8 @@ studio_api(void *arg, agora_http_req *rq)
 
 	/* Another site's page can make a browser send a GET (an image, a
 	 * link) without the page token: browsers name such requests. */
-	if (site != NULL && strcmp(site, "same-origin") != 0 &&
-	    strcmp(site, "none") != 0) {
+	if (site != NULL && strcmp(site, "none") != 0 &&
+	    strcmp(site, "same-origin") != 0) {
 		agora_http_error(rq, 403, "cross-site request");
 		return;
 	}
