@@ -61,9 +61,8 @@ studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq)
 	agora_strv_clear(&names);
 }
 
-/* One message as the page sees it. */
-static void
-sessions_msg(agora_buf *b, const agora_msg *m)
+void
+studio_msg_json(agora_buf *b, const agora_msg *m)
 {
 	size_t i;
 	bool whisper =
@@ -104,7 +103,7 @@ sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
 			(void)agora_buf_adds(b, ",");
 		}
 		first = false;
-		sessions_msg(b, ms->v[i]);
+		studio_msg_json(b, ms->v[i]);
 	}
 	(void)agora_buf_adds(b, "]}");
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to studio/: the studio, its runs and the handlers of each part.
- * Files bottom-up: scenarios.c (scenario files), run.c (chat runs,
- * their events), sessions.c (Redis reads), studio.c (the server, the
+ * Files bottom-up: scenarios.c (scenario files), sessions.c (Redis
+ * reads), follow.c (the sessions' events), run.c (chat runs, their
+ * events), studio.c (the server, the
  * routes, the page token), which calls the others and is called by
  * none. */
 #ifndef AGORA_STUDIO_INT_H
@@ -9,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "agora/buf.h"
 #include "agora/http.h"
@@ -17,6 +19,8 @@
 #define STUDIO_RUNS_MAX 16 /* runs kept at once, live or done */
 
 struct studio_run;
+struct studio_follow;
+struct agora_msg;
 
 /* What the run and session handlers share with studio.c. */
 struct studio_ctx {
@@ -25,6 +29,7 @@ struct studio_ctx {
 	pthread_mutex_t lock; /* runs[], next_run */
 	struct studio_run *runs[STUDIO_RUNS_MAX];
 	unsigned next_run;
+	struct studio_follow *follow; /* follow.c */
 };
 
 /* ---- scenarios.c ---- */
@@ -53,11 +58,26 @@ void studio_runs_close(struct studio_ctx *ctx);
 
 /* ---- sessions.c ---- */
 
+/* One message as the page sees it: {"id","sent_from","send_to",
+ * "content","round","time_ms","whisper"}. */
+void studio_msg_json(agora_buf *b, const struct agora_msg *m);
+
 /* GET /api/scenarios */
 void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
 /* GET /api/sessions and /api/sessions/S/...: rest is the path after
  * "/api/sessions" ("" or "/S/messages" ...). */
 void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
                      const char *rest);
+
+
+/* ---- follow.c ---- */
+
+/* Start the follower thread and wait up to wait_ms for its subscription
+ * (it keeps trying after that). Call studio_follow_stop even on error. */
+agora_err studio_follow_start(struct studio_ctx *ctx, int64_t wait_ms);
+/* GET /api/sessions/events */
+void studio_follow_events(struct studio_ctx *ctx, agora_http_req *rq);
+/* Stop the thread, close the streams, free. NULL follow is a no-op. */
+void studio_follow_stop(struct studio_ctx *ctx);
 
 #endif
