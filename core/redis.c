@@ -607,8 +607,8 @@ agora__redis_read_wait(agora_redis *r, agora_reply **out, int64_t wait_ms)
 		}
 	}
 	if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
-		agora_err rv = redis_reply_error(reply, r->errstr,
-		                                 sizeof(r->errstr));
+		agora_err rv =
+		    redis_reply_error(reply, r->errstr, sizeof(r->errstr));
 		freeReplyObject(reply);
 		return rv;
 	}
