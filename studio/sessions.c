@@ -10,12 +10,16 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/env.h"
 #include "agora/msg.h"
 #include "agora/registry.h"
 #include "studio_int.h"
 
 #define SESSIONS_LIMIT_MAX 10000 /* messages in one answer */
+/* A session is live while a run of this studio drives it, or for a
+ * minute after a message was stored. */
+#define SESSIONS_LIVE_MS 60000
 
 static int
 names_cmp(const void *a, const void *b)
@@ -108,10 +112,31 @@ sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
 	(void)agora_buf_adds(b, "]}");
 }
 
+/* ,"messages":N,"roles":N,"live":B of session s (zeros if Redis could
+ * not say). */
 static void
-sessions_list(agora_redis *r, agora_http_req *rq, agora_buf *b)
+sessions_info(struct studio_ctx *ctx, agora_redis *r, const char *s,
+              int64_t now, agora_buf *b)
+{
+	agora_env_session_info in;
+	bool live;
+
+	if (agora_env_session_info_get(r, s, &in) != AGORA_OK) {
+		memset(&in, 0, sizeof(in));
+	}
+	live = (in.last_ms > 0 && now - in.last_ms < SESSIONS_LIVE_MS) ||
+	       studio_runs_live(ctx, s);
+	(void)agora_buf_addf(b, ",\"messages\":%llu,\"roles\":%zu,\"live\":%s",
+	                     (unsigned long long)in.messages, in.roles,
+	                     live ? "true" : "false");
+}
+
+static void
+sessions_list(struct studio_ctx *ctx, agora_redis *r, agora_http_req *rq,
+              agora_buf *b)
 {
 	agora_strv ss = { 0 };
+	int64_t now = agora_wall_ms();
 	size_t i;
 
 	if (agora_env_sessions(r, &ss) != AGORA_OK) {
@@ -123,6 +148,7 @@ sessions_list(agora_redis *r, agora_http_req *rq, agora_buf *b)
 		(void)agora_buf_adds(b, i > 0 ? ",{" : "{");
 		(void)agora_buf_json_key(b, "session");
 		(void)agora_buf_json_str(b, ss.v[i], strlen(ss.v[i]));
+		sessions_info(ctx, r, ss.v[i], now, b);
 		(void)agora_buf_adds(b, "}");
 	}
 	(void)agora_buf_adds(b, "]}");
@@ -250,7 +276,7 @@ studio_sessions(struct studio_ctx *ctx, agora_http_req *rq, const char *rest)
 	}
 	agora_buf_init(&b, 0);
 	if (rest[0] == '\0') {
-		sessions_list(r, rq, &b);
+		sessions_list(ctx, r, rq, &b);
 	} else {
 		sessions_one(r, rest, rq, &b);
 	}

@@ -53,6 +53,8 @@ void studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq);
  * the path after "/api/runs/". */
 void studio_runs_op(struct studio_ctx *ctx, agora_http_req *rq,
                     const char *rest, bool post);
+/* Whether a run of this studio drives session now (run_msgs.c). */
+bool studio_runs_live(struct studio_ctx *ctx, const char *session);
 /* Stop every run and wait for their threads; free them. */
 void studio_runs_close(struct studio_ctx *ctx);
 
@@ -68,7 +70,6 @@ void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
  * "/api/sessions" ("" or "/S/messages" ...). */
 void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
                      const char *rest);
-
 
 /* ---- follow.c ---- */
 

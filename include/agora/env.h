@@ -144,6 +144,19 @@ AGORA_API agora_err agora_env_reset(agora_env *env, bool keep_roles);
  * SCAN), sorted, into out (cleared first); at most 100,000. */
 AGORA_API agora_err agora_env_sessions(agora_redis *r, agora_strv *out);
 
+/* What a UI lists about one session. */
+typedef struct agora_env_session_info {
+	uint64_t messages; /* in the history */
+	size_t roles;      /* registered */
+	int64_t last_ms;   /* wall clock of the last message; 0: none */
+} agora_env_session_info;
+
+/* Counts of session on r, in one round trip and one more for the last
+ * message's time; no session is opened. */
+AGORA_API agora_err agora_env_session_info_get(agora_redis *r,
+                                               const char *session,
+                                               agora_env_session_info *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,33 @@ t_get(const char *path, agora_buf *out)
 	return status;
 }
 
+static long
+t_post(const char *path, const char *body, agora_buf *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256];
+	char hdr[128];
+	long status = 0;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	snprintf(hdr, sizeof(hdr), "X-Agora-Token: %s",
+	         agora_studio_page_token(studio));
+	agora_buf_reset(out);
+	h = curl_slist_append(h, hdr);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, t_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
 /* An SSE reader on its own thread; quit ends it (at the next progress
  * call, about once a second or sooner). */
 struct reader {
@@ -291,11 +318,142 @@ another_process_is_followed(void **state)
 	r_stop(&rd);
 }
 
+/* The entry of session s in /api/sessions ("" if none). */
+static void
+t_session_entry(const char *s, char *out, size_t len)
+{
+	agora_buf b;
+	char key[96];
+	const char *p;
+
+	agora_buf_init(&b, 0);
+	assert_int_equal(t_get("/api/sessions", &b), 200);
+	snprintf(key, sizeof(key), "{\"session\":\"%s\"", s);
+	p = strstr(b.data, key);
+	snprintf(out, len, "%.*s", p != NULL ? (int)strcspn(p, "}") : 0,
+	         p != NULL ? p : "");
+	agora_buf_fini(&b);
+}
+
+/* Counts per session; live for a minute after its last message. */
+static void
+sessions_are_counted(void **state)
+{
+	agora_redis *r = t_redis_open();
+	agora_env *env = NULL;
+	const char *roles[] = { "a", "b", "c" };
+	char s[64];
+	char got[256];
+	char want[256];
+
+	(void)state;
+	snprintf(s, sizeof(s), "count-%lld", (long long)agora_wall_ms());
+	AGORA_PASS(agora_env_open(&env, r, s, NULL));
+	AGORA_PASS(agora_env_register_roles(env, roles, 3));
+	for (int i = 0; i < 4; i++) {
+		agora_msg *m = agora_msg_new("a", "b", "old news");
+
+		m->ts_ms = agora_wall_ms() - 120000; /* two minutes ago */
+		AGORA_PASS(agora_env_store(env, m));
+		agora_msg_free(m);
+	}
+	t_session_entry(s, got, sizeof(got));
+	snprintf(want, sizeof(want),
+	         "{\"session\":\"%s\",\"messages\":4,\"roles\":3,"
+	         "\"live\":false",
+	         s);
+	assert_string_equal(got, want);
+	{
+		agora_msg *m = agora_msg_new("c", NULL, "fresh");
+
+		AGORA_PASS(agora_env_store(env, m));
+		agora_msg_free(m);
+	}
+	t_session_entry(s, got, sizeof(got));
+	snprintf(want, sizeof(want),
+	         "{\"session\":\"%s\",\"messages\":5,\"roles\":3,"
+	         "\"live\":true",
+	         s);
+	assert_string_equal(got, want);
+	agora_env_close(env);
+	agora_redis_close(r);
+}
+
+/* A run's stream: each stored message once, after its reply's end, with
+ * id and whisper flag; the greeting (bot to you) is a whisper that a
+ * watcher sees marked and that the person playing "you" heard. */
+static void
+run_messages_carry_ids_and_whispers(void **state)
+{
+	struct reader rd;
+	agora_buf b;
+	char path[160];
+	char run[16];
+	const char *p;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	/* A watcher: the loop stops after one idle round; one message. */
+	assert_int_equal(t_post("/api/runs",
+	                        "{\"scenario\":\"chatbot.json\","
+	                        "\"watch\":true}",
+	                        &b),
+	                 201);
+	p = strstr(b.data, "\"run\":\"");
+	assert_non_null(p);
+	snprintf(run, sizeof(run), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+	snprintf(path, sizeof(path), "/api/runs/%s/events", run);
+	r_start(&rd, path);
+	assert_true(r_wait(&rd, "event: done\n", 1));
+	pthread_mutex_lock(&rd.lock);
+	assert_int_equal(r_count(&rd, "event: message\n"), 1);
+	p = strstr(rd.got.data, "event: message\ndata: {\"id\":1,"
+	                        "\"sent_from\":\"bot\",\"send_to\":[\"you\"]");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "\"whisper\":true}\n"));
+	assert_true(p < strstr(rd.got.data, "event: done\n"));
+	pthread_mutex_unlock(&rd.lock);
+	r_stop(&rd);
+
+	/* A person as "you": the greeting is heard; the words and the
+	 * bot's answer come after their ends, to all. */
+	assert_int_equal(t_post("/api/runs",
+	                        "{\"scenario\":\"chatbot.json\","
+	                        "\"role\":\"you\"}",
+	                        &b),
+	                 201);
+	p = strstr(b.data, "\"run\":\"");
+	snprintf(run, sizeof(run), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+	snprintf(path, sizeof(path), "/api/runs/%s/events", run);
+	r_start(&rd, path);
+	assert_true(r_wait(&rd, "event: awaiting_input\n", 1));
+	assert_true(r_wait(&rd, "\"whisper\":true,\"heard\":true}", 1));
+	snprintf(path, sizeof(path), "/api/runs/%s/input", run);
+	assert_int_equal(t_post(path, "{\"words\":\"psst\"}", &b), 200);
+	assert_true(r_wait(&rd, "\"content\":\"You said: psst\"", 1));
+	pthread_mutex_lock(&rd.lock);
+	p = strstr(rd.got.data, "event: message\ndata: {\"id\":3,"
+	                        "\"sent_from\":\"bot\",\"send_to\":[\"all\"]");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "\"whisper\":false,\"heard\":true}\n"));
+	/* after the end of the bot's reply (reply 2) */
+	assert_true(strstr(rd.got.data, "event: end\ndata: {\"reply\":2,") < p);
+	assert_int_equal(r_count(&rd, "event: message\n"), 3);
+	pthread_mutex_unlock(&rd.lock);
+	snprintf(path, sizeof(path), "/api/runs/%s/stop", run);
+	assert_int_equal(t_post(path, "{}", &b), 200);
+	assert_true(r_wait(&rd, "event: done\n", 1));
+	r_stop(&rd);
+	agora_buf_fini(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(another_process_is_followed),
+		cmocka_unit_test(sessions_are_counted),
+		cmocka_unit_test(run_messages_carry_ids_and_whispers),
 	};
 	int rv;
 
