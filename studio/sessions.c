@@ -245,9 +245,15 @@ sessions_one(agora_redis *r, const char *rest, agora_http_req *rq, agora_buf *b)
 		agora_http_error(rq, 400, "not a session id");
 		return;
 	}
-	rv = what[0] == 'm' && what[1] == 'e' && what[2] == 's'
-	         ? agora_env_history(env, (size_t)limit, &ms)
-	         : agora_env_memory(env, role, (size_t)limit, &ms);
+	/* messages: with after, a page forward from it (the page's paging);
+	 * without, the last limit. */
+	if (strcmp(what, "messages") == 0 && a != NULL) {
+		rv = agora_env_history_after(env, after, (size_t)limit, &ms);
+	} else if (strcmp(what, "messages") == 0) {
+		rv = agora_env_history(env, (size_t)limit, &ms);
+	} else {
+		rv = agora_env_memory(env, role, (size_t)limit, &ms);
+	}
 	if (rv != AGORA_OK) {
 		agora_http_error(rq, 502, "redis: could not read the session");
 	} else {

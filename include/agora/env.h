@@ -106,6 +106,10 @@ AGORA_API agora_err agora_env_notified_roles(agora_env *env, agora_strv *out);
 /* The last limit messages of the history (0: all), oldest first. */
 AGORA_API agora_err agora_env_history(agora_env *env, size_t limit,
                                       agora_msgs *out);
+/* A page of the history: the first limit messages (at least 1) whose id
+ * is over after, oldest first, found in O(log n) (ids only grow). */
+AGORA_API agora_err agora_env_history_after(agora_env *env, uint64_t after,
+                                            size_t limit, agora_msgs *out);
 /* The messages role has seen: sent to it (drained), to all, or by it. */
 AGORA_API agora_err agora_env_view(agora_env *env, const char *role,
                                    size_t limit, agora_msgs *out);

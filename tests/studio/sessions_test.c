@@ -160,6 +160,18 @@ r_stop(struct reader *rd)
 }
 
 static int
+r_count_in(const char *p, const char *what)
+{
+	int seen = 0;
+
+	while (p != NULL && (p = strstr(p, what)) != NULL) {
+		seen++;
+		p++;
+	}
+	return seen;
+}
+
+static int
 r_count(const struct reader *rd, const char *what)
 {
 	const char *p = rd->got.data;
@@ -379,6 +391,48 @@ sessions_are_counted(void **state)
 	agora_redis_close(r);
 }
 
+/* ?after=ID&limit=N pages forward through the history. */
+static void
+messages_page_forward(void **state)
+{
+	agora_redis *r = t_redis_open();
+	agora_env *env = NULL;
+	const char *roles[] = { "a", "b" };
+	agora_buf b;
+	char s[64];
+	char path[160];
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	snprintf(s, sizeof(s), "page-%lld", (long long)agora_wall_ms());
+	AGORA_PASS(agora_env_open(&env, r, s, NULL));
+	AGORA_PASS(agora_env_register_roles(env, roles, 2));
+	for (int i = 0; i < 25; i++) {
+		agora_msg *m = agora_msg_new("a", "b", "x");
+
+		AGORA_PASS(agora_env_store(env, m));
+		agora_msg_free(m);
+	}
+	for (int after = 0; after <= 30; after += 10) {
+		int want =
+		    after >= 25 ? 0 : (after + 10 > 25 ? 25 - after : 10);
+		char first[32];
+
+		snprintf(path, sizeof(path),
+		         "/api/sessions/%s/messages?after=%d&limit=10", s,
+		         after);
+		assert_int_equal(t_get(path, &b), 200);
+		assert_int_equal(r_count_in(b.data, "\"id\":"), want);
+		snprintf(first, sizeof(first), "[{\"id\":%d,", after + 1);
+		if (want > 0) {
+			assert_non_null(strstr(b.data, first));
+		}
+	}
+	agora_buf_fini(&b);
+	agora_env_close(env);
+	agora_redis_close(r);
+}
+
 /* A run's stream: each stored message once, after its reply's end, with
  * id and whisper flag; the greeting (bot to you) is a whisper that a
  * watcher sees marked and that the person playing "you" heard. */
@@ -453,6 +507,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(another_process_is_followed),
 		cmocka_unit_test(sessions_are_counted),
+		cmocka_unit_test(messages_page_forward),
 		cmocka_unit_test(run_messages_carry_ids_and_whispers),
 	};
 	int rv;
