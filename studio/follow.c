@@ -185,7 +185,7 @@ follow_dial(struct studio_follow *f, bool *warned)
  * the connection should be dropped. */
 static bool
 follow_tick(struct studio_follow *f, agora_redis *r, int64_t now,
-            int64_t *last_rx, int64_t *last_ping)
+            int64_t last_rx, int64_t *last_ping)
 {
 	static const char *const ping[] = { "PING" };
 
@@ -196,7 +196,7 @@ follow_tick(struct studio_follow *f, agora_redis *r, int64_t now,
 	pthread_mutex_lock(&f->lock);
 	follow_send_locked(f, "ping", "{}");
 	pthread_mutex_unlock(&f->lock);
-	if (now - *last_rx > FOLLOW_DEAD_MS) {
+	if (now - last_rx > FOLLOW_DEAD_MS) {
 		agora_log(
 		    AGORA_LOG_WARN, "studio",
 		    "the sessions' subscriber got no PONG: dialling again");
@@ -237,7 +237,7 @@ follow_main(void *arg)
 			agora__reply_free(rep);
 		}
 		if ((rv != AGORA_OK && rv != AGORA_ETIMEDOUT) ||
-		    !follow_tick(f, r, agora_now_ms(), &last_rx, &last_ping)) {
+		    !follow_tick(f, r, agora_now_ms(), last_rx, &last_ping)) {
 			if (rv != AGORA_OK && rv != AGORA_ETIMEDOUT) {
 				agora_log(AGORA_LOG_WARN, "studio",
 				          "the sessions' subscriber: %s",

@@ -25,42 +25,6 @@
 static const char *const run_state_names[] = { "running", "awaiting", "done",
 	                                       "failed" };
 
-/* Send one event to every stream; a stream the browser left is closed
- * and dropped. Under run->lock. */
-static void
-run_send_locked(struct studio_run *r, const char *name, const char *data,
-                size_t len)
-{
-	size_t i = 0;
-
-	while (i < r->nstreams) {
-		if (agora_http_sse_send(r->streams[i], name, data, len) ==
-		    AGORA_OK) {
-			i++;
-			continue;
-		}
-		agora_http_sse_close(r->streams[i]);
-		r->streams[i] = r->streams[--r->nstreams];
-	}
-}
-
-/* Keep one event for late streams (while under the cap) and send it. */
-void
-studio_run_emit_locked(struct studio_run *r, const char *name, const char *data)
-{
-	size_t len = strlen(data);
-
-	if (r->log_bytes + len <= RUN_LOG_MAX) {
-		r->log = agora_realloc(r->log, (r->nlog + 1) * sizeof(*r->log));
-		r->log[r->nlog].name = agora_strdup(name);
-		r->log[r->nlog].data = agora_strdup(data);
-		r->log[r->nlog].len = len;
-		r->nlog++;
-		r->log_bytes += len;
-	}
-	run_send_locked(r, name, data, len);
-}
-
 static void
 run_emit(struct studio_run *r, const char *name, agora_buf *b)
 {
@@ -185,7 +149,7 @@ run_on_loop_end(void *arg, const char *where, unsigned rounds,
 static bool
 run_gone_locked(struct studio_run *r)
 {
-	run_send_locked(r, "ping", "{}", 2);
+	studio_run_send_locked(r, "ping", "{}", 2);
 	return r->quit || (r->had_stream && r->nstreams == 0);
 }
 

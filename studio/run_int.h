@@ -60,6 +60,10 @@ struct studio_run {
 	uint64_t last_id;
 };
 
+/* Send one event to every stream of the run; a stream the browser left is
+ * closed and dropped. Under r->lock. */
+void studio_run_send_locked(struct studio_run *r, const char *name,
+                            const char *data, size_t len);
 /* Keep one event for late streams (while under the cap) and send it to
  * the run's streams. Under r->lock. */
 void studio_run_emit_locked(struct studio_run *r, const char *name,

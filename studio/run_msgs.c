@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The `message` events of a chat run: after each reply's `end` (the reply
+/* The events of a chat run, kept and sent to its streams, and its
+ * `message` events: after each reply's `end` (the reply
  * is stored then), each `awaiting_input` and before `done`, the run thread
  * reads the messages its session stored since the last time from the
  * history and sends each as a `message` event: id, sender, recipients,
@@ -8,7 +9,9 @@
  * person did not hear not at all (a watcher sees it marked). Read from the
  * history on the run's own thread, not from the follower's channel, so
  * every message comes once, in order, after the `end` of its reply and
- * before `done`. Also: whether a session is driven by a run (`live`). */
+ * before `done`. Also: a message as the page sees it, and whether a
+ * session is driven by a run (`live`). The lowest of the run files: it
+ * calls none of the others. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,8 +19,72 @@
 #include "agora/log.h"
 #include "run_int.h"
 
-#define RUN_MSGS_FIRST 32    /* messages read back first */
+#define RUN_LOG_MAX    (4u << 20) /* event bytes kept for late streams */
+#define RUN_MSGS_FIRST 32         /* messages read back first */
 #define RUN_MSGS_MAX   10000 /* read back at most (more: the oldest lost) */
+
+/* One message as the page sees it. */
+void
+studio_msg_json(agora_buf *b, const agora_msg *m)
+{
+	size_t i;
+	bool whisper =
+	    !(m->send_to.n == 1 && strcmp(m->send_to.v[0], AGORA_ALL) == 0);
+
+	(void)agora_buf_addf(b, "{\"id\":%llu", (unsigned long long)m->id);
+	(void)agora_buf_json_key(b, "sent_from");
+	(void)agora_buf_json_str(b, m->sent_from, strlen(m->sent_from));
+	(void)agora_buf_adds(b, ",\"send_to\":[");
+	for (i = 0; i < m->send_to.n; i++) {
+		if (i > 0) {
+			(void)agora_buf_adds(b, ",");
+		}
+		(void)agora_buf_json_str(b, m->send_to.v[i],
+		                         strlen(m->send_to.v[i]));
+	}
+	(void)agora_buf_adds(b, "]");
+	(void)agora_buf_json_key(b, "content");
+	(void)agora_buf_json_str(b, m->content, strlen(m->content));
+	(void)agora_buf_addf(
+	    b, ",\"round\":%u,\"time_ms\":%lld,\"whisper\":%s}", m->round,
+	    (long long)m->ts_ms, whisper ? "true" : "false");
+}
+
+/* Send one event to every stream; a stream the browser left is closed
+ * and dropped. Under run->lock. */
+void
+studio_run_send_locked(struct studio_run *r, const char *name, const char *data,
+                       size_t len)
+{
+	size_t i = 0;
+
+	while (i < r->nstreams) {
+		if (agora_http_sse_send(r->streams[i], name, data, len) ==
+		    AGORA_OK) {
+			i++;
+			continue;
+		}
+		agora_http_sse_close(r->streams[i]);
+		r->streams[i] = r->streams[--r->nstreams];
+	}
+}
+
+/* Keep one event for late streams (while under the cap) and send it. */
+void
+studio_run_emit_locked(struct studio_run *r, const char *name, const char *data)
+{
+	size_t len = strlen(data);
+
+	if (r->log_bytes + len <= RUN_LOG_MAX) {
+		r->log = agora_realloc(r->log, (r->nlog + 1) * sizeof(*r->log));
+		r->log[r->nlog].name = agora_strdup(name);
+		r->log[r->nlog].data = agora_strdup(data);
+		r->log[r->nlog].len = len;
+		r->nlog++;
+		r->log_bytes += len;
+	}
+	studio_run_send_locked(r, name, data, len);
+}
 
 /* Whether role heard m: it is to all, to role, or from role. */
 static bool

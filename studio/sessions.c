@@ -65,32 +65,6 @@ studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq)
 	agora_strv_clear(&names);
 }
 
-void
-studio_msg_json(agora_buf *b, const agora_msg *m)
-{
-	size_t i;
-	bool whisper =
-	    !(m->send_to.n == 1 && strcmp(m->send_to.v[0], AGORA_ALL) == 0);
-
-	(void)agora_buf_addf(b, "{\"id\":%llu", (unsigned long long)m->id);
-	(void)agora_buf_json_key(b, "sent_from");
-	(void)agora_buf_json_str(b, m->sent_from, strlen(m->sent_from));
-	(void)agora_buf_adds(b, ",\"send_to\":[");
-	for (i = 0; i < m->send_to.n; i++) {
-		if (i > 0) {
-			(void)agora_buf_adds(b, ",");
-		}
-		(void)agora_buf_json_str(b, m->send_to.v[i],
-		                         strlen(m->send_to.v[i]));
-	}
-	(void)agora_buf_adds(b, "]");
-	(void)agora_buf_json_key(b, "content");
-	(void)agora_buf_json_str(b, m->content, strlen(m->content));
-	(void)agora_buf_addf(
-	    b, ",\"round\":%u,\"time_ms\":%lld,\"whisper\":%s}", m->round,
-	    (long long)m->ts_ms, whisper ? "true" : "false");
-}
-
 static void
 sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
               uint64_t after)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to studio/: the studio, its runs and the handlers of each part.
- * Files bottom-up: scenarios.c (scenario files), sessions.c (Redis
- * reads), follow.c (the sessions' events), run.c (chat runs, their
- * events), studio.c (the server, the
- * routes, the page token), which calls the others and is called by
+ * Files bottom-up: scenarios.c (scenario files), run_msgs.c (a run's
+ * event log and message events, a message's JSON), run.c (chat runs),
+ * sessions.c (Redis reads), follow.c (the sessions' events), studio.c (the
+ * server, the routes, the page token), which calls the others and is called by
  * none. */
 #ifndef AGORA_STUDIO_INT_H
 #define AGORA_STUDIO_INT_H
@@ -43,6 +43,14 @@ bool studio_file_ok(const char *name);
 void studio_scenario_info(const char *dir, const char *file, const char *want,
                           agora_buf *out, bool *human);
 
+/* ---- run_msgs.c ---- */
+
+/* One message as the page sees it: {"id","sent_from","send_to",
+ * "content","round","time_ms","whisper"}. */
+void studio_msg_json(agora_buf *b, const struct agora_msg *m);
+/* Whether a run of this studio drives session now. */
+bool studio_runs_live(struct studio_ctx *ctx, const char *session);
+
 /* ---- run.c ---- */
 
 /* POST /api/runs {"scenario","role"} or {"scenario","watch":true}. */
@@ -53,16 +61,10 @@ void studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq);
  * the path after "/api/runs/". */
 void studio_runs_op(struct studio_ctx *ctx, agora_http_req *rq,
                     const char *rest, bool post);
-/* Whether a run of this studio drives session now (run_msgs.c). */
-bool studio_runs_live(struct studio_ctx *ctx, const char *session);
 /* Stop every run and wait for their threads; free them. */
 void studio_runs_close(struct studio_ctx *ctx);
 
 /* ---- sessions.c ---- */
-
-/* One message as the page sees it: {"id","sent_from","send_to",
- * "content","round","time_ms","whisper"}. */
-void studio_msg_json(agora_buf *b, const struct agora_msg *m);
 
 /* GET /api/scenarios */
 void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
