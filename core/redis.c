@@ -10,6 +10,8 @@
  * lost connection. Messages name the URL with its password hidden
  * (url_shown): the password goes to AUTH and nowhere else. At the end, a
  * reader with no connection, for tests and fuzzing. */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -562,6 +564,56 @@ agora__redis_read(agora_redis *r, agora_reply **out)
 		r->pending = 1;
 	}
 	return agora__redis_get(r, out);
+}
+
+agora_err
+agora__redis_read_wait(agora_redis *r, agora_reply **out, int64_t wait_ms)
+{
+	void *reply = NULL;
+	struct pollfd p;
+	int done = 0;
+	int n;
+
+	*out = NULL;
+	if (r->ctx == NULL || r->ctx->err != 0) {
+		agora__redis_set_err(r, "%s: not connected", r->url_shown);
+		return AGORA_EREDIS;
+	}
+	/* Commands appended (a PING) leave first. */
+	while (r->pending > 0 && !done) {
+		if (redisBufferWrite(r->ctx, &done) != REDIS_OK) {
+			return redis_io_error(r);
+		}
+	}
+	r->pending = 0;
+	if (redisGetReplyFromReader(r->ctx, &reply) != REDIS_OK) {
+		return redis_io_error(r);
+	}
+	if (reply == NULL) {
+		p.fd = r->ctx->fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		n = poll(&p, 1, wait_ms < 0 ? 0 : (int)wait_ms);
+		if (n == 0 || (n < 0 && errno == EINTR)) {
+			return AGORA_ETIMEDOUT;
+		}
+		/* Readable (or hung up: the read then says so). */
+		if (redisBufferRead(r->ctx) != REDIS_OK ||
+		    redisGetReplyFromReader(r->ctx, &reply) != REDIS_OK) {
+			return redis_io_error(r);
+		}
+		if (reply == NULL) {
+			return AGORA_ETIMEDOUT; /* part of a reply came */
+		}
+	}
+	if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+		agora_err rv =
+		    redis_reply_error(reply, r->errstr, sizeof(r->errstr));
+		freeReplyObject(reply);
+		return rv;
+	}
+	*out = reply;
+	return AGORA_OK;
 }
 
 /* Wait, with backoff and for at most one command's time limit, until a

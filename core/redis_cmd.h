@@ -10,6 +10,7 @@
 #define AGORA_CORE_REDIS_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agora/redis.h"
 
@@ -42,6 +43,12 @@ agora_err agora__redis_get(agora_redis *r, agora_reply **out);
 /* Read the next reply whether or not one is pending: for a connection in
  * pub/sub mode, where messages arrive unasked. */
 agora_err agora__redis_read(agora_redis *r, agora_reply **out);
+/* The same with a time limit, for a connection in pub/sub mode: wait at
+ * most wait_ms for the next reply (AGORA_ETIMEDOUT, the connection intact,
+ * when none came), sending first what was appended. A broken connection
+ * (AGORA_EREDIS) is re-dialled by the next agora__redis_cmd. */
+agora_err agora__redis_read_wait(agora_redis *r, agora_reply **out,
+                                 int64_t wait_ms);
 /* EVALSHA, loading the script when the server does not know it. argv[0..]
  * are KEYS then ARGV; nkeys says how many are keys. */
 agora_err agora__redis_eval(agora_redis *r, const agora_script *s,

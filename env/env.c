@@ -23,7 +23,7 @@
 extern const char agora_lua_register[], agora_lua_store[], agora_lua_drain[],
     agora_lua_ack[], agora_lua_requeue[], agora_lua_notified[],
     agora_lua_bodies[], agora_lua_reset[], agora_lua_memadd[],
-    agora_lua_reclaim[];
+    agora_lua_reclaim[], agora_lua_page[];
 
 static const agora_script script_register = { "register", agora_lua_register };
 static const agora_script script_store = { "store", agora_lua_store };
@@ -35,6 +35,7 @@ static const agora_script script_bodies = { "bodies", agora_lua_bodies };
 static const agora_script script_reset = { "reset", agora_lua_reset };
 static const agora_script script_memadd = { "memadd", agora_lua_memadd };
 static const agora_script script_reclaim = { "reclaim", agora_lua_reclaim };
+static const agora_script script_page = { "page", agora_lua_page };
 
 /* A lease when none was set: a step's default deadline and a margin. */
 #define ENV_LEASE_MS (300000 + 5000)
@@ -619,6 +620,30 @@ agora_err
 agora_env_history(agora_env *env, size_t limit, agora_msgs *out)
 {
 	return env_bodies(env, "history", limit, out);
+}
+
+agora_err
+agora_env_history_after(agora_env *env, uint64_t after, size_t limit,
+                        agora_msgs *out)
+{
+	struct argv_builder ab = { 0 };
+	agora_reply *rep = NULL;
+	char a[24];
+	char lim[24];
+	agora_err rv;
+
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
+	snprintf(lim, sizeof(lim), "%zu", limit > 0 ? limit : 1);
+	ab_pushs(&ab, env->prefix);
+	ab_pushs(&ab, a);
+	ab_pushs(&ab, lim);
+	rv = env_eval(env, &script_page, &ab, &rep);
+	if (rv == AGORA_OK) {
+		env_decode_bodies(rep, 1, out, env->session);
+	}
+	agora__reply_free(rep);
+	ab_free(&ab);
+	return rv;
 }
 
 agora_err

@@ -99,3 +99,85 @@ agora_env_sessions(agora_redis *r, agora_strv *out)
 	}
 	return AGORA_OK;
 }
+
+/* An integer reply (LLEN), or 0. */
+static uint64_t
+sessions_int(const agora_reply *rep)
+{
+	if (rep == NULL || agora__reply_type(rep) != AGORA_REPLY_INTEGER ||
+	    agora__reply_int(rep) < 0) {
+		return 0;
+	}
+	return (uint64_t)agora__reply_int(rep);
+}
+
+agora_err
+agora_env_session_info_get(agora_redis *r, const char *session,
+                           agora_env_session_info *out)
+{
+	char *hist = agora_sprintf("agora:{%s}:history", session);
+	char *roles = agora_sprintf("agora:{%s}:roles", session);
+	char *msg = agora_sprintf("agora:{%s}:msg", session);
+	const char *a1[] = { "LLEN", hist };
+	const char *a2[] = { "LLEN", roles };
+	const char *a3[] = { "LINDEX", hist, "-1" };
+	agora_reply *rep[3] = { NULL, NULL, NULL };
+	agora_reply *body = NULL;
+	agora_err first_err = AGORA_OK;
+	agora_err rv;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	rv = agora__redis_append(r, 2, a1, NULL);
+	if (rv == AGORA_OK) {
+		rv = agora__redis_append(r, 2, a2, NULL);
+	}
+	if (rv == AGORA_OK) {
+		rv = agora__redis_append(r, 3, a3, NULL);
+	}
+	/* Every reply is read, so none is left for the next command (after
+	 * a broken connection the rest fail at once: nothing is pending). */
+	for (i = 0; i < 3; i++) {
+		agora_err e = agora__redis_get(r, &rep[i]);
+
+		first_err = first_err == AGORA_OK ? e : first_err;
+	}
+	rv = rv == AGORA_OK ? first_err : rv;
+	if (rv == AGORA_OK) {
+		out->messages = sessions_int(rep[0]);
+		out->roles = (size_t)sessions_int(rep[1]);
+	}
+	if (rv == AGORA_OK && agora__reply_type(rep[2]) == AGORA_REPLY_STRING) {
+		size_t len;
+		const char *id = agora__reply_str(rep[2], &len);
+		char idz[32];
+
+		if (len < sizeof(idz)) {
+			memcpy(idz, id, len);
+			idz[len] = '\0';
+			rv =
+			    agora__redis_cmdv(r, &body, "HGET", msg, idz, NULL);
+		}
+	}
+	if (rv == AGORA_OK && body != NULL &&
+	    agora__reply_type(body) == AGORA_REPLY_STRING) {
+		size_t len;
+		const char *text = agora__reply_str(body, &len);
+		agora_msg *m = NULL;
+		char err[64];
+
+		if (agora_msg_decode(&m, text, len, err, sizeof(err)) ==
+		    AGORA_OK) {
+			out->last_ms = m->ts_ms;
+		}
+		agora_msg_free(m);
+	}
+	agora__reply_free(body);
+	for (i = 0; i < 3; i++) {
+		agora__reply_free(rep[i]);
+	}
+	agora_free(hist);
+	agora_free(roles);
+	agora_free(msg);
+	return rv;
+}

@@ -16,101 +16,20 @@
 #include "agora/log.h"
 #include "agora/random.h"
 #include "agora/scenario.h"
-#include "studio_int.h"
+#include "run_int.h"
 
-#define RUN_LOG_MAX     (4u << 20) /* event bytes kept for late streams */
-#define RUN_STREAMS_MAX 8          /* streams on one run */
-#define RUN_INPUT_MAX   (64u << 10)
-#define RUN_OPEN_MAX    64 /* roles with a reply streaming at once */
-#define RUN_PING_MS     1000
-
-enum run_state { RUN_RUNNING, RUN_AWAITING, RUN_DONE, RUN_FAILED };
+#define RUN_LOG_MAX   (4u << 20) /* event bytes kept for late streams */
+#define RUN_INPUT_MAX (64u << 10)
+#define RUN_PING_MS   1000
 
 static const char *const run_state_names[] = { "running", "awaiting", "done",
 	                                       "failed" };
-
-struct run_event {
-	char *name;
-	char *data;
-	size_t len;
-};
-
-struct open_reply {
-	char *role;
-	unsigned reply;
-};
-
-struct studio_run {
-	char id[16];
-	char *file;
-	char *path;
-	char *role; /* NULL: a watcher */
-	char *redis_url;
-	char session[80];
-	pthread_t thread;
-	bool joined;
-	unsigned refs; /* handlers using it (ctx->lock) */
-	/* The rest under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	enum run_state state;
-	bool quit;
-	bool has_input;
-	char *input; /* NULL with has_input: skip */
-	agora_center *c;
-	struct run_event *log;
-	size_t nlog;
-	size_t log_bytes;
-	agora_http_stream *streams[RUN_STREAMS_MAX];
-	size_t nstreams;
-	bool had_stream;
-	/* The run thread's alone: replies streaming now, by role. */
-	struct open_reply open[RUN_OPEN_MAX];
-	size_t nopen;
-	unsigned replies;
-};
-
-/* Send one event to every stream; a stream the browser left is closed
- * and dropped. Under run->lock. */
-static void
-run_send_locked(struct studio_run *r, const char *name, const char *data,
-                size_t len)
-{
-	size_t i = 0;
-
-	while (i < r->nstreams) {
-		if (agora_http_sse_send(r->streams[i], name, data, len) ==
-		    AGORA_OK) {
-			i++;
-			continue;
-		}
-		agora_http_sse_close(r->streams[i]);
-		r->streams[i] = r->streams[--r->nstreams];
-	}
-}
-
-/* Keep one event for late streams (while under the cap) and send it. */
-static void
-run_emit_locked(struct studio_run *r, const char *name, const char *data)
-{
-	size_t len = strlen(data);
-
-	if (r->log_bytes + len <= RUN_LOG_MAX) {
-		r->log = agora_realloc(r->log, (r->nlog + 1) * sizeof(*r->log));
-		r->log[r->nlog].name = agora_strdup(name);
-		r->log[r->nlog].data = agora_strdup(data);
-		r->log[r->nlog].len = len;
-		r->nlog++;
-		r->log_bytes += len;
-	}
-	run_send_locked(r, name, data, len);
-}
 
 static void
 run_emit(struct studio_run *r, const char *name, agora_buf *b)
 {
 	pthread_mutex_lock(&r->lock);
-	run_emit_locked(r, name, b->data != NULL ? b->data : "{}");
+	studio_run_emit_locked(r, name, b->data != NULL ? b->data : "{}");
 	pthread_mutex_unlock(&r->lock);
 	agora_buf_reset(b);
 }
@@ -182,9 +101,13 @@ run_on_frame(void *arg, const agora_frame *f)
 	    strcmp(f->role, r->role) == 0 && !r->quit) {
 		r->state = RUN_AWAITING;
 	}
-	run_emit_locked(r, name, b.data);
+	studio_run_emit_locked(r, name, b.data);
 	pthread_mutex_unlock(&r->lock);
 	agora_buf_fini(&b);
+	if (f->type == AGORA_FRAME_END ||
+	    f->type == AGORA_FRAME_AWAITING_INPUT) {
+		studio_run_messages(r); /* the reply is stored */
+	}
 }
 
 static void
@@ -226,7 +149,7 @@ run_on_loop_end(void *arg, const char *where, unsigned rounds,
 static bool
 run_gone_locked(struct studio_run *r)
 {
-	run_send_locked(r, "ping", "{}", 2);
+	studio_run_send_locked(r, "ping", "{}", 2);
 	return r->quit || (r->had_stream && r->nstreams == 0);
 }
 
@@ -283,6 +206,8 @@ run_done(struct studio_run *r, agora_err rv, const char *err)
 {
 	agora_buf b;
 
+	studio_run_messages(r); /* the last ones, before "done" */
+	studio_run_messages_fini(r);
 	agora_buf_init(&b, 0);
 	if (rv == AGORA_OK) {
 		(void)agora_buf_adds(&b, "{\"ok\":true}");
@@ -292,7 +217,7 @@ run_done(struct studio_run *r, agora_err rv, const char *err)
 		(void)agora_buf_adds(&b, "}");
 	}
 	pthread_mutex_lock(&r->lock);
-	run_emit_locked(r, "done", b.data);
+	studio_run_emit_locked(r, "done", b.data);
 	r->state = rv == AGORA_OK ? RUN_DONE : RUN_FAILED;
 	/* The streams stay open: agora_http_sse_close drops what is not
 	 * yet written, "done" included. The page closes its end on "done";

@@ -9,38 +9,17 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/env.h"
 #include "agora/msg.h"
 #include "agora/registry.h"
 #include "studio_int.h"
 
 #define SESSIONS_LIMIT_MAX 10000 /* messages in one answer */
+/* A session is live while a run of this studio drives it, or for a
+ * minute after a message was stored. */
+#define SESSIONS_LIVE_MS 60000
 
-/* One message as the page sees it. */
-static void
-sessions_msg(agora_buf *b, const agora_msg *m)
-{
-	size_t i;
-	bool whisper =
-	    !(m->send_to.n == 1 && strcmp(m->send_to.v[0], AGORA_ALL) == 0);
-
-	(void)agora_buf_addf(b, "{\"id\":%llu", (unsigned long long)m->id);
-	(void)agora_buf_json_key(b, "sent_from");
-	(void)agora_buf_json_str(b, m->sent_from, strlen(m->sent_from));
-	(void)agora_buf_adds(b, ",\"send_to\":[");
-	for (i = 0; i < m->send_to.n; i++) {
-		if (i > 0) {
-			(void)agora_buf_adds(b, ",");
-		}
-		(void)agora_buf_json_str(b, m->send_to.v[i],
-		                         strlen(m->send_to.v[i]));
-	}
-	(void)agora_buf_adds(b, "]");
-	(void)agora_buf_json_key(b, "content");
-	(void)agora_buf_json_str(b, m->content, strlen(m->content));
-	(void)agora_buf_addf(
-	    b, ",\"round\":%u,\"time_ms\":%lld,\"whisper\":%s}", m->round,
-	    (long long)m->ts_ms, whisper ? "true" : "false");
 }
 
 static void
@@ -59,15 +38,36 @@ sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
 			(void)agora_buf_adds(b, ",");
 		}
 		first = false;
-		sessions_msg(b, ms->v[i]);
+		studio_msg_json(b, ms->v[i]);
 	}
 	(void)agora_buf_adds(b, "]}");
 }
 
+/* ,"messages":N,"roles":N,"live":B of session s (zeros if Redis could
+ * not say). */
 static void
-sessions_list(agora_redis *r, agora_http_req *rq, agora_buf *b)
+sessions_info(struct studio_ctx *ctx, agora_redis *r, const char *s,
+              int64_t now, agora_buf *b)
+{
+	agora_env_session_info in;
+	bool live;
+
+	if (agora_env_session_info_get(r, s, &in) != AGORA_OK) {
+		memset(&in, 0, sizeof(in));
+	}
+	live = (in.last_ms > 0 && now - in.last_ms < SESSIONS_LIVE_MS) ||
+	       studio_runs_live(ctx, s);
+	(void)agora_buf_addf(b, ",\"messages\":%llu,\"roles\":%zu,\"live\":%s",
+	                     (unsigned long long)in.messages, in.roles,
+	                     live ? "true" : "false");
+}
+
+static void
+sessions_list(struct studio_ctx *ctx, agora_redis *r, agora_http_req *rq,
+              agora_buf *b)
 {
 	agora_strv ss = { 0 };
+	int64_t now = agora_wall_ms();
 	size_t i;
 
 	if (agora_env_sessions(r, &ss) != AGORA_OK) {
@@ -79,6 +79,7 @@ sessions_list(agora_redis *r, agora_http_req *rq, agora_buf *b)
 		(void)agora_buf_adds(b, i > 0 ? ",{" : "{");
 		(void)agora_buf_json_key(b, "session");
 		(void)agora_buf_json_str(b, ss.v[i], strlen(ss.v[i]));
+		sessions_info(ctx, r, ss.v[i], now, b);
 		(void)agora_buf_adds(b, "}");
 	}
 	(void)agora_buf_adds(b, "]}");
@@ -175,9 +176,15 @@ sessions_one(agora_redis *r, const char *rest, agora_http_req *rq, agora_buf *b)
 		agora_http_error(rq, 400, "not a session id");
 		return;
 	}
-	rv = what[0] == 'm' && what[1] == 'e' && what[2] == 's'
-	         ? agora_env_history(env, (size_t)limit, &ms)
-	         : agora_env_memory(env, role, (size_t)limit, &ms);
+	/* messages: with after, a page forward from it (the page's paging);
+	 * without, the last limit. */
+	if (strcmp(what, "messages") == 0 && a != NULL) {
+		rv = agora_env_history_after(env, after, (size_t)limit, &ms);
+	} else if (strcmp(what, "messages") == 0) {
+		rv = agora_env_history(env, (size_t)limit, &ms);
+	} else {
+		rv = agora_env_memory(env, role, (size_t)limit, &ms);
+	}
 	if (rv != AGORA_OK) {
 		agora_http_error(rq, 502, "redis: could not read the session");
 	} else {
@@ -206,7 +213,7 @@ studio_sessions(struct studio_ctx *ctx, agora_http_req *rq, const char *rest)
 	}
 	agora_buf_init(&b, 0);
 	if (rest[0] == '\0') {
-		sessions_list(r, rq, &b);
+		sessions_list(ctx, r, rq, &b);
 	} else {
 		sessions_one(r, rest, rq, &b);
 	}

@@ -131,6 +131,8 @@ studio_api(void *arg, agora_http_req *rq)
 		}
 	} else if (strncmp(path, "/api/runs/", 10) == 0) {
 		studio_runs_op(&st->ctx, rq, path + 10, post);
+	} else if (strcmp(path, "/api/sessions/events") == 0 && !post) {
+		studio_follow_events(&st->ctx, rq);
 	} else if (strncmp(path, "/api/sessions", 13) == 0 && !post &&
 	           (path[13] == '\0' || path[13] == '/')) {
 		studio_sessions(&st->ctx, rq, path + 13);
@@ -220,6 +222,9 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 	pthread_mutex_init(&st->ctx.lock, NULL);
 	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
 	if (rv == AGORA_OK) {
+		rv = studio_follow_start(&st->ctx, 2000);
+	}
+	if (rv == AGORA_OK) {
 		rv = agora_http_open(&st->http, host, o->port, NULL, err,
 		                     errlen);
 	}
@@ -260,6 +265,8 @@ agora_studio_close(agora_studio *s)
 	/* Runs first: their streams are closed before the server goes. */
 	studio_runs_close(&s->ctx);
 	agora_http_close(s->http);
+	/* After the server: no handler adds a stream any more. */
+	studio_follow_stop(&s->ctx);
 	studio_servers_close(&s->ctx);
 	pthread_mutex_destroy(&s->ctx.lock);
 	agora_free(s->ctx.redis_url);

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to studio/: the studio, its runs and the handlers of each part.
- * Files bottom-up: scenarios.c (scenario files), run.c (chat runs,
- * their events), sessions.c (Redis reads), servers.c (the Server
- * Manager: the server registry and requests to agent servers), studio.c
- * (the server, the routes, the page token), which calls the others and
- * is called by none. */
+ * Files bottom-up: scenarios.c (scenario files), run_msgs.c (a run's
+ * event log and message events, a message's JSON), run.c (chat runs),
+ * sessions.c (Redis reads), follow.c (the sessions' events), servers.c
+ * (the Server Manager: the server registry and requests to agent
+ * servers), studio.c (the server, the routes, the page token), which
+ * calls the others and is called by none. */
 #ifndef AGORA_STUDIO_INT_H
 #define AGORA_STUDIO_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "agora/buf.h"
 #include "agora/http.h"
@@ -18,6 +20,8 @@
 #define STUDIO_RUNS_MAX 16 /* runs kept at once, live or done */
 
 struct studio_run;
+struct studio_follow;
+struct agora_msg;
 
 /* What the run and session handlers share with studio.c. */
 struct studio_ctx {
@@ -33,6 +37,7 @@ struct studio_ctx {
 	 * on first sight in the registry and kept for the studio's life. */
 	char **server_urls;
 	size_t nserver_urls;
+	struct studio_follow *follow; /* follow.c */
 };
 
 /* ---- scenarios.c ---- */
@@ -47,6 +52,14 @@ void studio_scenarios(struct studio_ctx *ctx, agora_http_req *rq);
  * be NULL) says whether want (may be NULL) is one of its human roles. */
 void studio_scenario_info(const char *dir, const char *file, const char *want,
                           agora_buf *out, bool *human);
+
+/* ---- run_msgs.c ---- */
+
+/* One message as the page sees it: {"id","sent_from","send_to",
+ * "content","round","time_ms","whisper"}. */
+void studio_msg_json(agora_buf *b, const struct agora_msg *m);
+/* Whether a run of this studio drives session now. */
+bool studio_runs_live(struct studio_ctx *ctx, const char *session);
 
 /* ---- run.c ---- */
 
@@ -77,5 +90,14 @@ void studio_servers(struct studio_ctx *ctx, agora_http_req *rq,
                     const char *rest, bool post);
 /* Free the id table. */
 void studio_servers_close(struct studio_ctx *ctx);
+/* ---- follow.c ---- */
+
+/* Start the follower thread and wait up to wait_ms for its subscription
+ * (it keeps trying after that). Call studio_follow_stop even on error. */
+agora_err studio_follow_start(struct studio_ctx *ctx, int64_t wait_ms);
+/* GET /api/sessions/events */
+void studio_follow_events(struct studio_ctx *ctx, agora_http_req *rq);
+/* Stop the thread, close the streams, free. NULL follow is a no-op. */
+void studio_follow_stop(struct studio_ctx *ctx);
 
 #endif

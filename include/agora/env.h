@@ -106,6 +106,10 @@ AGORA_API agora_err agora_env_notified_roles(agora_env *env, agora_strv *out);
 /* The last limit messages of the history (0: all), oldest first. */
 AGORA_API agora_err agora_env_history(agora_env *env, size_t limit,
                                       agora_msgs *out);
+/* A page of the history: the first limit messages (at least 1) whose id
+ * is over after, oldest first, found in O(log n) (ids only grow). */
+AGORA_API agora_err agora_env_history_after(agora_env *env, uint64_t after,
+                                            size_t limit, agora_msgs *out);
 /* The messages role has seen: sent to it (drained), to all, or by it. */
 AGORA_API agora_err agora_env_view(agora_env *env, const char *role,
                                    size_t limit, agora_msgs *out);
@@ -143,6 +147,19 @@ AGORA_API agora_err agora_env_reset(agora_env *env, bool keep_roles);
 /* Every session of the Redis at r (those with an id counter, found with
  * SCAN), sorted, into out (cleared first); at most 100,000. */
 AGORA_API agora_err agora_env_sessions(agora_redis *r, agora_strv *out);
+
+/* What a UI lists about one session. */
+typedef struct agora_env_session_info {
+	uint64_t messages; /* in the history */
+	size_t roles;      /* registered */
+	int64_t last_ms;   /* wall clock of the last message; 0: none */
+} agora_env_session_info;
+
+/* Counts of session on r, in one round trip and one more for the last
+ * message's time; no session is opened. */
+AGORA_API agora_err agora_env_session_info_get(agora_redis *r,
+                                               const char *session,
+                                               agora_env_session_info *out);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,21 @@
 // agora studio, the chat room: choose a scenario and a role, start, see
 // every reply stream in, answer when asked. Text from the server goes in
 // with textContent only.
+//
+// Whispers: a reply's chunks come before it is stored, so before anyone
+// knows whom it is for. Its `message` event (after its `end`) says so.
+// A person playing a role sees the replies of the other roles only once
+// their message says the role heard them (`heard`); a whisper to others is
+// then removed unseen. Their own role's replies show at once. A watcher
+// sees everything at once, whispers marked (.whisper, "to ..."). Bubbles
+// get their message id as data-id; messages with no reply (a task sent by
+// the script) get a bubble of their own.
 'use strict';
 
 let scenarios = [];
 let run = null; // {id, role, source}
-const bubbles = new Map(); // reply number -> text element
+const bubbles = new Map(); // reply number -> {div, text, role}
+const ended = new Map(); // role -> reply numbers ended, awaiting a message
 
 function fillRoles() {
   const sc = scenarios.find((s) => s.file === $('scenario').value);
@@ -36,15 +46,45 @@ function onFrame(type, ev) {
     }
     return;
   }
-  let t = bubbles.get(d.reply);
-  // The person's words got their bubble when sent: the end of their
-  // reply makes no second, empty one.
-  if (!t && type === 'end' && run && d.role === run.role) return;
-  if (!t) {
-    t = bubble($('log'), d.role, type === 'error' ? 'error' : '');
-    bubbles.set(d.reply, t);
+  let b = bubbles.get(d.reply);
+  if (!b) {
+    const text = bubble($('log'), d.role, type === 'error' ? 'error' : '');
+    b = {div: text.parentNode, text: text, role: d.role};
+    // Held until its message says the person's role heard it.
+    b.div.hidden = Boolean(run && run.role) && d.role !== run.role &&
+      type !== 'error';
+    bubbles.set(d.reply, b);
   }
-  if (type === 'chunk' || type === 'error') t.textContent += d.text;
+  if (type === 'chunk' || type === 'error') b.text.textContent += d.text;
+  if (type === 'error') b.div.hidden = false;
+  if (type === 'end') {
+    if (!ended.has(d.role)) ended.set(d.role, []);
+    ended.get(d.role).push(d.reply);
+  }
+}
+
+function onMessage(ev) {
+  const m = JSON.parse(ev.data);
+  const q = ended.get(m.sent_from);
+  let b = q && q.length ? bubbles.get(q.shift()) : null;
+  if (!b) {
+    const text = bubble($('log'), m.sent_from, '');
+    text.textContent = m.content;
+    b = {div: text.parentNode, text: text, role: m.sent_from};
+  }
+  b.div.dataset.id = String(m.id);
+  if (m.whisper) {
+    b.div.classList.add('whisper');
+    const to = document.createElement('span');
+    to.className = 'to';
+    to.textContent = 'to ' + m.send_to.join(', ');
+    b.div.insertBefore(to, b.text);
+  }
+  if (run && run.role && m.heard === false) {
+    b.div.remove(); // a whisper the person's role did not hear
+  } else {
+    b.div.hidden = false;
+  }
 }
 
 function follow(id) {
@@ -53,6 +93,7 @@ function follow(id) {
   for (const type of ['chunk', 'end', 'error', 'awaiting_input']) {
     src.addEventListener(type, (ev) => onFrame(type, ev));
   }
+  src.addEventListener('message', onMessage);
   src.addEventListener('done', (ev) => {
     const d = JSON.parse(ev.data);
     say(d.ok ? 'The chat is over.' : 'The run failed: ' + d.error);
@@ -73,6 +114,7 @@ async function start(e) {
     const r = await api('/api/runs', body);
     $('log').replaceChildren();
     bubbles.clear();
+    ended.clear();
     run = {id: r.run, role: role, source: null};
     run.source = follow(r.run);
     $('leave').disabled = false;
@@ -87,7 +129,6 @@ async function send(e) {
   const words = $('words').value;
   $('words').value = '';
   $('say').hidden = true;
-  if (words) bubble($('log'), run.role, '').textContent = words;
   try {
     await api('/api/runs/' + encodeURIComponent(run.id) + '/input',
       {words: words});
