@@ -20,8 +20,6 @@
  * minute after a message was stored. */
 #define SESSIONS_LIVE_MS 60000
 
-}
-
 static void
 sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
               uint64_t after)
