@@ -77,6 +77,9 @@ run_step(struct run_state *rs, const agora_step_opts *o, const char *where,
 	const agora_frame *f;
 	agora_err rv;
 
+	if (rs->hooks != NULL && rs->hooks->on_step != NULL) {
+		rs->hooks->on_step(rs->hooks->arg, o);
+	}
 	rv = agora_center_step(rs->c, o, &st);
 	if (rv != AGORA_OK) {
 		snprintf(err, errlen, "%s: %s", where,

@@ -125,6 +125,29 @@ run_on_item(void *arg, const char *where, unsigned rep)
 	agora_buf_fini(&b);
 }
 
+/* A step begins: whom its replies go to ([] is all), before any chunk. */
+static void
+run_on_step(void *arg, const agora_step_opts *o)
+{
+	struct studio_run *r = arg;
+	agora_buf b;
+
+	/* What the script stored before the step (a task) comes first. */
+	studio_run_messages(r);
+	agora_buf_init(&b, 0);
+	(void)agora_buf_adds(&b, "{\"send_to\":[");
+	for (size_t i = 0; i < o->n_send_to; i++) {
+		if (i > 0) {
+			(void)agora_buf_adds(&b, ",");
+		}
+		(void)agora_buf_json_str(&b, o->send_to[i],
+		                         strlen(o->send_to[i]));
+	}
+	(void)agora_buf_adds(&b, "]}");
+	run_emit(r, "step", &b);
+	agora_buf_fini(&b);
+}
+
 static void
 run_on_loop_end(void *arg, const char *where, unsigned rounds,
                 agora_loop_end why)
@@ -238,6 +261,7 @@ run_main(void *arg)
 		                  .ask = r->role != NULL ? run_ask : NULL,
 		                  .on_item = run_on_item,
 		                  .on_loop_end = run_on_loop_end,
+		                  .on_step = run_on_step,
 		                  .arg = r };
 	agora_run_stats stats = { 0 };
 	char err[1024] = "";

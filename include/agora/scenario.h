@@ -87,6 +87,11 @@ typedef struct agora_run_hooks {
 	/* A loop ended ("script[2].loop"), after rounds rounds. */
 	void (*on_loop_end)(void *arg, const char *where, unsigned rounds,
 	                    agora_loop_end why);
+	/* Before each step is started, its options: a driver learns whom
+	 * the step's replies go to (o->send_to; none: all) before any of
+	 * their chunks, so a person's view can keep a whisper to others
+	 * unseen rather than stream it. */
+	void (*on_step)(void *arg, const agora_step_opts *o);
 } agora_run_hooks;
 
 typedef struct agora_run_stats {

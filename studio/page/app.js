@@ -5,7 +5,9 @@
 
 const $ = (id) => document.getElementById(id);
 let token = '';
-// The page's parts (chat.js, sessions.js, servers.js) add themselves here:
+// The page's parts (chat.js, sessions.js, servers.js) add themselves here.
+// They are classic scripts sharing one global scope: a top-level name in
+// one replaces the same name in another, so names say their part.
 // {init(), show()}; init runs once the token is known, show on their tab.
 const parts = {};
 function colour(name) {
@@ -33,6 +35,7 @@ function bubble(parent, role, cls) {
   who.className = 'who';
   who.textContent = role;
   const text = document.createElement('span');
+  text.className = 'text';
   div.append(who, text);
   parent.append(div);
   return text;

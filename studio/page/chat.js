@@ -2,12 +2,12 @@
 // every reply stream in, answer when asked. Text from the server goes in
 // with textContent only.
 //
-// Whispers: a reply's chunks come before it is stored, so before anyone
-// knows whom it is for. Its `message` event (after its `end`) says so.
-// A person playing a role sees the replies of the other roles only once
-// their message says the role heard them (`heard`); a whisper to others is
-// then removed unseen. Their own role's replies show at once. A watcher
-// sees everything at once, whispers marked (.whisper, "to ..."). Bubbles
+// Whispers: each step's `step` event says whom its replies go to, before
+// any chunk. A person playing a role sees a reply stream at once when the
+// step's replies go to all or to that role; a reply of a step that goes
+// to others only is held unseen, and its `message` event (after its
+// `end`, with `heard`) removes it. A watcher sees everything at once,
+// whispers marked (.whisper, "to ...") when their message comes. Bubbles
 // get their message id as data-id; messages with no reply (a task sent by
 // the script) get a bubble of their own.
 'use strict';
@@ -16,6 +16,7 @@ let scenarios = [];
 let run = null; // {id, role, source}
 const bubbles = new Map(); // reply number -> {div, text, role}
 const ended = new Map(); // role -> reply numbers ended, awaiting a message
+let stepHeard = true; // the running step's replies reach the person's role
 
 function fillRoles() {
   const sc = scenarios.find((s) => s.file === $('scenario').value);
@@ -50,9 +51,8 @@ function onFrame(type, ev) {
   if (!b) {
     const text = bubble($('log'), d.role, type === 'error' ? 'error' : '');
     b = {div: text.parentNode, text: text, role: d.role};
-    // Held until its message says the person's role heard it.
-    b.div.hidden = Boolean(run && run.role) && d.role !== run.role &&
-      type !== 'error';
+    // Held (unseen) when the step's replies go to others only.
+    b.div.hidden = !stepHeard && d.role !== run.role && type !== 'error';
     bubbles.set(d.reply, b);
   }
   if (type === 'chunk' || type === 'error') b.text.textContent += d.text;
@@ -73,6 +73,8 @@ function onMessage(ev) {
     b = {div: text.parentNode, text: text, role: m.sent_from};
   }
   b.div.dataset.id = String(m.id);
+  // A person's words come with no chunk: their message has the text.
+  if (b.text.textContent === '') b.text.textContent = m.content;
   if (m.whisper) {
     b.div.classList.add('whisper');
     const to = document.createElement('span');
@@ -87,13 +89,20 @@ function onMessage(ev) {
   }
 }
 
-function follow(id) {
+function onStep(ev) {
+  const to = JSON.parse(ev.data).send_to;
+  stepHeard = !run || !run.role || to.length === 0 || to.includes('all') ||
+    to.includes(run.role);
+}
+
+function followRun(id) {
   const src = new EventSource('/api/runs/' + encodeURIComponent(id) +
     '/events?t=' + encodeURIComponent(token));
   for (const type of ['chunk', 'end', 'error', 'awaiting_input']) {
     src.addEventListener(type, (ev) => onFrame(type, ev));
   }
   src.addEventListener('message', onMessage);
+  src.addEventListener('step', onStep);
   src.addEventListener('done', (ev) => {
     const d = JSON.parse(ev.data);
     say(d.ok ? 'The chat is over.' : 'The run failed: ' + d.error);
@@ -115,8 +124,9 @@ async function start(e) {
     $('log').replaceChildren();
     bubbles.clear();
     ended.clear();
+    stepHeard = true;
     run = {id: r.run, role: role, source: null};
-    run.source = follow(r.run);
+    run.source = followRun(r.run);
     $('leave').disabled = false;
     say('Session ' + r.session);
   } catch (err) {

@@ -7,7 +7,8 @@
 // history. Screenshots of each tab go to build/test-artefacts/studio/.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { run, src, until, chatLog, WAIT_MS } from './lib.mjs';
+import { run, src, until, chatLog, sessionRows, openSession, WAIT_MS }
+	from './lib.mjs';
 import { watchLog, readStates } from './watch.mjs';
 
 const lines = {
@@ -21,10 +22,19 @@ const lines = {
 	alice2: 'Bob, the rover is yours tomorrow.',
 };
 const words = 'Count me in, bring the spare suit & <the camera>.';
+// The task the script sends first: its own bubble, before any reply.
+const task = 'user_requirement: Welcome to the moon-base chat room. ' +
+	'Today: the crater trip.';
 
-// The bubbles whose text is complete, as "who: text".
-async function done(page) {
+// The bubbles as "who: text", the task's first; done() is the replies
+// after it (bubble i of done() is bubble i + 1 of the log).
+async function all(page) {
 	return (await chatLog(page)).map((b) => `${b.who}: ${b.text}`);
+}
+async function done(page) {
+	const l = await all(page);
+	assert.equal(l[0], task, 'the task comes first');
+	return l.slice(1);
 }
 
 // Every state a bubble went through, for bubble i.
@@ -68,7 +78,7 @@ async function chatroomAsHuman(ctx) {
 	// prefix of the next (chunks in order, none lost or repeated).
 	const states = await readStates(page);
 	for (let i = 1; i < 5; i++) {
-		const seen = statesOf(states, i).filter((t) => t !== '');
+		const seen = statesOf(states, i + 1).filter((t) => t !== '');
 		const full = log[i].slice(log[i].indexOf(': ') + 2);
 		assert.ok(seen.length >= 3, `bubble ${i} streamed in ${seen.length} ` +
 			`states: ${JSON.stringify(seen)}`);
@@ -80,7 +90,8 @@ async function chatroomAsHuman(ctx) {
 	}
 	// In the script's order: the second host bubble appeared only once
 	// alice and bob had finished.
-	const t = (i, text) => states.find((s) => s.i === i && s.text === text).t;
+	const t = (i, text) =>
+		states.find((s) => s.i === i + 1 && s.text === text).t;
 	assert.ok(t(3, lines.host2) >= Math.max(t(1, log[1].split(': ')[1]),
 		t(2, log[2].split(': ')[1])));
 	await ctx.shot(page, 'chat-awaiting-input');
@@ -122,14 +133,12 @@ async function chatroomAsHuman(ctx) {
 
 	// The Sessions tab lists the session and shows its history.
 	await page.click('#tab-sessions');
-	const btn = page.locator('#session-list button', { hasText: session });
-	await btn.waitFor();
-	await btn.click();
+	await openSession(page, session);
 	await until('the session\'s messages', async () =>
-		(await chatLog(page, '#session-log')).some((b) => b.text === words));
-	const hist = await chatLog(page, '#session-log');
-	assert.ok(hist.some((b) => b.who.startsWith('you') && b.text === words));
-	assert.ok(hist.some((b) => b.who.startsWith('bob') && b.text === lines.bob2));
+		(await sessionRows(page)).some((m) => m.text === words));
+	const hist = await sessionRows(page);
+	assert.ok(hist.some((m) => m.from === 'you' && m.text === words));
+	assert.ok(hist.some((m) => m.from === 'bob' && m.text === lines.bob2));
 	await ctx.shot(page, 'sessions');
 
 	await page.click('#tab-servers');

@@ -80,18 +80,6 @@ export function freePort() {
 	});
 }
 
-// Whether the studio at url answers path with something else than 404
-// (for the parts being built elsewhere: their cases skip until then).
-export async function apiExists(url, pathname) {
-	const ac = new AbortController();
-	try {
-		const r = await fetch(new URL(pathname, url), { signal: ac.signal });
-		return r.status !== 404;
-	} finally {
-		ac.abort(); // an SSE stream would never end
-	}
-}
-
 // A case's resources: processes, a temp dir, the browser context.
 class Ctx {
 	constructor(name, browser) {
@@ -291,7 +279,49 @@ export async function run(cases, caseMs = CASE_MS) {
 export function chatLog(page, sel = '#log') {
 	return page.$$eval(`${sel} .bubble`, (bs) => bs.map((b) => ({
 		who: b.querySelector('.who').textContent,
-		text: b.children[1] ? b.children[1].textContent : '',
+		text: b.querySelector('.text') ? b.querySelector('.text').textContent
+			: '',
 		cls: b.className,
 	})));
+}
+
+// Every message of the session shown in the Sessions tab, oldest first:
+// the view is windowed (only rows in view are in the page), so it is
+// scrolled through, a screenful at a time, collecting rows by id.
+export function sessionRows(page) {
+	return page.evaluate(async () => {
+		const view = document.getElementById('session-view');
+		const seen = new Map();
+		const text = (r, c) => {
+			const e = r.querySelector(c);
+			return e ? e.textContent : '';
+		};
+		const grab = () => {
+			for (const r of view.querySelectorAll('.msg[data-id]')) {
+				seen.set(r.dataset.id, { id: Number(r.dataset.id),
+					from: text(r, '.from'), to: text(r, '.to'),
+					text: text(r, '.text'), cls: r.className });
+			}
+		};
+		const frame = () => new Promise((res) =>
+			requestAnimationFrame(() => requestAnimationFrame(res)));
+		view.scrollTop = 0;
+		await frame();
+		grab();
+		while (view.scrollTop + view.clientHeight < view.scrollHeight) {
+			const before = view.scrollTop;
+			view.scrollTop += view.clientHeight;
+			await frame();
+			grab();
+			if (view.scrollTop === before) break;
+		}
+		return [...seen.values()].sort((a, b) => a.id - b.id);
+	});
+}
+
+// Open a session in the Sessions tab (the tab must be shown).
+export async function openSession(page, session) {
+	const li = page.locator(`#session-list li[data-session="${session}"]`);
+	await li.waitFor();
+	await li.locator('button').click();
 }

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { run, src, until, chatLog, agora } from './lib.mjs';
+import { run, src, until, chatLog, sessionRows, openSession, agora }
+	from './lib.mjs';
 
 const scen = JSON.parse((await import('node:fs')).readFileSync(
 	path.join(src, 'tests/browser/scenarios/xss.json'), 'utf8'));
@@ -24,14 +25,19 @@ async function nothingRan(page) {
 	const r = await page.evaluate(() => ({
 		flag: window.__xss,
 		csp: window.__csp,
-		// Every element under the chat and session logs is a bubble's div or
-		// one of its two spans; the option labels and #about hold text only.
+		// Every element under the chat log and the session rows is a
+		// bubble's or a row's div or one of their spans; the message shown
+		// in full is two divs; the option labels and #about hold text only.
 		foreign: [...document.querySelectorAll(
-			'#log *, #session-log *, #about *, #asked *, #scenario *, #role *')]
-			.filter((e) => !(e.tagName === 'DIV' && e.classList.contains('bubble')) &&
+			'#log *, #session-rows *, #session-detail *, #about *, #asked *, ' +
+			'#scenario *, #role *')]
+			.filter((e) => !(e.tagName === 'DIV' &&
+				['bubble', 'msg', 'who', 'text'].some((c) =>
+					e.classList.contains(c))) &&
 				e.tagName !== 'SPAN' && e.tagName !== 'OPTION')
 			.map((e) => e.outerHTML),
-		spans: [...document.querySelectorAll('#log span *')].length,
+		spans: [...document.querySelectorAll(
+			'#log span *, #session-rows span *')].length,
 		// Only the page's own script files, none inline or from elsewhere.
 		scripts: [...document.scripts].filter((s) => !s.src ||
 			new URL(s.src).origin !== location.origin).map((s) => s.outerHTML),
@@ -75,14 +81,19 @@ async function hostileTextStaysText(ctx) {
 
 	// The same messages from the history, in the Sessions tab.
 	await page.click('#tab-sessions');
-	await page.locator('#session-list button').first().waitFor();
-	await page.locator('#session-list button').first().click();
+	await openSession(page, await page.locator('#session-list li')
+		.first().getAttribute('data-session'));
 	await until('the history', async () =>
-		(await chatLog(page, '#session-log')).length === 3);
-	const hist = await chatLog(page, '#session-log');
-	assert.deepEqual(hist.map((b) => b.text),
+		(await sessionRows(page)).length === 3);
+	const hist = await sessionRows(page);
+	assert.deepEqual(hist.map((m) => m.text),
 		[line, typed, scen.agents[1].prefix + typed]);
-	assert.ok(hist[0].who.startsWith(mal));
+	assert.equal(hist[0].from, mal);
+	// A message shown in full, too.
+	await page.locator('#session-rows .msg').first().click();
+	await until('the message in full', async () =>
+		(await page.textContent('#session-detail')).includes(line));
+
 	await nothingRan(page);
 	await ctx.shot(page, 'xss-sessions');
 }

@@ -3,22 +3,17 @@
 // the server registry), with two agents made by `agora ctl create`: the
 // Servers tab lists it with its agents; deleting one from the page
 // removes it on the server (`agora ctl list` no longer has it, the other
-// is kept) and from the page. Skips, saying why, while GET /api/servers
-// answers 404.
+// is kept) and from the page.
 //
 // It uses the hooks listed at the top of studio/page/servers.js: a server
 // is tr.srv-row[data-url], its agents li.agent-row[data-role] with
 // button.agent-delete.
 import assert from 'node:assert/strict';
-import { run, until, agora, agoraBin, freePort, apiExists } from './lib.mjs';
+import { run, until, agora, agoraBin, freePort } from './lib.mjs';
 
 async function serverManagerDeletesAnAgent(ctx) {
 	const redis = await ctx.redis();
 	const url = await ctx.studio(['--redis', redis]);
-	if (!(await apiExists(url, '/api/servers'))) {
-		ctx.skip('GET /api/servers answers 404 (the Server Manager is not ' +
-			'built yet)');
-	}
 	const port = await freePort();
 	const addr = `tcp://127.0.0.1:${port}`;
 	ctx.spawn(agoraBin, ['server', '--port', String(port), '--redis', redis]);

@@ -10,7 +10,8 @@ export async function watchLog(page, sel = '#log') {
 			const bs = log.querySelectorAll('.bubble');
 			for (let i = 0; i < bs.length; i++) {
 				const who = bs[i].querySelector('.who');
-				const text = bs[i].children[1] ? bs[i].children[1].textContent : '';
+				const t = bs[i].querySelector('.text');
+				const text = t ? t.textContent : '';
 				if (last[i] !== text) {
 					last[i] = text;
 					window.__states.push({ i, who: who ? who.textContent : '',
