@@ -6,8 +6,8 @@
 const $ = (id) => document.getElementById(id);
 let token = '';
 // The page's parts (chat.js, sessions.js, servers.js) add themselves here.
-// They are classic scripts sharing one global scope: a top-level name in
-// one replaces the same name in another, so names say their part.
+// Each keeps its names in a block of its own: they are classic scripts
+// sharing one global scope.
 // {init(), show()}; init runs once the token is known, show on their tab.
 const parts = {};
 function colour(name) {

@@ -139,6 +139,18 @@ async function chatroomAsHuman(ctx) {
 	const hist = await sessionRows(page);
 	assert.ok(hist.some((m) => m.from === 'you' && m.text === words));
 	assert.ok(hist.some((m) => m.from === 'bob' && m.text === lines.bob2));
+	// Its agents with their counts, and bob's memory holds the words.
+	const agentRow = (role) =>
+		page.locator(`#session-usage tr.usage-row[data-role="${role}"]`);
+	for (const role of ['host', 'alice', 'bob', 'carol', 'you']) {
+		await agentRow(role).waitFor();
+	}
+	assert.equal((await agentRow('bob').locator('.u-steps').textContent())
+		.trim() !== '0', true, 'bob took steps');
+	await agentRow('bob').locator('button.u-memory').click();
+	await until('bob\'s memory', async () =>
+		(await page.getAttribute('#session-detail', 'data-memory')) === 'bob' &&
+		(await page.textContent('#session-detail')).includes('you: ' + words));
 	await ctx.shot(page, 'sessions');
 
 	await page.click('#tab-servers');
