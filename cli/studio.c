@@ -40,7 +40,9 @@ studio_usage(FILE *f)
 	    "                      subdirectories (default "
 	    "%s)\n"
 	    "  --model-config FILE model configs for roleplay agents\n"
-	    "  --token-file FILE   the token a remote page must present\n",
+	    "  --token-file FILE   the token a page must present (default: "
+	    "one made at\n"
+	    "                      random, in the URL printed)\n",
 	    AGORA_DEMOS_DIR);
 }
 
@@ -113,9 +115,15 @@ studio_serve(const agora_studio_opts *o)
 		cli_error("%s", err);
 		return rv == AGORA_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	printf("agora: studio at http://%s%s%s:%d/  (open it in a browser)\n",
+	/* The random token in the fragment, which the browser keeps to
+	 * itself; the operator's own is not printed (they have it). */
+	printf("agora: studio at http://%s%s%s:%d/%s%s  (open it in a "
+	       "browser%s)\n",
 	       strchr(o->host, ':') != NULL ? "[" : "", o->host,
-	       strchr(o->host, ':') != NULL ? "]" : "", agora_studio_port(st));
+	       strchr(o->host, ':') != NULL ? "]" : "", agora_studio_port(st),
+	       o->token == NULL ? "#token=" : "",
+	       o->token == NULL ? agora_studio_page_token(st) : "",
+	       o->token == NULL ? "" : "; it asks for the --token-file token");
 	fflush(stdout);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -2,12 +2,13 @@
 /* agora studio: the HTTP server of the page, its routes and its guard.
  * The page and its script and style are embedded assets; every route is
  * dispatched from here to run.c (chat runs), sessions.c (reads) and
- * servers.c (the Server Manager). A
- * random token made at start guards every POST (X-Agora-Token): the page
- * reads it from GET /api/token, which another site's page cannot read (no
- * CORS), so it cannot forge a POST either. A studio on a non-loopback
- * address needs the operator's token: GET /api/token then wants it as a
- * bearer token, and every API request the page token. */
+ * servers.c (the Server Manager). Every /api/ request must carry the
+ * studio's access token (X-Agora-Token, or ?t= for EventSource, which sets
+ * no headers): the --token-file token, or one made at random at start and
+ * printed in the URL's fragment (#token=..., which the browser never
+ * sends), so neither another site's page nor another local user can read
+ * or drive anything: the page itself is served to anyone and holds no
+ * data. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,8 +43,8 @@ static const struct {
 struct agora_studio {
 	struct studio_ctx ctx;
 	agora_http_server *http;
-	char *token; /* the operator's, or NULL (loopback) */
-	char page_token[65];
+	char *token;          /* the operator's (--token-file), or NULL */
+	char page_token[257]; /* the access token: the operator's or random */
 };
 
 /* Compare without an early exit, so timing says nothing of the token. */
@@ -74,34 +75,7 @@ studio_page_ok(const agora_studio *st, agora_http_req *rq)
 	return t != NULL && studio_same(t, st->page_token);
 }
 
-/* GET /api/token: the page token, to a same-origin page (and with an
- * operator token, to one that presents it). */
-static void
-studio_token(void *arg, agora_http_req *rq)
-{
-	agora_studio *st = arg;
-	const char *site = agora_http_header(rq, "Sec-Fetch-Site");
-	const char *auth = agora_http_header(rq, "Authorization");
-	agora_buf b;
-
-	if (site != NULL && strcmp(site, "same-origin") != 0 &&
-	    strcmp(site, "none") != 0) {
-		agora_http_error(rq, 403, "cross-site request");
-		return;
-	}
-	if (st->token != NULL &&
-	    (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
-	     !studio_same(auth + 7, st->token))) {
-		agora_http_error(rq, 401, "this studio needs its token");
-		return;
-	}
-	agora_buf_init(&b, 0);
-	(void)agora_buf_addf(&b, "{\"token\":\"%s\"}", st->page_token);
-	agora_http_reply_json(rq, 200, b.data);
-	agora_buf_fini(&b);
-}
-
-/* Every /api/ route but the token: the guard, then the part. */
+/* Every /api/ route: the guard, then the part. */
 static void
 studio_api(void *arg, agora_http_req *rq)
 {
@@ -117,8 +91,10 @@ studio_api(void *arg, agora_http_req *rq)
 		agora_http_error(rq, 403, "cross-site request");
 		return;
 	}
-	if ((post || st->token != NULL) && !studio_page_ok(st, rq)) {
-		agora_http_error(rq, 403, "missing or wrong X-Agora-Token");
+	if (!studio_page_ok(st, rq)) {
+		agora_http_error(rq, 403,
+		                 "missing or wrong token: open the URL agora "
+		                 "studio printed (with its #token=...)");
 		return;
 	}
 	if (strcmp(path, "/api/scenarios") == 0 && !post) {
@@ -157,10 +133,6 @@ studio_routes(agora_studio *st)
 		rv = agora_http_static(
 		    st->http, studio_assets[i].path, studio_assets[i].type,
 		    studio_assets[i].body, strlen(studio_assets[i].body));
-	}
-	if (rv == AGORA_OK) {
-		rv = agora_http_route(st->http, "GET", "/api/token",
-		                      studio_token, st);
 	}
 	for (i = 0; i < 2 && rv == AGORA_OK; i++) {
 		rv = agora_http_route(st->http, methods[i], "/api/", studio_api,
@@ -220,7 +192,13 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 	st->token = o->token != NULL ? agora_strdup(o->token) : NULL;
 	st->ctx.server_token = st->token;
 	pthread_mutex_init(&st->ctx.lock, NULL);
-	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
+	if (st->token != NULL) {
+		snprintf(st->page_token, sizeof(st->page_token), "%s",
+		         st->token);
+	} else {
+		rv = agora_random_hex(st->page_token, sizeof(st->page_token),
+		                      32);
+	}
 	if (rv == AGORA_OK) {
 		rv = studio_follow_start(&st->ctx, 2000);
 	}

@@ -36,8 +36,9 @@ AGORA_API agora_err agora_studio_open(agora_studio **sp,
                                       size_t errlen);
 /* The bound port. */
 AGORA_API int agora_studio_port(const agora_studio *s);
-/* The per-studio token every POST must carry in X-Agora-Token (the page
- * reads it from GET /api/token): for tests and tools. */
+/* The access token every /api/ request must carry (X-Agora-Token, or ?t=):
+ * the operator's (opts token) or one made at random at start, which the
+ * URL to open carries as #token=... */
 AGORA_API const char *agora_studio_page_token(const agora_studio *s);
 /* Stop every run (their messages go back), end every stream, stop
  * serving. NULL is a no-op. */

@@ -16,8 +16,9 @@ function colour(name) {
   return 'c' + (h % 8);
 }
 
+// Every API request carries the access token.
 async function api(path, body) {
-  const opt = body === undefined ? {} : {
+  const opt = body === undefined ? {headers: {'X-Agora-Token': token}} : {
     method: 'POST',
     headers: {'Content-Type': 'application/json', 'X-Agora-Token': token},
     body: JSON.stringify(body),
@@ -53,8 +54,48 @@ function tab(which) {
   }
 }
 
+// The access token: from the URL's fragment (#token=..., as agora studio
+// printed it; a fragment never goes to the server), then kept in this
+// browser's storage for this studio's other tabs and reloads, and taken
+// out of the address bar.
+const tokenKey = 'agora-studio-token@' + location.host;
+
+function takeToken() {
+  const t = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (t) {
+    localStorage.setItem(tokenKey, t);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return localStorage.getItem(tokenKey) || '';
+}
+
+// The URL with its token pasted into a page already open here.
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.slice(1)).get('token')) {
+    takeToken();
+    location.reload();
+  }
+});
+
+// No token, or a stale one (the studio was started again): ask for it.
+function askToken() {
+  for (const name of Object.keys(parts)) $(name).hidden = true;
+  $('login').hidden = false;
+  $('login').addEventListener('submit', (e) => {
+    e.preventDefault();
+    localStorage.setItem(tokenKey, $('login-token').value.trim());
+    location.reload();
+  });
+}
+
 async function main() {
-  token = (await api('/api/token')).token;
+  token = takeToken();
+  try {
+    await api('/api/runs');
+  } catch (e) {
+    askToken();
+    return;
+  }
   for (const name of Object.keys(parts)) {
     $('tab-' + name).addEventListener('click', () => tab(name));
     if (parts[name].init) await parts[name].init();

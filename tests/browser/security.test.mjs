@@ -122,9 +122,40 @@ async function nonLoopbackNeedsAToken(ctx) {
 	}
 }
 
+// The page without its token (a URL without #token=..., as another local
+// user would open it) shows no data and asks for the token; with it, the
+// page works, and the token left the address bar.
+async function theTokenIsNeeded(ctx) {
+	const redis = await ctx.redis();
+	const url = await ctx.studio(['--redis', redis]);
+	const bare = url.replace(/#.*$/, '');
+	assert.notEqual(bare, url, 'the URL printed carries its token');
+	const page = await ctx.page(bare);
+	await page.locator('#login').waitFor({ state: 'visible' });
+	assert.equal(await page.locator('#scenario option').count(), 0,
+		'no scenario listed without the token');
+	assert.ok(await page.locator('#chat').isHidden());
+	await page.fill('#login-token', 'not-the-token');
+	await page.press('#login-token', 'Enter');
+	await page.locator('#login').waitFor({ state: 'visible' });
+	await page.goto(url);
+	await page.locator('#scenario option').first()
+		.waitFor({ state: 'attached' });
+	assert.ok(await page.locator('#login').isHidden());
+	assert.equal(new URL(page.url()).hash, '', 'the token left the URL');
+	// A reload, and a second tab of the same browser, keep working.
+	const second = await ctx.context.newPage();
+	await second.goto(bare);
+	await second.locator('#scenario option').first()
+		.waitFor({ state: 'attached' });
+	await second.close();
+}
+
 await run([
 	['hostile markup in names and replies shows as text, never runs',
 		hostileTextStaysText],
+	['without its token the page shows nothing and asks for it',
+		theTokenIsNeeded],
 	['a non-loopback address without --token-file refuses to start',
 		nonLoopbackNeedsAToken],
 ]);

@@ -87,7 +87,8 @@ t_http_at(const char *at, const char *method, const char *path,
 static long
 t_get(const char *path, agora_buf *out)
 {
-	return t_http_at(base, "GET", path, NULL, NULL, out);
+	return t_http_at(base, "GET", path, NULL,
+	                 agora_studio_page_token(studio), out);
 }
 
 static long
@@ -140,7 +141,8 @@ t_wait_entry(const char *url, const char *want, char *id, size_t idlen,
 	int64_t end = agora_now_ms() + WAIT_MS;
 
 	while (agora_now_ms() < end) {
-		bool found = t_entry(base, NULL, url, id, idlen, entry);
+		bool found = t_entry(base, agora_studio_page_token(studio), url,
+		                     id, idlen, entry);
 
 		if (want == NULL ? !found
 		                 : found && strstr(entry->data, want) != NULL) {
@@ -347,7 +349,8 @@ agents_are_listed_and_deleted(void **state)
 	snprintf(path, sizeof(path),
 	         "/api/servers/%s/agents/bob/memory?session=other", id);
 	assert_int_equal(t_get(path, &b), 404);
-	assert_true(t_entry(base, NULL, url_a, id, sizeof(id), &e));
+	assert_true(t_entry(base, agora_studio_page_token(studio), url_a, id,
+	                    sizeof(id), &e));
 	assert_non_null(strstr(e.data, "\"sessions\":1"));
 
 	/* Delete all. */

@@ -39,7 +39,9 @@ t_get(const char *path, agora_buf *out)
 	char url[256];
 	long status = 0;
 
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	snprintf(url, sizeof(url), "%s%s%st=%s", base, path,
+	         strchr(path, '?') != NULL ? "&" : "?",
+	         agora_studio_page_token(studio));
 	agora_buf_reset(out);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, t_write);
@@ -120,7 +122,9 @@ r_main(void *arg)
 	CURL *c = curl_easy_init();
 	char url[256];
 
-	snprintf(url, sizeof(url), "%s%s", base, rd->path);
+	snprintf(url, sizeof(url), "%s%s%st=%s", base, rd->path,
+	         strchr(rd->path, '?') != NULL ? "&" : "?",
+	         agora_studio_page_token(studio));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, r_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, rd);

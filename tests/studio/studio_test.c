@@ -51,7 +51,11 @@ t_http_with(const char *method, const char *path, const char *body,
 	if (extra != NULL) {
 		h = curl_slist_append(h, extra);
 	}
-	if (token != NULL) {
+	/* NULL: the studio's own token; "": none. */
+	if (token == NULL) {
+		token = agora_studio_page_token(studio);
+	}
+	if (token[0] != '\0') {
 		snprintf(hdr, sizeof(hdr), "X-Agora-Token: %s", token);
 		h = curl_slist_append(h, hdr);
 	}
@@ -107,7 +111,9 @@ sse_main(void *arg)
 	char url[256];
 
 	(void)arg;
-	snprintf(url, sizeof(url), "%s%s", base, sse.path);
+	snprintf(url, sizeof(url), "%s%s%st=%s", base, sse.path,
+	         strchr(sse.path, '?') != NULL ? "&" : "?",
+	         agora_studio_page_token(studio));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_write);
 	(void)curl_easy_perform(c);
@@ -230,7 +236,10 @@ post_without_the_page_token_is_refused(void **state)
 
 	(void)state;
 	agora_buf_init(&b, 0);
-	assert_int_equal(t_http("POST", "/api/runs", run, NULL, &b), 403);
+	assert_int_equal(t_http("POST", "/api/runs", run, "", &b), 403);
+	/* Reads too: another local user can reach a loopback port. */
+	assert_int_equal(t_http("GET", "/api/sessions", NULL, "", &b), 403);
+	assert_int_equal(t_http("GET", "/api/runs", NULL, "0123", &b), 403);
 	assert_int_equal(t_http("POST", "/api/runs", run, "0123", &b), 403);
 	/* Names inside --scenarios only: no way out of it. */
 	for (size_t i = 0; i < 4; i++) {
