@@ -67,6 +67,8 @@ struct agora_http_stream {
 	char *out;      /* handed to nng */
 	bool writing;
 	bool dead;
+	bool ending;          /* agora_http_sse_end: no more sends */
+	pthread_cond_t drain; /* a write ended (for agora_http_sse_end) */
 	char rbuf[64];
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/log.h"
 #include "http_impl.h"
 
@@ -63,6 +64,7 @@ stream_free_unlinked(agora_http_stream *st)
 	nng_aio_free(st->rio);
 	agora_buf_fini(&st->pend);
 	agora_free(st->out);
+	pthread_cond_destroy(&st->drain);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->endlock);
 	agora_free(st);
@@ -199,6 +201,7 @@ sse_wdone(void *arg)
 	} else {
 		sse_start_locked(st);
 	}
+	pthread_cond_broadcast(&st->drain);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -210,6 +213,7 @@ sse_rdone(void *arg)
 
 	pthread_mutex_lock(&st->lock);
 	st->dead = true;
+	pthread_cond_broadcast(&st->drain);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -246,6 +250,7 @@ agora_http_sse(agora_http_req *rq)
 	st = agora_calloc(1, sizeof(*st));
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->endlock, NULL);
+	agora_cond_init(&st->drain);
 	agora_buf_init(&st->pend, rq->s->o.max_pending);
 	if (nng_aio_alloc(&st->wio, sse_wdone, st) != 0 ||
 	    nng_aio_alloc(&st->rio, sse_rdone, st) != 0) {
@@ -326,7 +331,7 @@ agora_http_sse_send(agora_http_stream *st, const char *event, const char *data,
 		return AGORA_EINVAL;
 	}
 	pthread_mutex_lock(&st->lock);
-	if (st->dead) {
+	if (st->dead || st->ending) {
 		pthread_mutex_unlock(&st->lock);
 		return AGORA_ECLOSED;
 	}
@@ -359,4 +364,21 @@ agora_http_sse_close(agora_http_stream *st)
 	if (st != NULL) {
 		stream_release(st);
 	}
+}
+
+void
+agora_http_sse_end(agora_http_stream *st, int64_t wait_ms)
+{
+	int64_t deadline = agora_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+
+	if (st == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&st->lock);
+	st->ending = true;
+	while (!st->dead && (st->writing || st->pend.len > 0) &&
+	       agora_cond_wait_until(&st->drain, &st->lock, deadline)) {
+	}
+	pthread_mutex_unlock(&st->lock);
+	stream_release(st);
 }

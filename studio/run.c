@@ -21,6 +21,8 @@
 #define RUN_LOG_MAX   (4u << 20) /* event bytes kept for late streams */
 #define RUN_INPUT_MAX (64u << 10)
 #define RUN_PING_MS   1000
+/* How long a finished run's stream may take to write what it holds. */
+#define RUN_END_WAIT_MS 1000
 
 static const char *const run_state_names[] = { "running", "awaiting", "done",
 	                                       "failed" };
@@ -227,6 +229,8 @@ run_ask(void *arg, const char *role, char **words)
 static void
 run_done(struct studio_run *r, agora_err rv, const char *err)
 {
+	agora_http_stream *ending[RUN_STREAMS_MAX];
+	size_t nending;
 	agora_buf b;
 
 	studio_run_messages(r); /* the last ones, before "done" */
@@ -242,10 +246,15 @@ run_done(struct studio_run *r, agora_err rv, const char *err)
 	pthread_mutex_lock(&r->lock);
 	studio_run_emit_locked(r, "done", b.data);
 	r->state = rv == AGORA_OK ? RUN_DONE : RUN_FAILED;
-	/* The streams stay open: agora_http_sse_close drops what is not
-	 * yet written, "done" included. The page closes its end on "done";
-	 * the streams are closed when the run is freed. */
+	/* The run's streams end once what they hold is written, "done"
+	 * last (a late tab gets the replay and its end, run_events). */
+	nending = r->nstreams;
+	memcpy(ending, r->streams, nending * sizeof(ending[0]));
+	r->nstreams = 0;
 	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < nending; i++) {
+		agora_http_sse_end(ending[i], RUN_END_WAIT_MS);
+	}
 	agora_buf_fini(&b);
 }
 
@@ -508,16 +517,16 @@ run_events(struct studio_run *r, agora_http_req *rq)
 		(void)agora_http_sse_send(st, r->log[i].name, r->log[i].data,
 		                          r->log[i].len);
 	}
-	/* A finished run's stream is kept too (closing it now could drop
-	 * the replay): it ends when the run is freed. */
-	keep = r->nstreams < RUN_STREAMS_MAX;
+	/* A finished run's stream ends once the replay is written. */
+	keep = r->nstreams < RUN_STREAMS_MAX && r->state != RUN_DONE &&
+	       r->state != RUN_FAILED;
 	if (keep) {
 		r->streams[r->nstreams++] = st;
 		r->had_stream = true;
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (!keep) {
-		agora_http_sse_close(st);
+		agora_http_sse_end(st, RUN_END_WAIT_MS);
 	}
 }
 

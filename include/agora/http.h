@@ -124,6 +124,10 @@ AGORA_API agora_err agora_http_sse_send(agora_http_stream *st,
 /* End the stream (if still open) and free it. NULL is a no-op. Once per
  * stream, not concurrently with a send on it. */
 AGORA_API void agora_http_sse_close(agora_http_stream *st);
+/* The same after the events queued are written (a last "done" reaches the
+ * browser), waiting at most wait_ms for a slow one; sends on the stream
+ * fail (AGORA_ECLOSED) from the call on. */
+AGORA_API void agora_http_sse_end(agora_http_stream *st, int64_t wait_ms);
 
 #ifdef __cplusplus
 }

@@ -618,6 +618,46 @@ sse_browser_that_left_gives_eclosed(void **state)
 	agora_buf_fini(&got);
 }
 
+/* Events queued just before the stream ends all reach the browser, the
+ * last one included (agora_http_sse_close would drop what is unwritten):
+ * 100 events of 8 KiB (under the 1 MiB a stream may hold), then the end
+ * at once. */
+static void
+sse_end_writes_what_is_queued(void **state)
+{
+	agora_http_server *s = server(NULL);
+	agora_buf got;
+	char *big = agora_malloc(8192);
+	int fd = raw_open(s, "/sse");
+
+	(void)state;
+	memset(big, 'x', 8191);
+	big[8191] = '\0';
+	agora_buf_init(&got, 0);
+	wait_streams(1);
+	for (int i = 0; i < 100; i++) {
+		AGORA_PASS(
+		    agora_http_sse_send(streams.st[0], "big", big, 8191));
+	}
+	AGORA_PASS(agora_http_sse_send(streams.st[0], "done", "{}", 2));
+	agora_http_sse_end(streams.st[0], 10000);
+	assert_true(raw_until(fd, &got, "event: done\ndata: {}\n\n"));
+	{
+		size_t n = 0;
+		const char *p = got.data;
+
+		while ((p = strstr(p, "event: big\n")) != NULL) {
+			n++;
+			p++;
+		}
+		assert_int_equal(n, 100);
+	}
+	close(fd);
+	agora_http_close(s);
+	agora_buf_fini(&got);
+	agora_free(big);
+}
+
 static void
 sse_streams_are_capped(void **state)
 {
@@ -726,6 +766,7 @@ main(void)
 		cmocka_unit_test(oversized_requests_are_refused),
 		cmocka_unit_test(sse_events_arrive_in_order),
 		cmocka_unit_test(sse_browser_that_left_gives_eclosed),
+		cmocka_unit_test(sse_end_writes_what_is_queued),
 		cmocka_unit_test(sse_streams_are_capped),
 		cmocka_unit_test(sse_slow_browser_blocks_nobody),
 		cmocka_unit_test(close_with_open_stream_is_prompt),
