@@ -115,8 +115,9 @@ studio_serve(const agora_studio_opts *o)
 		cli_error("%s", err);
 		return rv == AGORA_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	/* The random token in the fragment, which the browser keeps to
-	 * itself; the operator's own is not printed (they have it). */
+	/* The access token in the fragment, which the browser keeps to
+	 * itself. With --token-file it is not printed: a remote page logs
+	 * in with the file's token and gets it. */
 	printf("agora: studio at http://%s%s%s:%d/%s%s  (open it in a "
 	       "browser%s)\n",
 	       strchr(o->host, ':') != NULL ? "[" : "", o->host,

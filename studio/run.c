@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/config.h"
 #include "agora/json.h"
 #include "agora/log.h"
@@ -18,7 +19,6 @@
 #include "agora/scenario.h"
 #include "run_int.h"
 
-#define RUN_LOG_MAX   (4u << 20) /* event bytes kept for late streams */
 #define RUN_INPUT_MAX (64u << 10)
 #define RUN_PING_MS   1000
 /* How long a finished run's stream may take to write what it holds. */
@@ -66,6 +66,30 @@ run_reply(struct studio_run *r, const char *role, bool end)
 	return n;
 }
 
+/* Every tab of the run left a grace ago, or none came in the first
+ * RUN_FIRST_STREAM_MS (on the run thread, between
+ * its frames and steps): the run stops as if the person left; the running
+ * step is interrupted and its messages go back. Under r->lock. */
+static bool
+run_left_since_grace(const struct studio_run *r)
+{
+	return r->gone_ms != 0 && r->nstreams == 0 &&
+	       agora_now_ms() - r->gone_ms >=
+	           (r->had_stream ? RUN_GONE_GRACE_MS : RUN_FIRST_STREAM_MS);
+}
+
+static void
+run_left_locked(struct studio_run *r)
+{
+	if (r->quit || !run_left_since_grace(r)) {
+		return;
+	}
+	r->quit = true;
+	if (r->c != NULL) {
+		(void)agora_center_interrupt(r->c);
+	}
+}
+
 static void
 run_on_frame(void *arg, const agora_frame *f)
 {
@@ -104,6 +128,7 @@ run_on_frame(void *arg, const agora_frame *f)
 		r->state = RUN_AWAITING;
 	}
 	studio_run_emit_locked(r, name, b.data);
+	run_left_locked(r);
 	pthread_mutex_unlock(&r->lock);
 	agora_buf_fini(&b);
 	if (f->type == AGORA_FRAME_END ||
@@ -148,6 +173,9 @@ run_on_step(void *arg, const agora_step_opts *o)
 	(void)agora_buf_adds(&b, "]}");
 	run_emit(r, "step", &b);
 	agora_buf_fini(&b);
+	pthread_mutex_lock(&r->lock);
+	run_left_locked(r);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void
@@ -169,13 +197,13 @@ run_on_loop_end(void *arg, const char *where, unsigned rounds,
 }
 
 /* Whether the person is gone: a stop, or every stream the run had is
- * closed. Pings the streams so a closed tab is seen while nothing else is
- * sent. Under run->lock. */
+ * closed a grace ago (or none came). Pings the streams so a closed tab is seen
+ * while nothing else is sent. Under run->lock. */
 static bool
 run_gone_locked(struct studio_run *r)
 {
 	studio_run_send_locked(r, "ping", "{}", 2);
-	return r->quit || (r->had_stream && r->nstreams == 0);
+	return r->quit || run_left_since_grace(r);
 }
 
 static void
@@ -379,6 +407,7 @@ run_new(struct studio_ctx *ctx, const char *file, const char *role)
 	agora_buf p;
 	char hex[17];
 
+	r->gone_ms = agora_now_ms(); /* no stream yet */
 	agora_buf_init(&p, 0);
 	(void)agora_buf_addf(&p, "%s/%s", ctx->dir, file);
 	r->path = agora_buf_steal(&p);
@@ -523,6 +552,7 @@ run_events(struct studio_run *r, agora_http_req *rq)
 	if (keep) {
 		r->streams[r->nstreams++] = st;
 		r->had_stream = true;
+		r->gone_ms = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (!keep) {

@@ -11,6 +11,10 @@
 
 #define RUN_STREAMS_MAX 8  /* streams on one run */
 #define RUN_OPEN_MAX    64 /* roles with a reply streaming at once */
+/* A run whose every tab left stops after this (a reload comes back). */
+#define RUN_GONE_GRACE_MS 1000
+/* A run no tab ever followed stops after this (the tab closed at once). */
+#define RUN_FIRST_STREAM_MS 10000
 
 enum run_state { RUN_RUNNING, RUN_AWAITING, RUN_DONE, RUN_FAILED };
 
@@ -49,6 +53,7 @@ struct studio_run {
 	agora_http_stream *streams[RUN_STREAMS_MAX];
 	size_t nstreams;
 	bool had_stream;
+	int64_t gone_ms; /* when its last stream closed (0: one is open) */
 	/* The run thread's alone: replies streaming now, by role. */
 	struct open_reply open[RUN_OPEN_MAX];
 	size_t nopen;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/clock.h"
 #include "agora/log.h"
 #include "run_int.h"
 
@@ -67,6 +68,9 @@ studio_run_send_locked(struct studio_run *r, const char *name, const char *data,
 		agora_http_sse_close(r->streams[i]);
 		r->streams[i] = r->streams[--r->nstreams];
 	}
+	if (r->had_stream && r->nstreams == 0 && r->gone_ms == 0) {
+		r->gone_ms = agora_now_ms();
+	}
 }
 
 /* Keep one event for late streams (while under the cap) and send it. */
@@ -75,7 +79,8 @@ studio_run_emit_locked(struct studio_run *r, const char *name, const char *data)
 {
 	size_t len = strlen(data);
 
-	if (r->log_bytes + len <= RUN_LOG_MAX) {
+	/* The end is kept past the cap: a late tab learns the run is over. */
+	if (r->log_bytes + len <= RUN_LOG_MAX || strcmp(name, "done") == 0) {
 		r->log = agora_realloc(r->log, (r->nlog + 1) * sizeof(*r->log));
 		r->log[r->nlog].name = agora_strdup(name);
 		r->log[r->nlog].data = agora_strdup(data);

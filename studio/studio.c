@@ -4,15 +4,16 @@
  * dispatched from here to run.c (chat runs), sessions.c (reads) and
  * servers.c (the Server Manager). Every /api/ request must carry the
  * studio's access token (X-Agora-Token, or ?t= for EventSource, which sets
- * no headers): the --token-file token, or one made at random at start and
- * printed in the URL's fragment (#token=..., which the browser never
- * sends), so neither another site's page nor another local user can read
- * or drive anything: the page itself is served to anyone and holds no
- * data. */
+ * no headers), made at random at start and printed in the URL's fragment
+ * (#token=..., which the browser never sends); a remote page trades the
+ * --token-file token for it (POST /api/login). So neither another site's
+ * page nor another local user can read or drive anything: the page itself
+ * is served to anyone and holds no data. */
 #include <stdio.h>
 #include <string.h>
 
 #include "agora/alloc.h"
+#include "agora/json.h"
 #include "agora/log.h"
 #include "agora/random.h"
 #include "agora/url.h"
@@ -40,11 +41,15 @@ static const struct {
 	{ "/style.css", "text/css; charset=utf-8", agora_studio_style },
 };
 
+/* Unsent bytes one stream may hold: a late tab's replay of a run (up to
+ * 4 MiB kept) and one message of the largest size, with room. */
+#define STUDIO_STREAM_PENDING (6u << 20)
+
 struct agora_studio {
 	struct studio_ctx ctx;
 	agora_http_server *http;
-	char *token;          /* the operator's (--token-file), or NULL */
-	char page_token[257]; /* the access token: the operator's or random */
+	char *token;         /* the operator's (--token-file), or NULL */
+	char page_token[65]; /* the access token, random */
 };
 
 /* Compare without an early exit, so timing says nothing of the token. */
@@ -75,6 +80,40 @@ studio_page_ok(const agora_studio *st, agora_http_req *rq)
 	return t != NULL && studio_same(t, st->page_token);
 }
 
+/* POST /api/login {"token": the --token-file token} -> {"token": the page
+ * token}: a remote page trades the operator's token, which also opens the
+ * agent servers, for one that opens only this studio, for this run of it;
+ * the page keeps only that one. */
+static void
+studio_login(agora_studio *st, agora_http_req *rq)
+{
+	agora_json *doc = NULL;
+	const char *t;
+	size_t len;
+	const char *body = agora_http_body(rq, &len);
+	agora_buf b;
+
+	if (st->token == NULL) {
+		agora_http_error(
+		    rq, 403,
+		    "this studio has no --token-file: open the URL "
+		    "it printed (with its #token=...)");
+		return;
+	}
+	if (agora_json_parse(&doc, body, len, 4096, 4, NULL, 0) != AGORA_OK ||
+	    (t = agora_json_str(agora_json_get(doc, "token"))) == NULL ||
+	    !studio_same(t, st->token)) {
+		agora_json_free(doc);
+		agora_http_error(rq, 403, "wrong token");
+		return;
+	}
+	agora_json_free(doc);
+	agora_buf_init(&b, 0);
+	(void)agora_buf_addf(&b, "{\"token\":\"%s\"}", st->page_token);
+	agora_http_reply_json(rq, 200, b.data);
+	agora_buf_fini(&b);
+}
+
 /* Every /api/ route: the guard, then the part. */
 static void
 studio_api(void *arg, agora_http_req *rq)
@@ -89,6 +128,10 @@ studio_api(void *arg, agora_http_req *rq)
 	if (site != NULL && strcmp(site, "none") != 0 &&
 	    strcmp(site, "same-origin") != 0) {
 		agora_http_error(rq, 403, "cross-site request");
+		return;
+	}
+	if (post && strcmp(path, "/api/login") == 0) {
+		studio_login(st, rq);
 		return;
 	}
 	if (!studio_page_ok(st, rq)) {
@@ -192,19 +235,19 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 	st->token = o->token != NULL ? agora_strdup(o->token) : NULL;
 	st->ctx.server_token = st->token;
 	pthread_mutex_init(&st->ctx.lock, NULL);
-	if (st->token != NULL) {
-		snprintf(st->page_token, sizeof(st->page_token), "%s",
-		         st->token);
-	} else {
-		rv = agora_random_hex(st->page_token, sizeof(st->page_token),
-		                      32);
-	}
+	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
 	if (rv == AGORA_OK) {
 		rv = studio_follow_start(&st->ctx, 2000);
 	}
 	if (rv == AGORA_OK) {
-		rv = agora_http_open(&st->http, host, o->port, NULL, err,
-		                     errlen);
+		/* With a token, any Host may come (a remote page names the
+		 * machine as it knows it); without, loopback names only (no
+		 * DNS rebinding). */
+		agora_http_opts ho = { .any_host = st->token != NULL,
+			               .max_pending = STUDIO_STREAM_PENDING };
+
+		rv =
+		    agora_http_open(&st->http, host, o->port, &ho, err, errlen);
 	}
 	if (rv == AGORA_OK) {
 		rv = studio_routes(st);

@@ -81,10 +81,17 @@ window.addEventListener('hashchange', () => {
 function askToken() {
   for (const name of Object.keys(parts)) $(name).hidden = true;
   $('login').hidden = false;
-  $('login').addEventListener('submit', (e) => {
+  // The --token-file token is traded for this studio's own (the page
+  // keeps only that one: the file's also opens the agent servers).
+  $('login').addEventListener('submit', async (e) => {
     e.preventDefault();
-    localStorage.setItem(tokenKey, $('login-token').value.trim());
-    location.reload();
+    try {
+      const j = await api('/api/login', {token: $('login-token').value});
+      localStorage.setItem(tokenKey, j.token);
+      location.reload();
+    } catch (err) {
+      $('login-error').textContent = err.message;
+    }
   });
 }
 

@@ -8,6 +8,7 @@
 // made, and every text shows literally. And a studio on a non-loopback
 // address without --token-file refuses to start.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run, src, until, chatLog, sessionRows, openSession, agora }
@@ -151,11 +152,45 @@ async function theTokenIsNeeded(ctx) {
 	await second.close();
 }
 
+// With --token-file the URL printed has no token: the page asks for the
+// file's token, trades it for the studio's own (POST /api/login) and keeps
+// only that one (the file's also opens the agent servers).
+async function theTokenFileLogsIn(ctx) {
+	const redis = await ctx.redis();
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-tok-'));
+	const file = path.join(dir, 'token');
+	const secret = 'file-token-0123456789abcdef';
+	fs.writeFileSync(file, secret + '\n', { mode: 0o600 });
+	try {
+		const url = await ctx.studio(['--redis', redis, '--token-file', file]);
+		assert.ok(!url.includes('#'), 'no token printed: ' + url);
+		const page = await ctx.page(url);
+		await page.locator('#login').waitFor({ state: 'visible' });
+		await page.fill('#login-token', 'wrong-token-0123456789');
+		await page.press('#login-token', 'Enter');
+		await until('the refusal said', async () =>
+			/wrong token/.test(await page.textContent('#login-error')));
+		await page.fill('#login-token', secret);
+		await page.press('#login-token', 'Enter');
+		await page.locator('#scenario option').first()
+			.waitFor({ state: 'attached' });
+		const kept = await page.evaluate(() =>
+			Object.keys(localStorage).map((k) => localStorage.getItem(k)));
+		assert.equal(kept.length, 1);
+		assert.notEqual(kept[0], secret, 'the file\'s token was kept');
+		assert.ok(!kept[0].includes(secret));
+	} finally {
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
 await run([
 	['hostile markup in names and replies shows as text, never runs',
 		hostileTextStaysText],
 	['without its token the page shows nothing and asks for it',
 		theTokenIsNeeded],
+	['with --token-file the page logs in and keeps only the studio\'s token',
+		theTokenFileLogsIn],
 	['a non-loopback address without --token-file refuses to start',
 		nonLoopbackNeedsAToken],
 ]);

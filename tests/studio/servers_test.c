@@ -442,6 +442,18 @@ a_server_with_another_token_is_502(void **state)
 	AGORA_PASS(agora_studio_open(&s2, &o, err, sizeof(err)));
 	snprintf(base2, sizeof(base2), "http://127.0.0.1:%d",
 	         agora_studio_port(s2));
+	/* Its page logs in with the file's token and gets the studio's
+	 * own, which is not the file's (that one opens the servers). */
+	assert_int_equal(t_http_at(base2, "POST", "/api/login",
+	                           "{\"token\":\"wrong-token-0123456789\"}",
+	                           NULL, &b),
+	                 403);
+	assert_int_equal(t_http_at(base2, "POST", "/api/login",
+	                           "{\"token\":\"" TOKEN "\"}", NULL, &b),
+	                 200);
+	assert_non_null(strstr(b.data, agora_studio_page_token(s2)));
+	assert_int_equal(t_http_at(base2, "GET", "/api/runs", NULL, TOKEN, &b),
+	                 403);
 	assert_true(t_entry(base2, agora_studio_page_token(s2), url_b, id,
 	                    sizeof(id), &e));
 	assert_null(strstr(e.data, "info_error"));

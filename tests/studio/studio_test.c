@@ -240,6 +240,9 @@ post_without_the_page_token_is_refused(void **state)
 	/* Reads too: another local user can reach a loopback port. */
 	assert_int_equal(t_http("GET", "/api/sessions", NULL, "", &b), 403);
 	assert_int_equal(t_http("GET", "/api/runs", NULL, "0123", &b), 403);
+	/* No --token-file: nothing to log in with. */
+	assert_int_equal(
+	    t_http("POST", "/api/login", "{\"token\":\"x\"}", "", &b), 403);
 	assert_int_equal(t_http("POST", "/api/runs", run, "0123", &b), 403);
 	/* Names inside --scenarios only: no way out of it. */
 	for (size_t i = 0; i < 4; i++) {
@@ -353,6 +356,46 @@ chat_run_streams_takes_words_and_stops(void **state)
 	agora_buf_fini(&b);
 }
 
+/* A run no tab ever follows (the tab closed between its POST and its
+ * events) does not wait for input forever, holding one of the 16 slots:
+ * it stops, and nothing of its session is in flight. */
+static void
+a_run_nobody_follows_stops(void **state)
+{
+	agora_buf b;
+	char session[80] = "";
+	const char *p;
+	bool done = false;
+	int64_t end;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	assert_int_equal(t_http("POST", "/api/runs",
+	                        "{\"scenario\":\"chatbot/chatbot.json\","
+	                        "\"role\":\"you\"}",
+	                        NULL, &b),
+	                 201);
+	p = strstr(b.data, "\"session\":\"");
+	assert_non_null(p);
+	snprintf(session, sizeof(session), "%.*s", (int)strcspn(p + 11, "\""),
+	         p + 11);
+	end = agora_now_ms() + 30000;
+	while (!done && agora_now_ms() < end) {
+		assert_int_equal(t_http("GET", "/api/runs", NULL, NULL, &b),
+		                 200);
+		p = strstr(b.data, session);
+		assert_non_null(p);
+		done = strstr(p, "\"state\":\"done\"") != NULL &&
+		       strstr(p, "\"state\":\"done\"") < strchr(p, '}');
+		if (!done) {
+			agora_sleep_ms(100); /* polling the condition */
+		}
+	}
+	assert_true(done);
+	t_nothing_in_flight(session);
+	agora_buf_fini(&b);
+}
+
 static void
 non_loopback_without_token_is_refused(void **state)
 {
@@ -386,6 +429,7 @@ main(void)
 		cmocka_unit_test(scenarios_are_listed),
 		cmocka_unit_test(post_without_the_page_token_is_refused),
 		cmocka_unit_test(chat_run_streams_takes_words_and_stops),
+		cmocka_unit_test(a_run_nobody_follows_stops),
 		cmocka_unit_test(non_loopback_without_token_is_refused),
 	};
 	int rv;
