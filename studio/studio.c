@@ -283,10 +283,11 @@ agora_studio_close(agora_studio *s)
 	if (s == NULL) {
 		return;
 	}
-	/* Runs first: their streams are closed before the server goes. */
-	studio_runs_close(&s->ctx);
+	/* The server first: its handlers are done (joined) before the runs
+	 * they may hold are freed, and no new run comes. Stream handles stay
+	 * valid after it (their sends fail) until their owners close them. */
 	agora_http_close(s->http);
-	/* After the server: no handler adds a stream any more. */
+	studio_runs_close(&s->ctx);
 	studio_follow_stop(&s->ctx);
 	studio_servers_close(&s->ctx);
 	pthread_mutex_destroy(&s->ctx.lock);

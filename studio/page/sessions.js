@@ -167,14 +167,16 @@
         const after = sess.msgs.length ? sess.msgs[sess.msgs.length - 1].id : 0;
         const j = await api('/api/sessions/' + encodeURIComponent(name) +
           '/messages?after=' + after + '&limit=' + PAGE);
-        if (name !== sess.name) return;
+        if (name !== sess.name) break; // another session was chosen
         add(j.messages);
         if (j.messages.length < PAGE) break;
       }
     } finally {
       sess.loading = false;
     }
-    if (sess.again && name === sess.name) {
+    // Another session chosen meanwhile (its own load was refused while
+    // this one ran), or messages came: load on.
+    if (name !== sess.name || sess.again) {
       sess.again = false;
       await catchUp();
     }
