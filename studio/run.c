@@ -166,14 +166,21 @@ run_on_loop_end(void *arg, const char *where, unsigned rounds,
 	agora_buf_fini(&b);
 }
 
-/* Whether the person is gone: a stop, or every stream the run had is
- * closed. Pings the streams so a closed tab is seen while nothing else is
- * sent. Under run->lock. */
+/* Whether the person is gone: a stop, or every stream of theirs the run
+ * had is closed (watchers' streams do not count: a tab watching does not
+ * keep a closed tab's run going). Pings the streams so a closed tab is
+ * seen while nothing else is sent. Under run->lock. */
 static bool
 run_gone_locked(struct studio_run *r)
 {
+	size_t i;
+	size_t own = 0;
+
 	studio_run_send_locked(r, "ping", "{}", 2);
-	return r->quit || (r->had_stream && r->nstreams == 0);
+	for (i = 0; i < r->nstreams; i++) {
+		own += r->watcher[i] ? 0 : 1;
+	}
+	return r->quit || (r->had_stream && own == 0);
 }
 
 static void
@@ -491,10 +498,13 @@ studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq)
 	agora_buf_fini(&b);
 }
 
-/* Replay the run's events to a new stream and keep it. */
+/* Replay the run's events to a new stream and keep it. With ?watch=1 the
+ * stream is a watcher's: its closing never stops the run. */
 static void
 run_events(struct studio_run *r, agora_http_req *rq)
 {
+	const char *w = agora_http_query(rq, "watch");
+	bool watcher = w != NULL && strcmp(w, "1") == 0;
 	agora_http_stream *st;
 	size_t i;
 	bool keep;
@@ -512,8 +522,9 @@ run_events(struct studio_run *r, agora_http_req *rq)
 	 * the replay): it ends when the run is freed. */
 	keep = r->nstreams < RUN_STREAMS_MAX;
 	if (keep) {
+		r->watcher[r->nstreams] = watcher;
 		r->streams[r->nstreams++] = st;
-		r->had_stream = true;
+		r->had_stream = r->had_stream || !watcher;
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (!keep) {

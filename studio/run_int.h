@@ -47,8 +47,11 @@ struct studio_run {
 	size_t nlog;
 	size_t log_bytes;
 	agora_http_stream *streams[RUN_STREAMS_MAX];
+	/* Opened with ?watch=1 (another tab watching): such a stream does
+	 * not keep the run's person present. */
+	bool watcher[RUN_STREAMS_MAX];
 	size_t nstreams;
-	bool had_stream;
+	bool had_stream; /* a stream of the person's was opened */
 	/* The run thread's alone: replies streaming now, by role. */
 	struct open_reply open[RUN_OPEN_MAX];
 	size_t nopen;

@@ -65,7 +65,9 @@ studio_run_send_locked(struct studio_run *r, const char *name, const char *data,
 			continue;
 		}
 		agora_http_sse_close(r->streams[i]);
-		r->streams[i] = r->streams[--r->nstreams];
+		r->nstreams--;
+		r->streams[i] = r->streams[r->nstreams];
+		r->watcher[i] = r->watcher[r->nstreams];
 	}
 }
 
