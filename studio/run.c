@@ -73,7 +73,7 @@ run_reply(struct studio_run *r, const char *role, bool end)
 static bool
 run_left_since_grace(const struct studio_run *r)
 {
-	return r->gone_ms != 0 && r->nstreams == 0 &&
+	return r->gone_ms != 0 && studio_run_own_streams(r) == 0 &&
 	       agora_now_ms() - r->gone_ms >=
 	           (r->had_stream ? RUN_GONE_GRACE_MS : RUN_FIRST_STREAM_MS);
 }
@@ -196,9 +196,11 @@ run_on_loop_end(void *arg, const char *where, unsigned rounds,
 	agora_buf_fini(&b);
 }
 
-/* Whether the person is gone: a stop, or every stream the run had is
- * closed a grace ago (or none came). Pings the streams so a closed tab is seen
- * while nothing else is sent. Under run->lock. */
+/* Whether the person is gone: a stop, or every stream of theirs the run
+ * had is closed a grace ago, or none came (watchers' streams do not
+ * count: a tab watching does not keep a closed tab's run going). Pings
+ * the streams so a closed tab is seen while nothing else is sent. Under
+ * run->lock. */
 static bool
 run_gone_locked(struct studio_run *r)
 {
@@ -529,10 +531,13 @@ studio_runs_list(struct studio_ctx *ctx, agora_http_req *rq)
 	agora_buf_fini(&b);
 }
 
-/* Replay the run's events to a new stream and keep it. */
+/* Replay the run's events to a new stream and keep it. With ?watch=1 the
+ * stream is a watcher's: its closing never stops the run. */
 static void
 run_events(struct studio_run *r, agora_http_req *rq)
 {
+	const char *w = agora_http_query(rq, "watch");
+	bool watcher = w != NULL && strcmp(w, "1") == 0;
 	agora_http_stream *st;
 	size_t i;
 	bool keep;
@@ -550,9 +555,12 @@ run_events(struct studio_run *r, agora_http_req *rq)
 	keep = r->nstreams < RUN_STREAMS_MAX && r->state != RUN_DONE &&
 	       r->state != RUN_FAILED;
 	if (keep) {
+		r->watcher[r->nstreams] = watcher;
 		r->streams[r->nstreams++] = st;
-		r->had_stream = true;
-		r->gone_ms = 0;
+		if (!watcher) {
+			r->had_stream = true;
+			r->gone_ms = 0;
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (!keep) {

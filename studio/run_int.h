@@ -51,9 +51,13 @@ struct studio_run {
 	size_t nlog;
 	size_t log_bytes;
 	agora_http_stream *streams[RUN_STREAMS_MAX];
+	/* Opened with ?watch=1 (another tab watching): such a stream does
+	 * not keep the run's person present. */
+	bool watcher[RUN_STREAMS_MAX];
 	size_t nstreams;
-	bool had_stream;
-	int64_t gone_ms; /* when its last stream closed (0: one is open) */
+	bool had_stream; /* a stream of the person's was opened */
+	int64_t gone_ms; /* since when no stream of the person's is open
+	                    (0: one is) */
 	/* The run thread's alone: replies streaming now, by role. */
 	struct open_reply open[RUN_OPEN_MAX];
 	size_t nopen;
@@ -69,6 +73,9 @@ struct studio_run {
  * closed and dropped. Under r->lock. */
 void studio_run_send_locked(struct studio_run *r, const char *name,
                             const char *data, size_t len);
+/* The run's streams that are the person's (not watchers'). Under
+ * r->lock. */
+size_t studio_run_own_streams(const struct studio_run *r);
 /* Keep one event for late streams (while under the cap) and send it to
  * the run's streams. Under r->lock. */
 void studio_run_emit_locked(struct studio_run *r, const char *name,

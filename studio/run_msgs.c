@@ -66,11 +66,25 @@ studio_run_send_locked(struct studio_run *r, const char *name, const char *data,
 			continue;
 		}
 		agora_http_sse_close(r->streams[i]);
-		r->streams[i] = r->streams[--r->nstreams];
+		r->nstreams--;
+		r->streams[i] = r->streams[r->nstreams];
+		r->watcher[i] = r->watcher[r->nstreams];
 	}
-	if (r->had_stream && r->nstreams == 0 && r->gone_ms == 0) {
+	if (r->had_stream && studio_run_own_streams(r) == 0 &&
+	    r->gone_ms == 0) {
 		r->gone_ms = agora_now_ms();
 	}
+}
+
+size_t
+studio_run_own_streams(const struct studio_run *r)
+{
+	size_t own = 0;
+
+	for (size_t i = 0; i < r->nstreams; i++) {
+		own += r->watcher[i] ? 0 : 1;
+	}
+	return own;
 }
 
 /* Keep one event for late streams (while under the cap) and send it. */

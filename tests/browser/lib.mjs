@@ -87,7 +87,8 @@ class Ctx {
 		this.browser = browser;
 		this.procs = [];
 		this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-browser-'));
-		this.context = null;
+		this.context = null; // the last page's
+		this.contexts = [];
 		this.log = [];
 	}
 
@@ -149,11 +150,13 @@ class Ctx {
 		return url;
 	}
 
-	// A fresh page: dialogs, page errors and CSP violations are recorded
-	// (the XSS case asserts none happened).
+	// A fresh page in a browser context of its own (a tab: several pages
+	// of a case share no cookies or storage): dialogs, page errors and CSP
+	// violations are recorded (the XSS case asserts none happened).
 	async page(url) {
 		this.context = await this.browser.newContext(
 			{ viewport: { width: 1100, height: 800 } });
+		this.contexts.push(this.context);
 		const page = await this.context.newPage();
 		page.setDefaultTimeout(WAIT_MS);
 		page.events = { dialogs: [], errors: [], console: [] };
@@ -186,7 +189,7 @@ class Ctx {
 	// did not stop cleanly on SIGTERM: a crash, or a sanitizer's report).
 	async cleanup() {
 		const problems = [];
-		if (this.context) await this.context.close().catch(() => {});
+		for (const c of this.contexts) await c.close().catch(() => {});
 		// Studio and servers first (they give their work back to Redis),
 		// Redis last.
 		for (const p of this.procs.slice().reverse()) {
