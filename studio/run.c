@@ -95,7 +95,10 @@ run_on_frame(void *arg, const agora_frame *f)
 {
 	struct studio_run *r = arg;
 	agora_buf b;
-	const char *name = agora_frame_type_name(f->type);
+	/* `error` is EventSource's own event in the browser. */
+	const char *name = f->type == AGORA_FRAME_ERROR
+	                       ? "reply_error"
+	                       : agora_frame_type_name(f->type);
 
 	agora_buf_init(&b, 0);
 	(void)agora_buf_adds(&b, "{");

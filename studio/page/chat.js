@@ -176,10 +176,22 @@
     v.source = new EventSource('/api/runs/' + encodeURIComponent(id) +
       '/events?t=' + encodeURIComponent(token) + (own ? '' : '&watch=1'));
     const on = (type, fn) => v.source.addEventListener(type, (ev) => {
+      v.seen = true;
       if (view === v) fn(v, ev);
     });
-    for (const type of ['chunk', 'end', 'error', 'awaiting_input']) {
-      on(type, (v2, ev) => onFrame(v2, type, ev));
+    // The browser reconnects a dropped stream by itself, and the run
+    // replays from its start: the view starts over rather than twice.
+    v.source.addEventListener('open', () => {
+      if (!v.seen || view !== v) return;
+      $('log').replaceChildren();
+      v.bubbles.clear();
+      v.ended.clear();
+      v.stepHeard = true;
+    });
+    // A reply's error is `reply_error`: `error` is EventSource's own.
+    for (const type of ['chunk', 'end', 'reply_error', 'awaiting_input']) {
+      on(type, (v2, ev) =>
+        onFrame(v2, type === 'reply_error' ? 'error' : type, ev));
     }
     on('message', onMessage);
     on('step', onStep);
@@ -281,6 +293,8 @@
         {words: words});
     } catch (err) {
       say(err.message);
+      $('words').value = words; // refused: the box comes back with them
+      $('say').hidden = false;
     }
   }
 
