@@ -108,6 +108,12 @@ http_handle(nng_aio *aio)
 		agora__http_req_free(rq);
 		return;
 	}
+	if (s->o.admit != NULL && !s->o.admit(s->o.admit_arg, rq)) {
+		agora__http_answer_error(aio, 403, "not allowed",
+		                         rq->bodylen > 0);
+		agora__http_req_free(rq);
+		return;
+	}
 	if (rq->bodylen > 0) {
 		rq->body = agora_malloc(rq->bodylen + 1);
 		rq->body[rq->bodylen] = '\0';

@@ -44,6 +44,7 @@ static const struct {
 /* Unsent bytes one stream may hold: a late tab's replay of a run (up to
  * 4 MiB kept) and one message of the largest size, with room. */
 #define STUDIO_STREAM_PENDING (6u << 20)
+#define STUDIO_LOGIN_MAX      4096 /* a login's body */
 
 struct agora_studio {
 	struct studio_ctx ctx;
@@ -78,6 +79,25 @@ studio_page_ok(const agora_studio *st, agora_http_req *rq)
 		t = agora_http_query(rq, "t");
 	}
 	return t != NULL && studio_same(t, st->page_token);
+}
+
+/* Before a body is read or a queue place taken: an API request without
+ * the token (but a small login) costs the studio nothing more. */
+static bool
+studio_admit(void *arg, agora_http_req *rq)
+{
+	agora_studio *st = arg;
+	const char *path = agora_http_path(rq);
+	size_t len = 0;
+
+	if (strncmp(path, "/api/", 5) != 0) {
+		return true;
+	}
+	if (strcmp(path, "/api/login") == 0) {
+		(void)agora_http_body(rq, &len); /* declared length */
+		return st->token != NULL && len <= STUDIO_LOGIN_MAX;
+	}
+	return studio_page_ok(st, rq);
 }
 
 /* POST /api/login {"token": the --token-file token} -> {"token": the page
@@ -244,7 +264,9 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 		 * machine as it knows it); without, loopback names only (no
 		 * DNS rebinding). */
 		agora_http_opts ho = { .any_host = st->token != NULL,
-			               .max_pending = STUDIO_STREAM_PENDING };
+			               .max_pending = STUDIO_STREAM_PENDING,
+			               .admit = studio_admit,
+			               .admit_arg = st };
 
 		rv =
 		    agora_http_open(&st->http, host, o->port, &ho, err, errlen);

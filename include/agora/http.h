@@ -43,6 +43,12 @@ typedef struct agora_http_opts {
 	 * the bound host, localhost, 127.0.0.1 or [::1] (a guard against DNS
 	 * rebinding); set it when the page is reached by another name. */
 	bool any_host;
+	/* Called with a request's line and headers, before its body is read
+	 * or it takes a place in the queue: false answers 403 at once. So a
+	 * peer without credentials costs no body and no queue place (a
+	 * token check belongs here as well as in the handler). NULL: all. */
+	bool (*admit)(void *arg, agora_http_req *rq);
+	void *admit_arg;
 } agora_http_opts;
 
 /* A server for host (an address literal or a name; "::1" without

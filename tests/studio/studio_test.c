@@ -6,11 +6,15 @@
  * with nothing left in flight; sessions and messages; a POST without the
  * page token refused; a non-loopback address without a token refused
  * (and `agora studio` exits 2). Waits are on conditions with deadlines. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -396,6 +400,42 @@ a_run_nobody_follows_stops(void **state)
 	agora_buf_fini(&b);
 }
 
+/* 300 connections, each a POST whose body never comes, from a peer
+ * without the token: each used to take a queue place for the body's
+ * 10 s (256 of them: every request 503). Refused from the headers now,
+ * the studio goes on answering. */
+static void
+bodies_that_never_come_block_nothing(void **state)
+{
+	int fds[300];
+	agora_buf b;
+	char req[256];
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	(void)state;
+	a.sin_port = htons((uint16_t)agora_studio_port(studio));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(req, sizeof(req),
+	         "POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	         "Content-Type: application/json\r\n"
+	         "Content-Length: 1000\r\n\r\n",
+	         agora_studio_port(studio));
+	for (int i = 0; i < 300; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(
+		    connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(write(fds[i], req, strlen(req)),
+		                 (ssize_t)strlen(req));
+	}
+	agora_buf_init(&b, 0);
+	assert_int_equal(t_http("GET", "/api/scenarios", NULL, NULL, &b), 200);
+	for (int i = 0; i < 300; i++) {
+		close(fds[i]);
+	}
+	agora_buf_fini(&b);
+}
+
 static void
 non_loopback_without_token_is_refused(void **state)
 {
@@ -430,6 +470,7 @@ main(void)
 		cmocka_unit_test(post_without_the_page_token_is_refused),
 		cmocka_unit_test(chat_run_streams_takes_words_and_stops),
 		cmocka_unit_test(a_run_nobody_follows_stops),
+		cmocka_unit_test(bodies_that_never_come_block_nothing),
 		cmocka_unit_test(non_loopback_without_token_is_refused),
 	};
 	int rv;
