@@ -70,10 +70,13 @@
     return li;
   }
 
-  async function showSessions() {
+  async function listSessions() {
     const j = await api('/api/sessions');
-    const list = $('session-list');
-    list.replaceChildren(...j.sessions.map(sessionItem));
+    $('session-list').replaceChildren(...j.sessions.map(sessionItem));
+  }
+
+  async function showSessions() {
+    await listSessions();
     follow();
   }
 
@@ -287,8 +290,11 @@
     src.addEventListener('error', () => {
       $('session-follow').dataset.state = 'off';
     });
+    // Subscribed (again): what came before is read once more, the list
+    // (sessions begun before the stream was up) and the session shown.
     src.addEventListener('ready', () => {
       $('session-follow').dataset.state = 'live';
+      listSessions().catch((e) => say(e.message));
       catchUp().catch((e) => say(e.message));
     });
     src.addEventListener('message', (ev) => {
