@@ -282,7 +282,9 @@ run_done(struct studio_run *r, agora_err rv, const char *err)
 	/* The run's streams end once what they hold is written, "done"
 	 * last (a late tab gets the replay and its end, run_events). */
 	nending = r->nstreams;
-	memcpy(ending, r->streams, nending * sizeof(ending[0]));
+	for (size_t i = 0; i < nending; i++) {
+		ending[i] = r->streams[i];
+	}
 	r->nstreams = 0;
 	pthread_mutex_unlock(&r->lock);
 	for (size_t i = 0; i < nending; i++) {
