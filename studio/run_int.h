@@ -49,6 +49,7 @@ struct studio_run {
 	agora_http_stream *streams[RUN_STREAMS_MAX];
 	size_t nstreams;
 	bool had_stream;
+	int64_t done_ms; /* agora_now_ms of `done` (0: not yet) */
 	/* The run thread's alone: replies streaming now, by role. */
 	struct open_reply open[RUN_OPEN_MAX];
 	size_t nopen;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -20,6 +21,7 @@
 #include "test.h"
 
 #define WAIT_MS 10000
+#define KEEP_MS 500 /* run_keep_ms of the test's studio */
 
 static agora_studio *studio;
 static char base[64];
@@ -178,6 +180,7 @@ setup(void **state)
 	snprintf(dir, sizeof(dir), "%s/demos", getenv("AGORA_SRC"));
 	o.redis_url = t_redis_url();
 	o.scenarios = dir;
+	o.run_keep_ms = KEEP_MS;
 	if (agora_studio_open(&studio, &o, err, sizeof(err)) != AGORA_OK) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -344,6 +347,64 @@ chat_run_streams_takes_words_and_stops(void **state)
 	agora_buf_fini(&b);
 }
 
+/* Read one stream of path until its `done` (into sse.got). */
+static void
+t_sse_read(const char *path)
+{
+	pthread_t t;
+
+	snprintf(sse.path, sizeof(sse.path), "%s", path);
+	agora_buf_reset(&sse.got);
+	sse.over = false;
+	assert_int_equal(pthread_create(&t, NULL, sse_main, NULL), 0);
+	if (!sse_wait("event: done\n", 1)) {
+		fail_msg("no done: %s", sse.got.data);
+	}
+	pthread_join(t, NULL);
+}
+
+static void
+finished_run_keeps_its_events_for_a_while(void **state)
+{
+	const char *tok = agora_studio_page_token(studio);
+	agora_buf b;
+	char path[128];
+	const char *p;
+	int64_t end;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	agora_buf_init(&sse.got, 0);
+	assert_int_equal(t_http("POST", "/api/runs",
+	                        "{\"scenario\":\"chatbot/chatbot.json\","
+	                        "\"watch\":true}",
+	                        tok, &b),
+	                 201);
+	p = strstr(b.data, "\"run\":\"");
+	assert_non_null(p);
+	snprintf(path, sizeof(path), "/api/runs/%.*s/events",
+	         (int)strcspn(p + 7, "\""), p + 7);
+	/* Right after its end, a new stream gets the whole run. */
+	t_sse_read(path);
+	assert_non_null(strstr(sse.got.data, "event: step\n"));
+	/* After run_keep_ms, only its `done`: the events are freed. (Not
+	 * polled faster: a finished run keeps at most 8 streams, and those
+	 * this test closed are dropped at the next ping, once a second.) */
+	end = agora_now_ms() + WAIT_MS;
+	do {
+		struct timespec ts = { 0, 400 * 1000000L };
+
+		(void)nanosleep(&ts, NULL);
+		t_sse_read(path);
+	} while (strstr(sse.got.data, "event: step\n") != NULL &&
+	         agora_now_ms() < end);
+	assert_null(strstr(sse.got.data, "event: step\n"));
+	assert_null(strstr(sse.got.data, "event: message\n"));
+	assert_non_null(strstr(sse.got.data, "event: done\n"));
+	agora_buf_fini(&sse.got);
+	agora_buf_fini(&b);
+}
+
 static void
 non_loopback_without_token_is_refused(void **state)
 {
@@ -377,6 +438,7 @@ main(void)
 		cmocka_unit_test(scenarios_are_listed),
 		cmocka_unit_test(post_without_the_page_token_is_refused),
 		cmocka_unit_test(chat_run_streams_takes_words_and_stops),
+		cmocka_unit_test(finished_run_keeps_its_events_for_a_while),
 		cmocka_unit_test(non_loopback_without_token_is_refused),
 	};
 	int rv;
