@@ -18,7 +18,8 @@
 //    of a scroll through the whole list, a tab click afterwards.
 // 3. the studio idle: RSS and CPU% of its process over 10 s with the page
 //    open and idle (/proc/PID/status, /proc/PID/stat), fresh, right after
-//    1 and 2, and again --later-s seconds after that.
+//    1 and 2, and again --later-s seconds after that; RSS split into
+//    anonymous and file pages, and PSS and USS (/proc/PID/smaps_rollup).
 //
 // usage: node bench/studio_bench.mjs  (AGORA_BIN, AGORA_SRC as for the
 // tests; scripts/bench-studio installs and builds first). Options:
@@ -97,8 +98,19 @@ async function idle(ctx, label) {
 	}
 	const b = procUsage(pid);
 	const secs = (Date.now() - t0) / 1000;
+	// What of the RSS is the studio's own: anonymous (heap, stacks) and
+	// file pages (shared libraries, shared with other processes; PSS
+	// divides them among their users, USS counts only private pages).
+	const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+	const ro = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+	const kib = (text, key) => Number(new RegExp(key + ':\\s+(\\d+)')
+		.exec(text)[1]);
+	const mib = (k) => (k / 1024).toFixed(1);
 	console.log(`idle ${label}: RSS ${(b.rss / 1024).toFixed(1)} MiB ` +
-		`(peak ${(peak / 1024).toFixed(1)} MiB), CPU ` +
+		`(peak ${(peak / 1024).toFixed(1)} MiB; anon ${mib(kib(st, 'RssAnon'))}, ` +
+		`file ${mib(kib(st, 'RssFile'))}; PSS ${mib(kib(ro, 'Pss'))}, USS ` +
+		`${mib(kib(ro, 'Private_Clean') + kib(ro, 'Private_Dirty'))}), ` +
+		`threads ${kib(st, 'Threads')}, CPU ` +
 		`${((b.cpu - a.cpu) / secs * 100).toFixed(2)}% over ${secs.toFixed(1)} s`);
 }
 
