@@ -5,18 +5,26 @@
 //    ("[<Date.now()>]"); a roleplay agent (--model-config pointing at it)
 //    streams them through agora studio to the page, watched as a run; in
 //    the page a MutationObserver notes Date.now() when each chunk's text
-//    is in the DOM. Median, p90, max over all chunks.
+//    is in the bot's bubble (`#log .bubble` with `.who` "bot", its `.text`).
+//    Both clocks are the machine's wall clock (same host). Median, p90,
+//    max over all chunks.
 // 2. a 10,000-message session (stored by `agora run` of 100 scripted
-//    agents for 100 rounds), opened in the Sessions tab: time from the
-//    click to the first bubble painted and to the last DOM change, the
-//    page's long tasks, and the frame times of a scroll down the log.
+//    agents for 100 rounds), opened in the Sessions tab (a windowed list:
+//    `#session-view .msg[data-id]` rows, `#session-view[data-count]` the
+//    messages loaded, fetched in pages): from the click on its button in
+//    `#session-list li[data-session]` to the first rows painted and to
+//    data-count = 10000, the page's long tasks (PerformanceObserver
+//    'longtask', from the click to the end of the scroll), the frame times
+//    of a scroll through the whole list, a tab click afterwards.
 // 3. the studio idle: RSS and CPU% of its process over 10 s with the page
-//    open and idle (/proc/PID/status, /proc/PID/stat), fresh and after
-//    1 and 2.
+//    open and idle (/proc/PID/status, /proc/PID/stat), fresh, right after
+//    1 and 2, and again --later-s seconds after that; RSS split into
+//    anonymous and file pages, and PSS and USS (/proc/PID/smaps_rollup).
 //
 // usage: node bench/studio_bench.mjs  (AGORA_BIN, AGORA_SRC as for the
 // tests; scripts/bench-studio installs and builds first). Options:
-// --chunks N (default 300), --interval-ms N (default 10), --idle-s N (10).
+// --chunks N (default 300), --interval-ms N (default 10), --idle-s N (10),
+// --later-s N (default 40; 0: skip that figure).
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -30,6 +38,7 @@ const arg = (name, def) => {
 const CHUNKS = arg('--chunks', 300);
 const INTERVAL = arg('--interval-ms', 10);
 const IDLE_S = arg('--idle-s', 10);
+const LATER_S = arg('--later-s', 40);
 
 function pct(sorted, p) {
 	return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -89,8 +98,19 @@ async function idle(ctx, label) {
 	}
 	const b = procUsage(pid);
 	const secs = (Date.now() - t0) / 1000;
+	// What of the RSS is the studio's own: anonymous (heap, stacks) and
+	// file pages (shared libraries, shared with other processes; PSS
+	// divides them among their users, USS counts only private pages).
+	const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+	const ro = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+	const kib = (text, key) => Number(new RegExp(key + ':\\s+(\\d+)')
+		.exec(text)[1]);
+	const mib = (k) => (k / 1024).toFixed(1);
 	console.log(`idle ${label}: RSS ${(b.rss / 1024).toFixed(1)} MiB ` +
-		`(peak ${(peak / 1024).toFixed(1)} MiB), CPU ` +
+		`(peak ${(peak / 1024).toFixed(1)} MiB; anon ${mib(kib(st, 'RssAnon'))}, ` +
+		`file ${mib(kib(st, 'RssFile'))}; PSS ${mib(kib(ro, 'Pss'))}, USS ` +
+		`${mib(kib(ro, 'Private_Clean') + kib(ro, 'Private_Dirty'))}), ` +
+		`threads ${kib(st, 'Threads')}, CPU ` +
 		`${((b.cpu - a.cpu) / secs * 100).toFixed(2)}% over ${secs.toFixed(1)} s`);
 }
 
@@ -102,18 +122,21 @@ async function chunkLatency(ctx, page, dir) {
 	await page.evaluate(() => {
 		const log = document.querySelector('#log');
 		window.__lat = [];
-		let done = 0; // text length already read
+		const read = new WeakMap(); // a bubble's .text -> length read
 		new MutationObserver(() => {
 			const now = Date.now();
-			const b = log.querySelector('.bubble span:nth-child(2)');
-			if (!b) return;
-			const text = b.textContent;
-			const re = /\[(\d+)\]/g;
-			re.lastIndex = done;
-			let m;
-			while ((m = re.exec(text)) !== null) {
-				window.__lat.push(now - Number(m[1]));
-				done = re.lastIndex;
+			for (const b of log.querySelectorAll('.bubble')) {
+				const who = b.querySelector('.who');
+				const t = b.querySelector('.text');
+				if (!who || !t || who.textContent !== 'bot') continue;
+				const text = t.textContent;
+				const re = /\[(\d+)\]/g;
+				re.lastIndex = read.get(t) || 0;
+				let m;
+				while ((m = re.exec(text)) !== null) {
+					window.__lat.push(now - Number(m[1]));
+					read.set(t, re.lastIndex);
+				}
 			}
 		}).observe(log, { childList: true, subtree: true, characterData: true });
 	});
@@ -143,76 +166,88 @@ async function bigSession(ctx, page, dir, redis) {
 		`${Date.now() - t0} ms`);
 
 	await page.click('#tab-sessions');
-	const btn = page.locator('#session-list button', { hasText: 'big' });
-	await btn.waitFor();
-	const f = await page.evaluate(async () => {
-		const log = document.querySelector('#session-log');
-		const btn = [...document.querySelectorAll('#session-list button')]
-			.find((b) => b.textContent === 'big');
+	await page.locator('#session-list li[data-session="big"] button').waitFor();
+	const f = await page.evaluate(async (want) => {
+		const view = document.querySelector('#session-view');
+		const btn = document.querySelector(
+			'#session-list li[data-session="big"] button');
 		const lt = [];
 		const po = new PerformanceObserver((l) => {
 			for (const e of l.getEntries()) lt.push(e.duration);
 		});
 		try { po.observe({ type: 'longtask', buffered: false }); } catch (e) {}
-		let first = 0;
-		let last = 0;
+		const paintedAfter = () => new Promise((r) =>
+			requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)));
+		let firstDom = 0;
+		let allDom = 0;
 		const t0 = performance.now();
-		const firstPaint = new Promise((resolve) => {
+		const first = new Promise((resolve) => {
 			new MutationObserver(() => {
-				last = performance.now();
-				if (!first && log.querySelector('.bubble')) {
-					first = last;
-					requestAnimationFrame(() => setTimeout(() =>
-						resolve(performance.now()), 0));
+				const now = performance.now();
+				if (!firstDom && view.querySelector('.msg[data-id]')) {
+					firstDom = now;
+					paintedAfter().then(resolve);
 				}
-			}).observe(log, { childList: true, subtree: true });
+			}).observe(view, { childList: true, subtree: true });
+		});
+		const all = new Promise((resolve) => {
+			const mo = new MutationObserver(() => {
+				if (Number(view.dataset.count) >= want && !allDom) {
+					allDom = performance.now();
+					mo.disconnect();
+					paintedAfter().then(resolve);
+				}
+			});
+			mo.observe(view, { attributes: true, attributeFilter: ['data-count'] });
 		});
 		btn.click();
-		const painted = await firstPaint;
-		// Settled: no change to the log for 1 s.
-		for (;;) {
-			const seen = last;
-			await new Promise((r) => setTimeout(r, 1000));
-			if (last === seen) break;
-		}
-		const bubbles = log.querySelectorAll('.bubble').length;
-		// A scroll from top to bottom over 120 frames; each frame's time.
-		const scroller = document.scrollingElement;
-		const height = scroller.scrollHeight - innerHeight;
-		scroller.scrollTop = 0;
+		const firstPaint = await first;
+		const allPaint = await all;
+		const rows = view.querySelectorAll('.msg[data-id]').length;
+		// A scroll of #session-view from top to bottom over 300 frames
+		// (each frame a new window of rows); each frame's time.
+		const height = view.scrollHeight - view.clientHeight;
+		view.scrollTop = 0;
+		await paintedAfter();
 		const frames = [];
+		const N = 300;
 		await new Promise((resolve) => {
 			let i = 0;
 			let prev = performance.now();
 			const step = (t) => {
 				frames.push(t - prev);
 				prev = t;
-				if (++i > 120) return resolve();
-				scroller.scrollTop = height * i / 120;
+				if (++i > N) return resolve();
+				view.scrollTop = height * i / N;
 				requestAnimationFrame(step);
 			};
 			requestAnimationFrame(step);
 		});
+		const lastRow = view.querySelector('.msg[data-id]:last-child');
 		// A click on the Chat tab after all that: until it is painted.
 		const c0 = performance.now();
 		document.querySelector('#tab-chat').click();
-		const clickPaint = await new Promise((r) =>
-			requestAnimationFrame(() => setTimeout(() => r(performance.now() - c0), 0)));
+		const clickPaint = (await paintedAfter()) - c0;
+		await new Promise((r) => setTimeout(r, 100)); // late long tasks
 		po.disconnect();
-		return { firstDom: first - t0, firstPaint: painted - t0,
-			settled: last - t0, bubbles, frames: frames.slice(1), lt, clickPaint,
-			height };
-	});
+		return { firstDom: firstDom - t0, firstPaint: firstPaint - t0,
+			allDom: allDom - t0, allPaint: allPaint - t0,
+			count: Number(view.dataset.count), rows,
+			lastId: lastRow ? Number(lastRow.dataset.id) : 0,
+			frames: frames.slice(1), lt, clickPaint, height };
+	}, Number(n));
 	const fr = stats(f.frames);
-	console.log(`big session in the Sessions tab: ${f.bubbles} bubbles; ` +
-		`first bubble in the DOM ${f.firstDom.toFixed(0)} ms, painted ` +
-		`${f.firstPaint.toFixed(0)} ms, last DOM change ${f.settled.toFixed(0)} ` +
-		`ms after the click`);
+	console.log(`big session in the Sessions tab: data-count ${f.count}, ` +
+		`${f.rows} rows in the DOM; after the click: first rows in the DOM ` +
+		`${f.firstDom.toFixed(0)} ms, painted ${f.firstPaint.toFixed(0)} ms; ` +
+		`all ${f.count} loaded (data-count) ${f.allDom.toFixed(0)} ms, ` +
+		`painted ${f.allPaint.toFixed(0)} ms`);
 	console.log(`  long tasks: ${f.lt.length} (longest ` +
-		`${Math.max(0, ...f.lt).toFixed(0)} ms); scroll of ${f.height} px over ` +
-		`${fr.n} frames: median ${fr.median.toFixed(1)} ms, p90 ` +
-		`${fr.p90.toFixed(1)} ms, max ${fr.max.toFixed(1)} ms; a tab click ` +
-		`painted in ${f.clickPaint.toFixed(0)} ms`);
+		`${Math.max(0, ...f.lt).toFixed(0)} ms); scroll of ${f.height} px ` +
+		`over ${fr.n} frames (last row id ${f.lastId}): frame time median ` +
+		`${fr.median.toFixed(1)} ms, p90 ${fr.p90.toFixed(1)} ms, max ` +
+		`${fr.max.toFixed(1)} ms; a tab click painted in ` +
+		`${f.clickPaint.toFixed(0)} ms`);
 }
 
 const srv = await fakeLlm();
@@ -239,4 +274,8 @@ await lib.run([['studio bench', async (ctx) => {
 	await chunkLatency(ctx, page, dir);
 	await bigSession(ctx, page, ctx.dir, redis);
 	await idle(ctx, 'after the stream and the big session, page open');
-}]], 600000).finally(() => srv.close());
+	if (LATER_S > 0) {
+		await new Promise((r) => setTimeout(r, LATER_S * 1000));
+		await idle(ctx, `${LATER_S} s later, page open`);
+	}
+}]], 900000).finally(() => srv.close());

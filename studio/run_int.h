@@ -58,6 +58,7 @@ struct studio_run {
 	bool had_stream; /* a stream of the person's was opened */
 	int64_t gone_ms; /* since when no stream of the person's is open
 	                    (0: one is) */
+	int64_t done_ms; /* agora_now_ms of `done` (0: not yet) */
 	/* The run thread's alone: replies streaming now, by role. */
 	struct open_reply open[RUN_OPEN_MAX];
 	size_t nopen;

@@ -102,7 +102,41 @@ studio_run_emit_locked(struct studio_run *r, const char *name, const char *data)
 		r->nlog++;
 		r->log_bytes += len;
 	}
+	if (strcmp(name, "done") == 0) {
+		r->done_ms = agora_now_ms();
+	}
 	studio_run_send_locked(r, name, data, len);
+}
+
+bool
+studio_run_tidy(struct studio_run *r, int64_t now, int64_t keep_ms,
+                int64_t since)
+{
+	bool freed;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->done_ms == 0) {
+		pthread_mutex_unlock(&r->lock);
+		return false;
+	}
+	freed = r->done_ms > since;
+	studio_run_send_locked(r, "ping", "{}", 2);
+	if (now - r->done_ms >= keep_ms && r->nlog > 1) {
+		/* The last event is `done`: a late stream still learns the
+		 * run is over. */
+		for (i = 0; i + 1 < r->nlog; i++) {
+			agora_free(r->log[i].name);
+			agora_free(r->log[i].data);
+		}
+		r->log[0] = r->log[r->nlog - 1];
+		r->log = agora_realloc(r->log, sizeof(*r->log));
+		r->nlog = 1;
+		r->log_bytes = r->log[0].len;
+		freed = true;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return freed;
 }
 
 /* Whether role heard m: it is to all, to role, or from role. */

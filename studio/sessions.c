@@ -19,6 +19,8 @@
 /* A session is live while a run of this studio drives it, or for a
  * minute after a message was stored. */
 #define SESSIONS_LIVE_MS 60000
+/* An answer this big leaves freed heap worth giving back (tidy.c). */
+#define SESSIONS_BIG (64u << 10)
 
 static void
 sessions_msgs(agora_buf *b, const char *key, const agora_msgs *ms,
@@ -214,6 +216,9 @@ studio_sessions(struct studio_ctx *ctx, agora_http_req *rq, const char *rest)
 		sessions_list(ctx, r, rq, &b);
 	} else {
 		sessions_one(r, rest, rq, &b);
+	}
+	if (b.len >= SESSIONS_BIG) {
+		studio_tidy_note(ctx);
 	}
 	agora_buf_fini(&b);
 	agora_redis_close(r);

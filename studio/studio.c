@@ -254,10 +254,15 @@ agora_studio_open(agora_studio **sp, const agora_studio_opts *o, char *err,
 	st->ctx.dir = agora_strdup(o->scenarios);
 	st->token = o->token != NULL ? agora_strdup(o->token) : NULL;
 	st->ctx.server_token = st->token;
+	st->ctx.run_keep_ms =
+	    o->run_keep_ms > 0 ? o->run_keep_ms : STUDIO_RUN_KEEP_MS;
 	pthread_mutex_init(&st->ctx.lock, NULL);
 	rv = agora_random_hex(st->page_token, sizeof(st->page_token), 32);
 	if (rv == AGORA_OK) {
 		rv = studio_follow_start(&st->ctx, 2000);
+	}
+	if (rv == AGORA_OK) {
+		rv = studio_tidy_start(&st->ctx);
 	}
 	if (rv == AGORA_OK) {
 		/* With a token, any Host may come (a remote page names the
@@ -309,6 +314,7 @@ agora_studio_close(agora_studio *s)
 	 * they may hold are freed, and no new run comes. Stream handles stay
 	 * valid after it (their sends fail) until their owners close them. */
 	agora_http_close(s->http);
+	studio_tidy_stop(&s->ctx); /* it walks the runs */
 	studio_runs_close(&s->ctx);
 	studio_follow_stop(&s->ctx);
 	studio_servers_close(&s->ctx);

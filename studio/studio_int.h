@@ -18,9 +18,12 @@
 #include "agora/studio.h"
 
 #define STUDIO_RUNS_MAX 16 /* runs kept at once, live or done */
+/* A finished run's events are kept this long (default run_keep_ms). */
+#define STUDIO_RUN_KEEP_MS 60000
 
 struct studio_run;
 struct studio_follow;
+struct studio_tidy;
 struct agora_msg;
 
 /* What the run and session handlers share with studio.c. */
@@ -38,6 +41,9 @@ struct studio_ctx {
 	char **server_urls;
 	size_t nserver_urls;
 	struct studio_follow *follow; /* follow.c */
+	struct studio_tidy *tidy;     /* tidy.c */
+	/* A finished run's events are kept this long for late streams. */
+	int64_t run_keep_ms;
 };
 
 /* ---- scenarios.c ---- */
@@ -60,6 +66,12 @@ void studio_scenario_info(const char *dir, const char *file, const char *want,
 void studio_msg_json(agora_buf *b, const struct agora_msg *m);
 /* Whether a run of this studio drives session now. */
 bool studio_runs_live(struct studio_ctx *ctx, const char *session);
+/* Tidy a finished run (tidy.c, under ctx->lock): ping its streams (those
+ * the browser left are closed) and, keep_ms after its end, drop its kept
+ * events but the last (`done`). True if it ended after since (ms,
+ * agora_now_ms) or events were dropped: memory to give back. */
+bool studio_run_tidy(struct studio_run *r, int64_t now, int64_t keep_ms,
+                     int64_t since);
 
 /* ---- run.c ---- */
 
@@ -99,5 +111,16 @@ agora_err studio_follow_start(struct studio_ctx *ctx, int64_t wait_ms);
 void studio_follow_events(struct studio_ctx *ctx, agora_http_req *rq);
 /* Stop the thread, close the streams, free. NULL follow is a no-op. */
 void studio_follow_stop(struct studio_ctx *ctx);
+
+/* ---- tidy.c ---- */
+
+/* Start the tidying thread (finished runs' events, malloc_trim when
+ * idle). Call studio_tidy_stop even on error. */
+agora_err studio_tidy_start(struct studio_ctx *ctx);
+/* A big answer went out: give freed memory back once it is quiet. Any
+ * thread. */
+void studio_tidy_note(struct studio_ctx *ctx);
+/* Stop the thread, free. No tidy is a no-op. */
+void studio_tidy_stop(struct studio_ctx *ctx);
 
 #endif

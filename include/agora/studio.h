@@ -26,6 +26,9 @@ typedef struct agora_studio_opts {
 	/* Required for a host that is not loopback (then a remote page must
 	 * present it), and sent to agent servers that need one. NULL: none. */
 	const char *token;
+	/* How long a finished run keeps its events for a stream opened
+	 * later, in ms; then only its `done` is kept. 0: 60 s. */
+	int run_keep_ms;
 } agora_studio_opts;
 
 /* Start serving. A non-loopback host without a token is AGORA_EINVAL
