@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -24,8 +23,9 @@
 #include "agora/studio.h"
 #include "test.h"
 
-#define WAIT_MS 10000
 #define KEEP_MS 500 /* run_keep_ms of the test's studio */
+
+#define WAIT_MS 10000
 
 static agora_studio *studio;
 static char base[64];
@@ -373,170 +373,170 @@ a_run_nobody_follows_stops(void **state)
 	char session[80] = "";
 	const char *p;
 	bool done = false;
-	/* Read one stream of path until its `done` (into sse.got). */
-	static void t_sse_read(const char *path)
-	{
-		pthread_t t;
+	int64_t end;
 
-		snprintf(sse.path, sizeof(sse.path), "%s", path);
-		agora_buf_reset(&sse.got);
-		sse.over = false;
-		assert_int_equal(pthread_create(&t, NULL, sse_main, NULL), 0);
-		if (!sse_wait("event: done\n", 1)) {
-			fail_msg("no done: %s", sse.got.data);
-		}
-		pthread_join(t, NULL);
-	}
-
-	static void finished_run_keeps_its_events_for_a_while(void **state)
-	{
-		const char *tok = agora_studio_page_token(studio);
-		agora_buf b;
-		char path[128];
-		const char *p;
-		int64_t end;
-
-		(void)state;
-		agora_buf_init(&b, 0);
-		assert_int_equal(
-		    t_http("POST", "/api/runs",
-		           "{\"scenario\":\"chatbot/chatbot.json\","
-		           "\"role\":\"you\"}",
-		           NULL, &b),
-		    201);
-		p = strstr(b.data, "\"session\":\"");
+	(void)state;
+	agora_buf_init(&b, 0);
+	assert_int_equal(t_http("POST", "/api/runs",
+	                        "{\"scenario\":\"chatbot/chatbot.json\","
+	                        "\"role\":\"you\"}",
+	                        NULL, &b),
+	                 201);
+	p = strstr(b.data, "\"session\":\"");
+	assert_non_null(p);
+	snprintf(session, sizeof(session), "%.*s", (int)strcspn(p + 11, "\""),
+	         p + 11);
+	end = agora_now_ms() + 30000;
+	while (!done && agora_now_ms() < end) {
+		assert_int_equal(t_http("GET", "/api/runs", NULL, NULL, &b),
+		                 200);
+		p = strstr(b.data, session);
 		assert_non_null(p);
-		snprintf(session, sizeof(session), "%.*s",
-		         (int)strcspn(p + 11, "\""), p + 11);
-		end = agora_now_ms() + 30000;
-		while (!done && agora_now_ms() < end) {
-			assert_int_equal(
-			    t_http("GET", "/api/runs", NULL, NULL, &b), 200);
-			p = strstr(b.data, session);
-			assert_non_null(p);
-			done = strstr(p, "\"state\":\"done\"") != NULL &&
-			       strstr(p, "\"state\":\"done\"") < strchr(p, '}');
-			if (!done) {
-				agora_sleep_ms(100); /* polling the condition */
-			}
+		done = strstr(p, "\"state\":\"done\"") != NULL &&
+		       strstr(p, "\"state\":\"done\"") < strchr(p, '}');
+		if (!done) {
+			agora_sleep_ms(100); /* polling the condition */
 		}
-		assert_true(done);
-		t_nothing_in_flight(session);
-		agora_buf_fini(&b);
 	}
+	assert_true(done);
+	t_nothing_in_flight(session);
+	agora_buf_fini(&b);
+}
 
-	/* 300 connections, each a POST whose body never comes, from a peer
-	 * without the token: each used to take a queue place for the body's
-	 * 10 s (256 of them: every request 503). Refused from the headers now,
-	 * the studio goes on answering. */
-	static void bodies_that_never_come_block_nothing(void **state)
-	{
-		int fds[300];
-		agora_buf b;
-		char req[256];
-		struct sockaddr_in a = { .sin_family = AF_INET };
+/* 300 connections, each a POST whose body never comes, from a peer
+ * without the token: each used to take a queue place for the body's
+ * 10 s (256 of them: every request 503). Refused from the headers now,
+ * the studio goes on answering. */
+static void
+bodies_that_never_come_block_nothing(void **state)
+{
+	int fds[300];
+	agora_buf b;
+	char req[256];
+	struct sockaddr_in a = { .sin_family = AF_INET };
 
-		(void)state;
-		a.sin_port = htons((uint16_t)agora_studio_port(studio));
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		snprintf(req, sizeof(req),
-		         "POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-		         "Content-Type: application/json\r\n"
-		         "Content-Length: 1000\r\n\r\n",
-		         agora_studio_port(studio));
-		for (int i = 0; i < 300; i++) {
-			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-			assert_true(fds[i] >= 0);
-			assert_int_equal(
-			    connect(fds[i], (struct sockaddr *)&a, sizeof(a)),
-			    0);
-			assert_int_equal(write(fds[i], req, strlen(req)),
-			                 (ssize_t)strlen(req));
-		}
-		agora_buf_init(&b, 0);
+	(void)state;
+	a.sin_port = htons((uint16_t)agora_studio_port(studio));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(req, sizeof(req),
+	         "POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	         "Content-Type: application/json\r\n"
+	         "Content-Length: 1000\r\n\r\n",
+	         agora_studio_port(studio));
+	for (int i = 0; i < 300; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
 		assert_int_equal(
-		    t_http("GET", "/api/scenarios", NULL, NULL, &b), 200);
-		for (int i = 0; i < 300; i++) {
-			close(fds[i]);
-		}
-		agora_buf_init(&sse.got, 0);
-		assert_int_equal(
-		    t_http("POST", "/api/runs",
-		           "{\"scenario\":\"chatbot/chatbot.json\","
-		           "\"watch\":true}",
-		           tok, &b),
-		    201);
-		p = strstr(b.data, "\"run\":\"");
-		assert_non_null(p);
-		snprintf(path, sizeof(path), "/api/runs/%.*s/events",
-		         (int)strcspn(p + 7, "\""), p + 7);
-		/* Right after its end, a new stream gets the whole run. */
+		    connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(write(fds[i], req, strlen(req)),
+		                 (ssize_t)strlen(req));
+	}
+	agora_buf_init(&b, 0);
+	assert_int_equal(t_http("GET", "/api/scenarios", NULL, NULL, &b), 200);
+	for (int i = 0; i < 300; i++) {
+		close(fds[i]);
+	}
+	agora_buf_fini(&b);
+}
+
+/* Read one stream of path until its `done` (into sse.got). */
+static void
+t_sse_read(const char *path)
+{
+	pthread_t t;
+
+	snprintf(sse.path, sizeof(sse.path), "%s", path);
+	agora_buf_reset(&sse.got);
+	sse.over = false;
+	assert_int_equal(pthread_create(&t, NULL, sse_main, NULL), 0);
+	if (!sse_wait("event: done\n", 1)) {
+		fail_msg("no done: %s", sse.got.data);
+	}
+	pthread_join(t, NULL);
+}
+
+static void
+finished_run_keeps_its_events_for_a_while(void **state)
+{
+	const char *tok = agora_studio_page_token(studio);
+	agora_buf b;
+	char path[128];
+	const char *p;
+	int64_t end;
+
+	(void)state;
+	agora_buf_init(&b, 0);
+	agora_buf_init(&sse.got, 0);
+	assert_int_equal(t_http("POST", "/api/runs",
+	                        "{\"scenario\":\"chatbot/chatbot.json\","
+	                        "\"watch\":true}",
+	                        tok, &b),
+	                 201);
+	p = strstr(b.data, "\"run\":\"");
+	assert_non_null(p);
+	snprintf(path, sizeof(path), "/api/runs/%.*s/events",
+	         (int)strcspn(p + 7, "\""), p + 7);
+	/* Right after its end, a new stream gets the whole run. */
+	t_sse_read(path);
+	assert_non_null(strstr(sse.got.data, "event: step\n"));
+	/* After run_keep_ms, only its `done`: the events are freed. (Not
+	 * polled faster: a finished run keeps at most 8 streams, and those
+	 * this test closed are dropped at the next ping, once a second.) */
+	end = agora_now_ms() + WAIT_MS;
+	do {
+		agora_sleep_ms(400); /* polling the condition */
 		t_sse_read(path);
-		assert_non_null(strstr(sse.got.data, "event: step\n"));
-		/* After run_keep_ms, only its `done`: the events are freed.
-		 * (Not polled faster: a finished run keeps at most 8 streams,
-		 * and those this test closed are dropped at the next ping, once
-		 * a second.) */
-		end = agora_now_ms() + WAIT_MS;
-		do {
-			struct timespec ts = { 0, 400 * 1000000L };
+	} while (strstr(sse.got.data, "event: step\n") != NULL &&
+	         agora_now_ms() < end);
+	assert_null(strstr(sse.got.data, "event: step\n"));
+	assert_null(strstr(sse.got.data, "event: message\n"));
+	assert_non_null(strstr(sse.got.data, "event: done\n"));
+	agora_buf_fini(&sse.got);
+	agora_buf_fini(&b);
+}
 
-			(void)nanosleep(&ts, NULL);
-			t_sse_read(path);
-		} while (strstr(sse.got.data, "event: step\n") != NULL &&
-		         agora_now_ms() < end);
-		assert_null(strstr(sse.got.data, "event: step\n"));
-		assert_null(strstr(sse.got.data, "event: message\n"));
-		assert_non_null(strstr(sse.got.data, "event: done\n"));
-		agora_buf_fini(&sse.got);
-		agora_buf_fini(&b);
-	}
+static void
+non_loopback_without_token_is_refused(void **state)
+{
+	agora_studio *s = NULL;
+	agora_studio_opts o = { 0 };
+	char err[512];
+	char cmd[1024];
+	int status;
 
-	static void non_loopback_without_token_is_refused(void **state)
-	{
-		agora_studio *s = NULL;
-		agora_studio_opts o = { 0 };
-		char err[512];
-		char cmd[1024];
-		int status;
+	(void)state;
+	o.host = "0.0.0.0";
+	o.redis_url = t_redis_url();
+	o.scenarios = ".";
+	AGORA_FAIL(agora_studio_open(&s, &o, err, sizeof(err)), AGORA_EINVAL);
+	assert_non_null(strstr(err, "--token-file"));
+	const char *bin =
+	    getenv("AGORA_BIN"); /* NOLINT(concurrency-mt-unsafe) */
 
-		(void)state;
-		o.host = "0.0.0.0";
-		o.redis_url = t_redis_url();
-		o.scenarios = ".";
-		AGORA_FAIL(agora_studio_open(&s, &o, err, sizeof(err)),
-		           AGORA_EINVAL);
-		assert_non_null(strstr(err, "--token-file"));
-		const char *bin =
-		    getenv("AGORA_BIN"); /* NOLINT(concurrency-mt-unsafe) */
+	snprintf(cmd, sizeof(cmd),
+	         "%s studio --host 0.0.0.0 --port 0 --redis '%s' 2>/dev/null",
+	         bin, t_redis_url());
+	status = system(cmd); /* NOLINT(concurrency-mt-unsafe) */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+}
 
-		snprintf(cmd, sizeof(cmd),
-		         "%s studio --host 0.0.0.0 --port 0 --redis '%s' "
-		         "2>/dev/null",
-		         bin, t_redis_url());
-		status = system(cmd); /* NOLINT(concurrency-mt-unsafe) */
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 2);
-	}
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(scenarios_are_listed),
+		cmocka_unit_test(post_without_the_page_token_is_refused),
+		cmocka_unit_test(chat_run_streams_takes_words_and_stops),
+		cmocka_unit_test(a_run_nobody_follows_stops),
+		cmocka_unit_test(finished_run_keeps_its_events_for_a_while),
+		cmocka_unit_test(bodies_that_never_come_block_nothing),
+		cmocka_unit_test(non_loopback_without_token_is_refused),
+	};
+	int rv;
 
-	int main(void)
-	{
-		const struct CMUnitTest tests[] = {
-			cmocka_unit_test(scenarios_are_listed),
-			cmocka_unit_test(
-			    post_without_the_page_token_is_refused),
-			cmocka_unit_test(
-			    chat_run_streams_takes_words_and_stops),
-			cmocka_unit_test(a_run_nobody_follows_stops),
-			cmocka_unit_test(bodies_that_never_come_block_nothing),
-			cmocka_unit_test(
-			    finished_run_keeps_its_events_for_a_while),
-			cmocka_unit_test(non_loopback_without_token_is_refused),
-		};
-		int rv;
-
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		rv = cmocka_run_group_tests(tests, setup, teardown);
-		curl_global_cleanup();
-		return rv;
-	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rv = cmocka_run_group_tests(tests, setup, teardown);
+	curl_global_cleanup();
+	return rv;
+}
