@@ -86,7 +86,9 @@ agora_env_sessions(agora_redis *r, agora_strv *out)
 		agora__reply_free(rep);
 	} while (strcmp(cursor, "0") != 0 && out->n < SESSIONS_SCAN_MAX);
 	/* SCAN may return a key twice: sort, then drop repeats. */
-	qsort(out->v, out->n, sizeof(*out->v), sessions_cmp);
+	if (out->n > 1) { /* qsort wants a non-NULL base, even for none */
+		qsort(out->v, out->n, sizeof(*out->v), sessions_cmp);
+	}
 	for (i = 1; i < out->n;) {
 		if (strcmp(out->v[i], out->v[i - 1]) == 0) {
 			agora_free(out->v[i]);
