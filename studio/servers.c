@@ -17,6 +17,7 @@
 #include "agora/alloc.h"
 #include "agora/clock.h"
 #include "agora/json.h"
+#include "agora/redis.h"
 #include "agora/registry.h"
 #include "agora/server.h"
 #include "studio_int.h"
@@ -393,6 +394,26 @@ servers_list(struct studio_ctx *ctx, agora_http_req *rq)
 /* ---- one server ---- */
 
 /* GET /api/servers/ID/agents: the server's `list`, re-encoded. */
+/* ,"status":"..." of role in session, from the session's registry (the
+ * server's list says nothing of it); "unknown" if it cannot be read. */
+static void
+servers_status(agora_redis *r, agora_buf *b, const char *session,
+               const char *role)
+{
+	agora_registry *reg = NULL;
+	agora_agent_info info = { 0 };
+	const char *status = "unknown";
+
+	if (r != NULL && session != NULL && role != NULL &&
+	    agora_registry_open(&reg, r, session) == AGORA_OK &&
+	    agora_registry_get(reg, role, &info) == AGORA_OK) {
+		status = agora_agent_status_name(info.status);
+	}
+	(void)agora_buf_addf(b, ",\"status\":\"%s\"", status);
+	agora_agent_info_fini(&info);
+	agora_registry_close(reg);
+}
+
 static void
 servers_agents(const struct studio_ctx *ctx, agora_http_req *rq,
                const char *url)
@@ -401,12 +422,19 @@ servers_agents(const struct studio_ctx *ctx, agora_http_req *rq,
 	const agora_json *res =
 	    servers_call(ctx, rq, url, "{\"op\":\"list\"}", &doc);
 	const agora_json *a;
+	agora_redis *r = NULL;
 	size_t n = 0;
 	agora_buf b;
+	char err[256];
 
 	if (res == NULL) {
 		agora_json_free(doc);
 		return;
+	}
+	/* No Redis: the statuses are "unknown", the list still comes. */
+	if (agora_redis_open(&r, ctx->redis_url, 0, err, sizeof(err)) !=
+	    AGORA_OK) {
+		r = NULL;
 	}
 	agora_buf_init(&b, 0);
 	(void)agora_buf_adds(&b, "{\"agents\":[");
@@ -425,6 +453,9 @@ servers_agents(const struct studio_ctx *ctx, agora_http_req *rq,
 			(void)agora_buf_adds(&b, ":");
 			(void)agora_buf_json_str(&b, s, strlen(s));
 		}
+		servers_status(r, &b,
+		               agora_json_str(agora_json_get(a, "session")),
+		               agora_json_str(agora_json_get(a, "role")));
 		(void)agora_buf_adds(&b, "}");
 	}
 	(void)agora_buf_addf(&b, "],\"truncated\":%s}",
@@ -432,6 +463,7 @@ servers_agents(const struct studio_ctx *ctx, agora_http_req *rq,
 	agora_http_reply_json(rq, 200, b.data);
 	agora_buf_fini(&b);
 	agora_json_free(doc);
+	agora_redis_close(r);
 }
 
 /* {"op":name,"role":role,"session":session,"redis":<the studio's>: the

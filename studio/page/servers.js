@@ -12,7 +12,7 @@
 //        .srv-sessions .srv-seen          the columns
 //     button.srv-show-agents .srv-delete-all .srv-stop (data-id)
 //   #server-agents        the agents of one server: data-id, data-url
-//     li.agent-row        data-session, data-role
+//     li.agent-row        data-session, data-role, data-status
 //       button.agent-delete   (no confirm), button.agent-memory
 //   #agent-memory         the memory shown (.bubble per message)
 'use strict';
@@ -114,7 +114,9 @@
       li.dataset.session = a.session;
       li.dataset.role = a.role;
       const who = document.createElement('span');
-      who.textContent = a.role + ' (' + a.kind + ') in ' + a.session;
+      who.textContent = a.role + ' (' + a.kind + ') in ' + a.session +
+        ', ' + a.status;
+      li.dataset.status = a.status;
       const mem = button('memory', 'agent-memory', id,
         () => showMemory(id, a.session, a.role));
       const del = button('delete', 'agent-delete', id, async () => {

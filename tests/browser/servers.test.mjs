@@ -41,6 +41,7 @@ async function serverManagerDeletesAnAgent(ctx) {
 		page.locator(`#server-agents li.agent-row[data-role="${role}"]`);
 	await agent('gone1').waitFor();
 	await agent('keep1').waitFor();
+	assert.equal(await agent('keep1').getAttribute('data-status'), 'idle');
 	await ctx.shot(page, 'servers-manager');
 
 	await agent('gone1').locator('button.agent-delete').click();

@@ -330,6 +330,9 @@ agents_are_listed_and_deleted(void **state)
 	assert_int_equal(t_get(path, &b), 200);
 	assert_non_null(strstr(b.data, "\"role\":\"alice\""));
 	assert_non_null(strstr(b.data, "\"role\":\"bob\""));
+	/* Each with its status from the session's registry. */
+	assert_non_null(strstr(b.data, "\"role\":\"alice\",\"kind\":\"echo\","
+	                               "\"status\":\"idle\""));
 	assert_non_null(strstr(b.data, session));
 	snprintf(path, sizeof(path),
 	         "/api/servers/%s/agents/alice/memory?session=%s", id, session);
