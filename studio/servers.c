@@ -143,6 +143,37 @@ servers_holds(const char *text, const char *s, size_t n)
 	return false;
 }
 
+/* A hex digit's value, or -1. */
+static int
+servers_hex(char c)
+{
+	const char *digits = "0123456789abcdef";
+	const char *p = c != '\0' ? strchr(digits, c | 0x20) : NULL;
+
+	return p != NULL ? (int)(p - digits) : -1;
+}
+
+/* Whether text holds s[0..n) once its %XX escapes are decoded. */
+static bool
+servers_holds_decoded(const char *text, const char *s, size_t n)
+{
+	char plain[512];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < sizeof(plain) - 1; i++) {
+		int hi = i + 2 < n ? servers_hex(s[i + 1]) : -1;
+		int lo = i + 2 < n ? servers_hex(s[i + 2]) : -1;
+
+		if (s[i] == '%' && hi >= 0 && lo >= 0) {
+			plain[k++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			plain[k++] = s[i];
+		}
+	}
+	return k > 0 && servers_holds(text, plain, k);
+}
+
 /* Whether text holds the server token or the Redis URL's password: a
  * server's words are redacted by the server, and checked here again. */
 static bool
@@ -164,7 +195,12 @@ servers_secret_in(const struct studio_ctx *ctx, const char *text)
 	if (colon != NULL) {
 		pw = colon + 1;
 	}
-	return at > pw && servers_holds(text, pw, (size_t)(at - pw));
+	if (at <= pw) {
+		return false;
+	}
+	/* As written in the URL, and as a server would say it (decoded). */
+	return servers_holds(text, pw, (size_t)(at - pw)) ||
+	       servers_holds_decoded(text, pw, (size_t)(at - pw));
 }
 
 /* 502 {"error": why, "code": code}. */
