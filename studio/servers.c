@@ -130,79 +130,6 @@ servers_registry(struct studio_ctx *ctx, agora_http_req *rq,
 
 /* ---- secrets and errors ---- */
 
-/* Whether text holds s[0..n) (n > 0). */
-static bool
-servers_holds(const char *text, const char *s, size_t n)
-{
-	for (const char *p = strchr(text, s[0]); p != NULL;
-	     p = strchr(p + 1, s[0])) {
-		if (strncmp(p, s, n) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* A hex digit's value, or -1. */
-static int
-servers_hex(char c)
-{
-	const char *digits = "0123456789abcdef";
-	const char *p = c != '\0' ? strchr(digits, c | 0x20) : NULL;
-
-	return p != NULL ? (int)(p - digits) : -1;
-}
-
-/* Whether text holds s[0..n) once its %XX escapes are decoded. */
-static bool
-servers_holds_decoded(const char *text, const char *s, size_t n)
-{
-	char plain[512];
-	size_t k = 0;
-
-	for (size_t i = 0; i < n && k < sizeof(plain) - 1; i++) {
-		int hi = i + 2 < n ? servers_hex(s[i + 1]) : -1;
-		int lo = i + 2 < n ? servers_hex(s[i + 2]) : -1;
-
-		if (s[i] == '%' && hi >= 0 && lo >= 0) {
-			plain[k++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			plain[k++] = s[i];
-		}
-	}
-	return k > 0 && servers_holds(text, plain, k);
-}
-
-/* Whether text holds the server token or the Redis URL's password: a
- * server's words are redacted by the server, and checked here again. */
-static bool
-servers_secret_in(const struct studio_ctx *ctx, const char *text)
-{
-	const char *u = strstr(ctx->redis_url, "://");
-	const char *at = u != NULL ? strchr(u + 3, '@') : NULL;
-	const char *pw = u != NULL ? u + 3 : NULL;
-	const char *colon;
-
-	if (ctx->server_token != NULL && ctx->server_token[0] != '\0' &&
-	    servers_holds(text, ctx->server_token, strlen(ctx->server_token))) {
-		return true;
-	}
-	if (at == NULL) {
-		return false;
-	}
-	colon = memchr(pw, ':', (size_t)(at - pw));
-	if (colon != NULL) {
-		pw = colon + 1;
-	}
-	if (at <= pw) {
-		return false;
-	}
-	/* As written in the URL, and as a server would say it (decoded). */
-	return servers_holds(text, pw, (size_t)(at - pw)) ||
-	       servers_holds_decoded(text, pw, (size_t)(at - pw));
-}
-
 /* 502 {"error": why, "code": code}. */
 static void
 servers_fail(const struct studio_ctx *ctx, agora_http_req *rq, const char *code,
@@ -212,7 +139,7 @@ servers_fail(const struct studio_ctx *ctx, agora_http_req *rq, const char *code,
 
 	if (why == NULL || why[0] == '\0') {
 		why = "the server gave no reason";
-	} else if (servers_secret_in(ctx, why)) {
+	} else if (studio_secret_in(ctx, why)) {
 		why = "the server's error held a secret: withheld";
 	}
 	agora_buf_init(&b, 0);
@@ -375,7 +302,7 @@ servers_info(const struct studio_ctx *ctx, agora_buf *b,
 		                     s->pid, s->agents, s->busy);
 	}
 	if (res == NULL && s->live) {
-		if (servers_secret_in(ctx, why)) {
+		if (studio_secret_in(ctx, why)) {
 			why = "the server's error held a secret: withheld";
 		}
 		(void)agora_buf_json_key(b, "info_error");

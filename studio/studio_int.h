@@ -2,10 +2,10 @@
 /* Private to studio/: the studio, its runs and the handlers of each part.
  * Files bottom-up: scenarios.c (scenario files), run_msgs.c (a run's
  * event log and message events, a message's JSON), run.c (chat runs),
- * sessions.c (Redis reads), follow.c (the sessions' events), servers.c
- * (the Server Manager: the server registry and requests to agent
- * servers), studio.c (the server, the routes, the page token), which
- * calls the others and is called by none. */
+ * sessions.c (Redis reads), follow.c (the sessions' events), secrets.c
+ * (what a server's words may not carry), servers.c (the Server Manager: the
+ * server registry and requests to agent servers), studio.c (the server, the
+ * routes, the page token), which calls the others and is called by none. */
 #ifndef AGORA_STUDIO_INT_H
 #define AGORA_STUDIO_INT_H
 
@@ -92,6 +92,11 @@ void studio_runs_close(struct studio_ctx *ctx);
  * "/api/sessions" ("" or "/S/messages" ...). */
 void studio_sessions(struct studio_ctx *ctx, agora_http_req *rq,
                      const char *rest);
+
+/* ---- secrets.c ---- */
+
+/* Whether text holds the server token or the Redis URL's password. */
+bool studio_secret_in(const struct studio_ctx *ctx, const char *text);
 
 /* ---- servers.c ---- */
 
