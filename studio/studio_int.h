@@ -4,8 +4,9 @@
  * event log and message events, a message's JSON), run.c (chat runs),
  * sessions.c (Redis reads), follow.c (the sessions' events), secrets.c
  * (what a server's words may not carry), servers.c (the Server Manager: the
- * server registry and requests to agent servers), studio.c (the server, the
- * routes, the page token), which calls the others and is called by none. */
+ * server registry and requests to agent servers), tidy.c (what finished
+ * runs hold, freed), studio.c (the server, the routes, the page token),
+ * which calls the others and is called by none. */
 #ifndef AGORA_STUDIO_INT_H
 #define AGORA_STUDIO_INT_H
 
