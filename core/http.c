@@ -108,9 +108,9 @@ http_handle(nng_aio *aio)
 		agora__http_req_free(rq);
 		return;
 	}
-	if (s->o.admit != NULL && !s->o.admit(s->o.admit_arg, rq)) {
-		agora__http_answer_error(aio, 403, "not allowed",
-		                         rq->bodylen > 0);
+	msg = s->o.admit != NULL ? s->o.admit(s->o.admit_arg, rq) : NULL;
+	if (msg != NULL) {
+		agora__http_answer_error(aio, 403, msg, rq->bodylen > 0);
 		agora__http_req_free(rq);
 		return;
 	}

@@ -81,9 +81,10 @@ studio_page_ok(const agora_studio *st, agora_http_req *rq)
 	return t != NULL && studio_same(t, st->page_token);
 }
 
-/* Before a body is read or a queue place taken: an API request without
- * the token (but a small login) costs the studio nothing more. */
-static bool
+/* The guard of every /api/ request, before a body is read or a queue
+ * place taken: the access token (a small login aside). So a peer without
+ * it costs the studio nothing more. NULL: admitted; else why not. */
+static const char *
 studio_admit(void *arg, agora_http_req *rq)
 {
 	agora_studio *st = arg;
@@ -91,13 +92,19 @@ studio_admit(void *arg, agora_http_req *rq)
 	size_t len = 0;
 
 	if (strncmp(path, "/api/", 5) != 0) {
-		return true;
+		return NULL;
 	}
 	if (strcmp(path, "/api/login") == 0) {
 		(void)agora_http_body(rq, &len); /* declared length */
-		return st->token != NULL && len <= STUDIO_LOGIN_MAX;
+		return st->token != NULL && len <= STUDIO_LOGIN_MAX
+		           ? NULL
+		           : "this studio has no --token-file: open the URL it "
+		             "printed (with its #token=...)";
 	}
-	return studio_page_ok(st, rq);
+	return studio_page_ok(st, rq) ? NULL
+	                              : "missing or wrong token: open the URL "
+	                                "agora studio printed (with its "
+	                                "#token=...)";
 }
 
 /* POST /api/login {"token": the --token-file token} -> {"token": the page
@@ -113,13 +120,7 @@ studio_login(agora_studio *st, agora_http_req *rq)
 	const char *body = agora_http_body(rq, &len);
 	agora_buf b;
 
-	if (st->token == NULL) {
-		agora_http_error(
-		    rq, 403,
-		    "this studio has no --token-file: open the URL "
-		    "it printed (with its #token=...)");
-		return;
-	}
+	/* Here only with a --token-file (studio_admit). */
 	if (agora_json_parse(&doc, body, len, 4096, 4, NULL, 0) != AGORA_OK ||
 	    (t = agora_json_str(agora_json_get(doc, "token"))) == NULL ||
 	    !studio_same(t, st->token)) {
@@ -154,12 +155,7 @@ studio_api(void *arg, agora_http_req *rq)
 		studio_login(st, rq);
 		return;
 	}
-	if (!studio_page_ok(st, rq)) {
-		agora_http_error(rq, 403,
-		                 "missing or wrong token: open the URL agora "
-		                 "studio printed (with its #token=...)");
-		return;
-	}
+	/* The token was checked before (studio_admit). */
 	if (strcmp(path, "/api/scenarios") == 0 && !post) {
 		studio_scenarios(&st->ctx, rq);
 	} else if (strcmp(path, "/api/runs") == 0) {

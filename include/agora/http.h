@@ -44,10 +44,11 @@ typedef struct agora_http_opts {
 	 * rebinding); set it when the page is reached by another name. */
 	bool any_host;
 	/* Called with a request's line and headers, before its body is read
-	 * or it takes a place in the queue: false answers 403 at once. So a
-	 * peer without credentials costs no body and no queue place (a
-	 * token check belongs here as well as in the handler). NULL: all. */
-	bool (*admit)(void *arg, agora_http_req *rq);
+	 * or it takes a place in the queue: NULL admits it, anything else is
+	 * the reason of a 403 answered at once. So a peer without
+	 * credentials costs no body and no queue place (a token check
+	 * belongs here). NULL hook: all are admitted. */
+	const char *(*admit)(void *arg, agora_http_req *rq);
 	void *admit_arg;
 } agora_http_opts;
 
