@@ -44,13 +44,23 @@ function bubble(parent, role, cls) {
 
 function say(msg) { $('state').textContent = msg; }
 
+// Resolved once the token is good and every part's init has run: a tab
+// clicked before (a slow start) shows its part then.
+let markStarted;
+const started = new Promise((resolve) => { markStarted = resolve; });
+
 function tab(which) {
+  if (!$('login').hidden) return; // nothing to show without the token
   for (const name of Object.keys(parts)) {
     $(name).hidden = name !== which;
     $('tab-' + name).setAttribute('aria-selected', String(name === which));
   }
   if (parts[which].show) {
-    parts[which].show().catch((e) => say(e.message));
+    started.then(() => {
+      // Still the tab shown (another may have been clicked meanwhile).
+      if (!$(which).hidden) return parts[which].show();
+      return undefined;
+    }).catch((e) => say(e.message));
   }
 }
 
@@ -96,6 +106,10 @@ function askToken() {
 }
 
 async function main() {
+  // The tabs answer at once, whatever the start still waits for.
+  for (const name of Object.keys(parts)) {
+    $('tab-' + name).addEventListener('click', () => tab(name));
+  }
   token = takeToken();
   try {
     await api('/api/runs');
@@ -104,9 +118,9 @@ async function main() {
     return;
   }
   for (const name of Object.keys(parts)) {
-    $('tab-' + name).addEventListener('click', () => tab(name));
     if (parts[name].init) await parts[name].init();
   }
+  markStarted();
 }
 
 // Deferred scripts all run before DOMContentLoaded: every part is in.
