@@ -224,6 +224,38 @@ hang_up_early(const char *url, int n)
 	}
 }
 
+/* The servers of the next case run with LeakSanitizer's check off (when
+ * the build has it): nng 1.5.2 never frees the endpoint its bug stopped,
+ * nor the connections caught in it (found in a CI run: only indirect
+ * leaks, every object allocated inside nng, the listener's from
+ * nng_listen). Those leaks are nng's; this exempts these two servers and
+ * nothing else. */
+static void
+leaks_unchecked(bool on)
+{
+	static char saved[512];
+	static bool had;
+	char *with;
+	/* NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread uses it */
+	const char *now = getenv("ASAN_OPTIONS");
+
+	if (on) {
+		had = now != NULL;
+		snprintf(saved, sizeof(saved), "%s", had ? now : "");
+		with =
+		    agora_sprintf("%s%sdetect_leaks=0", saved, had ? ":" : "");
+		/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
+		setenv("ASAN_OPTIONS", with, 1);
+		agora_free(with);
+	} else if (had) {
+		/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
+		setenv("ASAN_OPTIONS", saved, 1);
+	} else {
+		/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
+		unsetenv("ASAN_OPTIONS");
+	}
+}
+
 /* A peer that connects and hangs up before the handshake makes nng 1.5.2
  * (Debian 12's) end its listener's accept loop for good: the server's
  * half of the handshake fails with EPIPE, read as "closed". Thousands of
@@ -238,10 +270,12 @@ early_hang_ups_leave_the_server_answering(void **state)
 	char err[256];
 
 	(void)state;
+	leaks_unchecked(true);
 	p[0] = t_spawn_server("hangup", NULL, NULL, url, sizeof(url));
 	for (int k = 0; k < 2; k++) {
 		if (k == 1) {
 			p[1] = t_spawn_tcp_server(NULL, NULL, url, sizeof(url));
+			leaks_unchecked(false);
 		}
 		hang_up_early(url, 4000);
 		agora_buf_init(&reply, 0);
