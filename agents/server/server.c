@@ -5,6 +5,7 @@
  * gets an error reply; the server goes on. */
 #include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,10 @@
 #define BEAT_MS        1000
 #define TASK_EXPIRY_MS 250
 
-static volatile sig_atomic_t srv_signalled;
+/* Atomic, not only sig_atomic_t: the signal may land on any thread (an
+ * nng one) while the main loop reads it (ThreadSanitizer saw the race).
+ * A lock-free atomic is async-signal-safe. */
+static atomic_int srv_signalled;
 
 /* Asked to stop. A stop waits for the agents acting now; should one hang,
  * SIGALRM's default action ends the process SRV_STOP_S later. */
@@ -37,10 +41,9 @@ static void
 srv_on_signal(int sig)
 {
 	(void)sig;
-	if (!srv_signalled) {
+	if (!atomic_exchange(&srv_signalled, 1)) {
 		alarm(SRV_STOP_S);
 	}
-	srv_signalled = 1;
 }
 
 /* ---- the envelope ----------------------------------------------------- */
@@ -318,7 +321,7 @@ srv_loop(struct server *srv, agora_redis *reg)
 			task_expire(srv, now);
 			next_expiry = now + TASK_EXPIRY_MS;
 		}
-		stop = srv->stopping || srv_signalled;
+		stop = srv->stopping || atomic_load(&srv_signalled) != 0;
 		trim = srv->trim;
 		srv->trim = false;
 		pthread_mutex_unlock(&srv->lock);
