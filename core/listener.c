@@ -47,10 +47,13 @@ struct agora_listener {
 	int64_t warned_ms; /* when a refusal was last logged */
 	nng_listener nl;
 	bool ipc; /* admit only our own user */
-	/* The guard (its tick is the only writer of what follows but the
+	/* The guard (its thread is the only writer of what follows but the
 	 * count, which the pipe callback bumps). */
-	char *url;         /* the address to listen on again (port filled) */
-	nng_aio *guard;    /* the tick */
+	char *url;          /* the address to listen on again (port filled) */
+	pthread_t guard;    /* its own thread: it blocks in nng calls, */
+	bool guard_started; /* which an nng callback must not do */
+	bool guard_stop;    /* (lsn->lock) */
+	pthread_cond_t guard_cv;
 	atomic_ulong pres; /* connections that finished the handshake */
 	uint64_t failures; /* the listener's failed accepts seen so far */
 	bool probing;      /* probe is dialing */
@@ -297,15 +300,11 @@ guard_relisten(agora_listener *lsn)
 }
 
 static void
-guard_tick(void *arg)
+guard_tick(agora_listener *lsn)
 {
-	agora_listener *lsn = arg;
 	uint64_t failures;
 	int64_t now = agora_now_ms();
 
-	if (nng_aio_result(lsn->guard) != 0) {
-		return; /* closing */
-	}
 	if (lsn->probing) {
 		bool through = atomic_load(&lsn->pres) != lsn->pres_at_probe;
 
@@ -328,7 +327,29 @@ guard_tick(void *arg)
 			guard_probe_start(lsn);
 		}
 	}
-	nng_sleep_aio(GUARD_TICK_MS, lsn->guard);
+}
+
+/* The guard's thread: a tick a second until the listener closes. Its own
+ * thread, not an nng timer: closing a listener or a socket waits for nng's
+ * callbacks, so doing it from one of them can hang the process. */
+static void *
+guard_main(void *arg)
+{
+	agora_listener *lsn = arg;
+
+	pthread_mutex_lock(&lsn->lock);
+	while (!lsn->guard_stop) {
+		(void)agora_cond_wait_until(&lsn->guard_cv, &lsn->lock,
+		                            agora_now_ms() + GUARD_TICK_MS);
+		if (lsn->guard_stop) {
+			break;
+		}
+		pthread_mutex_unlock(&lsn->lock);
+		guard_tick(lsn);
+		pthread_mutex_lock(&lsn->lock);
+	}
+	pthread_mutex_unlock(&lsn->lock);
+	return NULL;
 }
 
 /* The address to listen on again: a tcp port chosen by the system (":0")
@@ -395,15 +416,17 @@ agora_listener_open(agora_listener **lp, const char *url,
 			return AGORA_ESYS;
 		}
 	}
-	if (nng_aio_alloc(&lsn->guard, guard_tick, lsn) != 0) {
-		snprintf(err, errlen, "out of memory");
+	agora_cond_init(&lsn->guard_cv);
+	if (pthread_create(&lsn->guard, NULL, guard_main, lsn) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		pthread_cond_destroy(&lsn->guard_cv);
 		agora_listener_close(lsn);
 		return AGORA_ESYS;
 	}
+	lsn->guard_started = true;
 	for (size_t i = 0; i < nctx; i++) {
 		nng_ctx_recv(lsn->rqs[i].ctx, lsn->rqs[i].aio);
 	}
-	nng_sleep_aio(GUARD_TICK_MS, lsn->guard);
 	*lp = lsn;
 	return AGORA_OK;
 }
@@ -414,9 +437,13 @@ agora_listener_close(agora_listener *lsn)
 	if (lsn == NULL) {
 		return;
 	}
-	if (lsn->guard != NULL) {
-		nng_aio_stop(lsn->guard); /* waits out a running tick */
-		nng_aio_free(lsn->guard);
+	if (lsn->guard_started) {
+		pthread_mutex_lock(&lsn->lock);
+		lsn->guard_stop = true;
+		pthread_cond_signal(&lsn->guard_cv);
+		pthread_mutex_unlock(&lsn->lock);
+		pthread_join(lsn->guard, NULL); /* waits out a running tick */
+		pthread_cond_destroy(&lsn->guard_cv);
 	}
 	if (lsn->probing) {
 		nng_close(lsn->probe);
