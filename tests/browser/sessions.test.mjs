@@ -22,7 +22,18 @@ function expected(rounds) {
 async function finishedRunIsBrowsable(ctx) {
 	const redis = await ctx.redis();
 	const url = await ctx.studio(['--redis', redis]);
-	const page = await ctx.page(url);
+	// A slow start (its first API answer 2 s late): the Sessions tab,
+	// clicked at once, still shows its sessions once the page is up.
+	const page = await ctx.page(null);
+	let slowed = false;
+	await page.route('**/api/runs', async (route) => {
+		if (!slowed) {
+			slowed = true;
+			await new Promise((res) => setTimeout(res, 2000));
+		}
+		await route.continue();
+	});
+	await page.goto(url);
 	await page.click('#tab-sessions');
 	const r = await agora('run', talk, '--redis', redis, '--session', 'talk1',
 		'--max-loops', '3');
@@ -41,19 +52,10 @@ async function finishedRunIsBrowsable(ctx) {
 async function liveSessionFollowed(ctx) {
 	const redis = await ctx.redis();
 	const url = await ctx.studio(['--redis', redis]);
-	// A slow start (its first API answer 2 s late): the Sessions tab,
-	// clicked at once, still shows its sessions once the page is up.
-	const page = await ctx.page(null);
-	let slowed = false;
-	await page.route('**/api/runs', async (route) => {
-		if (!slowed) {
-			slowed = true;
-			await new Promise((res) => setTimeout(res, 2000));
-		}
-		await route.continue();
-	});
-	await page.goto(url);
+	const page = await ctx.page(url);
 	await page.click('#tab-sessions');
+	await page.locator('#session-follow[data-state="live"]').waitFor(
+		{ state: 'attached' });
 	// The page is open before the session exists; nothing is clicked
 	// from here on but the session itself.
 	const p = ctx.spawn(agoraBin, ['run', talk, '--redis', redis,
