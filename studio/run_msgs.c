@@ -20,9 +20,8 @@
 #include "agora/log.h"
 #include "run_int.h"
 
-#define RUN_LOG_MAX    (4u << 20) /* event bytes kept for late streams */
-#define RUN_MSGS_FIRST 32         /* messages read back first */
-#define RUN_MSGS_MAX   10000 /* read back at most (more: the oldest lost) */
+#define RUN_LOG_MAX  (4u << 20) /* event bytes kept for late streams */
+#define RUN_MSGS_MAX 10000      /* read at once (more: on the next read) */
 
 /* One message as the page sees it. */
 void
@@ -152,19 +151,8 @@ run_heard(const agora_msg *m, const char *role)
 static agora_err
 run_msgs_read(struct studio_run *r, agora_msgs *ms)
 {
-	size_t k = RUN_MSGS_FIRST;
-	agora_err rv;
-
-	for (;;) {
-		rv = agora_env_history(r->menv, k, ms);
-		if (rv != AGORA_OK || ms->n < k || k >= RUN_MSGS_MAX ||
-		    ms->v[0]->id <= r->last_id + 1) {
-			return rv;
-		}
-		/* All k are new: there may be more. */
-		agora_msgs_clear(ms);
-		k = k * 4 > RUN_MSGS_MAX ? RUN_MSGS_MAX : k * 4;
-	}
+	/* The page of the history after the last one sent (O(log n)). */
+	return agora_env_history_after(r->menv, r->last_id, RUN_MSGS_MAX, ms);
 }
 
 static bool
