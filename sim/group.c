@@ -143,7 +143,7 @@ sim_group_moderate(struct sim_group *g, char *err, size_t errlen)
 	rv = agora_json_parse(&opts, b.data, b.len, 4096, 4, err, errlen);
 	agora_buf_fini(&b);
 	if (rv == AGORA_OK) {
-		rv = group_add(g->moderator, "tally", opts, NULL, &a, err,
+		rv = group_add(g->moderator, "sim_tally", opts, NULL, &a, err,
 		               errlen);
 	}
 	if (rv == AGORA_OK) {

@@ -253,10 +253,11 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	rv = agora_kind_register(&agora__sim_tally);
-	if (rv != AGORA_OK && rv != AGORA_EEXIST) {
-		snprintf(err, errlen, "cannot register the tally kind");
-		return rv;
+	(void)agora_kind_register(&agora__sim_tally);
+	if (agora_kind_find(agora__sim_tally.name) != &agora__sim_tally) {
+		snprintf(err, errlen, "the kind %s is another's (a plugin?)",
+		         agora__sim_tally.name);
+		return AGORA_EEXIST;
 	}
 	s = agora_calloc(1, sizeof(*s));
 	s->o = *o;
@@ -437,6 +438,18 @@ agora_sim_round_fini(agora_sim_round *r)
 	agora_strv_clear(&fails);
 	agora_free(r->groups);
 	memset(r, 0, sizeof(*r));
+}
+
+const char *
+agora_sim_server_of(const agora_sim *s, size_t i)
+{
+	return s->servers.n > 0 ? s->servers.urls[i % s->servers.n] : NULL;
+}
+
+const char *
+agora_sim_session(const agora_sim *s, size_t g)
+{
+	return g < s->ngroups ? s->groups[g].r.head.session : NULL;
 }
 
 /* ---- memory, interrupt, free ---- */

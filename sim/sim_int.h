@@ -14,7 +14,7 @@
 #include "agora/sim.h"
 #include "agora/taskcenter.h"
 
-/* The kind "tally" (tally.c), registered by agora_sim_new. Options: max,
+/* The kind "sim_tally" (tally.c), registered by agora_sim_new. Options: max,
  * from, to (the share: participants p<from> .. p<to - 1>). Its reply is
  * {"count":..,"sum":..,"extra":..,"stray":..,"no_number":[roles],
  *  "nn":n,"values":[[value,count,first index],...]}. */

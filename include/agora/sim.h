@@ -121,6 +121,11 @@ AGORA_API agora_err agora_sim_play(agora_sim *s, agora_sim_round *r, char *err,
                                    size_t errlen);
 AGORA_API void agora_sim_round_fini(agora_sim_round *r);
 
+/* The address of the agent server participant p<i> runs on (NULL: in
+ * this process), and moderator g's session (NULL past the last). */
+AGORA_API const char *agora_sim_server_of(const agora_sim *s, size_t i);
+AGORA_API const char *agora_sim_session(const agora_sim *s, size_t g);
+
 /* Memory in use: each agent server's resident KiB (-1 unknown), Redis's
  * used_memory in KiB, this process's resident KiB. */
 typedef struct agora_sim_memory {

@@ -45,6 +45,9 @@
  *               was sent at (benchmarks of chunk-to-frame latency)
  *   concurrent  waits 100 ms, then answers how many requests it was
  *               serving at once at the peak of this one
+ *   guess       "I pick N." with N in [0, 100], a hash of the request
+ *               and of how many it served (agora sim's LLM participants)
+ *   nonumber    "I would rather not say." (no number in it)
  *
  * With "stream": false, echo and request answer one JSON object.
  * Binds 127.0.0.1:0 and prints "PORT <n>" on stdout. A thread per
@@ -55,6 +58,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +576,17 @@ serve(struct request *rq)
 		pthread_mutex_unlock(&seen_lock);
 		snprintf(text, sizeof(text), "%d", mine);
 		serve_echo(rq, text, 'e');
+	} else if (strcmp(m, "guess") == 0) {
+		static atomic_uint served;
+		char text[32];
+		uint32_t h = 2166136261u ^ atomic_fetch_add(&served, 1);
+		for (size_t i = 0; i < rq->body.len; i++) {
+			h = (h ^ (unsigned char)rq->body.data[i]) * 16777619u;
+		}
+		snprintf(text, sizeof(text), "I pick %u.", h % 101);
+		serve_echo(rq, text, 'e');
+	} else if (strcmp(m, "nonumber") == 0) {
+		serve_echo(rq, "I would rather not say.", 'e');
 	} else if (strncmp(m, "stamp:", 6) == 0) {
 		char *end = NULL;
 		long n = strtol(m + 6, &end, 10);
