@@ -212,8 +212,14 @@ sim_print_summary(struct sim_printer *p, const agora_sim_opts *o,
 		for (size_t i = 0; i < m->nservers; i++) {
 			printf("%s%ld", i > 0 ? "," : "", m->servers_kib[i]);
 		}
-		printf("],\"redis\":%ld,\"sim\":%ld}}}\n", m->redis_kib,
-		       m->self_kib);
+		printf("],\"redis\":%ld,\"sim\":%ld},\"cpu_s\":{"
+		       "\"servers\":[",
+		       m->redis_kib, m->self_kib);
+		for (size_t i = 0; i < m->nservers; i++) {
+			printf("%s%.3f", i > 0 ? "," : "", m->servers_cpu_s[i]);
+		}
+		printf("],\"redis\":%.3f,\"sim\":%.3f}}}\n", m->redis_cpu_s,
+		       m->self_cpu_s);
 		return;
 	}
 	printf("%u round%s, %u with missing answers; created in %.2f s; "
