@@ -91,18 +91,19 @@ agora__redis_slot(const char *key, size_t len)
 	return cluster_crc16(key, len) & (CLUSTER_SLOTS - 1);
 }
 
-/* The key a command is routed by; false for a keyless one (seed). */
+/* The key a command is routed by; false for a keyless one, sent to the
+ * seed (MIGRATE too: its keys are where the caller sent it). */
 static bool
 cluster_key(int argc, const char *const *argv, const size_t *lens,
             const char **key, size_t *klen)
 {
 	static const char *const keyless[] = {
-		"PING",      "INFO",         "SCRIPT",  "PUBSUB",   "SCAN",
-		"SUBSCRIBE", "PSUBSCRIBE",   "PUBLISH", "CLUSTER",  "CONFIG",
-		"SLOWLOG",   "UNSUBSCRIBE",  "DBSIZE",  "FLUSHALL", "FLUSHDB",
-		"RESET",     "PUNSUBSCRIBE", "SAVE",    "BGSAVE",   "KEYS",
-		"AUTH",      "SELECT",       "CLIENT",  "ECHO",     "TIME",
-		"COMMAND",   "WAIT",         "READONLY"
+		"PING",      "INFO",         "SCRIPT",   "PUBSUB",   "SCAN",
+		"SUBSCRIBE", "PSUBSCRIBE",   "PUBLISH",  "CLUSTER",  "CONFIG",
+		"SLOWLOG",   "UNSUBSCRIBE",  "DBSIZE",   "FLUSHALL", "FLUSHDB",
+		"RESET",     "PUNSUBSCRIBE", "SAVE",     "BGSAVE",   "KEYS",
+		"AUTH",      "SELECT",       "CLIENT",   "ECHO",     "TIME",
+		"COMMAND",   "WAIT",         "READONLY", "MIGRATE"
 	};
 	int at = 1;
 
@@ -388,7 +389,7 @@ cluster_redirect(struct redis_cluster *c, const char *err, int *node)
 	if (!moved && strncmp(err, "ASK ", 4) != 0) {
 		return REDIRECT_NONE;
 	}
-	addr = strchr(err + 4, ' ');
+	addr = strchr(strchr(err, ' ') + 1, ' '); /* after the slot */
 	colon = addr != NULL ? strrchr(addr, ':') : NULL;
 	if (colon == NULL) {
 		return REDIRECT_NONE;
