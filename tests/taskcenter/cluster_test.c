@@ -667,6 +667,46 @@ during_a_migration_scripts_wait_and_plain_commands_ask(void **state)
 	agora_center_free(c);
 }
 
+/* A UI subscribed on one node hears a step's replies stored on another:
+ * PUBLISH reaches every node, but PUBSUB NUMPAT counts only its own, so
+ * in a cluster a batch always publishes. */
+static void
+events_reach_a_subscriber_on_another_node(void **state)
+{
+	const char *const roles[] = { "a", "b" };
+	char session[64], err[256];
+	agora_redis *sub = NULL;
+	agora_center *c;
+	int events = 0;
+
+	(void)state;
+	session_on(1, "events", session, sizeof(session));
+	AGORA_PASS(
+	    agora_redis_open(&sub, nodes[2].url, 5000, err, sizeof(err)));
+	AGORA_PASS(
+	    agora__redis_cmdv(sub, NULL, "PSUBSCRIBE", "agora:*:events", NULL));
+	c = center_on(session);
+	t_add(c, "a", "echo", NULL);
+	t_add(c, "b", "echo", NULL);
+	task_all(c, "hi");
+	round_all(c, roles, 2); /* one store of two replies */
+	while (events < 3) {
+		agora_reply *rep = NULL;
+		const char *ch;
+		size_t len;
+
+		AGORA_PASS(agora__redis_read_wait(sub, &rep, 5000));
+		ch = agora__reply_str(agora__reply_at(rep, 2), &len);
+		assert_non_null(ch);
+		if (len > 0 && strstr(ch, session) != NULL) {
+			events++;
+		}
+		agora__reply_free(rep);
+	}
+	agora_redis_close(sub);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -677,6 +717,7 @@ main(void)
 		cmocka_unit_test(a_moved_session_loses_nothing),
 		cmocka_unit_test(
 		    during_a_migration_scripts_wait_and_plain_commands_ask),
+		cmocka_unit_test(events_reach_a_subscriber_on_another_node),
 	};
 	int rv = start_cluster();
 
