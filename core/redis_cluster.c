@@ -389,7 +389,8 @@ cluster_redirect(struct redis_cluster *c, const char *err, int *node)
 	if (!moved && strncmp(err, "ASK ", 4) != 0) {
 		return REDIRECT_NONE;
 	}
-	addr = strchr(strchr(err, ' ') + 1, ' '); /* after the slot */
+	addr = strchr(err, ' ');
+	addr = addr != NULL ? strchr(addr + 1, ' ') : NULL; /* after the slot */
 	colon = addr != NULL ? strrchr(addr, ':') : NULL;
 	if (colon == NULL) {
 		return REDIRECT_NONE;
@@ -477,6 +478,12 @@ cluster_run(agora_redis *r, const struct cluster_call *k, unsigned slot,
 			}
 			memcpy(r->errstr, h->errstr, sizeof(r->errstr));
 			if (rv != AGORA_EREDIS) {
+				return rv;
+			}
+			if (h->ctx == NULL || h->ctx->err != 0) {
+				/* A lost node (failed over?): the next command
+				 * finds the map as the cluster now says. */
+				(void)cluster_read_map(r, false);
 				return rv;
 			}
 			what = cluster_redirect(c, h->errstr, &node);
