@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The Redis connection (with core/redis_cluster.c, the only files that
- * include hiredis; a handle on a Redis Cluster routes its commands through
- * that file, which uses this one per node). Synchronous
+/* One Redis connection (with core/redis_cluster.c, the only files that
+ * include hiredis; commands enter there, and a handle on a Redis Cluster
+ * is routed to one of these per node). Synchronous
  * hiredis with a per-command timeout (0.14 has no timeout in its async
  * API). A broken connection is re-dialled at the next command, with
  * backoff for as long as one command may take (redis.timeout_ms), so a
@@ -380,7 +380,7 @@ agora__redis_open_one(agora_redis **rp, const char *url, int64_t timeout_ms,
 		}
 	}
 	if (rv != AGORA_OK) {
-		agora_redis_close(r);
+		agora__redis_close_one(r);
 		return rv;
 	}
 	*rp = r;
@@ -396,28 +396,12 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
 	return agora__redis_open_one(rp, url, timeout_ms, err, errlen);
 }
 
-/* Whether r's commands go through a cluster, asked the first time (one
- * round trip per handle, none per command); an error only when the server
- * could not be asked. */
-static agora_err
-redis_route(agora_redis *r, bool *routed)
-{
-	agora_err rv = AGORA_OK;
-
-	if (r->kind == REDIS_UNKNOWN) {
-		rv = agora__cluster_detect(r);
-	}
-	*routed = r->cluster != NULL;
-	return rv;
-}
-
 void
-agora_redis_close(agora_redis *r)
+agora__redis_close_one(agora_redis *r)
 {
 	if (r == NULL) {
 		return;
 	}
-	agora__cluster_free(r);
 	redisFree(r->ctx);
 	agora_free(r->url);
 	agora_free(r->url_shown);
@@ -526,22 +510,6 @@ agora__redis_append_one(agora_redis *r, int argc, const char *const *argv,
 }
 
 agora_err
-agora__redis_append(agora_redis *r, int argc, const char *const *argv,
-                    const size_t *lens)
-{
-	bool routed = r->cluster != NULL;
-	agora_err rv = r->pending == 0 ? redis_route(r, &routed) : AGORA_OK;
-
-	if (rv != AGORA_OK) {
-		return rv;
-	}
-	if (routed) {
-		return agora__cluster_append(r, argc, argv, lens);
-	}
-	return agora__redis_append_one(r, argc, argv, lens);
-}
-
-agora_err
 agora__redis_get_raw(agora_redis *r, redisReply **out)
 {
 	void *reply = NULL;
@@ -586,16 +554,10 @@ agora__redis_get_one(agora_redis *r, agora_reply **out)
 		*out = NULL;
 	}
 	rv = agora__redis_get_raw(r, &rep);
-	return rv == AGORA_OK ? agora__redis_take(r, rep, out) : rv;
-}
-
-agora_err
-agora__redis_get(agora_redis *r, agora_reply **out)
-{
-	if (r->cluster != NULL) {
-		return agora__cluster_get(r, out);
+	if (rv != AGORA_OK || rep == NULL) {
+		return rv != AGORA_OK ? rv : AGORA_EREDIS;
 	}
-	return agora__redis_get_one(r, out);
+	return agora__redis_take(r, rep, out);
 }
 
 agora_err
@@ -728,44 +690,6 @@ agora__redis_cmd_one(agora_redis *r, agora_reply **out, int argc,
 	return rv;
 }
 
-agora_err
-agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
-                 const char *const *argv, const size_t *lens)
-{
-	bool routed = false;
-	agora_err rv = redis_route(r, &routed);
-
-	if (out != NULL) {
-		*out = NULL;
-	}
-	if (rv != AGORA_OK) {
-		return rv;
-	}
-	if (routed) {
-		return agora__cluster_cmd(r, out, argc, argv, lens);
-	}
-	return agora__redis_cmd_one(r, out, argc, argv, lens);
-}
-
-agora_err
-agora__redis_cmdv(agora_redis *r, agora_reply **out, ...)
-{
-	const char *argv[32];
-	size_t lens[32];
-	int argc = 0;
-	const char *s;
-	va_list ap;
-
-	va_start(ap, out);
-	while ((s = va_arg(ap, const char *)) != NULL && argc < 32) {
-		argv[argc] = s;
-		lens[argc] = strlen(s);
-		argc++;
-	}
-	va_end(ap);
-	return agora__redis_cmd(r, out, argc, argv, lens);
-}
-
 static const char *
 redis_script_sha(agora_redis *r, const agora_script *s)
 {
@@ -860,26 +784,6 @@ agora__redis_eval_one(agora_redis *r, const agora_script *s, agora_reply **out,
 	agora_free(args);
 	agora_free(alens);
 	return rv;
-}
-
-agora_err
-agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
-                  int nkeys, int argc, const char *const *argv,
-                  const size_t *lens)
-{
-	bool routed = false;
-	agora_err rv = redis_route(r, &routed);
-
-	if (out != NULL) {
-		*out = NULL;
-	}
-	if (rv != AGORA_OK) {
-		return rv;
-	}
-	if (routed) {
-		return agora__cluster_eval(r, s, out, nkeys, argc, argv, lens);
-	}
-	return agora__redis_eval_one(r, s, out, nkeys, argc, argv, lens);
 }
 
 agora_err

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Redis Cluster: a handle opened on a cluster node keeps a slot map
- * (CLUSTER SLOTS) and one connection per master, dialled when first
- * needed, each a single-node handle of core/redis.c with its own script
- * cache. A keyed command goes to the master of its key's slot; keyless
+/* Every command of core/redis_cmd.h enters here (at the end): a handle on
+ * a single Redis goes straight to its connection (core/redis.c), one on a
+ * Redis Cluster is routed. A handle opened on a cluster node keeps a
+ * slot map (CLUSTER SLOTS) and one connection per master, dialled when
+ * first needed, each a single-node handle of core/redis.c with its own
+ * script cache. A keyed command goes to the master of its key's slot; keyless
  * ones (INFO, SCAN, PUBSUB, SUBSCRIBE ...) to the node the handle was
  * opened on, the seed. MOVED updates the slot, reads the map again (at
  * most every CLUSTER_REFRESH_MS) and retries; ASK is followed with ASKING
@@ -16,6 +18,7 @@
  * A pipeline goes to the node of its first key (one session); replies from
  * the first redirected one on are read, and each redirected command is
  * sent again on its own. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +183,42 @@ cluster_handle(agora_redis *r, int i)
 	return n->h;
 }
 
+/* One range of CLUSTER SLOTS: [start, end, [host, port, id], replicas...]
+ * into the map. */
+static void
+cluster_map_range(agora_redis *r, const redisReply *x)
+{
+	struct redis_cluster *c = r->cluster;
+	const redisReply *m;
+	const char *host;
+	size_t hlen;
+	int node;
+
+	if (x->type != REDIS_REPLY_ARRAY || x->elements < 3 ||
+	    x->element[2]->type != REDIS_REPLY_ARRAY ||
+	    x->element[2]->elements < 2) {
+		return;
+	}
+	m = x->element[2];
+	host = m->element[0]->str;
+	hlen = m->element[0]->len;
+	if (host == NULL || hlen == 0) { /* "": the seed's address */
+		host = r->host != NULL ? r->host : "127.0.0.1";
+		hlen = strlen(host);
+	}
+	node = cluster_node(c, host, hlen, (int)m->element[1]->integer);
+	if (node < 0) {
+		return;
+	}
+	c->nodes[node].master = true;
+	for (long long s = x->element[0]->integer;
+	     s <= x->element[1]->integer && s < CLUSTER_SLOTS; s++) {
+		if (s >= 0) {
+			c->owner[s] = (uint16_t)node;
+		}
+	}
+}
+
 /* Read the slot map (CLUSTER SLOTS) from the seed, or from any master
  * when the seed does not answer; at most every CLUSTER_REFRESH_MS unless
  * forced. */
@@ -215,42 +254,59 @@ cluster_read_map(agora_redis *r, bool force)
 		c->nodes[i].master = false;
 	}
 	for (size_t e = 0; e < rep->elements; e++) {
-		const redisReply *x = rep->element[e];
-		const redisReply *m;
-		const char *host;
-		size_t hlen;
-		int node;
-
-		if (x->type != REDIS_REPLY_ARRAY || x->elements < 3 ||
-		    x->element[2]->type != REDIS_REPLY_ARRAY ||
-		    x->element[2]->elements < 2) {
-			continue;
-		}
-		m = x->element[2];
-		host = m->element[0]->str;
-		hlen = m->element[0]->len;
-		if (host == NULL || hlen == 0) { /* "": the seed's address */
-			host = r->host != NULL ? r->host : "127.0.0.1";
-			hlen = strlen(host);
-		}
-		node = cluster_node(c, host, hlen, (int)m->element[1]->integer);
-		if (node < 0) {
-			continue;
-		}
-		c->nodes[node].master = true;
-		for (long long s = x->element[0]->integer;
-		     s <= x->element[1]->integer && s < CLUSTER_SLOTS; s++) {
-			if (s >= 0) {
-				c->owner[s] = (uint16_t)node;
-			}
-		}
+		cluster_map_range(r, rep->element[e]);
 	}
 	agora__reply_free(out);
 	return AGORA_OK;
 }
 
-agora_err
-agora__cluster_detect(agora_redis *r)
+static void
+cluster_pipe_reset(struct redis_cluster *c)
+{
+	for (size_t i = 0; i < c->pn; i++) {
+		for (int k = 0; k < c->pc[i].argc; k++) {
+			agora_free(c->pc[i].argv[k]);
+		}
+		agora_free(c->pc[i].argv);
+		agora_free(c->pc[i].lens);
+		if (c->saved != NULL) {
+			freeReplyObject(c->saved[i]);
+		}
+	}
+	agora_free(c->saved);
+	c->saved = NULL;
+	c->pn = 0;
+	c->pnext = 0;
+	c->ph = NULL;
+}
+
+static void
+cluster_free(agora_redis *r)
+{
+	struct redis_cluster *c = r->cluster;
+
+	if (c == NULL) {
+		return;
+	}
+	r->kind = REDIS_UNKNOWN;
+	cluster_pipe_reset(c);
+	agora_free(c->pc);
+	for (int i = 0; i < c->nnodes; i++) {
+		agora_redis_close(c->nodes[i].h);
+		agora_free(c->nodes[i].host);
+	}
+	agora_free(c->nodes);
+	agora_free(c);
+	r->cluster = NULL;
+}
+
+/* For a handle of kind REDIS_UNKNOWN, ask the server whether it is a
+ * cluster node (INFO cluster, one round trip per handle); if so, give r a
+ * cluster and read its slot map. An error only when the server could not
+ * be asked (the connection, NOAUTH): r stays unknown; a server that
+ * refuses INFO is taken for a single Redis. */
+static agora_err
+cluster_detect(agora_redis *r)
 {
 	const char *argv[] = { "INFO", "cluster" };
 	const size_t lens[] = { 4, 7 };
@@ -281,57 +337,17 @@ agora__cluster_detect(agora_redis *r)
 			memcpy(why, r->errstr, sizeof(why));
 			agora__redis_set_err(
 			    r, "reading the cluster's slots: %s", why);
-			agora__cluster_free(r);
+			cluster_free(r);
 		}
 	}
 	agora__reply_free(out);
 	return rv;
 }
 
-static void
-cluster_pipe_reset(struct redis_cluster *c)
-{
-	for (size_t i = 0; i < c->pn; i++) {
-		for (int k = 0; k < c->pc[i].argc; k++) {
-			agora_free(c->pc[i].argv[k]);
-		}
-		agora_free(c->pc[i].argv);
-		agora_free(c->pc[i].lens);
-		if (c->saved != NULL) {
-			freeReplyObject(c->saved[i]);
-		}
-	}
-	agora_free(c->saved);
-	c->saved = NULL;
-	c->pn = 0;
-	c->pnext = 0;
-	c->ph = NULL;
-}
-
-void
-agora__cluster_free(agora_redis *r)
-{
-	struct redis_cluster *c = r->cluster;
-
-	if (c == NULL) {
-		return;
-	}
-	r->kind = REDIS_UNKNOWN;
-	cluster_pipe_reset(c);
-	agora_free(c->pc);
-	for (int i = 0; i < c->nnodes; i++) {
-		agora_redis_close(c->nodes[i].h);
-		agora_free(c->nodes[i].host);
-	}
-	agora_free(c->nodes);
-	agora_free(c);
-	r->cluster = NULL;
-}
-
 bool
 agora__redis_is_cluster(agora_redis *r)
 {
-	(void)agora__cluster_detect(r);
+	(void)cluster_detect(r);
 	return r->cluster != NULL;
 }
 
@@ -340,7 +356,7 @@ agora__redis_masters(agora_redis *r)
 {
 	int n = 0;
 
-	(void)agora__cluster_detect(r);
+	(void)cluster_detect(r);
 	if (r->cluster == NULL) {
 		return 1;
 	}
@@ -518,9 +534,9 @@ cluster_run(agora_redis *r, const struct cluster_call *k, unsigned slot,
 	}
 }
 
-agora_err
-agora__cluster_cmd(agora_redis *r, agora_reply **out, int argc,
-                   const char *const *argv, const size_t *lens)
+static agora_err
+cluster_cmd(agora_redis *r, agora_reply **out, int argc,
+            const char *const *argv, const size_t *lens)
 {
 	struct cluster_call k = { NULL, 0, argc, argv, lens };
 	const char *key;
@@ -532,10 +548,9 @@ agora__cluster_cmd(agora_redis *r, agora_reply **out, int argc,
 	return cluster_run(r, &k, agora__redis_slot(key, klen), out);
 }
 
-agora_err
-agora__cluster_eval(agora_redis *r, const agora_script *s, agora_reply **out,
-                    int nkeys, int argc, const char *const *argv,
-                    const size_t *lens)
+static agora_err
+cluster_eval(agora_redis *r, const agora_script *s, agora_reply **out,
+             int nkeys, int argc, const char *const *argv, const size_t *lens)
 {
 	struct cluster_call k = { s, nkeys, argc, argv, lens };
 
@@ -555,9 +570,9 @@ agora__cluster_eval(agora_redis *r, const agora_script *s, agora_reply **out,
 
 /* ---- pipelines ---- */
 
-agora_err
-agora__cluster_append(agora_redis *r, int argc, const char *const *argv,
-                      const size_t *lens)
+static agora_err
+cluster_append(agora_redis *r, int argc, const char *const *argv,
+               const size_t *lens)
 {
 	struct redis_cluster *c = r->cluster;
 	struct cluster_cmd *cmd;
@@ -623,7 +638,7 @@ cluster_is_redirect(const redisReply *rep)
 static void
 cluster_read_ahead(struct redis_cluster *c, size_t i, redisReply *first)
 {
-	c->saved = agora_calloc(c->pn, sizeof(*c->saved));
+	c->saved = agora_calloc(c->pn, sizeof(redisReply *));
 	c->saved[i] = first;
 	for (size_t j = i + 1; j < c->pn; j++) {
 		if (agora__redis_get_raw(c->ph, &c->saved[j]) != AGORA_OK) {
@@ -632,8 +647,8 @@ cluster_read_ahead(struct redis_cluster *c, size_t i, redisReply *first)
 	}
 }
 
-agora_err
-agora__cluster_get(agora_redis *r, agora_reply **out)
+static agora_err
+cluster_get(agora_redis *r, agora_reply **out)
 {
 	struct redis_cluster *c = r->cluster;
 	redisReply *rep = NULL;
@@ -687,4 +702,113 @@ agora__cluster_get(agora_redis *r, agora_reply **out)
 		cluster_pipe_reset(c);
 	}
 	return rv;
+}
+
+/* ---- every command enters here ---- */
+
+/* Whether r's commands go through a cluster, asked the first time (one
+ * round trip per handle, none per command); an error only when the server
+ * could not be asked. */
+static agora_err
+redis_route(agora_redis *r, bool *routed)
+{
+	agora_err rv = AGORA_OK;
+
+	if (r->kind == REDIS_UNKNOWN) {
+		rv = cluster_detect(r);
+	}
+	*routed = r->cluster != NULL;
+	return rv;
+}
+
+agora_err
+agora__redis_append(agora_redis *r, int argc, const char *const *argv,
+                    const size_t *lens)
+{
+	bool routed = r->cluster != NULL;
+	agora_err rv = r->pending == 0 ? redis_route(r, &routed) : AGORA_OK;
+
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (routed) {
+		return cluster_append(r, argc, argv, lens);
+	}
+	return agora__redis_append_one(r, argc, argv, lens);
+}
+
+agora_err
+agora__redis_get(agora_redis *r, agora_reply **out)
+{
+	if (r->cluster != NULL) {
+		return cluster_get(r, out);
+	}
+	return agora__redis_get_one(r, out);
+}
+
+agora_err
+agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
+                 const char *const *argv, const size_t *lens)
+{
+	bool routed = false;
+	agora_err rv = redis_route(r, &routed);
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (routed) {
+		return cluster_cmd(r, out, argc, argv, lens);
+	}
+	return agora__redis_cmd_one(r, out, argc, argv, lens);
+}
+
+agora_err
+agora__redis_cmdv(agora_redis *r, agora_reply **out, ...)
+{
+	const char *argv[32];
+	size_t lens[32];
+	int argc = 0;
+	const char *s;
+	va_list ap;
+
+	va_start(ap, out);
+	while ((s = va_arg(ap, const char *)) != NULL && argc < 32) {
+		argv[argc] = s;
+		lens[argc] = strlen(s);
+		argc++;
+	}
+	va_end(ap);
+	return agora__redis_cmd(r, out, argc, argv, lens);
+}
+
+agora_err
+agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
+                  int nkeys, int argc, const char *const *argv,
+                  const size_t *lens)
+{
+	bool routed = false;
+	agora_err rv = redis_route(r, &routed);
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (rv != AGORA_OK) {
+		return rv;
+	}
+	if (routed) {
+		return cluster_eval(r, s, out, nkeys, argc, argv, lens);
+	}
+	return agora__redis_eval_one(r, s, out, nkeys, argc, argv, lens);
+}
+
+void
+agora_redis_close(agora_redis *r)
+{
+	if (r != NULL) {
+		cluster_free(r);
+	}
+	agora__redis_close_one(r);
 }

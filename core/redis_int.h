@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Private to the two files that include hiredis: core/redis.c (one
- * connection to one Redis) and core/redis_cluster.c (a Redis Cluster: a
- * slot map and one such connection per master). The handle is the same
- * type for both; a handle with a cluster routes each command through it,
- * one without speaks to its own server. */
+ * connection to one Redis) and core/redis_cluster.c (where commands enter,
+ * and a Redis Cluster: a slot map and one such connection per master),
+ * which uses the first, never the other way round. The handle is the
+ * same type for both; a handle with a cluster routes each command through
+ * it, one without speaks to its own server. */
 #ifndef AGORA_CORE_REDIS_INT_H
 #define AGORA_CORE_REDIS_INT_H
 
@@ -63,6 +64,8 @@ struct agora_redis {
 /* Open without asking whether the server is a cluster node. */
 agora_err agora__redis_open_one(agora_redis **rp, const char *url,
                                 int64_t timeout_ms, char *err, size_t errlen);
+/* Close one connection (agora_redis_close closes a cluster's too). */
+void agora__redis_close_one(agora_redis *r);
 agora_err agora__redis_cmd_one(agora_redis *r, agora_reply **out, int argc,
                                const char *const *argv, const size_t *lens);
 agora_err agora__redis_eval_one(agora_redis *r, const agora_script *s,
@@ -79,23 +82,5 @@ agora_err agora__redis_get_raw(agora_redis *r, redisReply **out);
 agora_err agora__redis_take(agora_redis *r, redisReply *rep, agora_reply **out);
 /* One command's time limit (redis.timeout_ms). */
 int64_t agora__redis_budget_ms(const agora_redis *r);
-
-/* ---- redis_cluster.c ---- */
-
-/* For a handle of kind REDIS_UNKNOWN, ask the server whether it is a
- * cluster node (INFO cluster, one round trip per handle); if so, give r a
- * cluster and read its slot map. An error only when the server could not
- * be asked (the connection, NOAUTH): r stays unknown; a server that
- * refuses INFO is taken for a single Redis. */
-agora_err agora__cluster_detect(agora_redis *r);
-void agora__cluster_free(agora_redis *r);
-agora_err agora__cluster_cmd(agora_redis *r, agora_reply **out, int argc,
-                             const char *const *argv, const size_t *lens);
-agora_err agora__cluster_eval(agora_redis *r, const agora_script *s,
-                              agora_reply **out, int nkeys, int argc,
-                              const char *const *argv, const size_t *lens);
-agora_err agora__cluster_append(agora_redis *r, int argc,
-                                const char *const *argv, const size_t *lens);
-agora_err agora__cluster_get(agora_redis *r, agora_reply **out);
 
 #endif

@@ -259,72 +259,68 @@ no_cluster_mode(const char *log)
 	return 1;
 }
 
-/* Start three masters and make them a cluster: 0, 77 when redis-server
- * has no cluster mode, 1 on failure (the reason printed). Outside any
- * test, so no cmocka checks. */
+/* Start node i and wait until it answers: 0, 77 (no cluster mode) or 1. */
 static int
-start_cluster(void)
+start_node(int i)
+{
+	char port[16], conf[300], rlog[300], err[256];
+	const char *argv[] = { "redis-server",
+		               "--port",
+		               port,
+		               "--bind",
+		               "127.0.0.1",
+		               "--cluster-enabled",
+		               "yes",
+		               "--cluster-config-file",
+		               conf,
+		               "--dir",
+		               dir,
+		               "--save",
+		               "",
+		               "--appendonly",
+		               "no",
+		               NULL };
+	agora_proc_opts o = { .argv = argv,
+		              .log_path = rlog,
+		              .die_with_parent = true };
+	int64_t until = agora_now_ms() + 10000;
+
+	nodes[i].port = free_port();
+	snprintf(port, sizeof(port), "%d", nodes[i].port);
+	snprintf(conf, sizeof(conf), "%s/nodes-%d.conf", dir, nodes[i].port);
+	snprintf(rlog, sizeof(rlog), "%s/redis-%d.log", dir, nodes[i].port);
+	snprintf(nodes[i].url, sizeof(nodes[i].url), "redis://127.0.0.1:%d",
+	         nodes[i].port);
+	if (agora_proc_spawn(&nodes[i].proc, &o, err, sizeof(err)) !=
+	    AGORA_OK) {
+		fprintf(stderr, "cluster_test: %s\n", err);
+		return 1;
+	}
+	while (agora_redis_open(&nodes[i].r, nodes[i].url, 2000, err,
+	                        sizeof(err)) != AGORA_OK) {
+		if (!agora_proc_alive(nodes[i].proc)) {
+			return no_cluster_mode(rlog);
+		}
+		if (agora_now_ms() > until) {
+			fprintf(stderr, "cluster_test: redis on %d: %s\n",
+			        nodes[i].port, err);
+			return 1;
+		}
+		agora_sleep_ms(20);
+	}
+	return 0;
+}
+
+/* redis-cli --cluster create, then wait for cluster_state:ok on all. */
+static int
+make_cluster(void)
 {
 	const char *create[4 + NODES + 4] = { "redis-cli", "--cluster",
 		                              "create" };
-	char addr[NODES][32], log[256];
+	char addr[NODES][32], log[300];
 	int na = 3;
 
-	if (mkdtemp(dir) == NULL) {
-		fprintf(stderr, "cluster_test: mkdtemp failed\n");
-		return 1;
-	}
-	made_dir = true;
 	for (int i = 0; i < NODES; i++) {
-		char port[16], conf[256], rlog[256];
-		const char *argv[] = { "redis-server",
-			               "--port",
-			               port,
-			               "--bind",
-			               "127.0.0.1",
-			               "--cluster-enabled",
-			               "yes",
-			               "--cluster-config-file",
-			               conf,
-			               "--dir",
-			               dir,
-			               "--save",
-			               "",
-			               "--appendonly",
-			               "no",
-			               NULL };
-		agora_proc_opts o = { .argv = argv,
-			              .log_path = rlog,
-			              .die_with_parent = true };
-		int64_t until = agora_now_ms() + 10000;
-		char err[256];
-
-		nodes[i].port = free_port();
-		snprintf(port, sizeof(port), "%d", nodes[i].port);
-		snprintf(conf, sizeof(conf), "%s/nodes-%d.conf", dir,
-		         nodes[i].port);
-		snprintf(rlog, sizeof(rlog), "%s/redis-%d.log", dir,
-		         nodes[i].port);
-		snprintf(nodes[i].url, sizeof(nodes[i].url),
-		         "redis://127.0.0.1:%d", nodes[i].port);
-		if (agora_proc_spawn(&nodes[i].proc, &o, err, sizeof(err)) !=
-		    AGORA_OK) {
-			fprintf(stderr, "cluster_test: %s\n", err);
-			return 1;
-		}
-		while (agora_redis_open(&nodes[i].r, nodes[i].url, 2000, err,
-		                        sizeof(err)) != AGORA_OK) {
-			if (!agora_proc_alive(nodes[i].proc)) {
-				return no_cluster_mode(rlog);
-			}
-			if (agora_now_ms() > until) {
-				fprintf(stderr,
-				        "cluster_test: redis on %d: %s\n",
-				        nodes[i].port, err);
-				return 1;
-			}
-			agora_sleep_ms(20);
-		}
 		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d",
 		         nodes[i].port);
 		create[na++] = addr[i];
@@ -348,12 +344,85 @@ start_cluster(void)
 		}
 		agora_sleep_ms(50);
 	}
-	for (int i = 0; i < NODES; i++) {
+	return 0;
+}
+
+/* Start three masters and make them a cluster: 0, 77 when redis-server
+ * has no cluster mode, 1 on failure (the reason printed). Outside any
+ * test, so no cmocka checks. */
+static int
+start_cluster(void)
+{
+	int rv = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "cluster_test: mkdtemp failed\n");
+		return 1;
+	}
+	made_dir = true;
+	for (int i = 0; i < NODES && rv == 0; i++) {
+		rv = start_node(i);
+	}
+	rv = rv == 0 ? make_cluster() : rv;
+	for (int i = 0; i < NODES && rv == 0; i++) {
 		char *id = node_str(i, "CLUSTER", "MYID", NULL);
 		snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", id);
 		agora_free(id);
 	}
-	return 0;
+	return rv;
+}
+
+/* A command on node i (argv NULL-ended) that must succeed; its reply. */
+static agora_reply *
+node_do(int i, const char *const *argv)
+{
+	size_t lens[64];
+	agora_reply *rep = NULL;
+	int argc = 0;
+
+	while (argv[argc] != NULL && argc < 64) {
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+	}
+	AGORA_PASS(agora__redis_cmd(nodes[i].r, &rep, argc, argv, lens));
+	return rep;
+}
+
+/* Mark slot as leaving `from` for `to` (the first step of a reshard). */
+static void
+begin_move(const char *slot, int from, int to)
+{
+	agora__reply_free(
+	    node_do(to, (const char *[]){ "CLUSTER", "SETSLOT", slot,
+	                                  "IMPORTING", nodes[from].id, NULL }));
+	agora__reply_free(
+	    node_do(from, (const char *[]){ "CLUSTER", "SETSLOT", slot,
+	                                    "MIGRATING", nodes[to].id, NULL }));
+}
+
+/* MIGRATE up to 50 of slot's keys still on `from`; how many. */
+static size_t
+migrate_some(const char *slot, int from, int to)
+{
+	agora_reply *keys =
+	    node_do(from, (const char *[]){ "CLUSTER", "GETKEYSINSLOT", slot,
+	                                    "50", NULL });
+	const char *argv[64] = { "MIGRATE", "127.0.0.1", NULL,  "",
+		                 "0",       "5000",      "KEYS" };
+	size_t n = agora__reply_len(keys);
+	char port[16];
+	int argc = 7;
+
+	snprintf(port, sizeof(port), "%d", nodes[to].port);
+	argv[2] = port;
+	for (size_t k = 0; k < n; k++) {
+		argv[argc++] = agora__reply_str(agora__reply_at(keys, k), NULL);
+	}
+	if (n > 0) {
+		agora__reply_free(node_do(from, argv));
+	}
+	agora__reply_free(keys);
+	return n;
 }
 
 /* Move slot from node `from` to node `to`, the way redis-cli --cluster
@@ -364,44 +433,14 @@ move_slot(unsigned slot, int from, int to)
 	char s[16];
 
 	snprintf(s, sizeof(s), "%u", slot);
-	AGORA_PASS(agora__redis_cmdv(nodes[to].r, NULL, "CLUSTER", "SETSLOT", s,
-	                             "IMPORTING", nodes[from].id, NULL));
-	AGORA_PASS(agora__redis_cmdv(nodes[from].r, NULL, "CLUSTER", "SETSLOT",
-	                             s, "MIGRATING", nodes[to].id, NULL));
-	for (;;) {
-		agora_reply *keys = NULL;
-		const char *argv[64] = { "MIGRATE", "127.0.0.1", NULL,  "",
-			                 "0",       "5000",      "KEYS" };
-		char port[16];
-		int argc = 7;
-
-		AGORA_PASS(agora__redis_cmdv(nodes[from].r, &keys, "CLUSTER",
-		                             "GETKEYSINSLOT", s, "50", NULL));
-		if (agora__reply_len(keys) == 0) {
-			agora__reply_free(keys);
-			break;
-		}
-		snprintf(port, sizeof(port), "%d", nodes[to].port);
-		argv[2] = port;
-		for (size_t k = 0; k < agora__reply_len(keys); k++) {
-			argv[argc++] =
-			    agora__reply_str(agora__reply_at(keys, k), NULL);
-		}
-		{
-			size_t lens[64];
-			for (int k = 0; k < argc; k++) {
-				lens[k] = strlen(argv[k]);
-			}
-			AGORA_PASS(agora__redis_cmd(nodes[from].r, NULL, argc,
-			                            argv, lens));
-		}
-		agora__reply_free(keys);
+	begin_move(s, from, to);
+	while (migrate_some(s, from, to) > 0) {
 	}
 	/* Every master told, so none sends a client back to the source. */
 	for (int i = 0; i < NODES; i++) {
-		AGORA_PASS(agora__redis_cmdv(nodes[i].r, NULL, "CLUSTER",
-		                             "SETSLOT", s, "NODE", nodes[to].id,
-		                             NULL));
+		agora__reply_free(
+		    node_do(i, (const char *[]){ "CLUSTER", "SETSLOT", s,
+		                                 "NODE", nodes[to].id, NULL }));
 	}
 	for (int i = 0; i < NODES; i++) {
 		assert_int_equal(owner_seen_by(i, slot), to);
@@ -514,6 +553,25 @@ sessions_on_every_node_are_listed(void **state)
 	agora_strv_clear(&all);
 }
 
+/* Role's memory as ids, "1 2 3 ". */
+static char *
+memory_ids(agora_center *c, const char *role)
+{
+	agora_msgs m = { 0 };
+	agora_buf b;
+
+	agora_buf_init(&b, 0);
+	AGORA_PASS(agora_env_memory(agora_center_env(c), role, 0, &m));
+	for (size_t k = 0; k < m.n; k++) {
+		char id[24];
+		snprintf(id, sizeof(id), "%llu ",
+		         (unsigned long long)m.v[k]->id);
+		(void)agora_buf_adds(&b, id);
+	}
+	agora_msgs_clear(&m);
+	return agora_buf_steal(&b);
+}
+
 /* Each role's memory, as "id id id|id id|...". */
 static char *
 memories(agora_center *c, const char *const *roles, size_t n)
@@ -522,19 +580,68 @@ memories(agora_center *c, const char *const *roles, size_t n)
 
 	agora_buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
-		agora_msgs m = { 0 };
-		AGORA_PASS(
-		    agora_env_memory(agora_center_env(c), roles[i], 0, &m));
-		for (size_t k = 0; k < m.n; k++) {
-			char id[24];
-			snprintf(id, sizeof(id), "%llu ",
-			         (unsigned long long)m.v[k]->id);
-			(void)agora_buf_adds(&b, id);
-		}
+		char *ids = memory_ids(c, roles[i]);
+		(void)agora_buf_adds(&b, ids);
 		(void)agora_buf_adds(&b, "|");
-		agora_msgs_clear(&m);
+		agora_free(ids);
 	}
 	return agora_buf_steal(&b);
+}
+
+/* A center on a session of node `on` with echo agents for roles, after
+ * a task to all and one round. */
+static agora_center *
+session_after_a_round(int on, const char *tag, char *session, size_t len,
+                      const char *const *roles, size_t n)
+{
+	agora_center *c;
+
+	session_on(on, tag, session, len);
+	c = center_on(session);
+	for (size_t i = 0; i < n; i++) {
+		t_add(c, roles[i], "echo", NULL);
+	}
+	task_all(c, "hi");
+	round_all(c, roles, n);
+	return c;
+}
+
+/* Role's steps in the registry. */
+static uint64_t
+steps_of(agora_registry *reg, const char *role)
+{
+	agora_agent_info ai;
+	uint64_t steps;
+
+	AGORA_PASS(agora_registry_get(reg, role, &ai));
+	steps = ai.steps;
+	agora_agent_info_fini(&ai);
+	return steps;
+}
+
+/* After two rounds of three echoes: the history whole, in order, every
+ * memory grown by the two replies read and its own, nothing in flight,
+ * each agent's registry record at two steps. */
+static void
+two_rounds_whole(agora_center *c, const char *const *roles)
+{
+	agora_msgs h = { 0 };
+	char *after;
+
+	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
+	assert_int_equal(h.n, 7);
+	for (size_t i = 0; i < h.n; i++) {
+		assert_int_equal(h.v[i]->id, i + 1);
+	}
+	agora_msgs_clear(&h);
+	after = memories(c, roles, 3);
+	assert_string_equal(after, "1 2 3 4 5 |1 3 2 4 6 |1 4 2 3 7 |");
+	agora_free(after);
+	for (size_t i = 0; i < 3; i++) {
+		t_ids_are(c, "inflight", roles[i], "");
+		assert_int_equal(steps_of(agora_center_registry(c), roles[i]),
+		                 2);
+	}
 }
 
 static void
@@ -542,23 +649,18 @@ a_moved_session_loses_nothing(void **state)
 {
 	const char *const roles[] = { "a", "b", "c" };
 	agora_env_session_info info;
-	char session[64], *before, *after;
-	agora_agent_info ai;
-	agora_msgs h = { 0 };
+	char session[64], *before;
 	long long keys;
 	agora_center *c;
 	unsigned slot;
 
 	(void)state;
-	session_on(2, "moved", session, sizeof(session));
+	c = session_after_a_round(2, "moved", session, sizeof(session), roles,
+	                          3);
 	slot = session_slot(session);
-	c = center_on(session);
-	for (size_t i = 0; i < 3; i++) {
-		t_add(c, roles[i], "echo", NULL);
-	}
-	task_all(c, "before the move");
-	round_all(c, roles, 3);
 	before = memories(c, roles, 3);
+	assert_string_equal(before, "1 2 |1 3 |1 4 |");
+	agora_free(before);
 	keys = keys_in_slot(2, slot);
 	assert_true(keys > 0);
 
@@ -569,25 +671,7 @@ a_moved_session_loses_nothing(void **state)
 
 	/* The next round: every round-1 reply read and answered. */
 	round_all(c, roles, 3);
-	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
-	assert_int_equal(h.n, 7);
-	for (size_t i = 0; i < h.n; i++) {
-		assert_int_equal(h.v[i]->id, i + 1);
-	}
-	agora_msgs_clear(&h);
-	after = memories(c, roles, 3);
-	/* Each memory grew: the two replies it read, then its own. */
-	assert_string_equal(before, "1 2 |1 3 |1 4 |");
-	assert_string_equal(after, "1 2 3 4 5 |1 3 2 4 6 |1 4 2 3 7 |");
-	agora_free(before);
-	agora_free(after);
-	for (size_t i = 0; i < 3; i++) {
-		t_ids_are(c, "inflight", roles[i], "");
-		AGORA_PASS(agora_registry_get(agora_center_registry(c),
-		                              roles[i], &ai));
-		assert_int_equal(ai.steps, 2);
-		agora_agent_info_fini(&ai);
-	}
+	two_rounds_whole(c, roles);
 
 	/* Moved again: a pipeline (the session's info) goes to the old node
 	 * first and is sent again where the slot now is. */
@@ -602,6 +686,49 @@ a_moved_session_loses_nothing(void **state)
 	agora_center_free(c);
 }
 
+/* Two keys of session's slot moved from node 1 to node 2, the rest not. */
+static void
+half_moved(const char *session, unsigned slot)
+{
+	char s[16], port[16];
+	char *agent_a = agora_sprintf("agora:{%s}:agent:a", session);
+	char *history = agora_sprintf("agora:{%s}:history", session);
+
+	snprintf(s, sizeof(s), "%u", slot);
+	snprintf(port, sizeof(port), "%d", nodes[2].port);
+	begin_move(s, 1, 2);
+	agora__reply_free(node_do(
+	    1, (const char *[]){ "MIGRATE", "127.0.0.1", port, "", "0", "5000",
+	                         "KEYS", agent_a, history, NULL }));
+	agora_free(agent_a);
+	agora_free(history);
+}
+
+/* Role's kind in the registry (NULL: not found). */
+static char *
+kind_of(agora_registry *reg, const char *role)
+{
+	agora_agent_info ai;
+	char *kind;
+
+	AGORA_PASS(agora_registry_get(reg, role, &ai));
+	kind = agora_strdup(ai.kind);
+	agora_agent_info_fini(&ai);
+	return kind;
+}
+
+static size_t
+history_len(agora_env *env)
+{
+	agora_msgs h = { 0 };
+	size_t n;
+
+	AGORA_PASS(agora_env_history(env, 0, &h));
+	n = h.n;
+	agora_msgs_clear(&h);
+	return n;
+}
+
 /* Half a session migrated: a plain command follows ASK to the key that
  * moved, a script does not (it would find half the session) and waits
  * until its time limit; once the slot has moved, both run. */
@@ -609,62 +736,55 @@ static void
 during_a_migration_scripts_wait_and_plain_commands_ask(void **state)
 {
 	const char *const roles[] = { "a", "b" };
-	char session[64], s[16], port[16], err[256];
-	char *agent_a, *history;
-	agora_agent_info ai;
+	char session[64], err[256], *kind;
 	agora_registry *reg = NULL;
 	agora_msgs h = { 0 };
 	agora_redis *r = NULL;
 	agora_env *env = NULL;
 	agora_center *c;
-	unsigned slot;
 
 	(void)state;
-	session_on(1, "ask", session, sizeof(session));
-	slot = session_slot(session);
-	c = center_on(session);
-	t_add(c, "a", "echo", NULL);
-	t_add(c, "b", "echo", NULL);
-	task_all(c, "hi");
-	round_all(c, roles, 2);
+	c = session_after_a_round(1, "ask", session, sizeof(session), roles, 2);
+	half_moved(session, session_slot(session));
 
-	/* Two of its keys moved, the rest not yet. */
-	snprintf(s, sizeof(s), "%u", slot);
-	snprintf(port, sizeof(port), "%d", nodes[2].port);
-	agent_a = agora_sprintf("agora:{%s}:agent:a", session);
-	history = agora_sprintf("agora:{%s}:history", session);
-	AGORA_PASS(agora__redis_cmdv(nodes[2].r, NULL, "CLUSTER", "SETSLOT", s,
-	                             "IMPORTING", nodes[1].id, NULL));
-	AGORA_PASS(agora__redis_cmdv(nodes[1].r, NULL, "CLUSTER", "SETSLOT", s,
-	                             "MIGRATING", nodes[2].id, NULL));
-	AGORA_PASS(agora__redis_cmdv(nodes[1].r, NULL, "MIGRATE", "127.0.0.1",
-	                             port, "", "0", "5000", "KEYS", agent_a,
-	                             history, NULL));
-
+	/* A short time limit: the script waits that long. */
 	AGORA_PASS(agora_redis_open(&r, nodes[0].url, 300, err, sizeof(err)));
 	AGORA_PASS(agora_registry_open(&reg, r, session));
 	AGORA_PASS(agora_env_open(&env, r, session, NULL));
-	AGORA_PASS(agora_registry_get(reg, "a", &ai)); /* moved: ASK */
-	assert_string_equal(ai.kind, "echo");
-	agora_agent_info_fini(&ai);
-	AGORA_PASS(agora_registry_get(reg, "b", &ai)); /* still there */
-	assert_string_equal(ai.kind, "echo");
-	agora_agent_info_fini(&ai);
+	kind = kind_of(reg, "a"); /* moved: ASK */
+	assert_string_equal(kind, "echo");
+	agora_free(kind);
+	kind = kind_of(reg, "b"); /* still there */
+	assert_string_equal(kind, "echo");
+	agora_free(kind);
 	AGORA_FAIL(agora_env_history(env, 0, &h), AGORA_EREDIS);
 	assert_true(strncmp(agora_redis_errstr(r), "ASK ", 4) == 0);
 
 	/* The rest moved: the script runs, on the whole session. */
-	move_slot(slot, 1, 2);
-	AGORA_PASS(agora_env_history(env, 0, &h));
-	assert_int_equal(h.n, 3);
-	agora_msgs_clear(&h);
+	move_slot(session_slot(session), 1, 2);
+	assert_int_equal(history_len(env), 3);
 	round_all(c, roles, 2);
 	agora_env_close(env);
 	agora_registry_close(reg);
 	agora_redis_close(r);
-	agora_free(agent_a);
-	agora_free(history);
 	agora_center_free(c);
+}
+
+/* The next pub/sub message on sub; whether its channel names session. */
+static bool
+event_of(agora_redis *sub, const char *session)
+{
+	agora_reply *rep = NULL;
+	const char *ch;
+	size_t len;
+	bool ours;
+
+	AGORA_PASS(agora__redis_read_wait(sub, &rep, 5000));
+	ch = agora__reply_str(agora__reply_at(rep, 2), &len);
+	assert_non_null(ch);
+	ours = len > 0 && strstr(ch, session) != NULL;
+	agora__reply_free(rep);
+	return ours;
 }
 
 /* A UI subscribed on one node hears a step's replies stored on another:
@@ -680,28 +800,15 @@ events_reach_a_subscriber_on_another_node(void **state)
 	int events = 0;
 
 	(void)state;
-	session_on(1, "events", session, sizeof(session));
 	AGORA_PASS(
 	    agora_redis_open(&sub, nodes[2].url, 5000, err, sizeof(err)));
 	AGORA_PASS(
 	    agora__redis_cmdv(sub, NULL, "PSUBSCRIBE", "agora:*:events", NULL));
-	c = center_on(session);
-	t_add(c, "a", "echo", NULL);
-	t_add(c, "b", "echo", NULL);
-	task_all(c, "hi");
-	round_all(c, roles, 2); /* one store of two replies */
+	/* The task, then one store of two replies. */
+	c = session_after_a_round(1, "events", session, sizeof(session), roles,
+	                          2);
 	while (events < 3) {
-		agora_reply *rep = NULL;
-		const char *ch;
-		size_t len;
-
-		AGORA_PASS(agora__redis_read_wait(sub, &rep, 5000));
-		ch = agora__reply_str(agora__reply_at(rep, 2), &len);
-		assert_non_null(ch);
-		if (len > 0 && strstr(ch, session) != NULL) {
-			events++;
-		}
-		agora__reply_free(rep);
+		events += event_of(sub, session) ? 1 : 0;
 	}
 	agora_redis_close(sub);
 	agora_center_free(c);
