@@ -144,6 +144,10 @@ print_json(const agora_sim_round *r)
 		(void)agora_buf_adds(&b, i > 0 ? ",{\"session\":"
 		                               : "{\"session\":");
 		(void)agora_buf_json_str(&b, g->session, strlen(g->session));
+		if (g->node[0] != '\0') {
+			(void)agora_buf_adds(&b, ",\"node\":");
+			(void)agora_buf_json_str(&b, g->node, strlen(g->node));
+		}
 		(void)agora_buf_addf(&b,
 		                     ",\"asked\":%zu,\"answered\":%zu,"
 		                     "\"sum\":%.17g}",

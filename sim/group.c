@@ -22,16 +22,13 @@ sim_group_open(struct sim_group *g, char *err, size_t errlen)
 {
 	struct agora_sim *s = g->sim;
 	agora_config cfg = s->cfg; /* a copy that borrows the strings */
-	char session[96];
 
-	snprintf(session, sizeof(session), "%s-g%zu", s->prefix, g->index);
-	cfg.session = session;
+	cfg.session = g->r.head.session; /* named by sim_nodes_plan */
 	/* Only the first group's center starts children; the others place
 	 * their participants at the children's addresses. */
 	cfg.server_children =
 	    g->index == 0 ? (int64_t)s->o.servers : cfg.server_children;
 	snprintf(g->moderator, sizeof(g->moderator), "moderator%zu", g->index);
-	snprintf(g->r.head.session, sizeof(g->r.head.session), "%s", session);
 	return agora_center_new(&g->c, &cfg, err, errlen);
 }
 

@@ -293,6 +293,7 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 		}
 	}
 	s->groups = agora_calloc(m, sizeof(*s->groups));
+	rv = sim_nodes_plan(s, m, err, errlen);
 	for (size_t i = 0; i < m && rv == AGORA_OK; i++) {
 		struct sim_group *g = &s->groups[i];
 		g->sim = s;

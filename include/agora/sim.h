@@ -75,6 +75,8 @@ AGORA_API const char *agora_sim_why_name(agora_sim_why w);
 /* One moderator's report of a round. */
 typedef struct agora_sim_group {
 	char session[96];
+	char node[64]; /* its Redis Cluster master (host:port); "" on one Redis
+	                */
 	size_t asked, answered;
 	double sum;
 } agora_sim_group;

@@ -7,451 +7,19 @@
  * NODE), the next round finding every message, memory and registry
  * record. Skipped (77) only when redis-server has no cluster mode. Every
  * redis-server dies with this program, whatever way it ends. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "redis_cmd.h"
 #include "test.h"
 
-#define NODES 3
-
-static struct node {
-	int port;
-	agora_proc *proc;
-	agora_redis *r; /* opened on this node: keyless commands go here */
-	char id[64];
-	char url[64];
-} nodes[NODES];
-static char dir[] = "/tmp/agora-cluster-XXXXXX";
-static bool made_dir;
-
-static bool
-port_free(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0) {
-		close(fd);
-	}
-	return ok;
-}
-
-/* A free port whose cluster bus port (+10000) is free too. */
-static int
-free_port(void)
-{
-	for (int tries = 0; tries < 100; tries++) {
-		struct sockaddr_in sa = { .sin_family = AF_INET };
-		socklen_t len = sizeof(sa);
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		int port = 0;
-
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (fd >= 0 &&
-		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
-			port = ntohs(sa.sin_port);
-		}
-		if (fd >= 0) {
-			close(fd);
-		}
-		if (port > 0 && port + 10000 < 65536 &&
-		    port_free(port + 10000)) {
-			return port;
-		}
-	}
-	return -1;
-}
-
-static void
-stop_all(void)
-{
-	for (int i = 0; i < NODES; i++) {
-		agora_redis_close(nodes[i].r);
-		nodes[i].r = NULL;
-		agora_proc_free(nodes[i].proc); /* SIGTERM, then SIGKILL */
-		nodes[i].proc = NULL;
-	}
-	if (made_dir) {
-		t_rm_rf(dir);
-	}
-}
-
-/* Run a program to its end (at most 60 s); its exit code, or -1. */
-static int
-run(const char *const *argv, const char *log)
-{
-	agora_proc_opts o = { .argv = argv,
-		              .log_path = log,
-		              .die_with_parent = true };
-	int64_t until = agora_now_ms() + 60000;
-	agora_proc *p = NULL;
-	char err[256];
-	int status;
-
-	if (agora_proc_spawn(&p, &o, err, sizeof(err)) != AGORA_OK) {
-		fprintf(stderr, "cluster_test: %s: %s\n", argv[0], err);
-		return -1;
-	}
-	while (agora_proc_alive(p) && agora_now_ms() < until) {
-		agora_sleep_ms(20);
-	}
-	status = agora_proc_status(p);
-	agora_proc_free(p);
-	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The text of a keyless command's string reply on node i ("" if none). */
-static char *
-node_str(int i, const char *a, const char *b, const char *c)
-{
-	agora_reply *rep = NULL;
-	const char *s = NULL;
-	size_t n = 0;
-	char *out;
-
-	if (agora__redis_cmdv(nodes[i].r, &rep, a, b, c, NULL) == AGORA_OK) {
-		s = agora__reply_str(rep, &n);
-	}
-	out = agora_strndup(s != NULL ? s : "", n);
-	agora__reply_free(rep);
-	return out;
-}
-
-static long long
-node_int(int i, const char *a, const char *b, const char *c)
-{
-	agora_reply *rep = NULL;
-	long long v = -1;
-
-	if (agora__redis_cmdv(nodes[i].r, &rep, a, b, c, NULL) == AGORA_OK) {
-		v = agora__reply_int(rep);
-	}
-	agora__reply_free(rep);
-	return v;
-}
-
-static bool
-cluster_ok(void)
-{
-	bool ok = true;
-
-	for (int i = 0; i < NODES && ok; i++) {
-		char *info = node_str(i, "CLUSTER", "INFO", NULL);
-		ok = strstr(info, "cluster_state:ok") != NULL;
-		agora_free(info);
-	}
-	return ok;
-}
-
-/* Which node owns slot, as node `asked` sees it (CLUSTER SLOTS); -1. */
-static int
-owner_seen_by(int asked, unsigned slot)
-{
-	agora_reply *rep = NULL;
-	int found = -1;
-
-	if (agora__redis_cmdv(nodes[asked].r, &rep, "CLUSTER", "SLOTS", NULL) !=
-	    AGORA_OK) {
-		return -1;
-	}
-	for (size_t e = 0; e < agora__reply_len(rep); e++) {
-		const agora_reply *x = agora__reply_at(rep, e);
-		const agora_reply *m = agora__reply_at(x, 2);
-		long long port = agora__reply_int(agora__reply_at(m, 1));
-
-		if ((long long)slot < agora__reply_int(agora__reply_at(x, 0)) ||
-		    (long long)slot > agora__reply_int(agora__reply_at(x, 1))) {
-			continue;
-		}
-		for (int i = 0; i < NODES; i++) {
-			if (nodes[i].port == port) {
-				found = i;
-			}
-		}
-	}
-	agora__reply_free(rep);
-	return found;
-}
-
-static int
-owner(unsigned slot)
-{
-	return owner_seen_by(0, slot);
-}
-
-static unsigned
-session_slot(const char *session)
-{
-	char key[256];
-
-	snprintf(key, sizeof(key), "agora:{%s}:", session);
-	return agora__redis_slot(key, strlen(key));
-}
-
-/* A session name (unique to this run) whose slot node `want` owns. */
-static void
-session_on(int want, const char *tag, char *out, size_t len)
-{
-	for (int k = 0;; k++) {
-		snprintf(out, len, "c%d-%s-%d", (int)getpid(), tag, k);
-		if (owner(session_slot(out)) == want) {
-			return;
-		}
-	}
-}
-
-static long long
-keys_in_slot(int i, unsigned slot)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%u", slot);
-	return node_int(i, "CLUSTER", "COUNTKEYSINSLOT", s);
-}
-
-static void
-print_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[512];
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		fputs(line, stderr);
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-}
-
-/* A redis-server that exited at once: skipped if it says it has no
- * cluster mode (an unknown option), failed otherwise. */
-static int
-no_cluster_mode(const char *log)
-{
-	FILE *f = fopen(log, "r");
-	char line[512];
-	bool unknown = false;
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		unknown = unknown || strstr(line, "cluster-enabled") != NULL;
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	if (unknown) {
-		printf("SKIP: this redis-server has no cluster mode\n");
-		return 77;
-	}
-	fprintf(stderr, "cluster_test: redis-server exited:\n");
-	print_file(log);
-	return 1;
-}
-
-/* Start node i and wait until it answers: 0, 77 (no cluster mode) or 1. */
-static int
-start_node(int i)
-{
-	char port[16], conf[300], rlog[300], err[256];
-	const char *argv[] = { "redis-server",
-		               "--port",
-		               port,
-		               "--bind",
-		               "127.0.0.1",
-		               "--cluster-enabled",
-		               "yes",
-		               "--cluster-config-file",
-		               conf,
-		               "--dir",
-		               dir,
-		               "--save",
-		               "",
-		               "--appendonly",
-		               "no",
-		               NULL };
-	agora_proc_opts o = { .argv = argv,
-		              .log_path = rlog,
-		              .die_with_parent = true };
-	int64_t until = agora_now_ms() + 10000;
-
-	nodes[i].port = free_port();
-	snprintf(port, sizeof(port), "%d", nodes[i].port);
-	snprintf(conf, sizeof(conf), "%s/nodes-%d.conf", dir, nodes[i].port);
-	snprintf(rlog, sizeof(rlog), "%s/redis-%d.log", dir, nodes[i].port);
-	snprintf(nodes[i].url, sizeof(nodes[i].url), "redis://127.0.0.1:%d",
-	         nodes[i].port);
-	if (agora_proc_spawn(&nodes[i].proc, &o, err, sizeof(err)) !=
-	    AGORA_OK) {
-		fprintf(stderr, "cluster_test: %s\n", err);
-		return 1;
-	}
-	while (agora_redis_open(&nodes[i].r, nodes[i].url, 2000, err,
-	                        sizeof(err)) != AGORA_OK) {
-		if (!agora_proc_alive(nodes[i].proc)) {
-			return no_cluster_mode(rlog);
-		}
-		if (agora_now_ms() > until) {
-			fprintf(stderr, "cluster_test: redis on %d: %s\n",
-			        nodes[i].port, err);
-			return 1;
-		}
-		agora_sleep_ms(20);
-	}
-	return 0;
-}
-
-/* redis-cli --cluster create, then wait for cluster_state:ok on all. */
-static int
-make_cluster(void)
-{
-	const char *create[4 + NODES + 4] = { "redis-cli", "--cluster",
-		                              "create" };
-	char addr[NODES][32], log[300];
-	int na = 3;
-
-	for (int i = 0; i < NODES; i++) {
-		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d",
-		         nodes[i].port);
-		create[na++] = addr[i];
-	}
-	create[na++] = "--cluster-replicas";
-	create[na++] = "0";
-	create[na++] = "--cluster-yes";
-	create[na] = NULL;
-	snprintf(log, sizeof(log), "%s/create.log", dir);
-	if (run(create, log) != 0) {
-		fprintf(stderr, "cluster_test: redis-cli --cluster create "
-		                "failed:\n");
-		print_file(log);
-		return 1;
-	}
-	for (int64_t until = agora_now_ms() + 30000; !cluster_ok();) {
-		if (agora_now_ms() > until) {
-			fprintf(stderr, "cluster_test: the cluster never "
-			                "reached cluster_state:ok\n");
-			return 1;
-		}
-		agora_sleep_ms(50);
-	}
-	return 0;
-}
-
-/* Start three masters and make them a cluster: 0, 77 when redis-server
- * has no cluster mode, 1 on failure (the reason printed). Outside any
- * test, so no cmocka checks. */
-static int
-start_cluster(void)
-{
-	int rv = 0;
-
-	if (mkdtemp(dir) == NULL) {
-		fprintf(stderr, "cluster_test: mkdtemp failed\n");
-		return 1;
-	}
-	made_dir = true;
-	for (int i = 0; i < NODES && rv == 0; i++) {
-		rv = start_node(i);
-	}
-	rv = rv == 0 ? make_cluster() : rv;
-	for (int i = 0; i < NODES && rv == 0; i++) {
-		char *id = node_str(i, "CLUSTER", "MYID", NULL);
-		snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", id);
-		agora_free(id);
-	}
-	return rv;
-}
-
-/* A command on node i (argv NULL-ended) that must succeed; its reply. */
-static agora_reply *
-node_do(int i, const char *const *argv)
-{
-	size_t lens[64];
-	agora_reply *rep = NULL;
-	int argc = 0;
-
-	while (argv[argc] != NULL && argc < 64) {
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-	}
-	AGORA_PASS(agora__redis_cmd(nodes[i].r, &rep, argc, argv, lens));
-	return rep;
-}
-
-/* Mark slot as leaving `from` for `to` (the first step of a reshard). */
-static void
-begin_move(const char *slot, int from, int to)
-{
-	agora__reply_free(
-	    node_do(to, (const char *[]){ "CLUSTER", "SETSLOT", slot,
-	                                  "IMPORTING", nodes[from].id, NULL }));
-	agora__reply_free(
-	    node_do(from, (const char *[]){ "CLUSTER", "SETSLOT", slot,
-	                                    "MIGRATING", nodes[to].id, NULL }));
-}
-
-/* MIGRATE up to 50 of slot's keys still on `from`; how many. */
-static size_t
-migrate_some(const char *slot, int from, int to)
-{
-	agora_reply *keys =
-	    node_do(from, (const char *[]){ "CLUSTER", "GETKEYSINSLOT", slot,
-	                                    "50", NULL });
-	const char *argv[64] = { "MIGRATE", "127.0.0.1", NULL,  "",
-		                 "0",       "5000",      "KEYS" };
-	size_t n = agora__reply_len(keys);
-	char port[16];
-	int argc = 7;
-
-	snprintf(port, sizeof(port), "%d", nodes[to].port);
-	argv[2] = port;
-	for (size_t k = 0; k < n; k++) {
-		argv[argc++] = agora__reply_str(agora__reply_at(keys, k), NULL);
-	}
-	if (n > 0) {
-		agora__reply_free(node_do(from, argv));
-	}
-	agora__reply_free(keys);
-	return n;
-}
-
-/* Move slot from node `from` to node `to`, the way redis-cli --cluster
- * reshard moves each slot, for exactly this one. */
-static void
-move_slot(unsigned slot, int from, int to)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%u", slot);
-	begin_move(s, from, to);
-	while (migrate_some(s, from, to) > 0) {
-	}
-	/* Every master told, so none sends a client back to the source. */
-	for (int i = 0; i < NODES; i++) {
-		agora__reply_free(
-		    node_do(i, (const char *[]){ "CLUSTER", "SETSLOT", s,
-		                                 "NODE", nodes[to].id, NULL }));
-	}
-	for (int i = 0; i < NODES; i++) {
-		assert_int_equal(owner_seen_by(i, slot), to);
-	}
-}
-
 static agora_center *
 center_on(const char *session)
 {
 	char name[256];
-	const char *kv[] = { "redis.url", nodes[0].url, NULL };
+	const char *kv[] = { "redis.url", t_cluster[0].url, NULL };
 
 	snprintf(name, sizeof(name), "=%s", session);
 	return t_center_with(name, kv);
@@ -492,15 +60,16 @@ slots_are_the_clusters(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(odd) / sizeof(*odd); i++) {
-		assert_int_equal(agora__redis_slot(odd[i], strlen(odd[i])),
-		                 node_int(1, "CLUSTER", "KEYSLOT", odd[i]));
+		assert_int_equal(
+		    agora__redis_slot(odd[i], strlen(odd[i])),
+		    t_cluster_int(1, "CLUSTER", "KEYSLOT", odd[i]));
 	}
 	for (int i = 0; i < 400; i++) {
 		snprintf(key, sizeof(key),
 		         i % 2 == 0 ? "agora:{s%d}:inbox:r%d" : "k%d-%d", i,
 		         i * 7919);
 		assert_int_equal(agora__redis_slot(key, strlen(key)),
-		                 node_int(1, "CLUSTER", "KEYSLOT", key));
+		                 t_cluster_int(1, "CLUSTER", "KEYSLOT", key));
 	}
 }
 
@@ -513,7 +82,7 @@ a_session_on_another_node_runs(void **state)
 	agora_center *c;
 
 	(void)state;
-	session_on(1, "other", session, sizeof(session));
+	t_cluster_session_on(1, "other", session, sizeof(session));
 	c = center_on(session);
 	for (size_t i = 0; i < 3; i++) {
 		t_add(c, roles[i], "echo", NULL);
@@ -525,28 +94,31 @@ a_session_on_another_node_runs(void **state)
 	assert_int_equal(h.n, 7);
 	agora_msgs_clear(&h);
 	/* On its own node, none on the node the URL named. */
-	assert_true(keys_in_slot(1, session_slot(session)) > 0);
-	assert_int_equal(keys_in_slot(0, session_slot(session)), 0);
+	assert_true(t_cluster_keys_in_slot(1, t_cluster_session_slot(session)) >
+	            0);
+	assert_int_equal(
+	    t_cluster_keys_in_slot(0, t_cluster_session_slot(session)), 0);
 	agora_center_free(c);
 }
 
 static void
 sessions_on_every_node_are_listed(void **state)
 {
-	char session[NODES][64];
-	agora_center *c[NODES];
+	char session[T_CLUSTER_NODES][64];
+	agora_center *c[T_CLUSTER_NODES];
 	agora_strv all = { 0 };
 
 	(void)state;
-	for (int i = 0; i < NODES; i++) {
-		session_on(i, "list", session[i], sizeof(session[i]));
+	for (int i = 0; i < T_CLUSTER_NODES; i++) {
+		t_cluster_session_on(i, "list", session[i], sizeof(session[i]));
 		c[i] = center_on(session[i]);
 		t_add(c[i], "a", "echo", NULL);
 		task_all(c[i], "hi");
-		assert_true(keys_in_slot(i, session_slot(session[i])) > 0);
+		assert_true(t_cluster_keys_in_slot(
+		                i, t_cluster_session_slot(session[i])) > 0);
 	}
-	AGORA_PASS(agora_env_sessions(nodes[0].r, &all));
-	for (int i = 0; i < NODES; i++) {
+	AGORA_PASS(agora_env_sessions(t_cluster[0].r, &all));
+	for (int i = 0; i < T_CLUSTER_NODES; i++) {
 		assert_true(agora_strv_has(&all, session[i]));
 		agora_center_free(c[i]);
 	}
@@ -596,7 +168,7 @@ session_after_a_round(int on, const char *tag, char *session, size_t len,
 {
 	agora_center *c;
 
-	session_on(on, tag, session, len);
+	t_cluster_session_on(on, tag, session, len);
 	c = center_on(session);
 	for (size_t i = 0; i < n; i++) {
 		t_add(c, roles[i], "echo", NULL);
@@ -657,17 +229,17 @@ a_moved_session_loses_nothing(void **state)
 	(void)state;
 	c = session_after_a_round(2, "moved", session, sizeof(session), roles,
 	                          3);
-	slot = session_slot(session);
+	slot = t_cluster_session_slot(session);
 	before = memories(c, roles, 3);
 	assert_string_equal(before, "1 2 |1 3 |1 4 |");
 	agora_free(before);
-	keys = keys_in_slot(2, slot);
+	keys = t_cluster_keys_in_slot(2, slot);
 	assert_true(keys > 0);
 
 	/* Between rounds, to node 0 (the one the URL names). */
-	move_slot(slot, 2, 0);
-	assert_int_equal(keys_in_slot(2, slot), 0);
-	assert_int_equal(keys_in_slot(0, slot), keys);
+	t_cluster_move_slot(slot, 2, 0);
+	assert_int_equal(t_cluster_keys_in_slot(2, slot), 0);
+	assert_int_equal(t_cluster_keys_in_slot(0, slot), keys);
 
 	/* The next round: every round-1 reply read and answered. */
 	round_all(c, roles, 3);
@@ -675,14 +247,14 @@ a_moved_session_loses_nothing(void **state)
 
 	/* Moved again: a pipeline (the session's info) goes to the old node
 	 * first and is sent again where the slot now is. */
-	move_slot(slot, 0, 1);
+	t_cluster_move_slot(slot, 0, 1);
 	AGORA_PASS(agora_env_session_info_get(
 	    agora_env_redis(agora_center_env(c)), session, &info));
 	assert_int_equal(info.messages, 7);
 	assert_int_equal(info.roles, 3);
 	round_all(c, roles, 3);
-	assert_int_equal(keys_in_slot(0, slot), 0);
-	assert_true(keys_in_slot(1, slot) >= keys);
+	assert_int_equal(t_cluster_keys_in_slot(0, slot), 0);
+	assert_true(t_cluster_keys_in_slot(1, slot) >= keys);
 	agora_center_free(c);
 }
 
@@ -695,9 +267,9 @@ half_moved(const char *session, unsigned slot)
 	char *history = agora_sprintf("agora:{%s}:history", session);
 
 	snprintf(s, sizeof(s), "%u", slot);
-	snprintf(port, sizeof(port), "%d", nodes[2].port);
-	begin_move(s, 1, 2);
-	agora__reply_free(node_do(
+	snprintf(port, sizeof(port), "%d", t_cluster[2].port);
+	t_cluster_begin_move(s, 1, 2);
+	agora__reply_free(t_cluster_do(
 	    1, (const char *[]){ "MIGRATE", "127.0.0.1", port, "", "0", "5000",
 	                         "KEYS", agent_a, history, NULL }));
 	agora_free(agent_a);
@@ -745,10 +317,11 @@ during_a_migration_scripts_wait_and_plain_commands_ask(void **state)
 
 	(void)state;
 	c = session_after_a_round(1, "ask", session, sizeof(session), roles, 2);
-	half_moved(session, session_slot(session));
+	half_moved(session, t_cluster_session_slot(session));
 
 	/* A short time limit: the script waits that long. */
-	AGORA_PASS(agora_redis_open(&r, nodes[0].url, 300, err, sizeof(err)));
+	AGORA_PASS(
+	    agora_redis_open(&r, t_cluster[0].url, 300, err, sizeof(err)));
 	AGORA_PASS(agora_registry_open(&reg, r, session));
 	AGORA_PASS(agora_env_open(&env, r, session, NULL));
 	kind = kind_of(reg, "a"); /* moved: ASK */
@@ -761,7 +334,7 @@ during_a_migration_scripts_wait_and_plain_commands_ask(void **state)
 	assert_true(strncmp(agora_redis_errstr(r), "ASK ", 4) == 0);
 
 	/* The rest moved: the script runs, on the whole session. */
-	move_slot(session_slot(session), 1, 2);
+	t_cluster_move_slot(t_cluster_session_slot(session), 1, 2);
 	assert_int_equal(history_len(env), 3);
 	round_all(c, roles, 2);
 	agora_env_close(env);
@@ -801,7 +374,7 @@ events_reach_a_subscriber_on_another_node(void **state)
 
 	(void)state;
 	AGORA_PASS(
-	    agora_redis_open(&sub, nodes[2].url, 5000, err, sizeof(err)));
+	    agora_redis_open(&sub, t_cluster[2].url, 5000, err, sizeof(err)));
 	AGORA_PASS(
 	    agora__redis_cmdv(sub, NULL, "PSUBSCRIBE", "agora:*:events", NULL));
 	/* The task, then one store of two replies. */
@@ -826,13 +399,13 @@ main(void)
 		    during_a_migration_scripts_wait_and_plain_commands_ask),
 		cmocka_unit_test(events_reach_a_subscriber_on_another_node),
 	};
-	int rv = start_cluster();
+	int rv = t_cluster_start();
 
 	if (rv != 0) {
-		stop_all();
+		t_cluster_stop();
 		return rv;
 	}
 	rv = cmocka_run_group_tests(tests, NULL, NULL);
-	stop_all();
+	t_cluster_stop();
 	return rv;
 }
