@@ -64,7 +64,7 @@ group_participant(struct sim_group *g, size_t i, const agora_json *opts,
 	}
 	if (s->o.kind == AGORA_SIM_LLM) {
 		agora_buf b;
-		agora_buf_init(&b, 512);
+		agora_buf_init(&b, 0);
 		(void)agora_buf_addf(
 		    &b, "%.*s,\"model\":", (int)strlen(s->participant_opts) - 1,
 		    s->participant_opts);
@@ -301,7 +301,7 @@ group_tally(struct sim_group *g)
 		           agora_center_errstr(g->c));
 		return;
 	}
-	agora_buf_init(&report, 4096);
+	agora_buf_init(&report, 0); /* grows: up to max + 1 values */
 	while ((rv = agora_step_next(st, &f)) == AGORA_OK && f != NULL) {
 		if (f->type == AGORA_FRAME_CHUNK) {
 			(void)agora_buf_add(&report, f->content, f->len);

@@ -221,7 +221,7 @@ sim_opts_json(struct agora_sim *s)
 {
 	agora_buf b;
 
-	agora_buf_init(&b, 512);
+	agora_buf_init(&b, 0);
 	if (s->o.kind == AGORA_SIM_LLM) {
 		char text[sizeof(participant_instruction) + 32];
 		snprintf(text, sizeof(text), participant_instruction,

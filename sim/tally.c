@@ -119,7 +119,7 @@ tally_act(void *state, agora_turn *turn)
 	double sum = 0;
 	agora_buf b;
 
-	agora_buf_init(&b, 4096);
+	agora_buf_init(&b, 0); /* grows: up to max + 1 values */
 	(void)agora_buf_adds(&b, "{\"no_number\":[");
 	for (size_t i = 0; i < n; i++) {
 		const agora_msg *m = agora_turn_input(turn, i);
