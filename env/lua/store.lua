@@ -5,12 +5,15 @@
 -- to the requirements if
 -- the sender is user_requirement, to each recipient's inbox ("all" = every
 -- role but the sender), to the sender's view and memory, and an event.
--- With ack = 1 the sender's in-flight messages (what it drained for this
--- reply) are moved to its memory first.
+-- Flags per message: 1 (ack) first moves the sender's in-flight messages
+-- (what it drained for this reply) to its memory; 2 (light: the sender's
+-- kind is memoryless) puts nothing in its view or memory, and its ack only
+-- drops the in-flight list and the lease.
 -- KEYS[1] = prefix; ARGV = memory_max, mode, n, then per message:
---   from, ack, nto, to_1 .. to_nto, body
+--   from, flags, nto, to_1 .. to_nto, body
 -- Mode "check" only checks the roles (a batch the caller stores in several
--- calls, so that none holds Redis for long, is checked whole first).
+-- calls, so that none holds Redis for long, is checked whole first; its
+-- bodies may be empty).
 -- Returns the ids.
 local p = KEYS[1]
 local memmax = tonumber(ARGV[1])
@@ -18,33 +21,53 @@ local mode = ARGV[2]
 local n = tonumber(ARGV[3])
 local i = 4
 local plan = {}
-local known = { user_requirement = true } -- role checks, memoized
-local function registered(r)
+-- Role checks: every distinct name of the batch asked with SMISMEMBER, a
+-- thousand at a time, then the messages checked in order.
+local known, ask = { user_requirement = true }, {}
+local function want(r)
 	if known[r] == nil then
-		known[r] = redis.call('SISMEMBER', p .. 'roleset', r) == 1
+		known[r] = false
+		ask[#ask + 1] = r
 	end
-	return known[r]
 end
 for m = 1, n do
-	local from, ack, nto = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+	local from, flags, nto = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+	local to = {}
 	i = i + 3
-	if not registered(from) then
-		return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. from)
-	end
-	local to, all = {}, false
+	want(from)
 	for k = 1, nto do
 		local r = ARGV[i]
 		i = i + 1
+		to[k] = r
+		if r ~= 'all' then want(r) end
+	end
+	plan[m] = { from = from, ack = flags % 2 == 1, light = flags >= 2,
+	    to = to, body = ARGV[i] }
+	i = i + 1
+end
+for s = 1, #ask, 1000 do
+	local e = math.min(s + 999, #ask)
+	local got = redis.call('SMISMEMBER', p .. 'roleset', unpack(ask, s, e))
+	for k = s, e do
+		known[ask[k]] = got[k - s + 1] == 1
+	end
+end
+for m = 1, n do
+	local msg = plan[m]
+	local to, all = {}, false
+	if not known[msg.from] then
+		return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. msg.from)
+	end
+	for _, r in ipairs(msg.to) do
 		if r == 'all' then
 			all = true
-		elseif r == 'user_requirement' or not registered(r) then
+		elseif r == 'user_requirement' or not known[r] then
 			return redis.error_reply('AGORA_ENOTFOUND unknown recipient role ' .. r)
 		else
 			to[#to + 1] = r
 		end
 	end
-	plan[m] = { from = from, ack = ack, all = all, to = to, body = ARGV[i] }
-	i = i + 1
+	msg.to, msg.all = to, all
 end
 if mode == 'check' then
 	return {}
@@ -56,6 +79,15 @@ local trim = {}
 local function memory_add(role, id)
 	if redis.call('RPUSH', p .. 'mem:' .. role, id) > memmax then
 		trim[role] = true
+	end
+end
+local function memory_add_all(role, ids)
+	for s = 1, #ids, 1000 do
+		local e = math.min(s + 999, #ids)
+		if redis.call('RPUSH', p .. 'mem:' .. role, unpack(ids, s, e)) >
+		    memmax then
+			trim[role] = true
+		end
 	end
 end
 
@@ -70,6 +102,9 @@ local listened = n == 1 or redis.call('PUBSUB', 'NUMPAT') > 0 or
 -- at the end, in chunks: a reply from each of 10,000 agents to one
 -- moderator is then a few calls, not 30,000.
 local fields, hist, req, inboxes, order = {}, {}, {}, {}, {}
+-- The acked senders' in-flight lists and leases, dropped at the end with
+-- one DEL and one HDEL per thousand.
+local acked, unleased, dropped = {}, {}, {}
 local function push_all(key, values)
 	for s = 1, #values, 1000 do
 		redis.call('RPUSH', key, unpack(values, s, math.min(s + 999, #values)))
@@ -82,15 +117,26 @@ local last = redis.call('INCRBY', p .. 'seq', n)
 for m = 1, n do
 	local msg = plan[m]
 	local isrole = msg.from ~= 'user_requirement'
-	local id = last - n + m
-	if isrole and msg.ack == '1' then
+	-- The id as a string once: a number passed to redis.call, or joined
+	-- to a string, is formatted as a float each time.
+	local num = last - n + m
+	local id = string.format('%d', num)
+	if isrole and msg.ack and not dropped[msg.from] then
 		local fl = p .. 'inflight:' .. msg.from
-		for _, e in ipairs(redis.call('LRANGE', fl, 0, -1)) do
-			if string.sub(e, 1, 1) == 'r' then e = string.sub(e, 2) end
-			memory_add(msg.from, e)
+		if not msg.light then
+			-- Into memory a thousand at a time: a moderator that
+			-- read 100,000 answers makes 100 calls, not 100,000.
+			local read = redis.call('LRANGE', fl, 0, -1)
+			for k, e in ipairs(read) do
+				if string.byte(e, 1) == 114 then -- 'r'
+					read[k] = string.sub(e, 2)
+				end
+			end
+			memory_add_all(msg.from, read)
 		end
-		redis.call('DEL', fl)
-		redis.call('HDEL', p .. 'lease', msg.from)
+		dropped[msg.from] = true
+		acked[#acked + 1] = fl
+		unleased[#unleased + 1] = msg.from
 	end
 	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
 	fields[#fields + 1] = id
@@ -128,14 +174,14 @@ for m = 1, n do
 			end
 		end
 	end
-	if isrole then
+	if isrole and not msg.light then
 		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
 		memory_add(msg.from, id)
 	end
 	if listened then
 		redis.call('PUBLISH', p .. 'events', body)
 	end
-	ids[m] = id
+	ids[m] = num
 end
 for s = 1, #fields, 1000 do
 	redis.call('HSET', p .. 'msg', unpack(fields, s, math.min(s + 999, #fields)))
@@ -146,6 +192,11 @@ if #req > 0 then
 end
 for _, r in ipairs(order) do
 	push_all(p .. 'inbox:' .. r, inboxes[r])
+end
+for s = 1, #acked, 1000 do
+	local e = math.min(s + 999, #acked)
+	redis.call('DEL', unpack(acked, s, e))
+	redis.call('HDEL', p .. 'lease', unpack(unleased, s, e))
 end
 for role in pairs(trim) do
 	redis.call('LTRIM', p .. 'mem:' .. role, -memmax, -1)
