@@ -6,7 +6,9 @@
  *   cpu: the Redis process's CPU time (INFO cpu, which includes reading
  *        and parsing the commands), and
  *   cmd: the time INFO commandstats gives the phase's commands (EVALSHA
- *        for the scripts, HSET and HINCRBY for the registry's pipeline).
+ *        for the scripts, HSET and HINCRBY for the registry's pipeline),
+ *   commands: how many commands ran (a script's own count, EVALSHA too),
+ *        which no other load on the machine changes.
  * Less sensitive to a noisy machine than wall time.
  * --light runs the participants as a memoryless kind does (no view or
  * memory entries, only the step count in the registry); without it, as any
@@ -19,7 +21,8 @@
 #include "agora/agora.h"
 #include "redis_cmd.h"
 
-#define RUNS 7
+#define RUNS     7
+#define RUNS_MID 3 /* the median of RUNS */
 
 enum { PH_TASK, PH_NOTIFIED, PH_DRAIN, PH_STORE, PH_REGISTRY, PH_N };
 
@@ -31,6 +34,7 @@ struct sample {
 	long long cpu_us; /* Redis's used_cpu_user + used_cpu_sys */
 	long long cmd_us; /* commandstats: evalsha */
 	long long reg_us; /* commandstats: hset + hincrby */
+	long long calls;  /* commandstats: every command's calls, but INFO */
 };
 
 /* The number after name in s, or 0. */
@@ -54,10 +58,27 @@ cmd_usec(const char *s, const char *cmd)
 	return p != NULL ? strtoll(p + 5, NULL, 10) : 0;
 }
 
+/* Commands run so far (a script's own commands count too), but INFO. */
+static long long
+cmd_calls(const char *s)
+{
+	long long n = 0;
+	const char *p = s != NULL ? strstr(s, "cmdstat_") : NULL;
+
+	while (p != NULL) {
+		const char *c = strstr(p, "calls=");
+		if (c != NULL && strncmp(p, "cmdstat_info:", 13) != 0) {
+			n += strtoll(c + 6, NULL, 10);
+		}
+		p = strstr(p + 8, "cmdstat_");
+	}
+	return n;
+}
+
 static struct sample
 sample_take(agora_redis *r)
 {
-	struct sample x = { 0, 0, 0 };
+	struct sample x = { 0, 0, 0, 0 };
 	agora_reply *rep = NULL;
 	const char *s;
 	size_t n;
@@ -78,6 +99,7 @@ sample_take(agora_redis *r)
 		 * where no script runs. */
 		x.cmd_us = cmd_usec(s, "evalsha");
 		x.reg_us = cmd_usec(s, "hset") + cmd_usec(s, "hincrby");
+		x.calls = cmd_calls(s);
 	}
 	agora__reply_free(rep);
 	return x;
@@ -102,7 +124,7 @@ struct cost {
 	uint8_t *flags;
 	bool *lightv;
 	agora_msgs *outs;
-	long long cpu[PH_N][RUNS], cmd[PH_N][RUNS];
+	long long cpu[PH_N][RUNS], cmd[PH_N][RUNS], calls[PH_N][RUNS];
 };
 
 /* Run phase ph of run k, recording its Redis time; 0 if all went well. */
@@ -142,6 +164,7 @@ cost_phase(struct cost *c, int ph, int k)
 	}
 	b = sample_take(c->r);
 	c->cpu[ph][k] = b.cpu_us - a.cpu_us;
+	c->calls[ph][k] = b.calls - a.calls;
 	c->cmd[ph][k] =
 	    ph == PH_REGISTRY ? b.reg_us - a.reg_us : b.cmd_us - a.cmd_us;
 	if (rv != AGORA_OK) {
@@ -155,27 +178,31 @@ cost_phase(struct cost *c, int ph, int k)
 static void
 cost_print(struct cost *c)
 {
-	double tcpu = 0, tcmd = 0;
+	double tcpu = 0, tcmd = 0, tcalls = 0;
 
 	printf("redis time per participant, %d %s participants (medians of "
 	       "%d rounds):\n",
 	       c->n, c->light ? "memoryless (--light)" : "ordinary", RUNS);
 	for (int ph = 0; ph < PH_N; ph++) {
-		double cpu, cmd;
+		double cpu, cmd, calls;
 		qsort(c->cpu[ph], RUNS, sizeof(long long), cmp_ll);
 		qsort(c->cmd[ph], RUNS, sizeof(long long), cmp_ll);
-		cpu = (double)c->cpu[ph][RUNS / 2] / c->n;
-		cmd = (double)c->cmd[ph][RUNS / 2] / c->n;
+		qsort(c->calls[ph], RUNS, sizeof(long long), cmp_ll);
+		cpu = (double)c->cpu[ph][RUNS_MID] / c->n;
+		cmd = (double)c->cmd[ph][RUNS_MID] / c->n;
+		calls = (double)c->calls[ph][RUNS_MID] / c->n;
 		tcpu += cpu;
 		tcmd += cmd;
-		printf("  %-12s cpu %6.2f us  cmd %6.2f us\n", phase_names[ph],
-		       cpu, cmd);
+		tcalls += calls;
+		printf("  %-12s cpu %6.2f us  cmd %6.2f us  commands %5.2f\n",
+		       phase_names[ph], cpu, cmd, calls);
 	}
-	printf("  %-12s cpu %6.2f us  cmd %6.2f us\n", "round", tcpu, tcmd);
+	printf("  %-12s cpu %6.2f us  cmd %6.2f us  commands %5.2f\n", "round",
+	       tcpu, tcmd, tcalls);
 	printf("redis time, %d agents: drain %.2f us/role, reply store %.2f "
 	       "us/reply (cmd, as before)\n",
-	       c->n, (double)c->cmd[PH_DRAIN][RUNS / 2] / c->n,
-	       (double)c->cmd[PH_STORE][RUNS / 2] / c->n);
+	       c->n, (double)c->cmd[PH_DRAIN][RUNS_MID] / c->n,
+	       (double)c->cmd[PH_STORE][RUNS_MID] / c->n);
 }
 
 /* The roles, their registry records and their replies. */

@@ -113,12 +113,13 @@ for a = first, #ARGV do
 		mine[role] = true
 		leased[#leased + 1] = role
 		leased[#leased + 1] = mylease
+		local heavy = string.byte(light, a - first + 1) ~= 49 -- not '1'
 		local view = {}
 		for _, e in ipairs(items) do
 			local flag, id = 'n', e
 			if string.byte(e, 1) == 114 then -- 'r'
 				flag, id = 'r', string.sub(e, 2)
-			else
+			elseif heavy then
 				view[#view + 1] = id
 			end
 			got[#got + 1] = flag
@@ -128,9 +129,7 @@ for a = first, #ARGV do
 				distinct[#distinct + 1] = id
 			end
 		end
-		if string.byte(light, a - first + 1) ~= 49 then -- not '1'
-			push_all(p .. 'view:' .. role, view)
-		end
+		push_all(p .. 'view:' .. role, view)
 	end
 	out[#out + 1] = got
 end
