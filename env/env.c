@@ -333,17 +333,49 @@ agora_env_has_role(agora_env *env, const char *role, bool *yes)
 	return rv;
 }
 
-/* Messages i0..i1-1 of a batch as store.lua's arguments. A check sends
- * the roles alone: the bodies are not read then. */
+/* The check of a whole batch, as store.lua's arguments: the senders, then
+ * the recipients (one of a run of messages to the same role is enough: a
+ * round's replies to one moderator name it once), not the messages. */
+static void
+check_args(agora_env *env, struct argv_builder *ab, agora_msg *const *msgs,
+           size_t n)
+{
+	char *count = agora_sprintf("%zu", n);
+	const char *last = NULL;
+
+	ab_pushs(ab, env->prefix);
+	ab_pushs(ab, env->memory_max);
+	ab_pushs(ab, "check");
+	ab_take(ab, count, strlen(count));
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(ab, msgs[i]->sent_from);
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < msgs[i]->send_to.n; k++) {
+			const char *r = msgs[i]->send_to.v[k];
+			if (last == NULL || strcmp(r, last) != 0) {
+				ab_pushs(ab, r);
+				last = r;
+			}
+		}
+	}
+}
+
+/* Messages i0..i1-1 of a batch as store.lua's arguments; mode "check":
+ * check_args for the whole batch. */
 static agora_err
 store_args(agora_env *env, struct argv_builder *ab, const char *mode,
            agora_msg *const *msgs, const uint8_t *flags, size_t i0, size_t i1)
 {
 	static const char *const flag_arg[4] = { "0", "1", "2", "3" };
-	char *count = agora_sprintf("%zu", i1 - i0);
-	bool check = strcmp(mode, "check") == 0;
+	char *count;
 	agora_err rv = AGORA_OK;
 
+	if (strcmp(mode, "check") == 0) {
+		check_args(env, ab, msgs + i0, i1 - i0);
+		return AGORA_OK;
+	}
+	count = agora_sprintf("%zu", i1 - i0);
 	ab_pushs(ab, env->prefix);
 	ab_pushs(ab, env->memory_max);
 	ab_pushs(ab, mode);
@@ -359,10 +391,6 @@ store_args(agora_env *env, struct argv_builder *ab, const char *mode,
 		ab_take(ab, nto, strlen(nto));
 		for (size_t k = 0; k < m->send_to.n; k++) {
 			ab_pushs(ab, m->send_to.v[k]);
-		}
-		if (check) {
-			ab_pushs(ab, "");
-			continue;
 		}
 		agora_buf_init(&body, AGORA_MSG_MAX_BYTES);
 		rv = agora_msg_encode(m, false, &body);

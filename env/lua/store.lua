@@ -11,10 +11,11 @@
 -- drops the in-flight list and the lease.
 -- KEYS[1] = prefix; ARGV = memory_max, mode, n, then per message:
 --   from, flags, nto, to_1 .. to_nto, body
--- Mode "check" only checks the roles (a batch the caller stores in several
--- calls, so that none holds Redis for long, is checked whole first; its
--- bodies may be empty).
 -- Returns the ids.
+-- Mode "check" only checks roles, for a batch the caller stores in several
+-- calls (so that none holds Redis for long), checked whole first: ARGV =
+-- memory_max, "check", the number of senders, the senders, then the
+-- recipients (a name may come more than once); returns {}.
 local p = KEYS[1]
 local memmax = tonumber(ARGV[1])
 local mode = ARGV[2]
@@ -29,6 +30,42 @@ local function want(r)
 		known[r] = false
 		ask[#ask + 1] = r
 	end
+end
+local function ask_all()
+	for s = 1, #ask, 1000 do
+		local e = math.min(s + 999, #ask)
+		local got = redis.call('SMISMEMBER', p .. 'roleset', unpack(ask, s, e))
+		for k = s, e do
+			known[ask[k]] = got[k - s + 1] == 1
+		end
+	end
+	ask = {}
+end
+local function unknown_sender(r)
+	return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. r)
+end
+local function bad_recipient(r)
+	return r ~= 'all' and (r == 'user_requirement' or not known[r])
+end
+local function unknown_recipient(r)
+	return redis.error_reply('AGORA_ENOTFOUND unknown recipient role ' .. r)
+end
+if mode == 'check' then
+	for a = 4, #ARGV do
+		want(ARGV[a])
+	end
+	ask_all()
+	for a = 4, 3 + n do
+		if not known[ARGV[a]] then
+			return unknown_sender(ARGV[a])
+		end
+	end
+	for a = 4 + n, #ARGV do
+		if bad_recipient(ARGV[a]) then
+			return unknown_recipient(ARGV[a])
+		end
+	end
+	return {}
 end
 for m = 1, n do
 	local from, flags, nto = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
@@ -45,32 +82,23 @@ for m = 1, n do
 	    to = to, body = ARGV[i] }
 	i = i + 1
 end
-for s = 1, #ask, 1000 do
-	local e = math.min(s + 999, #ask)
-	local got = redis.call('SMISMEMBER', p .. 'roleset', unpack(ask, s, e))
-	for k = s, e do
-		known[ask[k]] = got[k - s + 1] == 1
-	end
-end
+ask_all()
 for m = 1, n do
 	local msg = plan[m]
 	local to, all = {}, false
 	if not known[msg.from] then
-		return redis.error_reply('AGORA_ENOTFOUND unknown sender role ' .. msg.from)
+		return unknown_sender(msg.from)
 	end
 	for _, r in ipairs(msg.to) do
-		if r == 'all' then
+		if bad_recipient(r) then
+			return unknown_recipient(r)
+		elseif r == 'all' then
 			all = true
-		elseif r == 'user_requirement' or not known[r] then
-			return redis.error_reply('AGORA_ENOTFOUND unknown recipient role ' .. r)
 		else
 			to[#to + 1] = r
 		end
 	end
 	msg.to, msg.all = to, all
-end
-if mode == 'check' then
-	return {}
 end
 
 -- Memories are trimmed at the end, and only those over the cap (RPUSH

@@ -385,7 +385,15 @@ a_batch_over_call_work_is_checked_whole_first(void **state)
 	AGORA_PASS(agora_env_open(&small, fx->r, session, &o));
 	reg(small, "a,b");
 	AGORA_FAIL(agora_env_store_many(small, v, NULL, 4), AGORA_ENOTFOUND);
-	assert_non_null(strstr(agora_env_errstr(small), "ghost"));
+	assert_non_null(
+	    strstr(agora_env_errstr(small), "recipient role ghost"));
+	/* An unknown sender, too, wherever it is in the batch. */
+	agora_free(v[2]->sent_from);
+	v[2]->sent_from = agora_strdup("mallory");
+	AGORA_FAIL(agora_env_store_many(small, v, NULL, 4), AGORA_ENOTFOUND);
+	assert_non_null(strstr(agora_env_errstr(small), "sender role mallory"));
+	agora_free(v[2]->sent_from);
+	v[2]->sent_from = agora_strdup("a");
 	AGORA_PASS(agora_env_history(small, 0, &hist));
 	assert_int_equal(hist.n, 0);
 	/* Without the unknown role it is stored in several calls, whole. */
