@@ -180,12 +180,14 @@ for m = 1, n do
 	end
 	if n == 1 then
 		-- One message (a task to all of 100,000 roles): straight into
-		-- each inbox, no gathering.
-		local seen = {}
+		-- each inbox, no gathering. The roles list has no duplicates
+		-- (register.lua), so "all" needs no table of those seen.
+		local seen = not msg.all and {} or nil
+		local inbox = p .. 'inbox:'
 		for _, r in ipairs(rcpts) do
-			if r ~= msg.from and not seen[r] then
-				seen[r] = true
-				redis.call('RPUSH', p .. 'inbox:' .. r, id)
+			if r ~= msg.from and not (seen and seen[r]) then
+				if seen then seen[r] = true end
+				redis.call('RPUSH', inbox .. r, id)
 			end
 		end
 	else
