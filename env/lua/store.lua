@@ -21,7 +21,6 @@ local memmax = tonumber(ARGV[1])
 local mode = ARGV[2]
 local n = tonumber(ARGV[3])
 local i = 4
-local plan = {}
 -- Role checks: every distinct name of the batch asked with SMISMEMBER, a
 -- thousand at a time, then the messages checked in order.
 local known, ask = { user_requirement = true }, {}
@@ -67,38 +66,44 @@ if mode == 'check' then
 	end
 	return {}
 end
+-- The batch, one array per field (a table per message costs more): the
+-- sender, its flags, where its recipients start in ARGV and how many,
+-- whether one is "all", and where its body is.
+local froms, flagv, to0, ntov, allv, bodyat = {}, {}, {}, {}, {}, {}
 for m = 1, n do
-	local from, flags, nto = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-	local to = {}
-	i = i + 3
-	want(from)
-	for k = 1, nto do
-		local r = ARGV[i]
-		i = i + 1
-		to[k] = r
-		if r ~= 'all' then want(r) end
+	local nto = tonumber(ARGV[i + 2])
+	froms[m], flagv[m] = ARGV[i], tonumber(ARGV[i + 1])
+	to0[m], ntov[m] = i + 3, nto
+	want(ARGV[i])
+	for a = i + 3, i + 2 + nto do
+		if ARGV[a] ~= 'all' then want(ARGV[a]) end
 	end
-	plan[m] = { from = from, ack = flags % 2 == 1, light = flags >= 2,
-	    to = to, body = ARGV[i] }
+	i = i + 3 + nto
+	bodyat[m] = i
 	i = i + 1
 end
 ask_all()
 for m = 1, n do
-	local msg = plan[m]
-	local to, all = {}, false
-	if not known[msg.from] then
-		return unknown_sender(msg.from)
+	if not known[froms[m]] then
+		return unknown_sender(froms[m])
 	end
-	for _, r in ipairs(msg.to) do
+	for a = to0[m], to0[m] + ntov[m] - 1 do
+		local r = ARGV[a]
 		if bad_recipient(r) then
 			return unknown_recipient(r)
 		elseif r == 'all' then
-			all = true
-		else
-			to[#to + 1] = r
+			allv[m] = true
 		end
 	end
-	msg.to, msg.all = to, all
+end
+-- Message m's recipients: every role for "all", else those named.
+local everyone = nil
+local function recipients(m)
+	if allv[m] then
+		everyone = everyone or redis.call('LRANGE', p .. 'roles', 0, -1)
+		return everyone
+	end
+	return { unpack(ARGV, to0[m], to0[m] + ntov[m] - 1) }
 end
 
 -- Memories are trimmed at the end, and only those over the cap (RPUSH
@@ -139,19 +144,19 @@ local function push_all(key, values)
 	end
 end
 
-local everyone = nil
 local ids = {}
 local last = redis.call('INCRBY', p .. 'seq', n)
 for m = 1, n do
-	local msg = plan[m]
-	local isrole = msg.from ~= 'user_requirement'
+	local from, flags = froms[m], flagv[m]
+	local light = flags >= 2
+	local isrole = from ~= 'user_requirement'
 	-- The id as a string once: a number passed to redis.call, or joined
 	-- to a string, is formatted as a float each time.
 	local num = last - n + m
 	local id = string.format('%d', num)
-	if isrole and msg.ack and not dropped[msg.from] then
-		local fl = p .. 'inflight:' .. msg.from
-		if not msg.light then
+	if isrole and flags % 2 == 1 and not dropped[from] then
+		local fl = p .. 'inflight:' .. from
+		if not light then
 			-- Into memory a thousand at a time: a moderator that
 			-- read 100,000 answers makes 100 calls, not 100,000.
 			local read = redis.call('LRANGE', fl, 0, -1)
@@ -160,32 +165,28 @@ for m = 1, n do
 					read[k] = string.sub(e, 2)
 				end
 			end
-			memory_add_all(msg.from, read)
+			memory_add_all(from, read)
 		end
-		dropped[msg.from] = true
+		dropped[from] = true
 		acked[#acked + 1] = fl
-		unleased[#unleased + 1] = msg.from
+		unleased[#unleased + 1] = from
 	end
-	local body = '{"id":' .. id .. ',' .. string.sub(msg.body, 2)
+	local body = '{"id":' .. id .. ',' .. string.sub(ARGV[bodyat[m]], 2)
 	fields[#fields + 1] = id
 	fields[#fields + 1] = body
 	hist[#hist + 1] = id
 	if not isrole then
 		req[#req + 1] = id
 	end
-	local rcpts = msg.to
-	if msg.all then
-		everyone = everyone or redis.call('LRANGE', p .. 'roles', 0, -1)
-		rcpts = everyone
-	end
+	local rcpts = recipients(m)
 	if n == 1 then
 		-- One message (a task to all of 100,000 roles): straight into
 		-- each inbox, no gathering. The roles list has no duplicates
 		-- (register.lua), so "all" needs no table of those seen.
-		local seen = not msg.all and {} or nil
+		local seen = not allv[m] and {} or nil
 		local inbox = p .. 'inbox:'
 		for _, r in ipairs(rcpts) do
-			if r ~= msg.from and not (seen and seen[r]) then
+			if r ~= from and not (seen and seen[r]) then
 				if seen then seen[r] = true end
 				redis.call('RPUSH', inbox .. r, id)
 			end
@@ -193,7 +194,7 @@ for m = 1, n do
 	else
 		local seen = #rcpts > 1 and {} or nil
 		for _, r in ipairs(rcpts) do
-			if r ~= msg.from and not (seen and seen[r]) then
+			if r ~= from and not (seen and seen[r]) then
 				if seen then seen[r] = true end
 				if not inboxes[r] then
 					inboxes[r] = {}
@@ -204,9 +205,9 @@ for m = 1, n do
 			end
 		end
 	end
-	if isrole and not msg.light then
-		redis.call('RPUSH', p .. 'view:' .. msg.from, id)
-		memory_add(msg.from, id)
+	if isrole and not light then
+		redis.call('RPUSH', p .. 'view:' .. from, id)
+		memory_add(from, id)
 	end
 	if listened then
 		redis.call('PUBLISH', p .. 'events', body)
