@@ -15,7 +15,10 @@
 -- page), so it never holds Redis for long; the caller drains the roles it
 -- did not reach in the next call.
 -- A light role (its kind is memoryless: it keeps nothing of a turn) gets
--- no view entries; its in-flight list and lease are the same as anyone's.
+-- no view entries, and its page is taken with one LPOP: its in-flight
+-- entries are kept in its lease, "<owner> <expires ms> <e1>,<e2>...", not
+-- in a list of their own (one command a role, not an LRANGE and a
+-- RENAMENX). They go back the same way.
 -- Leases are read with one HMGET and written with one HSET per thousand
 -- roles, not one command per role.
 -- KEYS[1] = prefix; ARGV = limit, owner, lease_ms, owner_ttl_ms, budget,
@@ -69,20 +72,27 @@ local function owner_alive(who)
 	return alive[who]
 end
 
--- An in-flight list left by an owner that is gone or out of time goes back.
+-- An in-flight list (or a light lease's entries) left by an owner that is
+-- gone or out of time goes back.
 local mine = {} -- roles this call leased already (a role named twice)
+local held = {} -- a light role's entries in flight, as its lease has them
 local function reclaim(role, fl, lease)
 	if not lease or mine[role] then
 		return
 	end
-	local who, expires = string.match(lease, '^(%S+) (%d+)$')
+	local who, expires, ids = string.match(lease, '^(%S+) (%d+) ?(%S*)$')
 	if who == owner then
+		held[role] = ids
 		return
 	end
 	if who and tonumber(expires) > now and owner_alive(who) then
-		return -- another live owner is working on it
+		held[role] = ids -- another live owner is working on it
+		return
 	end
 	local items = redis.call('LRANGE', fl, 0, -1)
+	for e in string.gmatch(ids or '', '[^,]+') do
+		items[#items + 1] = e
+	end
 	for k = #items, 1, -1 do
 		local e = items[k]
 		if string.byte(e, 1) ~= 114 then e = 'r' .. e end
@@ -101,19 +111,36 @@ for a = first, #ARGV do
 	local role = ARGV[a]
 	local inbox = p .. 'inbox:' .. role
 	local fl = p .. 'inflight:' .. role
+	local heavy = string.byte(light, a - first + 1) ~= 49 -- not '1'
 	reclaim(role, fl, lease_of(a))
-	local items = redis.call('LRANGE', inbox, 0, limit - 1)
+	local items
+	if heavy then
+		items = redis.call('LRANGE', inbox, 0, limit - 1)
+	else
+		items = redis.call('LPOP', inbox, limit) or {}
+	end
 	local got = {}
 	moved = moved + #items + 1
 	if #items > 0 then
-		if #items == limit or redis.call('RENAMENX', inbox, fl) == 0 then
-			redis.call('LTRIM', inbox, #items, -1)
-			push_all(fl, items)
+		local lease = mylease
+		if heavy then
+			if #items == limit or
+			    redis.call('RENAMENX', inbox, fl) == 0 then
+				redis.call('LTRIM', inbox, #items, -1)
+				push_all(fl, items)
+			end
+		else
+			-- Its earlier pages (this turn's) stay in the lease.
+			local ids = table.concat(items, ',')
+			if held[role] and held[role] ~= '' then
+				ids = held[role] .. ',' .. ids
+			end
+			held[role] = ids
+			lease = mylease .. ' ' .. ids
 		end
 		mine[role] = true
 		leased[#leased + 1] = role
-		leased[#leased + 1] = mylease
-		local heavy = string.byte(light, a - first + 1) ~= 49 -- not '1'
+		leased[#leased + 1] = lease
 		local view = {}
 		for _, e in ipairs(items) do
 			local flag, id = 'n', e

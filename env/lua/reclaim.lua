@@ -24,12 +24,16 @@ local function owner_alive(who)
 end
 for i = 1, #leases, 2 do
 	local role, lease = leases[i], leases[i + 1]
-	local who, expires = string.match(lease, '^(%S+) (%d+)$')
+	local who, expires, ids = string.match(lease, '^(%S+) (%d+) ?(%S*)$')
 	local live = who and who ~= me and tonumber(expires) > now and
 	    owner_alive(who)
 	if not live then
 		local fl = p .. 'inflight:' .. role
 		local items = redis.call('LRANGE', fl, 0, -1)
+		-- A light role's entries are in its lease (drain.lua).
+		for e in string.gmatch(ids or '', '[^,]+') do
+			items[#items + 1] = e
+		end
 		for k = #items, 1, -1 do
 			local e = items[k]
 			if string.byte(e, 1) ~= 114 then e = 'r' .. e end

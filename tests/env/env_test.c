@@ -297,8 +297,10 @@ a_light_drain_writes_no_view_but_leases(void **state)
 	/* No view for the light role; the other's as always. */
 	assert_int_equal(key_int(fx, "EXISTS", "view:b", NULL), 0);
 	assert_int_equal(key_int(fx, "LLEN", "view:c", NULL), 1);
-	/* In flight and leased all the same: a failed turn gets it back. */
-	assert_int_equal(key_int(fx, "LLEN", "inflight:b", NULL), 1);
+	/* In flight and leased all the same: a failed turn gets it back.
+	 * The light role's entry is kept in its lease, not in a list. */
+	assert_int_equal(key_int(fx, "EXISTS", "inflight:b", NULL), 0);
+	assert_int_equal(key_int(fx, "LLEN", "inflight:c", NULL), 1);
 	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 1);
 	assert_int_equal(key_int(fx, "HEXISTS", "lease", "c"), 1);
 	AGORA_PASS(agora_env_requeue_many(fx->env, roles, 1, &moved));
@@ -309,6 +311,54 @@ a_light_drain_writes_no_view_but_leases(void **state)
 	assert_true(outs[0].v[0]->redelivered);
 	agora_msgs_clear(&outs[0]);
 	agora_msgs_clear(&outs[1]);
+}
+
+/* Drain role light with env: n messages, all redelivered or none. */
+static void
+light_drain_of(agora_env *env, const char *role, size_t n, bool again)
+{
+	const bool light = true;
+	agora_msgs ms = { 0 };
+
+	AGORA_PASS(agora_env_drain_flagged(env, &role, &light, 1, &ms));
+	assert_int_equal(ms.n, n);
+	for (size_t i = 0; i < ms.n; i++) {
+		assert_int_equal(ms.v[i]->redelivered, again);
+	}
+	agora_msgs_clear(&ms);
+}
+
+/* A light drainer that dies: a reclaim gives back what it held, and so
+ * does a drain by another owner. A silent turn's ack puts a light lease's
+ * entries into memory as anyone's. */
+static void
+a_light_lease_comes_back_when_its_owner_is_gone(void **state)
+{
+	struct fixture *fx = *state;
+	const char *session = agora_env_session(fx->env);
+	agora_env *gone = NULL;
+	const char *b = "b";
+	size_t moved;
+
+	reg(fx->env, "a,b");
+	store(fx->env, "a", "b", "one");
+	store(fx->env, "a", "b", "two");
+	AGORA_PASS(agora_env_open(&gone, fx->r, session, NULL));
+	light_drain_of(gone, "b", 2, false);
+	agora_env_close(gone); /* its owner key goes with it */
+	AGORA_PASS(agora_env_reclaim(fx->env, &moved));
+	assert_int_equal(moved, 2);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	light_drain_of(fx->env, "b", 2, true);
+	AGORA_PASS(agora_env_ack_many(fx->env, &b, 1));
+	assert_int_equal(key_int(fx, "LLEN", "mem:b", NULL), 2);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	/* The next drain by another owner takes back a dead one's lease. */
+	store(fx->env, "a", "b", "three");
+	AGORA_PASS(agora_env_open(&gone, fx->r, session, NULL));
+	light_drain_of(gone, "b", 1, false);
+	agora_env_close(gone);
+	light_drain_of(fx->env, "b", 1, true);
 }
 
 static void
@@ -734,6 +784,7 @@ main(void)
 		T(requeued_messages_come_back_marked),
 		T(ack_moves_drained_messages_to_memory),
 		T(a_light_drain_writes_no_view_but_leases),
+		T(a_light_lease_comes_back_when_its_owner_is_gone),
 		T(a_light_ack_remembers_nothing),
 		T(two_acked_replies_of_a_role_remember_its_drain_once),
 		T(a_batch_over_call_work_is_checked_whole_first),
