@@ -118,8 +118,9 @@ print_json(const agora_sim_round *r)
 		                     agora_sim_why_name((agora_sim_why)w),
 		                     r->failed[w]);
 	}
-	(void)agora_buf_addf(&b, "},\"extra\":%zu,\"stray\":%zu,", r->extra,
-	                     r->stray);
+	(void)agora_buf_addf(&b,
+	                     "},\"extra\":%zu,\"stray\":%zu,\"recovered\":%zu,",
+	                     r->extra, r->stray, r->recovered);
 	if (r->answered > 0) {
 		(void)agora_buf_addf(&b,
 		                     "\"average\":%.17g,\"sum\":%.17g,"

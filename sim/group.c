@@ -182,13 +182,28 @@ group_fail(struct sim_group *g, agora_err rv, const char *what,
 	}
 }
 
-/* The participants' step: count how each turn ended. */
+/* The share's index of role p<i>, or SIZE_MAX. */
+static size_t
+group_index(const struct sim_group *g, const char *role)
+{
+	char *end = NULL;
+	unsigned long long i;
+
+	if (role[0] != 'p') {
+		return SIZE_MAX;
+	}
+	i = strtoull(role + 1, &end, 10);
+	return *end == '\0' && i >= g->from && i < g->to ? (size_t)(i - g->from)
+	                                                 : SIZE_MAX;
+}
+
+/* The participants' step: note how each turn that failed failed (counted
+ * once the moderator has said who answered). */
 static void
 group_answer(struct sim_group *g)
 {
 	const char *to[] = { g->moderator };
 	agora_step_opts o = { 0 };
-	size_t kept[AGORA_SIM_NWHY] = { 0 };
 	agora_step *st = NULL;
 	const agora_frame *f;
 	agora_err rv;
@@ -202,24 +217,82 @@ group_answer(struct sim_group *g)
 		return;
 	}
 	while ((rv = agora_step_next(st, &f)) == AGORA_OK && f != NULL) {
+		size_t k;
 		if (f->type == AGORA_FRAME_END) {
 			g->r.ended++;
 			atomic_fetch_add(&g->sim->answered, 1);
-		} else if (f->type == AGORA_FRAME_ERROR) {
+		} else if (f->type == AGORA_FRAME_ERROR &&
+		           (k = group_index(g, f->role)) != SIZE_MAX) {
 			agora_sim_why w = group_why(f->content);
-			g->r.failed[w]++;
-			if (kept[w]++ < AGORA_SIM_FAILURES_KEPT) {
+			if (g->r.why[k] == 0 &&
+			    g->r.failed[w]++ < AGORA_SIM_FAILURES_KEPT * 4) {
 				char *line = agora_sprintf("%s: %s", f->role,
 				                           f->content);
 				agora_strv_push(&g->r.failures, line);
 				agora_free(line);
 			}
+			g->r.why[k] = (uint8_t)(w + 1);
 		}
 	}
 	if (rv != AGORA_OK) {
 		group_fail(g, rv, "step", agora_step_errstr(st));
 	}
 	agora_step_free(st);
+}
+
+/* Bit k of the tally's "seen" (hex, two digits a byte, lowest first). */
+static bool
+seen_bit(const char *hex, size_t len, size_t k)
+{
+	size_t at = k / 8 * 2;
+	int hi, lo;
+
+	if (at + 2 > len) {
+		return false;
+	}
+	hi = hex[at] <= '9' ? hex[at] - '0' : hex[at] - 'a' + 10;
+	lo = hex[at + 1] <= '9' ? hex[at + 1] - '0' : hex[at + 1] - 'a' + 10;
+	return (((hi << 4) | lo) >> (k % 8)) & 1;
+}
+
+/* A failed turn whose answer reached the moderator all the same (a server
+ * taken for lost that still stored it) is an answer, counted once: the
+ * causes and the listed failures keep only those that did not answer. */
+static void
+group_settle(struct sim_group *g, const char *seen)
+{
+	size_t share = g->to - g->from, len = seen != NULL ? strlen(seen) : 0;
+	size_t kept[AGORA_SIM_NWHY] = { 0 };
+	agora_strv lines = { 0 };
+
+	memset(g->r.failed, 0, sizeof(g->r.failed));
+	g->r.recovered = 0;
+	for (size_t k = 0; k < share; k++) {
+		if (g->r.why[k] == 0) {
+			continue;
+		}
+		if (seen_bit(seen, len, k)) {
+			g->r.recovered++;
+			g->r.why[k] = 0;
+		} else {
+			g->r.failed[g->r.why[k] - 1]++;
+		}
+	}
+	for (size_t i = 0; i < g->r.failures.n; i++) {
+		char role[32];
+		const char *line = g->r.failures.v[i];
+		size_t n = strcspn(line, ":"), k;
+
+		snprintf(role, sizeof(role), "%.*s", (int)(n < 31 ? n : 31),
+		         line);
+		k = group_index(g, role);
+		if (k != SIZE_MAX && g->r.why[k] != 0 &&
+		    kept[g->r.why[k] - 1]++ < AGORA_SIM_FAILURES_KEPT) {
+			agora_strv_push(&lines, line);
+		}
+	}
+	agora_strv_clear(&g->r.failures);
+	g->r.failures = lines;
 }
 
 static void
@@ -252,6 +325,7 @@ group_read_report(struct sim_group *g, const char *text, size_t len)
 	    agora_json_int(agora_json_get(doc, "stray"), 0, INT64_MAX, &v)
 	        ? (size_t)v
 	        : 0;
+	group_settle(g, agora_json_str(agora_json_get(doc, "seen")));
 	nn = agora_json_get(doc, "no_number");
 	for (size_t i = 0; i < agora_json_size(nn); i++) {
 		const char *role = agora_json_str(agora_json_at(nn, i));
@@ -333,6 +407,8 @@ sim_group_play(struct sim_group *g, uint32_t round)
 
 	agora_strv_clear(&g->r.failures);
 	memset(g->r.failed, 0, sizeof(g->r.failed));
+	memset(g->r.why, 0, share);
+	g->r.recovered = 0;
 	memset(g->r.values, 0, ((size_t)g->sim->o.max + 1) * sizeof(size_t));
 	for (int64_t v = 0; v <= g->sim->o.max; v++) {
 		g->r.first[v] = -1;
@@ -374,6 +450,7 @@ sim_group_close(struct sim_group *g)
 	agora_strv_clear(&g->r.failures);
 	agora_free(g->r.values);
 	agora_free(g->r.first);
+	agora_free(g->r.why);
 	agora_center_free(g->c);
 	g->c = NULL;
 }

@@ -304,6 +304,7 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 		    agora_calloc((size_t)s->o.max + 1, sizeof(size_t));
 		g->r.first =
 		    agora_calloc((size_t)s->o.max + 1, sizeof(int64_t));
+		g->r.why = agora_calloc(g->to - g->from + 1, 1);
 		s->ngroups++;
 		rv = sim_group_open(g, err, errlen);
 	}
@@ -388,6 +389,7 @@ merge(struct agora_sim *s, agora_sim_round *r)
 			r->failed[AGORA_SIM_MISSING] += g->ended - accounted;
 		}
 		r->extra += g->extra;
+		r->recovered += g->recovered;
 		r->stray += g->stray;
 		for (int64_t v = 0; v <= s->o.max; v++) {
 			r->hist[(size_t)v * AGORA_SIM_HIST_BINS /

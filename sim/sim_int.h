@@ -18,7 +18,7 @@
 /* The kind "sim_tally" (tally.c), registered by agora_sim_new. Options: max,
  * from, to (the share: participants p<from> .. p<to - 1>). Its reply is
  * {"count":..,"sum":..,"extra":..,"stray":..,"no_number":[roles],
- *  "nn":n,"values":[[value,count,first index],...]}. */
+ *  "nn":n,"values":[[value,count,first index],...],"seen":"<hex bits>"}. */
 extern const agora_kind agora__sim_tally;
 
 /* ---- servers.c ---- */
@@ -58,6 +58,8 @@ struct sim_group_round {
 	agora_sim_group head;
 	size_t ended;                  /* participants' turns that ended well */
 	size_t failed[AGORA_SIM_NWHY]; /* from error frames (not no_number) */
+	uint8_t *why;     /* per participant of the share: cause + 1, or 0 */
+	size_t recovered; /* failed turns whose answer came all the same */
 	size_t no_number, extra, stray; /* from the tally */
 	agora_strv failures;            /* "role: why" */
 	size_t *values;                 /* counts per value, max + 1 */

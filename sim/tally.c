@@ -165,7 +165,16 @@ tally_act(void *state, agora_turn *turn)
 			                     counts[v], first[v]);
 		}
 	}
-	(void)agora_buf_adds(&b, "]}");
+	/* Who answered, a bit per participant of the share (hex, lowest
+	 * first): a turn the top took for lost whose answer still came is
+	 * then counted once, as answered. */
+	(void)agora_buf_adds(&b, "],\"seen\":\"");
+	for (size_t k = 0; k < share / 8 + 1; k++) {
+		static const char hex[] = "0123456789abcdef";
+		char two[2] = { hex[seen[k] >> 4], hex[seen[k] & 15] };
+		(void)agora_buf_add(&b, two, 2);
+	}
+	(void)agora_buf_adds(&b, "\"}");
 	agora_turn_emit(turn, b.data, b.len);
 	agora_buf_fini(&b);
 	agora_free(seen);

@@ -101,6 +101,8 @@ host_refuse(struct host *h, struct job **batch, size_t n, agora_err rv,
 			task_finish(h->srv, batch[i]->task, false, why,
 			            strlen(why));
 			pthread_mutex_unlock(&h->srv->lock);
+		} else if (batch[i]->refuse != NULL) {
+			batch[i]->refuse(batch[i], why);
 		} else if (batch[i]->p != NULL) {
 			srv_error(batch[i]->p, batch[i]->idx, rv, "%s", why);
 		}

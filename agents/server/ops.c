@@ -210,6 +210,10 @@ op_session(struct server *srv, struct pending *p, size_t i,
 	j->op = op;
 	j->p = p;
 	j->idx = i;
+	if (run == host_step && !step_accept(j)) {
+		agora_free(j);
+		return;
+	}
 	host_push(h, j);
 }
 

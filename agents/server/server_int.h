@@ -135,9 +135,13 @@ struct job {
 	bool batch;
 	struct sweep *sweep; /* its part of a delete_all, or NULL */
 	const agora_json *op;
-	struct pending *p;
+	struct pending *p; /* NULL once the op is answered (a step) */
 	size_t idx;
 	struct task *task; /* JOB_CALL */
+	/* A step answered when queued (step.c): its parsed request, and how
+	 * to end it if the session cannot be opened. */
+	struct step_job *step;
+	void (*refuse)(struct job *j, const char *why);
 	struct job *next;
 };
 
@@ -260,7 +264,11 @@ void host_delete(struct host *h, struct job **jobs, size_t n);
 void host_delete_all(struct host *h, struct job **jobs, size_t n);
 void host_memory(struct host *h, struct job **jobs, size_t n);
 
-/* step.c: run a step job on the host's thread. */
+/* step.c: a step op is read and answered when it is queued, so that a
+ * step behind a long one on the same session is not taken for lost (its
+ * caller waits server.timeout_ms for the answer); false if it was bad
+ * (answered with why). host_step runs it on the host's thread. */
+bool step_accept(struct job *j);
 void host_step(struct host *h, struct job **jobs, size_t n);
 
 /* call_run.c: run a batch of call jobs on the host's thread. */

@@ -271,20 +271,50 @@ step_run(struct host *h, struct step_job *sj)
 	agora_free(allowed);
 }
 
+/* The session could not be opened: the step ends with why. */
+static void
+step_refuse(struct job *j, const char *why)
+{
+	struct step_job *sj = j->step;
+
+	step_event(sj, -1, 'd', why, strlen(why));
+	step_flush(sj);
+	step_job_fini(sj);
+	agora_free(sj);
+	j->step = NULL;
+}
+
+bool
+step_accept(struct job *j)
+{
+	struct step_job *sj = agora_calloc(1, sizeof(*sj));
+	const char *why;
+
+	sj->srv = j->p->srv;
+	why = step_parse(sj, j);
+	if (why != NULL) {
+		srv_error(j->p, j->idx, AGORA_EINVAL, "%s", why);
+		step_job_fini(sj);
+		agora_free(sj);
+		return false;
+	}
+	j->step = sj;
+	j->refuse = step_refuse;
+	j->op = NULL; /* the request may go once answered */
+	srv_result(j->p, j->idx, agora_strdup("{\"ok\":true}"));
+	j->p = NULL;
+	return true;
+}
+
 void
 host_step(struct host *h, struct job **jobs, size_t n)
 {
 	struct job *j = jobs[0];
-	struct step_job sj = { .srv = h->srv };
-	const char *why = step_parse(&sj, j);
+	struct step_job *sj = j->step;
 
 	(void)n; /* step jobs do not batch */
-	if (why != NULL) {
-		srv_error(j->p, j->idx, AGORA_EINVAL, "%s", why);
-		step_job_fini(&sj);
-		return;
-	}
-	srv_result(j->p, j->idx, agora_strdup("{\"ok\":true}"));
-	step_run(h, &sj);
-	step_job_fini(&sj);
+	step_run(h, sj);
+	step_job_fini(sj);
+	agora_free(sj);
+	j->step = NULL;
 }

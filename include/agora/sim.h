@@ -90,6 +90,9 @@ typedef struct agora_sim_round {
 	size_t extra;     /* second answers of a participant (late ones), not
 	                     counted */
 	size_t stray;     /* answers from outside the share, not counted */
+	/* Turns taken for failed (a server taken for lost) whose answer
+	 * reached the moderator all the same: counted once, as answered. */
+	size_t recovered;
 	double sum;
 	double average; /* over the answered; NAN if none */
 	int64_t winner_value;

@@ -314,6 +314,41 @@ a_dead_server_is_counted_and_the_next_round_counts_everyone(void **state)
 	agora_sim_free(b.s);
 }
 
+/* A step split into several requests (a server with a small request
+ * limit) runs them one after another on the server; the later ones are
+ * answered when queued, not when they start, so their participants are
+ * not taken for lost while the first ones think. */
+static void
+a_step_behind_a_long_one_is_not_lost(void **state)
+{
+	static const char *const extra[] = { "--max-request", "4096", NULL };
+	agora_sim_opts o = { .participants = 300,
+		             .moderators = 1,
+		             .think_ms = 1500,
+		             .seed = 8 };
+	agora_sim_round r;
+	agora_proc *srv;
+	agora_sim *s;
+	char url[160];
+	const char *connect[1];
+
+	(void)state;
+	cfg_reset("1000");
+	srv = t_spawn_server_argv("simsplit", extra, url, sizeof(url));
+	connect[0] = url;
+	o.connect = connect;
+	o.nconnect = 1;
+	s = sim_new(&o);
+	play(s, &r);
+	if (r.answered != 300 || r.no_answer != 0) {
+		fail_msg("%zu answered, %zu did not: %s", r.answered,
+		         r.no_answer, r.nfailures > 0 ? r.failures[0] : "");
+	}
+	agora_sim_round_fini(&r);
+	agora_sim_free(s);
+	agora_proc_free(srv);
+}
+
 int
 main(void)
 {
@@ -322,6 +357,7 @@ main(void)
 		cmocka_unit_test(llm_participants_answer_through_the_model),
 		cmocka_unit_test(
 		    a_dead_server_is_counted_and_the_next_round_counts_everyone),
+		cmocka_unit_test(a_step_behind_a_long_one_is_not_lost),
 	};
 
 	if (!t_servers_init("sim_test")) {
