@@ -10,17 +10,24 @@
 # and process goes at the end, also when the test fails or is interrupted.
 # Skips (77) where namespaces cannot be made (not root, no CAP_NET_ADMIN).
 #
-# usage: netns_test.sh AGORA_BINARY [PARTICIPANTS [THINK_MS]]
-#        (defaults 10000 and 5000; scripts/netns-bench runs 100000)
+# usage: netns_test.sh AGORA_BINARY
+# Sizes from the environment (scripts/netns-bench sets them for 100,000):
+#   NETNS_PARTICIPANTS (10000), NETNS_THINK_MS (5000; long enough for the
+#   cut to land while h1's participants think), NETNS_TIMEOUT_MS (2000, the
+#   driver's server.timeout_ms), NETNS_SERVERS_PER_HOST (1; a server
+#   takes a step's turns in requests of at most 256 KiB, about 25,000
+#   turns: see docs/scale.md for why more per server fail when they think
+#   longer than the timeout).
 set -u
 agora=$1
-n=${2:-10000}
-think_ms=${3:-5000}
+n=${NETNS_PARTICIPANTS:-10000}
+think_ms=${NETNS_THINK_MS:-5000}
+timeout_ms=${NETNS_TIMEOUT_MS:-2000} # h1 is lost 1 s + this after the cut
+margin_ms=3000                       # ... plus this on a loaded machine
+per=${NETNS_SERVERS_PER_HOST:-1}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 hosts=$src/scripts/netns-hosts
 prefix=nt$$
-timeout_ms=2000 # server.timeout_ms: h1 is declared lost 1 s + this after
-margin_ms=3000  # ... plus this for a loaded machine
 work=$(mktemp -d)
 # The driver's exit status and output (the check helpers of lib.sh show
 # $work/out and $work/err when a check fails).
@@ -57,8 +64,16 @@ pids=() # every process the test started, to check they are gone
 now_ms() { date +%s%3N; }
 net=10.231
 redis_host=$net.0.1 # h0's own address: up whichever link is cut
-s1=tcp://$net.1.2:7101
-s2=tcp://$net.2.2:7101
+# The servers: ports 7101... on h1 and h2; the driver connects to them
+# alternately (h1, h2, h1 ...), and places participants round-robin, so
+# h1 gets p1, p3, p5 ...
+h1_srvs=() h2_srvs=() connect=()
+for ((i = 1; i <= per; i++)); do
+	h1_srvs+=("tcp://$net.1.2:$((7100 + i))")
+	h2_srvs+=("tcp://$net.2.2:$((7100 + i))")
+	connect+=(--connect "tcp://$net.1.2:$((7100 + i))"
+		--connect "tcp://$net.2.2:$((7100 + i))")
+done
 
 # ---- Redis in h0, with a password, nothing on disk ----
 umask 077
@@ -91,22 +106,26 @@ up_by() { # deadline_s CMD...: true once CMD succeeds; false at the
 pong() { [ "$(rcli ping 2>/dev/null)" = PONG ]; }
 check "Redis answers in h0" up_by 20 pong
 
-# ---- an agent server in h1 and in h2, each on its own address ----
+# ---- agent servers in h1 and in h2, each on its host's address ----
 for k in 1 2; do
-	on "h$k" "$agora" server --host "$net.$k.2" --port 7101 \
-		--token-file "$work/token" --redis "redis://$net.$k.1:6379" \
-		>/dev/null 2>"$work/server$k.log" &
-	pids+=($!)
+	for ((i = 1; i <= per; i++)); do
+		on "h$k" "$agora" server --host "$net.$k.2" --port $((7100 + i)) \
+			--token-file "$work/token" --redis "redis://$net.$k.1:6379" \
+			>/dev/null 2>>"$work/server$k.log" &
+		pids+=($!)
+	done
 done
 ctl() { on h0 "$agora" ctl "$@" --token-file "$work/token"; }
-check "the h1 server answers from h0" up_by 30 ctl "$s1" is-alive --timeout-ms 200
-check "the h2 server answers from h0" up_by 30 ctl "$s2" is-alive --timeout-ms 200
+for a in "${h1_srvs[@]}" "${h2_srvs[@]}"; do
+	check "the server $a answers from h0" up_by 30 ctl "$a" is-alive --timeout-ms 200
+done
+s2=${h2_srvs[0]}
 untokened() { # the h2 server refuses a list without the token
 	on h0 "$agora" ctl "$s2" list >"$work/out" 2>"$work/err"
 	[ $? -eq 1 ] && has EAUTH err
 }
 check "the h2 server refuses a request without the token" untokened
-both_beat() { [ "$(rcli HLEN agora:servers)" = 2 ]; }
+both_beat() { [ "$(rcli HLEN agora:servers)" = $((2 * per)) ]; }
 check "the servers beat in h0's Redis" up_by 10 both_beat
 
 # ---- the game: a moderator in h0, n participants on the two servers ----
@@ -124,14 +143,23 @@ cat >"$work/guess.json" <<EOF
 EOF
 driver() { # runs one round in h0, in the background; sets drv
 	on h0 "$agora" run "$work/guess.json" --session "$session" \
-		--redis "redis://$redis_host:6379" --connect "$s1" --connect "$s2" \
+		--redis "redis://$redis_host:6379" "${connect[@]}" \
 		--set "server.token_file=$work/token" \
 		--set "server.timeout_ms=$timeout_ms" >"$work/out" 2>"$work/err" &
 	drv=$!
 	pids+=("$drv")
 }
-info_of() { # ADDR FIELD: the server's figure, from h0
-	ctl "$1" info --timeout-ms 1000 2>/dev/null | sed -n "s/^$2: //p"
+sum_of() { # HOST FIELD ADDR...: the sum of the servers' figures, asked
+	# from HOST (h1 reaches its own servers while cut off)
+	local host=$1 field=$2 sum=0 v a
+	shift 2
+	for a in "$@"; do
+		v=$(on "$host" "$agora" ctl "$a" info --token-file "$work/token" \
+			--timeout-ms 1000 2>/dev/null | sed -n "s/^$field: //p")
+		[ -n "$v" ] || return 1
+		sum=$((sum + v))
+	done
+	echo "$sum"
 }
 # The participants go round-robin: p1 to h1, p2 to h2 ...
 share1=$(((n + 1) / 2))
@@ -142,7 +170,7 @@ t0=$(now_ms)
 driver
 all_busy() { # h1's whole share is thinking (and the driver still runs)
 	kill -0 "$drv" 2>/dev/null || return 2
-	[ "$(info_of "$s1" busy)" = "$share1" ]
+	[ "$(sum_of h0 busy "${h1_srvs[@]}")" = "$share1" ]
 }
 check "h1's $share1 participants are thinking" up_by 300 all_busy
 t_busy=$(now_ms)
@@ -168,18 +196,17 @@ check "the round ended in time: $((t_end - t_cut)) ms after the cut" \
 # h1's server, cut off, ends its turns (their replies cannot reach Redis):
 # healing before would let late replies in. Asked from inside h1.
 h1_idle() {
-	local s
-	s=$(on h1 "$agora" ctl "$s1" info --token-file "$work/token" \
-		--timeout-ms 1000 2>/dev/null) || return 1
-	grep -q "^busy: 0$" <<<"$s" && grep -q "^queued: 0$" <<<"$s"
+	[ "$(sum_of h1 busy "${h1_srvs[@]}")" = 0 ] &&
+		[ "$(sum_of h1 queued "${h1_srvs[@]}")" = 0 ]
 }
 check "the cut-off h1 server finishes its turns" up_by 60 h1_idle
 
 # Their messages went back: every h1 participant has its message in its
 # inbox again, marked redelivered (r<id>), h2's have none, nothing is left
 # in flight. (Every inbox also holds the moderator's announcement.)
-on h1 "$agora" ctl "$s1" list --token-file "$work/token" 2>/dev/null |
-	awk -v s="$session" '$1 == s && $2 != "moderator" {print $2}' \
+for a in "${h1_srvs[@]}"; do
+	on h1 "$agora" ctl "$a" list --token-file "$work/token" 2>/dev/null
+done | awk -v s="$session" '$1 == s && $2 != "moderator" {print $2}' \
 		>"$work/h1.roles"
 check "h1 held $share1 participants" [ "$(wc -l <"$work/h1.roles")" -eq "$share1" ]
 seq 1 "$n" | sed 's/^/p/' >"$work/all.roles"
@@ -214,7 +241,9 @@ check "no message is left in flight" \
 
 # ---- heal; round 2 counts everyone ----
 "$hosts" heal "$prefix" h1
-check "h1 answers again after the heal" up_by 30 ctl "$s1" is-alive --timeout-ms 200
+for a in "${h1_srvs[@]}"; do
+	check "$a answers again after the heal" up_by 30 ctl "$a" is-alive --timeout-ms 200
+done
 t2=$(now_ms)
 driver
 wait "$drv"
