@@ -56,6 +56,9 @@ int cli_defer(const char *key, const char *value);
  * agents' messages go back, and the run exits 128 + the signal. */
 void cli_signals_start(void);
 void cli_signals_attach(agora_center *c);
+/* The same for anything else: interrupt(arg) stops what runs and says
+ * whether something was running (false: exit at once). NULL detaches. */
+void cli_signals_on(bool (*interrupt)(void *arg), void *arg);
 /* The signal that interrupted the run, or 0. */
 int cli_signal_caught(void);
 
@@ -73,6 +76,7 @@ int cli_inspect(int argc, char **argv, bool memory);
 int cli_server(int argc, char **argv);
 int cli_ctl(int argc, char **argv);
 int cli_studio(int argc, char **argv);
+int cli_sim(int argc, char **argv);
 #include "agora/json.h"
 int cli_ctl_print(const char *cmd, const agora_json *result, bool json);
 

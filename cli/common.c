@@ -217,7 +217,8 @@ cli_exit_now(int sig)
 #define CLI_STOP_MS 10000
 
 static pthread_mutex_t cli_sig_lock = PTHREAD_MUTEX_INITIALIZER;
-static agora_center *cli_sig_center;
+static bool (*cli_sig_fn)(void *arg);
+static void *cli_sig_arg;
 static atomic_int cli_sig_caught;
 static sigset_t cli_sig_set;
 
@@ -231,7 +232,7 @@ cli_signal_main(void *arg)
 	}
 	atomic_store(&cli_sig_caught, sig);
 	pthread_mutex_lock(&cli_sig_lock);
-	if (cli_sig_center == NULL || !agora_center_interrupt(cli_sig_center)) {
+	if (cli_sig_fn == NULL || !cli_sig_fn(cli_sig_arg)) {
 		pthread_mutex_unlock(&cli_sig_lock);
 		cli_exit_now(sig);
 	}
@@ -264,11 +265,24 @@ cli_signals_start(void)
 	}
 }
 
+static bool
+cli_interrupt_center(void *c)
+{
+	return agora_center_interrupt(c);
+}
+
 void
 cli_signals_attach(agora_center *c)
 {
+	cli_signals_on(c != NULL ? cli_interrupt_center : NULL, c);
+}
+
+void
+cli_signals_on(bool (*interrupt)(void *arg), void *arg)
+{
 	pthread_mutex_lock(&cli_sig_lock);
-	cli_sig_center = c;
+	cli_sig_fn = interrupt;
+	cli_sig_arg = arg;
 	pthread_mutex_unlock(&cli_sig_lock);
 }
 

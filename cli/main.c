@@ -29,6 +29,7 @@ main_usage(FILE *f)
 	    "  ctl ADDR CMD manage an agent server (is-alive, info, list, "
 	    "stop ...)\n"
 	    "  studio       serve the web page: chat room, sessions\n"
+	    "  sim          play seed 003's guessing game with N participants\n"
 	    "  lace CMD     talk to a lace server (interfaces, call, obs, act, "
 	    "stores)\n"
 	    "  kinds        list the agent kinds\n"
@@ -187,6 +188,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "studio") == 0) {
 		return cli_studio(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "sim") == 0) {
+		return cli_sim(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "lace") == 0) {
 		return cli_lace(argc - 1, argv + 1);

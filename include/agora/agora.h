@@ -26,6 +26,7 @@
 #include "agora/registry.h"
 #include "agora/scenario.h"
 #include "agora/server.h"
+#include "agora/sim.h"
 #include "agora/taskcenter.h"
 #include "agora/transport.h"
 #include "agora/url.h"

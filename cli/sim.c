@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* `agora sim`: seed 003's guessing game as a tool. Reads the options,
+ * makes the simulation (progress on stderr), plays its rounds and prints
+ * each result (sim_print.c). Exits 3 when a participant did not answer in
+ * some round: the average is never silently over fewer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agora/alloc.h"
+#include "agora/kinds.h"
+#include "agora/models.h"
+#include "cli.h"
+#include "sim_print.h"
+
+static void
+sim_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: agora sim --participants N [options]\n"
+	    "\n"
+	    "Play seed 003's guessing game: every participant answers a whole "
+	    "number\n"
+	    "in [0, max]; moderators, each owning a share, report their sum "
+	    "and count;\n"
+	    "each round prints the average over everyone, the winner (closest "
+	    "to it)\n"
+	    "and how many did not answer and why.\n"
+	    "\n"
+	    "  --participants N   how many (1 to 100000000)\n"
+	    "  --moderators M     shares, each in a session of its own "
+	    "(default one\n"
+	    "                     per 250000 participants)\n"
+	    "  --kind random|llm  random numbers (default), or LLM role-play "
+	    "agents\n"
+	    "                     asked for a number (--model-config)\n"
+	    "  --max V            answers in [0, V] (default 100, at most "
+	    "10000)\n"
+	    "  --think-ms T       random: wait T ms before answering\n"
+	    "  --seed X           random: reproducible answers\n"
+	    "  --rounds R         rounds to play (default 1)\n"
+	    "  --servers S        run participants on S child agent servers\n"
+	    "  --connect URL      ... or on this running agent server "
+	    "(repeatable;\n"
+	    "                     token: --set server.token_file=FILE)\n"
+	    "  --model-config FILE  model configs; LLM participants use "
+	    "them in turn\n"
+	    "  --redis URL        Redis (default: a private one)\n"
+	    "  --deadline-ms D    a round's limit (default step.deadline_ms)\n"
+	    "  --json             one JSON object per round, then a summary\n"
+	    "  --csv FILE         write per-round figures to FILE\n"
+	    "  --no-hist          no histogram of the answers\n"
+	    "  --session NAME     the sessions' common prefix\n"
+	    "  --config FILE, --set KEY=VALUE, --log-level LEVEL\n"
+	    "  -h, --help         this help\n"
+	    "\n"
+	    "exit status: 0 everyone answered every round, 1 runtime "
+	    "failure, 2 bad\n"
+	    "arguments, 3 some participants did not answer (the result says "
+	    "how many)\n");
+}
+
+struct sim_args {
+	struct cli_common co;
+	agora_sim_opts o;
+	long rounds;
+	const char *csv;
+	bool no_hist;
+	bool kind_given;
+};
+
+/* A whole number option in [lo, hi]. */
+static bool
+sim_num(const char *name, const char *v, long lo, long hi, long *out)
+{
+	char *end = NULL;
+	long n = v != NULL ? strtol(v, &end, 10) : 0;
+
+	if (v == NULL || end == v || *end != '\0' || n < lo || n > hi) {
+		cli_error("sim: %s: expected %ld to %ld", name, lo, hi);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* One option of sim's own: *used 1 if argv[*i] was one; false after
+ * printing why it is malformed. */
+static bool
+sim_option(struct sim_args *a, int argc, char **argv, int *i, int *used)
+{
+	const char *opt = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	long n = 0;
+	bool ok = true;
+
+	*used = 1;
+	if (strcmp(opt, "--no-hist") == 0) {
+		a->no_hist = true;
+		return true;
+	}
+	if (strcmp(opt, "--participants") == 0) {
+		ok = sim_num(opt + 2, v, 1, 100000000, &n);
+		a->o.participants = (size_t)n;
+	} else if (strcmp(opt, "--moderators") == 0) {
+		ok = sim_num(opt + 2, v, 1, 1024, &n);
+		a->o.moderators = (size_t)n;
+	} else if (strcmp(opt, "--max") == 0) {
+		ok = sim_num(opt + 2, v, 1, AGORA_SIM_MAX_VALUE, &n);
+		a->o.max = n;
+	} else if (strcmp(opt, "--think-ms") == 0) {
+		ok = sim_num(opt + 2, v, 0, 3600000, &n);
+		a->o.think_ms = n;
+	} else if (strcmp(opt, "--seed") == 0) {
+		ok = sim_num(opt + 2, v, 0, 1000000000000000L, &n);
+		a->o.seed = n;
+	} else if (strcmp(opt, "--rounds") == 0) {
+		ok = sim_num(opt + 2, v, 1, 1000000, &a->rounds);
+	} else if (strcmp(opt, "--servers") == 0) {
+		ok = sim_num(opt + 2, v, 1, 1024, &n);
+		a->o.servers = (size_t)n;
+	} else if (strcmp(opt, "--connect") == 0) {
+		if (v == NULL || strstr(v, "://") == NULL ||
+		    a->co.nconnect == 64) {
+			cli_error("sim: --connect: expected an address such "
+			          "as tcp://host:port (up to 64)");
+			return false;
+		}
+		a->co.connect[a->co.nconnect++] = v;
+	} else if (strcmp(opt, "--kind") == 0) {
+		if (v != NULL && strcmp(v, "random") == 0) {
+			a->o.kind = AGORA_SIM_RANDOM;
+		} else if (v != NULL && strcmp(v, "llm") == 0) {
+			a->o.kind = AGORA_SIM_LLM;
+		} else {
+			cli_error("sim: --kind: expected random or llm");
+			return false;
+		}
+		a->kind_given = true;
+	} else if (strcmp(opt, "--csv") == 0) {
+		if (v == NULL) {
+			cli_error("sim: --csv needs a file");
+			return false;
+		}
+		a->csv = v;
+	} else {
+		*used = 0;
+		return true;
+	}
+	(*i)++;
+	return ok;
+}
+
+static bool
+sim_args_read(struct sim_args *a, int argc, char **argv, int *code)
+{
+	for (int i = 1; i < argc; i++) {
+		int r = cli_common_option(&a->co, argc, argv, &i);
+		if (r < 0) {
+			*code = EXIT_USAGE;
+			return false;
+		}
+		if (r > 0) {
+			continue;
+		}
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			sim_usage(stdout);
+			*code = EXIT_OK;
+			return false;
+		}
+		if (!sim_option(a, argc, argv, &i, &r)) {
+			*code = EXIT_USAGE;
+			return false;
+		}
+		if (r == 0) {
+			cli_error("sim: unexpected argument '%s' (see agora "
+			          "sim --help)",
+			          argv[i]);
+			*code = EXIT_USAGE;
+			return false;
+		}
+	}
+	if (a->o.participants == 0) {
+		cli_error("sim: --participants N is needed (see agora sim "
+		          "--help)");
+		*code = EXIT_USAGE;
+		return false;
+	}
+	if (a->o.servers > 0 && a->co.nconnect > 0) {
+		cli_error("sim: --servers and --connect: give one or the "
+		          "other");
+		*code = EXIT_USAGE;
+		return false;
+	}
+	return true;
+}
+
+static void
+sim_progress_line(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "agora sim: %s\n", line);
+}
+
+static bool
+sim_interrupt(void *s)
+{
+	agora_sim_interrupt(s);
+	return true;
+}
+
+/* Play the rounds; the exit code. */
+static int
+sim_play(struct sim_args *a, agora_sim *s, struct sim_printer *p)
+{
+	int code = EXIT_OK;
+
+	for (long r = 0; r < a->rounds; r++) {
+		agora_sim_round res;
+		char err[512];
+		agora_err rv = agora_sim_play(s, &res, err, sizeof(err));
+
+		if (rv != AGORA_OK) {
+			agora_sim_round_fini(&res);
+			if (cli_signal_caught() != 0) {
+				fprintf(stderr, "agora: sim: interrupted\n");
+				return 128 + cli_signal_caught();
+			}
+			cli_error("sim: round %ld: %s", r + 1, err);
+			return EXIT_FAIL;
+		}
+		sim_print_round(p, &res);
+		if (res.no_answer > 0) {
+			code = EXIT_AGENTS;
+		}
+		agora_sim_round_fini(&res);
+	}
+	return code;
+}
+
+int
+cli_sim(int argc, char **argv)
+{
+	struct sim_args a = { 0 };
+	struct sim_printer p = { 0 };
+	agora_strv models = { 0 };
+	agora_sim *s = NULL;
+	char err[1024];
+	int code = EXIT_OK;
+	agora_err rv;
+
+	cli_signals_start();
+	agora_config_init(&a.co.cfg);
+	a.o.seed = -1;
+	a.rounds = 1;
+	if (!sim_args_read(&a, argc, argv, &code) ||
+	    !cli_common_finish(&a.co)) {
+		agora_config_fini(&a.co.cfg);
+		return code != EXIT_OK ? code : EXIT_USAGE;
+	}
+	agora_kinds_builtin();
+	agora_models_names(&models);
+	a.o.models = (const char *const *)models.v;
+	a.o.nmodels = models.n;
+	a.o.model_files = a.co.model_configs;
+	a.o.nmodel_files = (size_t)a.co.nmodel_configs;
+	a.o.connect = a.co.connect;
+	a.o.nconnect = (size_t)a.co.nconnect;
+	a.o.cfg = &a.co.cfg;
+	a.o.progress = sim_progress_line;
+	p.json = a.co.json;
+	p.hist = !a.no_hist && !a.co.json;
+	if (!sim_print_open(&p, a.csv) || !cli_redis_prepare(&a.co)) {
+		code = EXIT_FAIL;
+		goto out;
+	}
+	rv = agora_sim_new(&s, &a.o, err, sizeof(err));
+	if (rv != AGORA_OK) {
+		cli_error("sim: %s", err);
+		code = cli_signal_caught() != 0 ? 128 + cli_signal_caught()
+		                                : cli_exit_code(rv);
+		goto out;
+	}
+	cli_signals_on(sim_interrupt, s);
+	sim_print_created(&p, &a.o, agora_sim_create_seconds(s));
+	code = sim_play(&a, s, &p);
+	cli_signals_on(NULL, NULL);
+	if (code == EXIT_OK || code == EXIT_AGENTS) {
+		agora_sim_memory m;
+		agora_sim_memory_read(s, &m);
+		sim_print_summary(&p, &a.o, agora_sim_create_seconds(s), &m);
+	}
+out:
+	cli_signals_on(NULL, NULL);
+	agora_sim_free(s);
+	sim_print_close(&p);
+	agora_strv_clear(&models);
+	cli_redis_release();
+	agora_config_fini(&a.co.cfg);
+	return code;
+}
