@@ -17,7 +17,8 @@
 #   driver's server.timeout_ms), NETNS_SERVERS_PER_HOST (1; a server
 #   takes a step's turns in requests of at most 256 KiB, about 25,000
 #   turns: see docs/scale.md for why more per server fail when they think
-#   longer than the timeout).
+#   longer than the timeout). NETNS_KEEP=DIR: copy the work files (the
+#   driver's output, the servers' logs) there at the end.
 set -u
 agora=$1
 n=${NETNS_PARTICIPANTS:-10000}
@@ -35,6 +36,7 @@ code=0
 
 cleanup() {
 	"$hosts" down "$prefix"
+	[ -n "${NETNS_KEEP:-}" ] && cp -r "$work/." "$NETNS_KEEP/"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -128,26 +130,39 @@ check "the h2 server refuses a request without the token" untokened
 both_beat() { [ "$(rcli HLEN agora:servers)" = $((2 * per)) ]; }
 check "the servers beat in h0's Redis" up_by 10 both_beat
 
-# ---- the game: a moderator in h0, n participants on the two servers ----
+# ---- agora sim in h0: n participants on the servers, four rounds ----
+# Round 1 counts everyone. In round 2 h1's link is cut while its share
+# thinks: they are counted lost, their messages go back. The link is
+# healed once the cut-off server has ended its turns (their replies could
+# not reach Redis): healed earlier, it would store them late, after the
+# driver gave their messages back. Round 3 starts before that (when h2's
+# share has answered) and counts h1's share lost again; round 4, after the
+# heal, counts everyone. NETNS_HEAL=early heals as soon as the messages
+# are back instead (the late replies then reach the round's moderator).
 session=netns$$
-cat >"$work/guess.json" <<EOF
-{ "agents": [
-    { "role": "moderator", "kind": "moderator", "placement": "local" },
-    { "role": "p", "kind": "random", "max": 100, "think_ms": $think_ms,
-      "count": $n } ],
-  "script": [
-    { "send_task_request": { "task": "Guess a whole number from 0 to 100.",
-                             "send_from": "moderator" } },
-    { "step": { "send_to": "moderator" } },
-    { "step": { "allowed_roles": "moderator" } } ] }
-EOF
-driver() { # runs one round in h0, in the background; sets drv
-	on h0 "$agora" run "$work/guess.json" --session "$session" \
-		--redis "redis://$redis_host:6379" "${connect[@]}" \
-		--set "server.token_file=$work/token" \
-		--set "server.timeout_ms=$timeout_ms" >"$work/out" 2>"$work/err" &
-	drv=$!
-	pids+=("$drv")
+on h0 "$agora" sim --participants "$n" --think-ms "$think_ms" --rounds 4 \
+	--seed 1 --json --session "$session" "${connect[@]}" \
+	--redis "redis://$redis_host:6379" --set "server.token_file=$work/token" \
+	--set "server.timeout_ms=$timeout_ms" >"$work/out" 2>"$work/err" &
+drv=$!
+pids+=("$drv")
+t0=$(now_ms)
+driving() { kill -0 "$drv" 2>/dev/null; }
+round_line() { # N: round N's JSON line (once printed)
+	grep "^{\"round\":$1," "$work/out"
+}
+round_done() { # N: round N's line is out (2: the driver has ended)
+	round_line "$1" >/dev/null && return 0
+	driving || return 2
+	return 1
+}
+field() { # ROUND KEY: a number of that round's line ("lost" in "failed")
+	round_line "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | cut -d: -f2
+}
+counts_once() { # ROUND: every participant counted once: answered or not
+	local a u k
+	a=$(field "$1" asked) u=$(field "$1" answered) k=$(field "$1" no_answer)
+	[ -n "$a" ] && [ $((u + k)) -eq "$a" ]
 }
 sum_of() { # HOST FIELD ADDR...: the sum of the servers' figures, asked
 	# from HOST (h1 reaches its own servers while cut off)
@@ -161,100 +176,107 @@ sum_of() { # HOST FIELD ADDR...: the sum of the servers' figures, asked
 	done
 	echo "$sum"
 }
-# The participants go round-robin: p1 to h1, p2 to h2 ...
+# Participants go round-robin over the servers: p0, p2 ... to h1.
 share1=$(((n + 1) / 2))
 share2=$((n - share1))
 
-# ---- round 1: h1's link is cut while its participants think ----
-t0=$(now_ms)
-driver
-all_busy() { # h1's whole share is thinking (and the driver still runs)
-	kill -0 "$drv" 2>/dev/null || return 2
-	[ "$(sum_of h0 busy "${h1_srvs[@]}")" = "$share1" ]
-}
-check "h1's $share1 participants are thinking" up_by 300 all_busy
-t_busy=$(now_ms)
-"$hosts" cut "$prefix" h1
-t_cut=$(now_ms)
-lost_seen() { grep -q "stopped answering" "$work/out"; }
-check "the driver sees h1 lost" up_by 60 lost_seen
-t_lost=$(now_ms)
-wait "$drv"
-code=$?
-t_end=$(now_ms)
-lost=$(grep -c "stopped answering" "$work/out")
-check "the run exits 3 (some did not answer)" [ "$code" -eq 3 ]
-check "h1's $share1 participants failed with an error frame ($lost)" \
-	[ "$lost" -eq "$share1" ]
-check "the moderator counted h2's $share2 answers" \
-	has "The average of $share2 answers" out
-check "h1 was declared lost within 1 s + server.timeout_ms (+$margin_ms ms): $((t_lost - t_cut)) ms" \
-	[ $((t_lost - t_cut)) -le $((1000 + timeout_ms + margin_ms)) ]
-check "the round ended in time: $((t_end - t_cut)) ms after the cut" \
-	[ $((t_end - t_cut)) -le $((think_ms + 1000 + timeout_ms + margin_ms)) ]
+check "round 1 is played" up_by 600 round_done 1
+t1=$(now_ms)
+check "round 1 counts all $n" [ "$(field 1 answered)" = "$n" ]
+check "round 1: nobody failed" [ "$(field 1 no_answer)" = 0 ]
 
-# h1's server, cut off, ends its turns (their replies cannot reach Redis):
-# healing before would let late replies in. Asked from inside h1.
-h1_idle() {
-	[ "$(sum_of h1 busy "${h1_srvs[@]}")" = 0 ] &&
-		[ "$(sum_of h1 queued "${h1_srvs[@]}")" = 0 ]
-}
-check "the cut-off h1 server finishes its turns" up_by 60 h1_idle
-
-# Their messages went back: every h1 participant has its message in its
-# inbox again, marked redelivered (r<id>), h2's have none, nothing is left
-# in flight. (Every inbox also holds the moderator's announcement.)
+# Who is on h1: "session role" lines.
 for a in "${h1_srvs[@]}"; do
-	on h1 "$agora" ctl "$a" list --token-file "$work/token" 2>/dev/null
-done | awk -v s="$session" '$1 == s && $2 != "moderator" {print $2}' \
-		>"$work/h1.roles"
-check "h1 held $share1 participants" [ "$(wc -l <"$work/h1.roles")" -eq "$share1" ]
-seq 1 "$n" | sed 's/^/p/' >"$work/all.roles"
-grep -vxF -f "$work/h1.roles" "$work/all.roles" >"$work/h2.roles"
-# roles_with WHAT <roles: how many of the roles have a message redelivered
-# in their inbox (WHAT = redelivered), or a non-empty inflight list
-# (inflight); one script call for them all.
+	ctl "$a" list 2>/dev/null
+done | awk '$2 ~ /^p[0-9]+$/ {print $1, $2}' >"$work/h1.roles"
+for a in "${h2_srvs[@]}"; do
+	ctl "$a" list 2>/dev/null
+done | awk '$2 ~ /^p[0-9]+$/ {print $1, $2}' >"$work/h2.roles"
+cat "$work/h1.roles" "$work/h2.roles" >"$work/all.roles"
+check "h1 holds $share1 participants" [ "$(wc -l <"$work/h1.roles")" -eq "$share1" ]
+check "h2 holds $share2 participants" [ "$(wc -l <"$work/h2.roles")" -eq "$share2" ]
+# roles_with WHAT <"session role" lines: how many of the roles have a
+# message marked redelivered (r<id>) in their inbox (WHAT = redelivered)
+# or something in flight (inflight); one script call for them all.
 roles_with() {
-	local lua="local pre, what, n = ARGV[1], ARGV[2], 0
-for i = 3, #ARGV do
+	local lua="local what, n = ARGV[1], 0
+for i = 2, #ARGV, 2 do
+  local p = 'agora:{' .. ARGV[i] .. '}:'
   if what == 'inflight' then
-    if redis.call('llen', pre .. 'inflight:' .. ARGV[i]) > 0 then n = n + 1 end
+    if redis.call('llen', p .. 'inflight:' .. ARGV[i + 1]) > 0 then n = n + 1 end
   else
-    for _, v in ipairs(redis.call('lrange', pre .. 'inbox:' .. ARGV[i], 0, -1)) do
+    for _, v in ipairs(redis.call('lrange', p .. 'inbox:' .. ARGV[i + 1], 0, -1)) do
       if string.sub(v, 1, 1) == 'r' then n = n + 1; break end
     end
   end
 end
 return n"
 	{
-		printf 'EVAL "%s" 0 agora:{%s}: %s ' "${lua//$'\n'/ }" "$session" "$1"
+		printf 'EVAL "%s" 0 %s ' "${lua//$'\n'/ }" "$1"
 		tr '\n' ' '
 		echo
 	} | rcli
 }
-check "the cut participants' messages are back in their inboxes" \
-	[ "$(roles_with redelivered <"$work/h1.roles")" = "$share1" ]
-check "none of h2's participants' were" \
-	[ "$(roles_with redelivered <"$work/h2.roles")" = 0 ]
-check "no message is left in flight" \
-	[ "$(roles_with inflight <"$work/all.roles")" = 0 ]
 
-# ---- heal; round 2 counts everyone ----
+# ---- round 2: h1's link cut while its whole share thinks ----
+all_busy() { # (2: the driver has ended)
+	driving || return 2
+	[ "$(sum_of h0 busy "${h1_srvs[@]}")" = "$share1" ]
+}
+check "round 2: h1's $share1 participants are thinking" up_by 300 all_busy
+t_busy=$(now_ms)
+"$hosts" cut "$prefix" h1
+t_cut=$(now_ms)
+# The driver declares h1 lost and gives its participants' messages back.
+given_back() {
+	driving || return 2
+	[ "$(roles_with redelivered <"$work/h1.roles")" = "$share1" ]
+}
+check "h1's participants' messages go back to their inboxes" up_by 60 given_back
+t_lost=$(now_ms)
+check "... within 1 s + server.timeout_ms (+$margin_ms ms): $((t_lost - t_cut)) ms" \
+	[ $((t_lost - t_cut)) -le $((1000 + timeout_ms + margin_ms)) ]
+if [ "${NETNS_HEAL:-}" != early ]; then
+	h1_idle() { # asked from inside h1
+		[ "$(sum_of h1 busy "${h1_srvs[@]}")" = 0 ] &&
+			[ "$(sum_of h1 queued "${h1_srvs[@]}")" = 0 ]
+	}
+	check "round 2 ends" up_by 120 round_done 2
+	t2=$(now_ms)
+	check "the cut-off h1 server ends its turns" up_by 120 h1_idle
+fi
 "$hosts" heal "$prefix" h1
-for a in "${h1_srvs[@]}"; do
-	check "$a answers again after the heal" up_by 30 ctl "$a" is-alive --timeout-ms 200
-done
-t2=$(now_ms)
-driver
+t_heal=$(now_ms)
+check "round 2 ends" up_by 120 round_done 2
+t2=${t2:-$(now_ms)}
+check "round 2 asked all $n" [ "$(field 2 asked)" = "$n" ]
+check "round 2: h2's $share2 answered" [ "$(field 2 answered)" = "$share2" ]
+check "round 2: h1's $share1 are counted lost" [ "$(field 2 lost)" = "$share1" ]
+check "round 2: $share1 did not answer" [ "$(field 2 no_answer)" = "$share1" ]
+check "round 2 ended in time: $((t2 - t_cut)) ms after the cut" \
+	[ $((t2 - t_cut)) -le $((think_ms + 1000 + timeout_ms + margin_ms)) ]
+check "none of h2's participants' messages went back" \
+	[ "$(roles_with redelivered <"$work/h2.roles")" = 0 ]
+
+# ---- round 4, after the heal: everyone ----
 wait "$drv"
 code=$?
-t2_end=$(now_ms)
-check "round 2 exits 0" [ "$code" -eq 0 ]
-check "round 2 counts all $n participants" has "The average of $n answers" out
-check "round 2 has no error frame" not_has "stopped answering\|died" out
-check "after round 2 nothing is in flight" \
+check "round 4 counts all $n" [ "$(field 4 answered)" = "$n" ]
+check "round 4: nobody failed" [ "$(field 4 no_answer)" = 0 ]
+for r in 1 2 3 4; do
+	check "round $r counts every participant once" counts_once $r
+done
+valid_lines() { # one JSON object a line: each starts and ends as one
+	[ "$(grep -c '^{"round":[0-9]*,.*}$' "$work/out")" -eq 4 ] &&
+		[ "$(grep -c '^{"summary":{.*}}$' "$work/out")" -eq 1 ] &&
+		[ "$(wc -l <"$work/out")" -eq 5 ]
+}
+check "--json: four round lines and a summary, one object a line" valid_lines
+check "sim exits 3 (some did not answer in round 2)" [ "$code" -eq 3 ]
+check "a summary line ends the output" has '^{"summary":' out
+check "afterwards nothing is in flight" \
 	[ "$(roles_with inflight <"$work/all.roles")" = 0 ]
-check "after round 2 the redelivered messages are read" \
+check "afterwards every redelivered message was read" \
 	[ "$(roles_with redelivered <"$work/all.roles")" = 0 ]
 cp "$work/server1.log" "$work/err"
 check "no sanitizer report from the h1 server" \
@@ -263,13 +285,15 @@ cp "$work/server2.log" "$work/err"
 check "no sanitizer report from the h2 server" \
 	not_has "Sanitizer\|runtime error" err
 
-echo "netns: $n participants ($share1 on h1, $share2 on h2), think $think_ms ms," \
-	"server.timeout_ms $timeout_ms"
-echo "netns: round 1 (cut): $((t_end - t0)) ms in all, h1 cut $((t_cut - t0)) ms" \
-	"after the start ($((t_busy - t0)) ms to all busy), lost $lost," \
-	"loss seen $((t_lost - t_cut)) ms after the cut, round over" \
-	"$((t_end - t_cut)) ms after it"
-echo "netns: round 2 (healed): $((t2_end - t2)) ms"
+echo "netns: $n participants ($share1 on h1, $share2 on h2, $per server(s) a host)," \
+	"think $think_ms ms, server.timeout_ms $timeout_ms"
+echo "netns: round 1 $(field 1 seconds) s (creation and round 1: $((t1 - t0)) ms);" \
+	"round 2 $(field 2 seconds) s, h1 cut $((t_cut - t1)) ms after round 1" \
+	"($((t_busy - t1)) ms to h1 all thinking), lost $(field 2 lost)," \
+	"messages back $((t_lost - t_cut)) ms after the cut, healed at" \
+	"$((t_heal - t_cut)) ms, round over $((t2 - t_cut)) ms after the cut;" \
+	"round 3 $(field 3 seconds) s (answered $(field 3 answered), lost" \
+	"$(field 3 lost)), round 4 $(field 4 seconds) s (extra $(field 4 extra))"
 
 # ---- everything of ours goes ----
 "$hosts" down "$prefix"
