@@ -144,6 +144,10 @@ print_json(const agora_sim_round *r)
 		(void)agora_buf_adds(&b, i > 0 ? ",{\"session\":"
 		                               : "{\"session\":");
 		(void)agora_buf_json_str(&b, g->session, strlen(g->session));
+		if (g->node[0] != '\0') {
+			(void)agora_buf_adds(&b, ",\"node\":");
+			(void)agora_buf_json_str(&b, g->node, strlen(g->node));
+		}
 		(void)agora_buf_addf(&b,
 		                     ",\"asked\":%zu,\"answered\":%zu,"
 		                     "\"sum\":%.17g}",
@@ -212,8 +216,14 @@ sim_print_summary(struct sim_printer *p, const agora_sim_opts *o,
 		for (size_t i = 0; i < m->nservers; i++) {
 			printf("%s%ld", i > 0 ? "," : "", m->servers_kib[i]);
 		}
-		printf("],\"redis\":%ld,\"sim\":%ld}}}\n", m->redis_kib,
-		       m->self_kib);
+		printf("],\"redis\":%ld,\"sim\":%ld},\"cpu_s\":{"
+		       "\"servers\":[",
+		       m->redis_kib, m->self_kib);
+		for (size_t i = 0; i < m->nservers; i++) {
+			printf("%s%.3f", i > 0 ? "," : "", m->servers_cpu_s[i]);
+		}
+		printf("],\"redis\":%.3f,\"sim\":%.3f}}}\n", m->redis_cpu_s,
+		       m->self_cpu_s);
 		return;
 	}
 	printf("%u round%s, %u with missing answers; created in %.2f s; "

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The Redis connection: the only file that includes hiredis. Synchronous
+/* One Redis connection (with core/redis_cluster.c, the only files that
+ * include hiredis; commands enter there, and a handle on a Redis Cluster
+ * is routed to one of these per node). Synchronous
  * hiredis with a per-command timeout (0.14 has no timeout in its async
  * API). A broken connection is re-dialled at the next command, with
  * backoff for as long as one command may take (redis.timeout_ms), so a
@@ -20,15 +22,11 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <hiredis/hiredis.h>
-
 #include "agora/alloc.h"
 #include "agora/buf.h"
 #include "agora/clock.h"
 #include "agora/url.h"
-#include "redis_cmd.h"
-
-#define REDIS_MAX_SCRIPTS 16
+#include "redis_int.h"
 
 /* The most items an array reply may announce. hiredis 0.14 allocates an
  * array's item pointers as soon as it reads the count, before any item
@@ -37,34 +35,6 @@
  * allow: a drain's bodies, 2 x (env.call_work + env.drain_max) items, are
  * 22 million at those keys' maximums. */
 #define REDIS_MAX_ELEMENTS (1 << 25)
-
-/* A reader's reply functions: hiredis' own, with arrays capped. */
-struct redis_cap {
-	redisReplyObjectFunctions fn;
-	void *(*create_array)(const redisReadTask *task, int elements);
-	long long refused; /* the count of an array refused, or 0 */
-};
-
-struct agora_redis {
-	redisContext *ctx;
-	struct redis_cap cap; /* on ctx's reader */
-	char *url;
-	char *url_shown; /* url without its user-info, for messages */
-	char *host;      /* NULL for unix */
-	char *path;      /* unix socket path */
-	int port;
-	int db;
-	char *password; /* NULL: no AUTH */
-	struct timeval timeout;
-	int pending;  /* pipelined commands without a reply yet */
-	bool refused; /* the last dial found nothing listening */
-	struct {
-		const agora_script *script;
-		char sha[48];
-	} scripts[REDIS_MAX_SCRIPTS];
-	int nscripts;
-	char errstr[256];
-};
 
 void
 agora__redis_set_err(agora_redis *r, const char *fmt, ...)
@@ -380,8 +350,8 @@ redis_ignore_sigpipe(void)
 }
 
 agora_err
-agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
-                 char *err, size_t errlen)
+agora__redis_open_one(agora_redis **rp, const char *url, int64_t timeout_ms,
+                      char *err, size_t errlen)
 {
 	agora_redis *r;
 	char shown[512];
@@ -410,15 +380,24 @@ agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
 		}
 	}
 	if (rv != AGORA_OK) {
-		agora_redis_close(r);
+		agora__redis_close_one(r);
 		return rv;
 	}
 	*rp = r;
 	return AGORA_OK;
 }
 
+agora_err
+agora_redis_open(agora_redis **rp, const char *url, int64_t timeout_ms,
+                 char *err, size_t errlen)
+{
+	/* Whether it is a cluster is asked at the first command (a handle
+	 * that only PINGs never asks). */
+	return agora__redis_open_one(rp, url, timeout_ms, err, errlen);
+}
+
 void
-agora_redis_close(agora_redis *r)
+agora__redis_close_one(agora_redis *r)
 {
 	if (r == NULL) {
 		return;
@@ -435,12 +414,17 @@ agora_redis_close(agora_redis *r)
 /* Make sure there is a live context. A broken one is re-dialled, again
  * with backoff while the server refuses (it is being restarted), for at
  * most one command's time limit. */
+int64_t
+agora__redis_budget_ms(const agora_redis *r)
+{
+	return (int64_t)r->timeout.tv_sec * 1000 +
+	       (int64_t)r->timeout.tv_usec / 1000;
+}
+
 static agora_err
 redis_ready(agora_redis *r)
 {
-	int64_t budget = (int64_t)r->timeout.tv_sec * 1000 +
-	                 (int64_t)r->timeout.tv_usec / 1000;
-	int64_t until = agora_now_ms() + budget;
+	int64_t until = agora_now_ms() + agora__redis_budget_ms(r);
 	int64_t pause = 10;
 	agora_err rv;
 
@@ -509,8 +493,8 @@ redis_reply_error(const redisReply *rep, char *why, size_t len)
 }
 
 agora_err
-agora__redis_append(agora_redis *r, int argc, const char *const *argv,
-                    const size_t *lens)
+agora__redis_append_one(agora_redis *r, int argc, const char *const *argv,
+                        const size_t *lens)
 {
 	agora_err rv = r->pending > 0 ? AGORA_OK : redis_ready(r);
 
@@ -526,14 +510,11 @@ agora__redis_append(agora_redis *r, int argc, const char *const *argv,
 }
 
 agora_err
-agora__redis_get(agora_redis *r, agora_reply **out)
+agora__redis_get_raw(agora_redis *r, redisReply **out)
 {
 	void *reply = NULL;
-	redisReply *rep;
 
-	if (out != NULL) {
-		*out = NULL;
-	}
+	*out = NULL;
 	if (r->ctx == NULL || r->pending <= 0) {
 		agora__redis_set_err(r, "no reply pending");
 		return AGORA_EINTERNAL;
@@ -542,7 +523,13 @@ agora__redis_get(agora_redis *r, agora_reply **out)
 		return redis_io_error(r);
 	}
 	r->pending--;
-	rep = reply;
+	*out = reply;
+	return AGORA_OK;
+}
+
+agora_err
+agora__redis_take(agora_redis *r, redisReply *rep, agora_reply **out)
+{
 	if (rep->type == REDIS_REPLY_ERROR) {
 		agora_err rv =
 		    redis_reply_error(rep, r->errstr, sizeof(r->errstr));
@@ -558,12 +545,28 @@ agora__redis_get(agora_redis *r, agora_reply **out)
 }
 
 agora_err
+agora__redis_get_one(agora_redis *r, agora_reply **out)
+{
+	redisReply *rep = NULL;
+	agora_err rv;
+
+	if (out != NULL) {
+		*out = NULL;
+	}
+	rv = agora__redis_get_raw(r, &rep);
+	if (rv != AGORA_OK || rep == NULL) {
+		return rv != AGORA_OK ? rv : AGORA_EREDIS;
+	}
+	return agora__redis_take(r, rep, out);
+}
+
+agora_err
 agora__redis_read(agora_redis *r, agora_reply **out)
 {
 	if (r->ctx != NULL && r->pending == 0) {
 		r->pending = 1;
 	}
-	return agora__redis_get(r, out);
+	return agora__redis_get_one(r, out);
 }
 
 agora_err
@@ -621,9 +624,8 @@ agora__redis_read_wait(agora_redis *r, agora_reply **out, int64_t wait_ms)
 static agora_err
 redis_wait_loaded(agora_redis *r)
 {
-	int64_t budget = (int64_t)r->timeout.tv_sec * 1000 +
-	                 (int64_t)r->timeout.tv_usec / 1000;
-	int64_t until = agora_now_ms() + budget, pause = 10;
+	int64_t until = agora_now_ms() + agora__redis_budget_ms(r);
+	int64_t pause = 10;
 
 	while (agora_now_ms() + pause < until) {
 		redisReply *rep;
@@ -654,8 +656,8 @@ redis_unsent(const agora_redis *r)
 }
 
 agora_err
-agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
-                 const char *const *argv, const size_t *lens)
+agora__redis_cmd_one(agora_redis *r, agora_reply **out, int argc,
+                     const char *const *argv, const size_t *lens)
 {
 	agora_err rv = AGORA_EREDIS;
 
@@ -664,9 +666,9 @@ agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool alone = r->pending == 0; /* not behind pipelined ones */
-		rv = agora__redis_append(r, argc, argv, lens);
+		rv = agora__redis_append_one(r, argc, argv, lens);
 		if (rv == AGORA_OK) {
-			rv = agora__redis_get(r, out);
+			rv = agora__redis_get_one(r, out);
 		}
 		if (rv == AGORA_EREDIS && alone &&
 		    strncmp(r->errstr, "LOADING", 7) == 0 && attempt < 1) {
@@ -688,25 +690,6 @@ agora__redis_cmd(agora_redis *r, agora_reply **out, int argc,
 	return rv;
 }
 
-agora_err
-agora__redis_cmdv(agora_redis *r, agora_reply **out, ...)
-{
-	const char *argv[32];
-	size_t lens[32];
-	int argc = 0;
-	const char *s;
-	va_list ap;
-
-	va_start(ap, out);
-	while ((s = va_arg(ap, const char *)) != NULL && argc < 32) {
-		argv[argc] = s;
-		lens[argc] = strlen(s);
-		argc++;
-	}
-	va_end(ap);
-	return agora__redis_cmd(r, out, argc, argv, lens);
-}
-
 static const char *
 redis_script_sha(agora_redis *r, const agora_script *s)
 {
@@ -721,13 +704,15 @@ redis_script_sha(agora_redis *r, const agora_script *s)
 static agora_err
 redis_script_load(agora_redis *r, const agora_script *s)
 {
+	const char *argv[] = { "SCRIPT", "LOAD", s->src };
+	size_t lens[] = { 6, 4, strlen(s->src) };
 	agora_reply *rep = NULL;
 	const char *sha;
 	size_t n;
 	int slot;
 	agora_err rv;
 
-	rv = agora__redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->src, NULL);
+	rv = agora__redis_cmd_one(r, &rep, 3, argv, lens);
 	if (rv != AGORA_OK) {
 		/* Not formatted into the buffer it reads. */
 		char why[sizeof(r->errstr)];
@@ -753,9 +738,9 @@ redis_script_load(agora_redis *r, const agora_script *s)
 }
 
 agora_err
-agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
-                  int nkeys, int argc, const char *const *argv,
-                  const size_t *lens)
+agora__redis_eval_one(agora_redis *r, const agora_script *s, agora_reply **out,
+                      int nkeys, int argc, const char *const *argv,
+                      const size_t *lens)
 {
 	const char **args = agora_malloc((size_t)(argc + 3) * sizeof(char *));
 	size_t *alens = agora_malloc((size_t)(argc + 3) * sizeof(size_t));
@@ -787,7 +772,7 @@ agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
 			args[i + 3] = argv[i];
 			alens[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
 		}
-		rv = agora__redis_cmd(r, out, argc + 3, args, alens);
+		rv = agora__redis_cmd_one(r, out, argc + 3, args, alens);
 		/* After a Redis restart or SCRIPT FLUSH, load and try again. */
 		if (rv == AGORA_EREDIS &&
 		    strncmp(r->errstr, "NOSCRIPT", 8) == 0) {
@@ -804,7 +789,11 @@ agora__redis_eval(agora_redis *r, const agora_script *s, agora_reply **out,
 agora_err
 agora_redis_ping(agora_redis *r)
 {
-	return agora__redis_cmdv(r, NULL, "PING", NULL);
+	const char *argv[] = { "PING" };
+	const size_t lens[] = { 4 };
+
+	/* Any node answers: no need to know which kind it is. */
+	return agora__redis_cmd_one(r, NULL, 1, argv, lens);
 }
 
 agora_reply_type

@@ -9,6 +9,7 @@
 #ifndef AGORA_CORE_REDIS_CMD_H
 #define AGORA_CORE_REDIS_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,24 @@ agora_err agora__redis_read_wait(agora_redis *r, agora_reply **out,
 agora_err agora__redis_eval(agora_redis *r, const agora_script *s,
                             agora_reply **out, int nkeys, int argc,
                             const char *const *argv, const size_t *lens);
+/* Redis Cluster (core/redis_cluster.c). A handle opened on a cluster node
+ * routes each command to the master of its key's slot (EVALSHA: its first
+ * key) and follows MOVED and ASK; these are for what must see every node
+ * (listing keys) or know how events travel. */
+/* (Asks the server the first time.) */
+bool agora__redis_is_cluster(agora_redis *r);
+/* The hash slot of a key, as Redis Cluster computes it: CRC16 (XMODEM) of
+ * its hash tag (what is between the first '{' and the next '}', if not
+ * empty) or of the whole key, modulo 16384. */
+unsigned agora__redis_slot(const char *key, size_t len);
+/* The nodes that hold data: 1 without a cluster, else the masters that
+ * own slots (the slot map read again first if it is older than a
+ * second). */
+int agora__redis_masters(agora_redis *r);
+/* Node i's connection (0 <= i < agora__redis_masters): r itself without a
+ * cluster, else one r owns (do not close it). NULL, with r's errstr set,
+ * when it cannot be dialled. */
+agora_redis *agora__redis_master(agora_redis *r, int i);
 /* Record a detail for agora_redis_errstr (for checks done above us). */
 void agora__redis_set_err(agora_redis *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -384,7 +384,7 @@ store_call(agora_env *env, const char *mode, agora_msg *const *msgs,
 	if (rv == AGORA_OK) {
 		rv = env_eval(env, &script_store, &ab, &rep);
 	}
-	if (rv == AGORA_OK && strcmp(mode, "store") == 0) {
+	if (rv == AGORA_OK && strcmp(mode, "check") != 0) {
 		env_decode_ids(rep, msgs + i0, i1 - i0);
 	}
 	agora__reply_free(rep);
@@ -418,6 +418,9 @@ agora_err
 agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
                      size_t n)
 {
+	/* In a cluster a batch always publishes (store.lua says why). */
+	const char *store =
+	    agora__redis_is_cluster(env->r) ? "publish" : "store";
 	int64_t now = agora_wall_ms(), roles = -1;
 	size_t total = 0, i0 = 0, work = 0;
 	agora_err rv = AGORA_OK;
@@ -436,7 +439,7 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 	if (rv != AGORA_OK || total <= env->work) {
 		return rv != AGORA_OK
 		           ? rv
-		           : store_call(env, "store", msgs, acks, 0, n);
+		           : store_call(env, store, msgs, acks, 0, n);
 	}
 	/* Many calls: all the roles are checked first, so an unknown one
 	 * still leaves Redis as it was. Each message is stored whole, with
@@ -445,7 +448,7 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		work += store_deliveries(env, msgs[i], &roles) + 1;
 		if (work >= env->work || i + 1 == n) {
-			rv = store_call(env, "store", msgs, acks, i0, i + 1);
+			rv = store_call(env, store, msgs, acks, i0, i + 1);
 			i0 = i + 1;
 			work = 0;
 		}

@@ -2,7 +2,8 @@
 /* The sessions of a Redis: every session S has the id counter
  * agora:{S}:seq once anything was stored or registered, so listing
  * sessions is a SCAN for those keys (SCAN, not KEYS: a big Redis is not
- * blocked while it answers). For UIs (agora studio); no session is
+ * blocked while it answers), on every master of a Redis Cluster (each
+ * holds the sessions of its slots). For UIs (agora studio); no session is
  * opened. */
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,15 @@ sessions_push(agora_strv *out, const char *key, size_t len)
 	agora_free(s);
 }
 
-agora_err
-agora_env_sessions(agora_redis *r, agora_strv *out)
+/* Add the sessions of one node to out. */
+static agora_err
+sessions_scan(agora_redis *r, agora_strv *out)
 {
 	char cursor[32] = "0";
 	agora_reply *rep = NULL;
 	agora_err rv;
 	size_t i;
 
-	agora_strv_clear(out);
 	do {
 		const agora_reply *keys;
 		const char *c;
@@ -85,6 +86,29 @@ agora_env_sessions(agora_redis *r, agora_strv *out)
 		}
 		agora__reply_free(rep);
 	} while (strcmp(cursor, "0") != 0 && out->n < SESSIONS_SCAN_MAX);
+	return AGORA_OK;
+}
+
+agora_err
+agora_env_sessions(agora_redis *r, agora_strv *out)
+{
+	int nodes = agora__redis_masters(r);
+	size_t i;
+
+	agora_strv_clear(out);
+	for (int k = 0; k < nodes; k++) {
+		agora_redis *node = agora__redis_master(r, k);
+		agora_err rv =
+		    node != NULL ? sessions_scan(node, out) : AGORA_EREDIS;
+
+		if (rv != AGORA_OK) {
+			if (node != NULL && node != r) {
+				agora__redis_set_err(r, "%s",
+				                     agora_redis_errstr(node));
+			}
+			return rv;
+		}
+	}
 	/* SCAN may return a key twice: sort, then drop repeats. */
 	if (out->n > 1) { /* qsort wants a non-NULL base, even for none */
 		qsort(out->v, out->n, sizeof(*out->v), sessions_cmp);

@@ -22,16 +22,13 @@ sim_group_open(struct sim_group *g, char *err, size_t errlen)
 {
 	struct agora_sim *s = g->sim;
 	agora_config cfg = s->cfg; /* a copy that borrows the strings */
-	char session[96];
 
-	snprintf(session, sizeof(session), "%s-g%zu", s->prefix, g->index);
-	cfg.session = session;
+	cfg.session = g->r.head.session; /* named by sim_nodes_plan */
 	/* Only the first group's center starts children; the others place
 	 * their participants at the children's addresses. */
 	cfg.server_children =
 	    g->index == 0 ? (int64_t)s->o.servers : cfg.server_children;
 	snprintf(g->moderator, sizeof(g->moderator), "moderator%zu", g->index);
-	snprintf(g->r.head.session, sizeof(g->r.head.session), "%s", session);
 	return agora_center_new(&g->c, &cfg, err, errlen);
 }
 
@@ -67,7 +64,7 @@ group_participant(struct sim_group *g, size_t i, const agora_json *opts,
 	}
 	if (s->o.kind == AGORA_SIM_LLM) {
 		agora_buf b;
-		agora_buf_init(&b, 512);
+		agora_buf_init(&b, 0);
 		(void)agora_buf_addf(
 		    &b, "%.*s,\"model\":", (int)strlen(s->participant_opts) - 1,
 		    s->participant_opts);
@@ -143,7 +140,7 @@ sim_group_moderate(struct sim_group *g, char *err, size_t errlen)
 	rv = agora_json_parse(&opts, b.data, b.len, 4096, 4, err, errlen);
 	agora_buf_fini(&b);
 	if (rv == AGORA_OK) {
-		rv = group_add(g->moderator, "tally", opts, NULL, &a, err,
+		rv = group_add(g->moderator, "sim_tally", opts, NULL, &a, err,
 		               errlen);
 	}
 	if (rv == AGORA_OK) {
@@ -304,7 +301,7 @@ group_tally(struct sim_group *g)
 		           agora_center_errstr(g->c));
 		return;
 	}
-	agora_buf_init(&report, 4096);
+	agora_buf_init(&report, 0); /* grows: up to max + 1 values */
 	while ((rv = agora_step_next(st, &f)) == AGORA_OK && f != NULL) {
 		if (f->type == AGORA_FRAME_CHUNK) {
 			(void)agora_buf_add(&report, f->content, f->len);

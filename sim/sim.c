@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "agora/alloc.h"
@@ -220,7 +221,7 @@ sim_opts_json(struct agora_sim *s)
 {
 	agora_buf b;
 
-	agora_buf_init(&b, 512);
+	agora_buf_init(&b, 0);
 	if (s->o.kind == AGORA_SIM_LLM) {
 		char text[sizeof(participant_instruction) + 32];
 		snprintf(text, sizeof(text), participant_instruction,
@@ -253,10 +254,11 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	rv = agora_kind_register(&agora__sim_tally);
-	if (rv != AGORA_OK && rv != AGORA_EEXIST) {
-		snprintf(err, errlen, "cannot register the tally kind");
-		return rv;
+	(void)agora_kind_register(&agora__sim_tally);
+	if (agora_kind_find(agora__sim_tally.name) != &agora__sim_tally) {
+		snprintf(err, errlen, "the kind %s is another's (a plugin?)",
+		         agora__sim_tally.name);
+		return AGORA_EEXIST;
 	}
 	s = agora_calloc(1, sizeof(*s));
 	s->o = *o;
@@ -291,6 +293,7 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 		}
 	}
 	s->groups = agora_calloc(m, sizeof(*s->groups));
+	rv = sim_nodes_plan(s, m, err, errlen);
 	for (size_t i = 0; i < m && rv == AGORA_OK; i++) {
 		struct sim_group *g = &s->groups[i];
 		g->sim = s;
@@ -439,37 +442,65 @@ agora_sim_round_fini(agora_sim_round *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *
+agora_sim_server_of(const agora_sim *s, size_t i)
+{
+	return s->servers.n > 0 ? s->servers.urls[i % s->servers.n] : NULL;
+}
+
+const char *
+agora_sim_session(const agora_sim *s, size_t g)
+{
+	return g < s->ngroups ? s->groups[g].r.head.session : NULL;
+}
+
 /* ---- memory, interrupt, free ---- */
 
-static long
-redis_used_kib(struct agora_sim *s)
+/* Redis's used memory and CPU (user + system) from INFO. */
+static void
+redis_usage(struct agora_sim *s, agora_sim_memory *m)
 {
 	agora_redis *rd = agora_env_redis(agora_center_env(s->groups[0].c));
 	agora_reply *rep = NULL;
 	const char *text, *p;
-	long kib = -1;
 
-	if (agora__redis_cmdv(rd, &rep, "INFO", "memory", NULL) == AGORA_OK &&
-	    (text = agora__reply_str(rep, NULL)) != NULL &&
-	    (p = strstr(text, "used_memory:")) != NULL) {
-		kib = (long)(strtoll(p + 12, NULL, 10) / 1024);
+	m->redis_kib = -1;
+	m->redis_cpu_s = -1;
+	if (agora__redis_cmdv(rd, &rep, "INFO", "all", NULL) != AGORA_OK ||
+	    (text = agora__reply_str(rep, NULL)) == NULL) {
+		agora__reply_free(rep);
+		return;
+	}
+	if ((p = strstr(text, "\r\nused_memory:")) != NULL) {
+		m->redis_kib = (long)(strtoll(p + 14, NULL, 10) / 1024);
+	}
+	if ((p = strstr(text, "\r\nused_cpu_sys:")) != NULL) {
+		m->redis_cpu_s = strtod(p + 15, NULL);
+	}
+	if ((p = strstr(text, "\r\nused_cpu_user:")) != NULL) {
+		m->redis_cpu_s += strtod(p + 16, NULL);
 	}
 	agora__reply_free(rep);
-	return kib;
 }
 
 void
 agora_sim_memory_read(agora_sim *s, agora_sim_memory *m)
 {
-	double cpu[64];
+	struct rusage ru;
 	FILE *f;
 	long pages = 0, rss = 0;
 
 	memset(m, 0, sizeof(*m));
 	m->nservers = s->servers.n < 64 ? s->servers.n : 64;
-	sim_servers_usage(&s->servers, m->servers_kib, cpu, 64);
-	m->redis_kib = s->ngroups > 0 ? redis_used_kib(s) : -1;
+	sim_servers_usage(&s->servers, m->servers_kib, m->servers_cpu_s, 64);
+	redis_usage(s, m);
 	m->self_kib = -1;
+	m->self_cpu_s = -1;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		m->self_cpu_s =
+		    (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	}
 	f = fopen("/proc/self/statm", "re");
 	if (f != NULL) {
 		if (fscanf(f, "%ld %ld", &pages, &rss) == 2) {

@@ -2,6 +2,7 @@
 /* agora sim's private parts, in the order they use each other:
  *   tally.c    the moderators' kind: reads a share's answers, reports JSON
  *   servers.c  the agent servers participants run on (started or given)
+ *   nodes.c    which Redis node each group's session lives on
  *   group.c    one moderator's share: its session, creation, a round
  *   sim.c      the groups together: new, play (merge the reports), free */
 #ifndef AGORA_SIM_INT_H
@@ -14,7 +15,7 @@
 #include "agora/sim.h"
 #include "agora/taskcenter.h"
 
-/* The kind "tally" (tally.c), registered by agora_sim_new. Options: max,
+/* The kind "sim_tally" (tally.c), registered by agora_sim_new. Options: max,
  * from, to (the share: participants p<from> .. p<to - 1>). Its reply is
  * {"count":..,"sum":..,"extra":..,"stray":..,"no_number":[roles],
  *  "nn":n,"values":[[value,count,first index],...]}. */
@@ -42,6 +43,12 @@ agora_err sim_servers_learn(struct sim_servers *sv, agora_center *c,
 void sim_servers_usage(const struct sim_servers *sv, long *kib, double *cpu,
                        size_t max);
 void sim_servers_fini(struct sim_servers *sv);
+
+/* ---- nodes.c ---- */
+struct agora_sim;
+/* Name the m groups' sessions (spread over a cluster's masters). */
+agora_err sim_nodes_plan(struct agora_sim *s, size_t m, char *err,
+                         size_t errlen);
 
 /* ---- group.c ---- */
 struct agora_sim;

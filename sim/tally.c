@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tally: the moderator of one share of agora sim's participants. Its turn
+/* sim_tally: the moderator of one share of agora sim's participants. Its turn
  * reads every answer in its inbox and reports, as JSON, how many answered
  * with a number in [0, max], their sum, each value's count and the first
  * participant who gave it (for the winner, chosen at the top), and who
@@ -27,8 +27,9 @@ tally_opt(const agora_agent_spec *spec, const char *key, int64_t hi,
 	const agora_json *v = agora_json_get(spec->options, key);
 
 	if (v == NULL || !agora_json_int(v, 0, hi, out)) {
-		snprintf(err, errlen, "tally: option %s: expected 0 to %lld",
-		         key, (long long)hi);
+		snprintf(err, errlen,
+		         "sim_tally: option %s: expected 0 to %lld", key,
+		         (long long)hi);
 		return false;
 	}
 	return true;
@@ -47,7 +48,8 @@ tally_create(void **statep, const agora_agent_spec *spec, char *err,
 		return AGORA_EINVAL;
 	}
 	if (to < from) {
-		snprintf(err, errlen, "tally: to (%lld) is before from (%lld)",
+		snprintf(err, errlen,
+		         "sim_tally: to (%lld) is before from (%lld)",
 		         (long long)to, (long long)from);
 		return AGORA_EINVAL;
 	}
@@ -117,7 +119,7 @@ tally_act(void *state, agora_turn *turn)
 	double sum = 0;
 	agora_buf b;
 
-	agora_buf_init(&b, 4096);
+	agora_buf_init(&b, 0); /* grows: up to max + 1 values */
 	(void)agora_buf_adds(&b, "{\"no_number\":[");
 	for (size_t i = 0; i < n; i++) {
 		const agora_msg *m = agora_turn_input(turn, i);
@@ -175,7 +177,7 @@ tally_act(void *state, agora_turn *turn)
 static const char *const tally_options[] = { "max", "from", "to", NULL };
 
 const agora_kind agora__sim_tally = {
-	.name = "tally",
+	.name = "sim_tally",
 	.summary = "agora sim's moderator: reports a share's answers (max, "
 	           "from, to)",
 	.option_names = tally_options,

@@ -10,7 +10,9 @@
 -- KEYS[1] = prefix; ARGV = memory_max, mode, n, then per message:
 --   from, ack, nto, to_1 .. to_nto, body
 -- Mode "check" only checks the roles (a batch the caller stores in several
--- calls, so that none holds Redis for long, is checked whole first).
+-- calls, so that none holds Redis for long, is checked whole first); mode
+-- "publish" stores as "store" does and always publishes (a Redis Cluster:
+-- PUBSUB counts only this node's subscribers, PUBLISH reaches every node).
 -- Returns the ids.
 local p = KEYS[1]
 local memmax = tonumber(ARGV[1])
@@ -62,7 +64,8 @@ end
 -- In a batch, publishing to a channel nobody listens to is skipped
 -- (pattern subscribers count as listeners); for one message the check
 -- would cost more than the PUBLISH.
-local listened = n == 1 or redis.call('PUBSUB', 'NUMPAT') > 0 or
+local listened = n == 1 or mode == 'publish' or
+    redis.call('PUBSUB', 'NUMPAT') > 0 or
     redis.call('PUBSUB', 'NUMSUB', p .. 'events')[2] > 0
 
 -- Writes to keys many messages share (the bodies hash, the history, the

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A connection to Redis (the one place that speaks hiredis), and the
- * embedded default: a private redis-server on a unix socket in a temporary
- * directory, stopped on exit. A connection is not thread-safe: one per
- * thread. */
+/* A connection to Redis or a Redis Cluster (only core/ speaks hiredis),
+ * and the embedded default: a private redis-server on a unix socket in a
+ * temporary directory, stopped on exit. A connection is not thread-safe:
+ * one per thread. */
 #ifndef AGORA_REDIS_H
 #define AGORA_REDIS_H
 
@@ -17,7 +17,10 @@ extern "C" {
 typedef struct agora_redis agora_redis;
 
 /* Connect to url: redis://[[user]:password@]host[:port][/db] or
- * unix://[[user]:password@]/path[?db=N]; the password is sent with AUTH on
+ * unix://[[user]:password@]/path[?db=N]. A node of a Redis Cluster is
+ * found out at the first command and its cluster used: each key's
+ * command goes to the master of its slot, MOVED and ASK are followed
+ * (docs/environment.md, "Redis Cluster"). The password is sent with AUTH on
  * every connection and re-connection (the user is not), and may be
  * percent-encoded (%40 for '@'). Each command may take timeout_ms (0:
  * 5000). If SIGPIPE has its default disposition it is set to ignored, so a

@@ -75,6 +75,8 @@ AGORA_API const char *agora_sim_why_name(agora_sim_why w);
 /* One moderator's report of a round. */
 typedef struct agora_sim_group {
 	char session[96];
+	char node[64]; /* its Redis Cluster master (host:port); "" on one Redis
+	                */
 	size_t asked, answered;
 	double sum;
 } agora_sim_group;
@@ -121,13 +123,22 @@ AGORA_API agora_err agora_sim_play(agora_sim *s, agora_sim_round *r, char *err,
                                    size_t errlen);
 AGORA_API void agora_sim_round_fini(agora_sim_round *r);
 
-/* Memory in use: each agent server's resident KiB (-1 unknown), Redis's
- * used_memory in KiB, this process's resident KiB. */
+/* The address of the agent server participant p<i> runs on (NULL: in
+ * this process), and moderator g's session (NULL past the last). */
+AGORA_API const char *agora_sim_server_of(const agora_sim *s, size_t i);
+AGORA_API const char *agora_sim_session(const agora_sim *s, size_t g);
+
+/* Memory and CPU in use: each agent server's resident KiB and CPU
+ * seconds (-1 unknown; the first 64 servers), Redis's used_memory in KiB
+ * and CPU seconds, this process's resident KiB and CPU seconds. */
 typedef struct agora_sim_memory {
 	long servers_kib[64];
+	double servers_cpu_s[64];
 	size_t nservers;
 	long redis_kib;
+	double redis_cpu_s;
 	long self_kib;
+	double self_cpu_s;
 } agora_sim_memory;
 AGORA_API void agora_sim_memory_read(agora_sim *s, agora_sim_memory *m);
 

@@ -45,16 +45,21 @@
  *               was sent at (benchmarks of chunk-to-frame latency)
  *   concurrent  waits 100 ms, then answers how many requests it was
  *               serving at once at the peak of this one
+ *   guess       "I pick N." with N in [0, 100], a hash of the request
+ *               and of how many it served (agora sim's LLM participants)
+ *   nonumber    "I would rather not say." (no number in it)
  *
  * With "stream": false, echo and request answer one JSON object.
  * Binds 127.0.0.1:0 and prints "PORT <n>" on stdout. A thread per
- * connection; every response closes its connection. */
+ * connection; every response closes its connection but guess's and
+ * nonumber's (kept alive, as real servers do). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +108,17 @@ write_str(int fd, const char *s)
 	return write_all(fd, s, strlen(s));
 }
 
+/* The behaviours of agora sim's participants keep their connection, as
+ * vLLM and OpenAI do; the others close it after each response. */
+static __thread bool keep_alive;
+
+static const char *
+connection_header(void)
+{
+	return keep_alive ? "Connection: keep-alive\r\n"
+	                  : "Connection: close\r\n";
+}
+
 /* One HTTP chunk. */
 static bool
 chunk(int fd, const char *data, size_t n)
@@ -122,9 +138,9 @@ sse_head_typed(int fd, const char *type)
 
 	snprintf(head, sizeof(head),
 	         "HTTP/1.1 200 OK\r\n%s%s%sTransfer-Encoding: chunked\r\n"
-	         "Connection: close\r\n\r\n",
+	         "%s\r\n",
 	         type[0] != '\0' ? "Content-Type: " : "", type,
-	         type[0] != '\0' ? "\r\n" : "");
+	         type[0] != '\0' ? "\r\n" : "", connection_header());
 	return write_str(fd, head);
 }
 
@@ -143,10 +159,10 @@ reply_plain(int fd, int status, const char *type, const char *body,
 	/* type "" sends no Content-Type. */
 	snprintf(head, sizeof(head),
 	         "HTTP/1.1 %d X\r\n%s%s%sContent-Length: %zu\r\n"
-	         "%sConnection: close\r\n\r\n",
+	         "%s%s\r\n",
 	         status, type[0] != '\0' ? "Content-Type: " : "", type,
 	         type[0] != '\0' ? "\r\n" : "", strlen(body),
-	         extra != NULL ? extra : "");
+	         extra != NULL ? extra : "", connection_header());
 	if (write_str(fd, head)) {
 		(void)write_str(fd, body);
 	}
@@ -572,6 +588,19 @@ serve(struct request *rq)
 		pthread_mutex_unlock(&seen_lock);
 		snprintf(text, sizeof(text), "%d", mine);
 		serve_echo(rq, text, 'e');
+	} else if (strcmp(m, "guess") == 0) {
+		keep_alive = true;
+		static atomic_uint served;
+		char text[32];
+		uint32_t h = 2166136261u ^ atomic_fetch_add(&served, 1);
+		for (size_t i = 0; i < rq->body.len; i++) {
+			h = (h ^ (unsigned char)rq->body.data[i]) * 16777619u;
+		}
+		snprintf(text, sizeof(text), "I pick %u.", h % 101);
+		serve_echo(rq, text, 'e');
+	} else if (strcmp(m, "nonumber") == 0) {
+		keep_alive = true;
+		serve_echo(rq, "I would rather not say.", 'e');
 	} else if (strncmp(m, "stamp:", 6) == 0) {
 		char *end = NULL;
 		long n = strtol(m + 6, &end, 10);
@@ -641,30 +670,43 @@ read_request(struct request *rq)
 	return true;
 }
 
-static void *
-connection(void *arg)
+/* Serve one request; true if the connection stays open for another. */
+static bool
+connection_one(int fd)
 {
 	struct request rq = { 0 };
-	int one = 1;
+	bool read;
 
-	rq.fd = (int)(intptr_t)arg;
-	setsockopt(rq.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rq.fd = fd;
+	keep_alive = false;
 	agora_buf_init(&rq.head, 1u << 16);
 	agora_buf_init(&rq.body, REQ_MAX);
-	if (read_request(&rq) &&
+	read = read_request(&rq);
+	if (read &&
 	    agora_json_parse(&rq.doc, rq.body.data != NULL ? rq.body.data : "",
 	                     rq.body.len, REQ_MAX, 64, NULL, 0) == AGORA_OK) {
 		rq.model = agora_json_str(agora_json_get(rq.doc, "model"));
 		rq.stream = agora_json_bool(agora_json_get(rq.doc, "stream"));
 		serve(&rq);
-	} else {
+	} else if (read) {
 		reply_plain(rq.fd, 400, "application/json",
 		            "{\"error\":{\"message\":\"bad request\"}}", NULL);
 	}
 	agora_json_free(rq.doc);
 	agora_buf_fini(&rq.head);
 	agora_buf_fini(&rq.body);
-	close(rq.fd);
+	return read && keep_alive;
+}
+
+static void *
+connection(void *arg)
+{
+	int fd = (int)(intptr_t)arg, one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (connection_one(fd)) {
+	}
+	close(fd);
 	return NULL;
 }
 

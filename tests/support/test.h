@@ -115,6 +115,41 @@ const char *t_fake_llm(void);
  * many memory entries it got and the last one). */
 void t_kinds(void);
 
+/* ---- Redis Cluster (cluster.c) ---- */
+
+#define T_CLUSTER_NODES 3
+struct t_cluster_node {
+	int port;
+	agora_proc *proc;
+	agora_redis *r; /* opened on this node: keyless commands go here */
+	char id[64];
+	char url[64];
+};
+extern struct t_cluster_node t_cluster[T_CLUSTER_NODES];
+
+/* Start three masters and make them a cluster: 0, 77 when redis-server
+ * has no cluster mode, 1 on failure (the reason printed). Call outside
+ * any test; t_cluster_stop at the end (also after a failure). */
+int t_cluster_start(void);
+void t_cluster_stop(void);
+/* A keyless command's string or integer reply on node i ("" or -1). */
+char *t_cluster_str(int i, const char *a, const char *b, const char *c);
+long long t_cluster_int(int i, const char *a, const char *b, const char *c);
+/* Which node owns slot (as node 0, or `asked`, sees it); -1 if none. */
+int t_cluster_owner(unsigned slot);
+int t_cluster_owner_seen_by(int asked, unsigned slot);
+/* A session's slot, and a new session name whose slot node want owns. */
+unsigned t_cluster_session_slot(const char *session);
+void t_cluster_session_on(int want, const char *tag, char *out, size_t len);
+long long t_cluster_keys_in_slot(int i, unsigned slot);
+/* A command on node i (argv NULL-ended) that must succeed; its reply. */
+struct agora_reply *t_cluster_do(int i, const char *const *argv);
+/* The steps of a slot's move: mark it leaving, MIGRATE up to 50 of its
+ * keys (how many), or all of it, every master told (checked). */
+void t_cluster_begin_move(const char *slot, int from, int to);
+size_t t_cluster_migrate_some(const char *slot, int from, int to);
+void t_cluster_move_slot(unsigned slot, int from, int to);
+
 /* ---- agent servers (servers.c) ---- */
 
 /* Check the environment (AGORA_BIN, AGORA_PLUGIN; false: skip the program,
