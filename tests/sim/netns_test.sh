@@ -17,8 +17,9 @@
 #   driver's server.timeout_ms), NETNS_SERVERS_PER_HOST (1; a server
 #   takes a step's turns in requests of at most 256 KiB, about 25,000
 #   turns: see docs/scale.md for why more per server fail when they think
-#   longer than the timeout). NETNS_KEEP=DIR: copy the work files (the
-#   driver's output, the servers' logs) there at the end.
+#   longer than the timeout), NETNS_ROUNDS (6), NETNS_HEAL (early: see
+#   below). NETNS_KEEP=DIR: copy the work files (the driver's output, the
+#   servers' logs) there at the end.
 set -u
 agora=$1
 n=${NETNS_PARTICIPANTS:-10000}
@@ -26,6 +27,7 @@ think_ms=${NETNS_THINK_MS:-5000}
 timeout_ms=${NETNS_TIMEOUT_MS:-2000} # h1 is lost 1 s + this after the cut
 margin_ms=3000                       # ... plus this on a loaded machine
 per=${NETNS_SERVERS_PER_HOST:-1}
+rounds=${NETNS_ROUNDS:-6} # enough for two after the heal
 src=$(cd "$(dirname "$0")/../.." && pwd)
 hosts=$src/scripts/netns-hosts
 prefix=nt$$
@@ -58,17 +60,18 @@ fi
 	cat "$work/up.err"
 	exit 1
 }
-on() { # HOST CMD...: CMD in that host's namespace (exec'd: $! is CMD's)
+on() { # HOST CMD...: CMD in that host's namespace (netns-hosts execs it;
+	# $! of `on ... &` is a subshell that waits for it)
 	"$hosts" exec "$prefix" "$@"
 }
 not() { ! "$@"; }
 pids=() # every process the test started, to check they are gone
 now_ms() { date +%s%3N; }
-net=10.231
+net=${NETNS_HOSTS_NET:-10.231} # netns-hosts's addresses
 redis_host=$net.0.1 # h0's own address: up whichever link is cut
 # The servers: ports 7101... on h1 and h2; the driver connects to them
-# alternately (h1, h2, h1 ...), and places participants round-robin, so
-# h1 gets p1, p3, p5 ...
+# alternately (h1, h2, h1 ...) and places participants round-robin, so
+# h1 gets p0, p2, p4 ...
 h1_srvs=() h2_srvs=() connect=()
 for ((i = 1; i <= per; i++)); do
 	h1_srvs+=("tcp://$net.1.2:$((7100 + i))")
@@ -130,17 +133,19 @@ check "the h2 server refuses a request without the token" untokened
 both_beat() { [ "$(rcli HLEN agora:servers)" = $((2 * per)) ]; }
 check "the servers beat in h0's Redis" up_by 10 both_beat
 
-# ---- agora sim in h0: n participants on the servers, four rounds ----
+# ---- agora sim in h0: n participants on the servers, several rounds ----
 # Round 1 counts everyone. In round 2 h1's link is cut while its share
 # thinks: they are counted lost, their messages go back. The link is
 # healed once the cut-off server has ended its turns (their replies could
 # not reach Redis): healed earlier, it would store them late, after the
-# driver gave their messages back. Round 3 starts before that (when h2's
-# share has answered) and counts h1's share lost again; round 4, after the
-# heal, counts everyone. NETNS_HEAL=early heals as soon as the messages
-# are back instead (the late replies then reach the round's moderator).
+# driver gave their messages back. That takes the cut-off server several
+# seconds more than its turns (its Redis calls time out), and the driver
+# goes on with the next rounds meanwhile, h1's share lost again: the round
+# in progress at the heal may count them or not, every round after it must
+# count everyone. NETNS_HEAL=early heals as soon as the messages are back
+# instead (the late replies then reach the round's moderator).
 session=netns$$
-on h0 "$agora" sim --participants "$n" --think-ms "$think_ms" --rounds 4 \
+on h0 "$agora" sim --participants "$n" --think-ms "$think_ms" --rounds "$rounds" \
 	--seed 1 --json --session "$session" "${connect[@]}" \
 	--redis "redis://$redis_host:6379" --set "server.token_file=$work/token" \
 	--set "server.timeout_ms=$timeout_ms" >"$work/out" 2>"$work/err" &
@@ -247,6 +252,8 @@ if [ "${NETNS_HEAL:-}" != early ]; then
 fi
 "$hosts" heal "$prefix" h1
 t_heal=$(now_ms)
+# The round after the one in progress started after the heal.
+first_healed=$(($(grep -c '^{"round":' "$work/out") + 2))
 check "round 2 ends" up_by 120 round_done 2
 t2=${t2:-$(now_ms)}
 check "round 2 asked all $n" [ "$(field 2 asked)" = "$n" ]
@@ -258,20 +265,24 @@ check "round 2 ended in time: $((t2 - t_cut)) ms after the cut" \
 check "none of h2's participants' messages went back" \
 	[ "$(roles_with redelivered <"$work/h2.roles")" = 0 ]
 
-# ---- round 4, after the heal: everyone ----
+# ---- the rounds that started after the heal: everyone ----
 wait "$drv"
 code=$?
-check "round 4 counts all $n" [ "$(field 4 answered)" = "$n" ]
-check "round 4: nobody failed" [ "$(field 4 no_answer)" = 0 ]
-for r in 1 2 3 4; do
+check "rounds were left after the heal (round $first_healed of $rounds)" \
+	[ "$first_healed" -le "$rounds" ]
+for ((r = first_healed; r <= rounds; r++)); do
+	check "round $r (after the heal) counts all $n" [ "$(field $r answered)" = "$n" ]
+	check "round $r: nobody failed" [ "$(field $r no_answer)" = 0 ]
+done
+for ((r = 1; r <= rounds; r++)); do
 	check "round $r counts every participant once" counts_once $r
 done
 valid_lines() { # one JSON object a line: each starts and ends as one
-	[ "$(grep -c '^{"round":[0-9]*,.*}$' "$work/out")" -eq 4 ] &&
+	[ "$(grep -c '^{"round":[0-9]*,.*}$' "$work/out")" -eq "$rounds" ] &&
 		[ "$(grep -c '^{"summary":{.*}}$' "$work/out")" -eq 1 ] &&
-		[ "$(wc -l <"$work/out")" -eq 5 ]
+		[ "$(wc -l <"$work/out")" -eq $((rounds + 1)) ]
 }
-check "--json: four round lines and a summary, one object a line" valid_lines
+check "--json: $rounds round lines and a summary, one object a line" valid_lines
 check "sim exits 3 (some did not answer in round 2)" [ "$code" -eq 3 ]
 check "a summary line ends the output" has '^{"summary":' out
 check "afterwards nothing is in flight" \
@@ -292,8 +303,11 @@ echo "netns: round 1 $(field 1 seconds) s (creation and round 1: $((t1 - t0)) ms
 	"($((t_busy - t1)) ms to h1 all thinking), lost $(field 2 lost)," \
 	"messages back $((t_lost - t_cut)) ms after the cut, healed at" \
 	"$((t_heal - t_cut)) ms, round over $((t2 - t_cut)) ms after the cut;" \
-	"round 3 $(field 3 seconds) s (answered $(field 3 answered), lost" \
-	"$(field 3 lost)), round 4 $(field 4 seconds) s (extra $(field 4 extra))"
+	"first round after the heal: $first_healed"
+for ((r = 3; r <= rounds; r++)); do
+	echo "netns: round $r $(field $r seconds) s, answered $(field $r answered)," \
+		"lost $(field $r lost), extra $(field $r extra)"
+done
 
 # ---- everything of ours goes ----
 "$hosts" down "$prefix"
