@@ -333,14 +333,49 @@ agora_env_has_role(agora_env *env, const char *role, bool *yes)
 	return rv;
 }
 
-/* Messages i0..i1-1 of a batch as store.lua's arguments. */
+/* The check of a whole batch, as store.lua's arguments: the senders, then
+ * the recipients (one of a run of messages to the same role is enough: a
+ * round's replies to one moderator name it once), not the messages. */
+static void
+check_args(agora_env *env, struct argv_builder *ab, agora_msg *const *msgs,
+           size_t n)
+{
+	char *count = agora_sprintf("%zu", n);
+	const char *last = NULL;
+
+	ab_pushs(ab, env->prefix);
+	ab_pushs(ab, env->memory_max);
+	ab_pushs(ab, "check");
+	ab_take(ab, count, strlen(count));
+	for (size_t i = 0; i < n; i++) {
+		ab_pushs(ab, msgs[i]->sent_from);
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < msgs[i]->send_to.n; k++) {
+			const char *r = msgs[i]->send_to.v[k];
+			if (last == NULL || strcmp(r, last) != 0) {
+				ab_pushs(ab, r);
+				last = r;
+			}
+		}
+	}
+}
+
+/* Messages i0..i1-1 of a batch as store.lua's arguments; mode "check":
+ * check_args for the whole batch. */
 static agora_err
 store_args(agora_env *env, struct argv_builder *ab, const char *mode,
-           agora_msg *const *msgs, const bool *acks, size_t i0, size_t i1)
+           agora_msg *const *msgs, const uint8_t *flags, size_t i0, size_t i1)
 {
-	char *count = agora_sprintf("%zu", i1 - i0);
+	static const char *const flag_arg[4] = { "0", "1", "2", "3" };
+	char *count;
 	agora_err rv = AGORA_OK;
 
+	if (strcmp(mode, "check") == 0) {
+		check_args(env, ab, msgs + i0, i1 - i0);
+		return AGORA_OK;
+	}
+	count = agora_sprintf("%zu", i1 - i0);
 	ab_pushs(ab, env->prefix);
 	ab_pushs(ab, env->memory_max);
 	ab_pushs(ab, mode);
@@ -350,6 +385,13 @@ store_args(agora_env *env, struct argv_builder *ab, const char *mode,
 		agora_buf body;
 		char *nto;
 
+		ab_pushs(ab, m->sent_from);
+		ab_pushs(ab, flag_arg[flags != NULL ? flags[i] & 3u : 0]);
+		nto = agora_sprintf("%zu", m->send_to.n);
+		ab_take(ab, nto, strlen(nto));
+		for (size_t k = 0; k < m->send_to.n; k++) {
+			ab_pushs(ab, m->send_to.v[k]);
+		}
 		agora_buf_init(&body, AGORA_MSG_MAX_BYTES);
 		rv = agora_msg_encode(m, false, &body);
 		if (rv != AGORA_OK) {
@@ -357,13 +399,6 @@ store_args(agora_env *env, struct argv_builder *ab, const char *mode,
 			         "message over %u bytes", AGORA_MSG_MAX_BYTES);
 			agora_buf_fini(&body);
 			break;
-		}
-		ab_pushs(ab, m->sent_from);
-		ab_pushs(ab, acks != NULL && acks[i] ? "1" : "0");
-		nto = agora_sprintf("%zu", m->send_to.n);
-		ab_take(ab, nto, strlen(nto));
-		for (size_t k = 0; k < m->send_to.n; k++) {
-			ab_pushs(ab, m->send_to.v[k]);
 		}
 		{
 			size_t len = body.len;
@@ -375,11 +410,11 @@ store_args(agora_env *env, struct argv_builder *ab, const char *mode,
 
 static agora_err
 store_call(agora_env *env, const char *mode, agora_msg *const *msgs,
-           const bool *acks, size_t i0, size_t i1)
+           const uint8_t *flags, size_t i0, size_t i1)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
-	agora_err rv = store_args(env, &ab, mode, msgs, acks, i0, i1);
+	agora_err rv = store_args(env, &ab, mode, msgs, flags, i0, i1);
 
 	if (rv == AGORA_OK) {
 		rv = env_eval(env, &script_store, &ab, &rep);
@@ -418,6 +453,24 @@ agora_err
 agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
                      size_t n)
 {
+	uint8_t *flags = NULL;
+	agora_err rv;
+
+	if (acks != NULL) {
+		flags = agora_calloc(n + 1, 1);
+		for (size_t i = 0; i < n; i++) {
+			flags[i] = acks[i] ? AGORA_ENV_ACK : 0;
+		}
+	}
+	rv = agora_env_store_flagged(env, msgs, flags, n);
+	agora_free(flags);
+	return rv;
+}
+
+agora_err
+agora_env_store_flagged(agora_env *env, agora_msg *const *msgs,
+                        const uint8_t *flags, size_t n)
+{
 	/* In a cluster a batch always publishes (store.lua says why). */
 	const char *store =
 	    agora__redis_is_cluster(env->r) ? "publish" : "store";
@@ -439,16 +492,16 @@ agora_env_store_many(agora_env *env, agora_msg *const *msgs, const bool *acks,
 	if (rv != AGORA_OK || total <= env->work) {
 		return rv != AGORA_OK
 		           ? rv
-		           : store_call(env, store, msgs, acks, 0, n);
+		           : store_call(env, store, msgs, flags, 0, n);
 	}
 	/* Many calls: all the roles are checked first, so an unknown one
 	 * still leaves Redis as it was. Each message is stored whole, with
 	 * the ack of what its sender drained, in one of the calls. */
-	rv = store_call(env, "check", msgs, acks, 0, n);
+	rv = store_call(env, "check", msgs, flags, 0, n);
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		work += store_deliveries(env, msgs[i], &roles) + 1;
 		if (work >= env->work || i + 1 == n) {
-			rv = store_call(env, store, msgs, acks, i0, i + 1);
+			rv = store_call(env, store, msgs, flags, i0, i + 1);
 			i0 = i + 1;
 			work = 0;
 		}
@@ -465,8 +518,8 @@ agora_env_store(agora_env *env, agora_msg *msg)
 /* One drain call for roles[0..n-1]; *done says how many it reached (it
  * stops after env->work entries). */
 static agora_err
-drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
-           size_t *done)
+drain_call(agora_env *env, const char *const *roles, const bool *light,
+           size_t n, agora_msgs *outs, size_t *done)
 {
 	struct argv_builder ab = { 0 };
 	agora_reply *rep = NULL;
@@ -479,6 +532,17 @@ drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
 	ab_pushs(&ab, env->lease_ms);
 	ab_pushs(&ab, env->owner_ttl);
 	ab_pushs(&ab, env->call_work);
+	if (light != NULL) {
+		/* One character a role: "1" light. */
+		char *s = agora_malloc(n + 1);
+		for (size_t i = 0; i < n; i++) {
+			s[i] = light[i] ? '1' : '0';
+		}
+		s[n] = '\0';
+		ab_take(&ab, s, n);
+	} else {
+		ab_pushs(&ab, "");
+	}
 	for (size_t i = 0; i < n; i++) {
 		ab_pushs(&ab, roles[i]);
 	}
@@ -499,8 +563,8 @@ drain_call(agora_env *env, const char *const *roles, size_t n, agora_msgs *outs,
 }
 
 agora_err
-agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
-                     agora_msgs *outs)
+agora_env_drain_flagged(agora_env *env, const char *const *roles,
+                        const bool *light, size_t n, agora_msgs *outs)
 {
 	agora_err rv = AGORA_OK;
 	size_t at = 0;
@@ -508,10 +572,19 @@ agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
 	/* As many calls as it takes for each to stay short. */
 	while (at < n && rv == AGORA_OK) {
 		size_t done = 0;
-		rv = drain_call(env, roles + at, n - at, outs + at, &done);
+		rv = drain_call(env, roles + at,
+		                light != NULL ? light + at : NULL, n - at,
+		                outs + at, &done);
 		at += done;
 	}
 	return rv;
+}
+
+agora_err
+agora_env_drain_many(agora_env *env, const char *const *roles, size_t n,
+                     agora_msgs *outs)
+{
+	return agora_env_drain_flagged(env, roles, NULL, n, outs);
 }
 
 agora_err

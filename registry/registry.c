@@ -259,6 +259,25 @@ agora_registry_mark_many(agora_registry *reg, const char *const *roles,
 }
 
 agora_err
+agora_registry_count_steps(agora_registry *reg, const char *const *roles,
+                           size_t n)
+{
+	size_t sent = 0;
+	agora_err rv = AGORA_OK;
+
+	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
+		char *key = agora_sprintf("%sagent:%s", reg->prefix, roles[i]);
+		const char *inc[] = { "HINCRBY", key, "steps", "1" };
+		size_t il[] = { 7, strlen(key), 5, 1 };
+		rv = agora__redis_append(reg->r, 4, inc, il);
+		sent += rv == AGORA_OK;
+		agora_free(key);
+	}
+	rv = reg_replies(reg, sent, rv);
+	return rv == AGORA_OK ? rv : reg_fail(reg, rv);
+}
+
+agora_err
 agora_registry_add_usage(agora_registry *reg, const char *const *roles,
                          const int64_t *tokens, const char *const *finish,
                          size_t n)

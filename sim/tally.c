@@ -184,4 +184,7 @@ const agora_kind agora__sim_tally = {
 	.create = tally_create,
 	.act = tally_act,
 	.destroy = agora_free,
+	/* It reads its inbox and reports: nothing to remember, and its
+	 * answers (100,000s) need no view or memory entries. */
+	.memoryless = true,
 };

@@ -11,19 +11,24 @@
 #include "agora/alloc.h"
 #include "tc.h"
 
+/* Ids a memoryless agent's reply lists as read (commit_read_meta). */
+#define COMMIT_READ_MAX 10000
+
 /* What the ended turns need in Redis, sorted by kind of write. */
 struct commit_plan {
-	agora_msg **pub; /* replies to store (and their drains to ack) */
-	bool *acks;
+	agora_msg **pub;      /* replies to store (and their drains to ack) */
+	uint8_t *flags;       /* ... AGORA_ENV_ACK, AGORA_ENV_LIGHT each */
 	const char **ack;     /* ended without a reply */
 	const char **requeue; /* failed holding messages */
 	const char **idle;    /* ended well */
-	const char **bad;     /* failed */
-	const char **lost;    /* their server died */
-	const char **used;    /* model turns with usage to count */
-	const char **finish;  /* ... and why each stopped */
-	int64_t *tokens;      /* ... and their tokens, three each */
-	size_t npub, nack, nreq, nidle, nbad, nlost, nused;
+	const char *
+	    *counted;        /* ... memoryless and idle all along: steps only */
+	const char **bad;    /* failed */
+	const char **lost;   /* their server died */
+	const char **used;   /* model turns with usage to count */
+	const char **finish; /* ... and why each stopped */
+	int64_t *tokens;     /* ... and their tokens, three each */
+	size_t npub, nack, nreq, nidle, ncounted, nbad, nlost, nused;
 };
 
 /* A local turn whose model said how it went: counted in the registry
@@ -41,10 +46,45 @@ commit_usage(struct commit_plan *p, agora_turn *t)
 	p->nused++;
 }
 
+/* The turn's kind keeps nothing of it (agora_kind.memoryless). */
+static bool
+commit_light(const agora_turn *t)
+{
+	return t->agent->kind != NULL && t->agent->kind->memoryless;
+}
+
+/* A memoryless agent's reply names the messages its turn read: with no
+ * memory, this is the record that it handled them ({"read":[ids]}, the
+ * first COMMIT_READ_MAX; "read_n" counts them all when there are more). */
+static char *
+commit_read_meta(const agora_turn *t)
+{
+	agora_buf b;
+	size_t n =
+	    t->inputs.n < COMMIT_READ_MAX ? t->inputs.n : COMMIT_READ_MAX;
+
+	agora_buf_init(&b, 0);
+	(void)agora_buf_adds(&b, "{\"read\":[");
+	for (size_t i = 0; i < n; i++) {
+		(void)agora_buf_addf(&b, "%s%llu", i > 0 ? "," : "",
+		                     (unsigned long long)t->inputs.v[i]->id);
+	}
+	(void)agora_buf_adds(&b, "]");
+	if (t->inputs.n > n) {
+		(void)agora_buf_addf(&b, ",\"read_n\":%zu", t->inputs.n);
+	}
+	(void)agora_buf_adds(&b, "}");
+	return agora_buf_steal(&b);
+}
+
 static agora_msg *
 commit_reply(agora_step *st, agora_turn *t)
 {
 	agora_msg *m = agora_msg_new(t->agent->role, NULL, t->reply.data);
+
+	if (commit_light(t) && t->drained && t->inputs.n > 0) {
+		m->meta = commit_read_meta(t);
+	}
 
 	agora_strv_clear(&m->send_to);
 	for (size_t k = 0; k < st->send_to.n; k++) {
@@ -61,10 +101,11 @@ commit_sort(agora_step *st, struct commit_plan *p)
 	size_t n = st->nfinished;
 
 	p->pub = agora_calloc(n, sizeof(agora_msg *));
-	p->acks = agora_calloc(n, sizeof(bool));
+	p->flags = agora_calloc(n, sizeof(uint8_t));
 	p->ack = agora_calloc(n, sizeof(char *));
 	p->requeue = agora_calloc(n, sizeof(char *));
 	p->idle = agora_calloc(n, sizeof(char *));
+	p->counted = agora_calloc(n, sizeof(char *));
 	p->bad = agora_calloc(n, sizeof(char *));
 	p->lost = agora_calloc(n, sizeof(char *));
 	p->used = agora_calloc(n, sizeof(char *));
@@ -91,12 +132,19 @@ commit_sort(agora_step *st, struct commit_plan *p)
 			continue;
 		}
 		if (!t->agent->watcher && t->reply.len > 0) {
-			p->acks[p->npub] = t->drained;
+			p->flags[p->npub] =
+			    (uint8_t)((t->drained ? AGORA_ENV_ACK : 0) |
+			              (commit_light(t) ? AGORA_ENV_LIGHT : 0));
 			p->pub[p->npub++] = commit_reply(st, t);
 		} else if (t->drained) {
 			p->ack[p->nack++] = role;
 		}
-		p->idle[p->nidle++] = role;
+		if (commit_light(t) && t->agent->shown == AGORA_AGENT_IDLE) {
+			/* Idle before and after: only the count changes. */
+			p->counted[p->ncounted++] = role;
+		} else {
+			p->idle[p->nidle++] = role;
+		}
 		commit_usage(p, t);
 	}
 }
@@ -107,7 +155,7 @@ commit_apply(agora_step *st, const struct commit_plan *p)
 	agora_center *c = st->c;
 	agora_err rv;
 
-	rv = agora_env_store_many(c->env, p->pub, p->acks, p->npub);
+	rv = agora_env_store_flagged(c->env, p->pub, p->flags, p->npub);
 	if (rv == AGORA_OK) {
 		rv = agora_env_ack_many(c->env, p->ack, p->nack);
 	}
@@ -120,6 +168,10 @@ commit_apply(agora_step *st, const struct commit_plan *p)
 	}
 	rv = agora_registry_mark_many(c->reg, p->idle, p->nidle,
 	                              AGORA_AGENT_IDLE, true);
+	if (rv == AGORA_OK) {
+		rv =
+		    agora_registry_count_steps(c->reg, p->counted, p->ncounted);
+	}
 	if (rv == AGORA_OK && p->nlost > 0) {
 		rv = agora_registry_mark_many(c->reg, p->lost, p->nlost,
 		                              AGORA_AGENT_OFFLINE, false);
@@ -145,10 +197,11 @@ commit_plan_free(struct commit_plan *p)
 		agora_msg_free(p->pub[i]);
 	}
 	agora_free(p->pub);
-	agora_free(p->acks);
+	agora_free(p->flags);
 	agora_free(p->ack);
 	agora_free(p->requeue);
 	agora_free(p->idle);
+	agora_free(p->counted);
 	agora_free(p->bad);
 	agora_free(p->lost);
 	agora_free(p->used);
@@ -209,6 +262,11 @@ agora__commit_round(agora_step *st)
 		t->committed = rv == AGORA_OK;
 		if (rv == AGORA_OK) {
 			t->drained = false;
+		}
+		if (rv == AGORA_OK && !t->stored_elsewhere) {
+			t->agent->shown = t->state == TURN_FAILED
+			                      ? AGORA_AGENT_ERROR
+			                      : AGORA_AGENT_IDLE;
 		}
 		if (rv == AGORA_OK && t->state == TURN_DONE) {
 			agora__frameq_push(st, t, AGORA_FRAME_END, "", 0);

@@ -70,6 +70,7 @@ drain_pages(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 	const char **more = agora_calloc(n + 1, sizeof(char *));
 	agora_turn **who = agora_calloc(n + 1, sizeof(agora_turn *));
 	agora_msgs *page = agora_calloc(n + 1, sizeof(agora_msgs));
+	bool *light = agora_calloc(n + 1, sizeof(bool));
 	size_t m = n;
 	agora_err rv = AGORA_OK;
 
@@ -79,7 +80,10 @@ drain_pages(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 	}
 	while (m > 0 && rv == AGORA_OK) {
 		size_t next = 0;
-		rv = agora_env_drain_many(c->env, more, m, page);
+		for (size_t i = 0; i < m; i++) {
+			light[i] = who[i]->agent->kind->memoryless;
+		}
+		rv = agora_env_drain_flagged(c->env, more, light, m, page);
 		for (size_t i = 0; i < m; i++) {
 			agora_turn *t = who[i];
 			bool full = page[i].n == (size_t)c->drain_max;
@@ -100,6 +104,7 @@ drain_pages(agora_step *st, agora_turn **acting, const char **roles, size_t n)
 	if (rv != AGORA_OK) {
 		tc_step_fail(st, rv, "drain", agora_env_errstr(c->env));
 	}
+	agora_free(light);
 	agora_free(page);
 	agora_free(who);
 	agora_free(more);
@@ -163,6 +168,7 @@ round_mark_busy(agora_step *st, agora_turn **acting, const char **roles,
 	for (size_t i = 0; i < n; i++) {
 		if (acting[i]->state == TURN_RUNNING) {
 			roles[nbusy++] = acting[i]->agent->role;
+			acting[i]->agent->shown = AGORA_AGENT_BUSY;
 		}
 	}
 	if (nbusy == 0) {

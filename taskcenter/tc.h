@@ -62,6 +62,9 @@ struct agora_agent {
 	bool watcher;
 	size_t index;    /* registration order in its center */
 	uint64_t picked; /* the last step that picked it (dedupe) */
+	/* The status this process last wrote for it in the registry (idle
+	 * when added): a memoryless agent still idle is not written again. */
+	agora_agent_status shown;
 	const struct agora_backend *backend; /* set by the center */
 	/* Remote agents: the kind's name, options and placement are kept to
 	 * create it on its server, again after a restart. */

@@ -93,6 +93,7 @@ const agora_kind agora__kind_random = {
 	.summary = "guessing-game participant: a number in [0, max] (think_ms, "
 	           "seed)",
 	.option_names = random_options,
+	.memoryless = true,
 	.create = random_create,
 	.act = random_act,
 	.destroy = agora_free,

@@ -8,6 +8,14 @@ for a = 2, #ARGV do
 	local fl = p .. 'inflight:' .. role
 	local mem = p .. 'mem:' .. role
 	local items = redis.call('LRANGE', fl, 0, -1)
+	-- A light role's entries are in its lease (drain.lua).
+	local lease = redis.call('HGET', p .. 'lease', role)
+	if lease then
+		for e in string.gmatch(string.match(lease, '^%S+ %d+ ?(%S*)$') or '',
+		    '[^,]+') do
+			items[#items + 1] = e
+		end
+	end
 	for s = 1, #items, 1000 do
 		local ids = {}
 		for k = s, math.min(s + 999, #items) do
@@ -19,7 +27,7 @@ for a = 2, #ARGV do
 			redis.call('LTRIM', mem, -memmax, -1)
 		end
 	end
-	if #items > 0 then
+	if #items > 0 or lease then
 		redis.call('DEL', fl)
 		redis.call('HDEL', p .. 'lease', role)
 	end

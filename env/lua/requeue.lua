@@ -7,6 +7,14 @@ local moved = 0
 for a = 1, #ARGV do
 	local fl = p .. 'inflight:' .. ARGV[a]
 	local items = redis.call('LRANGE', fl, 0, -1)
+	-- A light role's entries are in its lease (drain.lua).
+	local lease = redis.call('HGET', p .. 'lease', ARGV[a])
+	if lease then
+		for e in string.gmatch(string.match(lease, '^%S+ %d+ ?(%S*)$') or '',
+		    '[^,]+') do
+			items[#items + 1] = e
+		end
+	end
 	for k = #items, 1, -1 do
 		local e = items[k]
 		if string.sub(e, 1, 1) ~= 'r' then e = 'r' .. e end

@@ -59,6 +59,13 @@ typedef struct agora_kind {
 	void (*cancel)(void *state, agora_turn *turn);
 	/* Free the state. NULL state is possible. */
 	void (*destroy)(void *state);
+	/* The kind keeps nothing of a turn: it reads its inputs and answers
+	 * (memory_limit must be 0). Its turns write no view or memory entries,
+	 * and while its status stays idle, no status in the registry: only
+	 * its step count goes up (docs/agents.md). Much cheaper in Redis for
+	 * rounds of many such agents. Last, so that plugins built before it
+	 * keep their layout. */
+	bool memoryless;
 } agora_kind;
 
 /* Add a kind (the struct must outlive its use). AGORA_EEXIST if the name

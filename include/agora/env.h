@@ -66,6 +66,20 @@ AGORA_API agora_err agora_env_store(agora_env *env, agora_msg *msg);
 AGORA_API agora_err agora_env_store_many(agora_env *env, agora_msg *const *msgs,
                                          const bool *acks, size_t n);
 
+/* Flags of agora_env_store_flagged, per message. */
+/* The sender drained for this reply: ack what it drained. */
+#define AGORA_ENV_ACK 1u
+/* The sender's kind is memoryless (keeps nothing of a turn): the message
+ * enters neither its view nor its memory, and its ack only drops the
+ * in-flight list and the lease, remembering nothing. */
+#define AGORA_ENV_LIGHT 2u
+
+/* agora_env_store_many with flags[i] (AGORA_ENV_*, may be NULL: none) for
+ * msgs[i]. */
+AGORA_API agora_err agora_env_store_flagged(agora_env *env,
+                                            agora_msg *const *msgs,
+                                            const uint8_t *flags, size_t n);
+
 /* Move role's pending messages into its view (and in-flight list) and
  * return them in delivery order (appended to out). */
 AGORA_API agora_err agora_env_drain(agora_env *env, const char *role,
@@ -79,6 +93,13 @@ AGORA_API agora_err agora_env_drain(agora_env *env, const char *role,
 AGORA_API agora_err agora_env_drain_many(agora_env *env,
                                          const char *const *roles, size_t n,
                                          agora_msgs *outs);
+/* agora_env_drain_many where light[i] (light may be NULL: none) says
+ * roles[i]'s kind is memoryless: what it drains enters no view (it is in
+ * flight and leased all the same). */
+AGORA_API agora_err agora_env_drain_flagged(agora_env *env,
+                                            const char *const *roles,
+                                            const bool *light, size_t n,
+                                            agora_msgs *outs);
 /* How long a drain's lease lasts (a step's deadline and a margin); 0: the
  * default (305 s). */
 AGORA_API void agora_env_set_lease(agora_env *env, int64_t lease_ms);

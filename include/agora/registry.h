@@ -69,6 +69,12 @@ AGORA_API agora_err agora_registry_mark_many(agora_registry *reg,
                                              const char *const *roles, size_t n,
                                              agora_agent_status status,
                                              bool step_done);
+/* Count a step done for n agents whose status stays as it is (a
+ * memoryless kind's agents, idle before and after): one HINCRBY each, in
+ * one round trip; status and last seen are not written. */
+AGORA_API agora_err agora_registry_count_steps(agora_registry *reg,
+                                               const char *const *roles,
+                                               size_t n);
 /* Add n turns' token counts (tokens[3 * i]: prompt, completion, total; -1
  * unknown, not added) to roles[i]'s running counts, and record why each
  * stopped (finish[i], "" or NULL unknown), in one round trip. */

@@ -146,6 +146,102 @@ moderator_announces_the_average(void **state)
 	agora_center_free(c);
 }
 
+static size_t
+n_kept(agora_center *c, const char *role, bool memory)
+{
+	agora_env *env = agora_center_env(c);
+	agora_msgs ms = { 0 };
+	size_t n;
+
+	if (memory) {
+		AGORA_PASS(agora_env_memory(env, role, 0, &ms));
+	} else {
+		AGORA_PASS(agora_env_view(env, role, 0, &ms));
+	}
+	n = ms.n;
+	agora_msgs_clear(&ms);
+	return n;
+}
+
+static void
+expect_record(agora_center *c, const char *role, uint64_t steps)
+{
+	agora_agent_info info;
+
+	AGORA_PASS(agora_registry_get(agora_center_registry(c), role, &info));
+	assert_int_equal(info.steps, steps);
+	assert_int_equal(info.status, AGORA_AGENT_IDLE);
+	agora_agent_info_fini(&info);
+}
+
+/* Each reply of role names what its turn read: the task before it. */
+static void
+expect_read_named(agora_center *c, const char *role)
+{
+	agora_msgs h = { 0 };
+	uint64_t task = 0;
+	size_t replies = 0;
+
+	AGORA_PASS(agora_env_history(agora_center_env(c), 0, &h));
+	for (size_t i = 0; i < h.n; i++) {
+		char want[48];
+		if (strcmp(h.v[i]->sent_from, "mod") == 0 &&
+		    h.v[i]->content[0] != 'T') {
+			task = h.v[i]->id; /* a task, not an announcement */
+		}
+		if (strcmp(h.v[i]->sent_from, role) != 0) {
+			continue;
+		}
+		replies++;
+		assert_non_null(h.v[i]->meta);
+		snprintf(want, sizeof(want), "%llu]", (unsigned long long)task);
+		assert_non_null(strstr(h.v[i]->meta, want));
+	}
+	assert_int_equal(replies, 2);
+	agora_msgs_clear(&h);
+}
+
+/* random keeps nothing of its turns: no view or memory entries, only its
+ * step count in the registry, and its replies name what they read; echo,
+ * for comparison, remembers. The replies are stored and delivered all the
+ * same. */
+static void
+memoryless_kinds_keep_nothing_but_their_step_counts(void **state)
+{
+	agora_center *c = t_center("memoryless");
+	const char *to[] = { "mod" };
+	agora_step_opts o = { .send_to = to, .n_send_to = 1 };
+	t_frames f;
+	char *text;
+
+	(void)state;
+	t_add(c, "mod", "moderator", NULL);
+	t_add(c, "p1", "random", "{\"max\":10}");
+	t_add(c, "p2", "random", "{\"max\":10,\"think_ms\":20}");
+	t_add(c, "p3", "echo", NULL);
+	AGORA_PASS(agora_center_send_task_request(c, "guess", NULL, 0, "mod"));
+	for (int round = 1; round <= 2; round++) {
+		AGORA_PASS(t_step(c, &o, &f));
+		AGORA_PASS(f.err);
+		t_frames_free(&f);
+		text = one_turn(c, "mod");
+		assert_non_null(strstr(text, "of 2 answers"));
+		agora_free(text);
+		AGORA_PASS(
+		    agora_center_send_task_request(c, "again", NULL, 0, "mod"));
+	}
+	assert_int_equal(n_kept(c, "p1", true), 0);
+	assert_int_equal(n_kept(c, "p1", false), 0);
+	assert_int_equal(n_kept(c, "p2", true), 0);
+	assert_int_equal(n_kept(c, "p3", true), 5);
+	/* p2 was busy while it thought: idle again, both steps counted. */
+	expect_record(c, "p1", 2);
+	expect_record(c, "p2", 2);
+	expect_record(c, "mod", 2);
+	expect_read_named(c, "p1");
+	agora_center_free(c);
+}
+
 static void
 sleepers_wait_together(void **state)
 {
@@ -211,6 +307,8 @@ main(void)
 		cmocka_unit_test(scripted_streams_words_and_cycles),
 		cmocka_unit_test(random_stays_in_range_and_a_seed_repeats),
 		cmocka_unit_test(moderator_announces_the_average),
+		cmocka_unit_test(
+		    memoryless_kinds_keep_nothing_but_their_step_counts),
 		cmocka_unit_test(sleepers_wait_together),
 		cmocka_unit_test(echo_prefix_and_task_fallback),
 	};

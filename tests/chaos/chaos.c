@@ -8,8 +8,9 @@
  * lapsed lease reclaimed, each message ever stored is checked for each of
  * its recipients: in the recipient's memory exactly once or back in its
  * inbox exactly once, never both, never twice, never nowhere (and in the
- * sender's memory once). Prints what it injected and found; exit 1 if a
- * message was lost, duplicated or stranded.
+ * sender's memory once). A memoryless kind's agent (random) keeps no
+ * memory: the messages its replies say they read stand for it. Prints what it
+ * injected and found; exit 1 if a message was lost, duplicated or stranded.
  *
  * usage: chaos [--seconds N] [--seed N]   (ctest runs it for 20 s; the
  * 10-minute soak is `chaos --seconds 600`). Needs AGORA_BIN, AGORA_SRC and
@@ -368,10 +369,13 @@ struct tally {
 	long pairs, in_memory, in_inbox, lost, twice, stranded;
 };
 
-/* The ids of one role's memory, inbox and in-flight list. */
+/* The ids of one role's memory, inbox and in-flight list; for a role of a
+ * memoryless kind, which keeps no memory, the ids its replies say they
+ * read (meta "read") stand for its memory. */
 struct lists {
 	uint64_t *v[3];
 	size_t n[3];
+	bool memoryless;
 };
 
 static void
@@ -418,6 +422,54 @@ count(const struct lists *l, int k, uint64_t id)
 	return n;
 }
 
+/* Whether role's kind (in the registry) is memoryless. */
+static bool
+role_memoryless(agora_registry *reg, const char *role)
+{
+	agora_agent_info info;
+	const agora_kind *k;
+
+	if (agora_registry_get(reg, role, &info) != AGORA_OK) {
+		return false;
+	}
+	k = info.kind != NULL ? agora_kind_find(info.kind) : NULL;
+	agora_agent_info_fini(&info);
+	return k != NULL && k->memoryless;
+}
+
+/* A memoryless role's "memory": the ids in its replies' meta "read". */
+static void
+read_ids(const agora_msgs *hist, const char *role, struct lists *l)
+{
+	size_t cap = 16;
+
+	agora_free(l->v[0]);
+	l->v[0] = agora_calloc(cap, sizeof(uint64_t));
+	l->n[0] = 0;
+	for (size_t i = 0; i < hist->n; i++) {
+		const agora_msg *m = hist->v[i];
+		const char *p =
+		    m->meta != NULL ? strstr(m->meta, "\"read\":[") : NULL;
+		if (p == NULL || strcmp(m->sent_from, role) != 0) {
+			continue;
+		}
+		for (p += 7; *p != ']' && *p != '\0';) { /* at [ or , */
+			char *end;
+			uint64_t id = strtoull(p + 1, &end, 10);
+			if (end == p + 1) {
+				break;
+			}
+			if (l->n[0] == cap) {
+				cap *= 2;
+				l->v[0] = agora_realloc(l->v[0],
+				                        cap * sizeof(uint64_t));
+			}
+			l->v[0][l->n[0]++] = id;
+			p = end;
+		}
+	}
+}
+
 /* One recipient (or the author) of one message. */
 static void
 check_pair(const char *session, const char *role, const struct lists *l,
@@ -454,6 +506,7 @@ check_session(agora_redis *r, const char *session, struct tally *t)
 {
 	agora_env_opts eo = { .memory_max = 1000000 };
 	agora_env *env = NULL;
+	agora_registry *reg = NULL;
 	agora_msgs hist = { 0 };
 	agora_strv roles = { 0 };
 	struct lists *l;
@@ -463,15 +516,23 @@ check_session(agora_redis *r, const char *session, struct tally *t)
 	CHECK(agora_env_reclaim(env, NULL));
 	CHECK(agora_env_roles(env, &roles));
 	CHECK(agora_env_history(env, 0, &hist));
+	CHECK(agora_registry_open(&reg, r, session));
 	l = agora_calloc(roles.n + 1, sizeof(*l));
 	for (size_t k = 0; k < roles.n; k++) {
 		lists_load(r, session, roles.v[k], &l[k]);
+		l[k].memoryless = role_memoryless(reg, roles.v[k]);
+		if (l[k].memoryless) {
+			read_ids(&hist, roles.v[k], &l[k]);
+		}
 	}
 	for (size_t i = 0; i < hist.n; i++) {
 		const agora_msg *m = hist.v[i];
 		bool all = agora_strv_has(&m->send_to, AGORA_ALL);
 		for (size_t k = 0; k < roles.n; k++) {
 			bool author = strcmp(roles.v[k], m->sent_from) == 0;
+			if (author && l[k].memoryless) {
+				continue; /* it keeps nothing of what it said */
+			}
 			if (author || all ||
 			    agora_strv_has(&m->send_to, roles.v[k])) {
 				check_pair(session, roles.v[k], &l[k], m->id,
@@ -485,6 +546,7 @@ check_session(agora_redis *r, const char *session, struct tally *t)
 		}
 	}
 	agora_free(l);
+	agora_registry_close(reg);
 	agora_msgs_clear(&hist);
 	agora_strv_clear(&roles);
 	agora_env_close(env);
@@ -611,6 +673,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	printf("chaos: seed %u, %ld s\n", ch.seed, seconds);
+	agora_kinds_builtin(); /* which kinds are memoryless */
 	setup();
 	start = agora_now_ms();
 	end = start + seconds * 1000;

@@ -262,6 +262,204 @@ ack_moves_drained_messages_to_memory(void **state)
 	agora_msg_free(reply);
 }
 
+/* The integer reply of a raw command on key "agora:{S}:<suffix>" (with
+ * field, if not NULL). */
+static long long
+key_int(struct fixture *fx, const char *cmd, const char *suffix,
+        const char *field)
+{
+	char *key =
+	    agora_sprintf("agora:{%s}:%s", agora_env_session(fx->env), suffix);
+	agora_reply *rep = NULL;
+	long long v;
+
+	AGORA_PASS(agora__redis_cmdv(fx->r, &rep, cmd, key, field, NULL));
+	v = agora__reply_int(rep);
+	agora__reply_free(rep);
+	agora_free(key);
+	return v;
+}
+
+static void
+a_light_drain_writes_no_view_but_leases(void **state)
+{
+	struct fixture *fx = *state;
+	const char *roles[] = { "b", "c" };
+	const bool light[] = { true, false };
+	agora_msgs outs[2] = { { 0 }, { 0 } };
+	size_t moved;
+
+	reg(fx->env, "a,b,c");
+	store(fx->env, "a", NULL, "guess");
+	AGORA_PASS(agora_env_drain_flagged(fx->env, roles, light, 2, outs));
+	assert_int_equal(outs[0].n, 1);
+	assert_int_equal(outs[1].n, 1);
+	/* No view for the light role; the other's as always. */
+	assert_int_equal(key_int(fx, "EXISTS", "view:b", NULL), 0);
+	assert_int_equal(key_int(fx, "LLEN", "view:c", NULL), 1);
+	/* In flight and leased all the same: a failed turn gets it back.
+	 * The light role's entry is kept in its lease, not in a list. */
+	assert_int_equal(key_int(fx, "EXISTS", "inflight:b", NULL), 0);
+	assert_int_equal(key_int(fx, "LLEN", "inflight:c", NULL), 1);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 1);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "c"), 1);
+	AGORA_PASS(agora_env_requeue_many(fx->env, roles, 1, &moved));
+	assert_int_equal(moved, 1);
+	agora_msgs_clear(&outs[0]);
+	AGORA_PASS(agora_env_drain_flagged(fx->env, roles, light, 1, outs));
+	assert_int_equal(outs[0].n, 1);
+	assert_true(outs[0].v[0]->redelivered);
+	agora_msgs_clear(&outs[0]);
+	agora_msgs_clear(&outs[1]);
+}
+
+/* Drain role light with env: n messages, all redelivered or none. */
+static void
+light_drain_of(agora_env *env, const char *role, size_t n, bool again)
+{
+	const bool light = true;
+	agora_msgs ms = { 0 };
+
+	AGORA_PASS(agora_env_drain_flagged(env, &role, &light, 1, &ms));
+	assert_int_equal(ms.n, n);
+	for (size_t i = 0; i < ms.n; i++) {
+		assert_int_equal(ms.v[i]->redelivered, again);
+	}
+	agora_msgs_clear(&ms);
+}
+
+/* A light drainer that dies: a reclaim gives back what it held, and so
+ * does a drain by another owner. A silent turn's ack puts a light lease's
+ * entries into memory as anyone's. */
+static void
+a_light_lease_comes_back_when_its_owner_is_gone(void **state)
+{
+	struct fixture *fx = *state;
+	const char *session = agora_env_session(fx->env);
+	agora_env *gone = NULL;
+	const char *b = "b";
+	size_t moved;
+
+	reg(fx->env, "a,b");
+	store(fx->env, "a", "b", "one");
+	store(fx->env, "a", "b", "two");
+	AGORA_PASS(agora_env_open(&gone, fx->r, session, NULL));
+	light_drain_of(gone, "b", 2, false);
+	agora_env_close(gone); /* its owner key goes with it */
+	AGORA_PASS(agora_env_reclaim(fx->env, &moved));
+	assert_int_equal(moved, 2);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	light_drain_of(fx->env, "b", 2, true);
+	AGORA_PASS(agora_env_ack_many(fx->env, &b, 1));
+	assert_int_equal(key_int(fx, "LLEN", "mem:b", NULL), 2);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	/* The next drain by another owner takes back a dead one's lease. */
+	store(fx->env, "a", "b", "three");
+	AGORA_PASS(agora_env_open(&gone, fx->r, session, NULL));
+	light_drain_of(gone, "b", 1, false);
+	agora_env_close(gone);
+	light_drain_of(fx->env, "b", 1, true);
+}
+
+static void
+a_light_ack_remembers_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	agora_msgs ms = { 0 };
+	agora_msg *reply = agora_msg_new("b", "a", "42");
+	const uint8_t flags = AGORA_ENV_ACK | AGORA_ENV_LIGHT;
+	const char *b = "b";
+	const bool light = true;
+	char *s;
+
+	reg(fx->env, "a,b");
+	store(fx->env, "a", "b", "guess");
+	AGORA_PASS(agora_env_drain_flagged(fx->env, &b, &light, 1, &ms));
+	assert_int_equal(ms.n, 1);
+	AGORA_PASS(agora_env_store_flagged(fx->env, &reply, &flags, 1));
+	/* Nothing of the turn is kept for b ... */
+	assert_int_equal(key_int(fx, "EXISTS", "mem:b", NULL), 0);
+	assert_int_equal(key_int(fx, "EXISTS", "view:b", NULL), 0);
+	assert_int_equal(key_int(fx, "EXISTS", "inflight:b", NULL), 0);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	/* ... but the reply is stored and delivered as any other. */
+	assert_int_equal(key_int(fx, "LLEN", "history", NULL), 2);
+	s = drain(fx->env, "a");
+	assert_string_equal(s, "b>42");
+	agora_free(s);
+	agora_msgs_clear(&ms);
+	agora_msg_free(reply);
+}
+
+static void
+two_acked_replies_of_a_role_remember_its_drain_once(void **state)
+{
+	struct fixture *fx = *state;
+	agora_msgs ms = { 0 }, mem = { 0 };
+	agora_msg *v[2] = { agora_msg_new("b", "a", "one"),
+		            agora_msg_new("b", "a", "two") };
+	const bool acks[2] = { true, true };
+	char *s;
+
+	reg(fx->env, "a,b");
+	store(fx->env, "a", "b", "question");
+	AGORA_PASS(agora_env_drain(fx->env, "b", &ms));
+	AGORA_PASS(agora_env_store_many(fx->env, v, acks, 2));
+	AGORA_PASS(agora_env_memory(fx->env, "b", 0, &mem));
+	s = t_msgs(&mem);
+	assert_string_equal(s, "a>question|b>one|b>two");
+	assert_int_equal(key_int(fx, "EXISTS", "inflight:b", NULL), 0);
+	assert_int_equal(key_int(fx, "HEXISTS", "lease", "b"), 0);
+	agora_free(s);
+	agora_msgs_clear(&ms);
+	agora_msgs_clear(&mem);
+	agora_msg_free(v[0]);
+	agora_msg_free(v[1]);
+}
+
+static void
+a_batch_over_call_work_is_checked_whole_first(void **state)
+{
+	struct fixture *fx = *state;
+	agora_env *small = NULL;
+	agora_env_opts o = { .call_work = 2 };
+	agora_msg *v[4] = { agora_msg_new("a", "b", "m0"),
+		            agora_msg_new("a", "b", "m1"),
+		            agora_msg_new("a", "b", "m2"),
+		            agora_msg_new("a", "ghost", "m3") };
+	agora_msgs hist = { 0 };
+	char session[80];
+
+	snprintf(session, sizeof(session), "%s-work",
+	         agora_env_session(fx->env));
+	AGORA_PASS(agora_env_open(&small, fx->r, session, &o));
+	reg(small, "a,b");
+	AGORA_FAIL(agora_env_store_many(small, v, NULL, 4), AGORA_ENOTFOUND);
+	assert_non_null(
+	    strstr(agora_env_errstr(small), "recipient role ghost"));
+	/* An unknown sender, too, wherever it is in the batch. */
+	agora_free(v[2]->sent_from);
+	v[2]->sent_from = agora_strdup("mallory");
+	AGORA_FAIL(agora_env_store_many(small, v, NULL, 4), AGORA_ENOTFOUND);
+	assert_non_null(strstr(agora_env_errstr(small), "sender role mallory"));
+	agora_free(v[2]->sent_from);
+	v[2]->sent_from = agora_strdup("a");
+	AGORA_PASS(agora_env_history(small, 0, &hist));
+	assert_int_equal(hist.n, 0);
+	/* Without the unknown role it is stored in several calls, whole. */
+	agora_strv_clear(&v[3]->send_to);
+	agora_strv_push(&v[3]->send_to, "b");
+	AGORA_PASS(agora_env_store_many(small, v, NULL, 4));
+	AGORA_PASS(agora_env_history(small, 0, &hist));
+	assert_int_equal(hist.n, 4);
+	assert_string_equal(hist.v[3]->content, "m3");
+	agora_msgs_clear(&hist);
+	for (int i = 0; i < 4; i++) {
+		agora_msg_free(v[i]);
+	}
+	agora_env_close(small);
+}
+
 static void
 memories_are_capped_oldest_first(void **state)
 {
@@ -585,6 +783,11 @@ main(void)
 		T(drain_never_returns_a_message_twice),
 		T(requeued_messages_come_back_marked),
 		T(ack_moves_drained_messages_to_memory),
+		T(a_light_drain_writes_no_view_but_leases),
+		T(a_light_lease_comes_back_when_its_owner_is_gone),
+		T(a_light_ack_remembers_nothing),
+		T(two_acked_replies_of_a_role_remember_its_drain_once),
+		T(a_batch_over_call_work_is_checked_whole_first),
 		T(memories_are_capped_oldest_first),
 		T(notified_roles_in_registration_order),
 		T(history_limit_returns_the_latest_in_order),
