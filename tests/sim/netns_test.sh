@@ -202,13 +202,15 @@ check "h1 holds $share1 participants" [ "$(wc -l <"$work/h1.roles")" -eq "$share
 check "h2 holds $share2 participants" [ "$(wc -l <"$work/h2.roles")" -eq "$share2" ]
 # roles_with WHAT <"session role" lines: how many of the roles have a
 # message marked redelivered (r<id>) in their inbox (WHAT = redelivered)
-# or something in flight (inflight); one script call for them all.
+# or something in flight (inflight: an in-flight list, or a lease, which
+# holds a light role's entries); one script call for them all.
 roles_with() {
 	local lua="local what, n = ARGV[1], 0
 for i = 2, #ARGV, 2 do
   local p = 'agora:{' .. ARGV[i] .. '}:'
   if what == 'inflight' then
-    if redis.call('llen', p .. 'inflight:' .. ARGV[i + 1]) > 0 then n = n + 1 end
+    if redis.call('llen', p .. 'inflight:' .. ARGV[i + 1]) > 0 or
+       redis.call('hexists', p .. 'lease', ARGV[i + 1]) == 1 then n = n + 1 end
   else
     for _, v in ipairs(redis.call('lrange', p .. 'inbox:' .. ARGV[i + 1], 0, -1)) do
       if string.sub(v, 1, 1) == 'r' then n = n + 1; break end
@@ -232,6 +234,8 @@ check "round 2: h1's $share1 participants are thinking" up_by 300 all_busy
 t_busy=$(now_ms)
 "$hosts" cut "$prefix" h1
 t_cut=$(now_ms)
+check "h2's thinking participants are seen in flight" \
+	[ "$(roles_with inflight <"$work/h2.roles")" = "$share2" ]
 # The driver declares h1 lost and gives its participants' messages back.
 given_back() {
 	driving || return 2
