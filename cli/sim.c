@@ -67,7 +67,6 @@ struct sim_args {
 	long rounds;
 	const char *csv;
 	bool no_hist;
-	bool kind_given;
 };
 
 /* A whole number option in [lo, hi]. */
@@ -85,13 +84,63 @@ sim_num(const char *name, const char *v, long lo, long hi, long *out)
 	return true;
 }
 
+/* The whole-number options: name, range, where. */
+static bool
+sim_num_option(struct sim_args *a, const char *opt, const char *v, bool *ok)
+{
+	static const struct {
+		const char *name;
+		long lo, hi;
+	} nums[] = {
+		{ "--participants", 1, 100000000 },
+		{ "--moderators", 1, 1024 },
+		{ "--max", 1, AGORA_SIM_MAX_VALUE },
+		{ "--think-ms", 0, 3600000 },
+		{ "--seed", 0, 1000000000000000L },
+		{ "--rounds", 1, 1000000 },
+		{ "--servers", 1, 1024 },
+	};
+	long n = 0;
+
+	for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		if (strcmp(opt, nums[k].name) != 0) {
+			continue;
+		}
+		*ok = sim_num(opt + 2, v, nums[k].lo, nums[k].hi, &n);
+		switch (k) {
+		case 0:
+			a->o.participants = (size_t)n;
+			break;
+		case 1:
+			a->o.moderators = (size_t)n;
+			break;
+		case 2:
+			a->o.max = n;
+			break;
+		case 3:
+			a->o.think_ms = n;
+			break;
+		case 4:
+			a->o.seed = n;
+			break;
+		case 5:
+			a->rounds = n;
+			break;
+		default:
+			a->o.servers = (size_t)n;
+			break;
+		}
+		return true;
+	}
+	return false;
+}
+
 /* One option of sim's own: *used 1 if argv[*i] was one; false after
  * printing why it is malformed. */
 static bool
 sim_option(struct sim_args *a, int argc, char **argv, int *i, int *used)
 {
 	const char *opt = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-	long n = 0;
 	bool ok = true;
 
 	*used = 1;
@@ -99,27 +148,11 @@ sim_option(struct sim_args *a, int argc, char **argv, int *i, int *used)
 		a->no_hist = true;
 		return true;
 	}
-	if (strcmp(opt, "--participants") == 0) {
-		ok = sim_num(opt + 2, v, 1, 100000000, &n);
-		a->o.participants = (size_t)n;
-	} else if (strcmp(opt, "--moderators") == 0) {
-		ok = sim_num(opt + 2, v, 1, 1024, &n);
-		a->o.moderators = (size_t)n;
-	} else if (strcmp(opt, "--max") == 0) {
-		ok = sim_num(opt + 2, v, 1, AGORA_SIM_MAX_VALUE, &n);
-		a->o.max = n;
-	} else if (strcmp(opt, "--think-ms") == 0) {
-		ok = sim_num(opt + 2, v, 0, 3600000, &n);
-		a->o.think_ms = n;
-	} else if (strcmp(opt, "--seed") == 0) {
-		ok = sim_num(opt + 2, v, 0, 1000000000000000L, &n);
-		a->o.seed = n;
-	} else if (strcmp(opt, "--rounds") == 0) {
-		ok = sim_num(opt + 2, v, 1, 1000000, &a->rounds);
-	} else if (strcmp(opt, "--servers") == 0) {
-		ok = sim_num(opt + 2, v, 1, 1024, &n);
-		a->o.servers = (size_t)n;
-	} else if (strcmp(opt, "--connect") == 0) {
+	if (sim_num_option(a, opt, v, &ok)) {
+		(*i)++;
+		return ok;
+	}
+	if (strcmp(opt, "--connect") == 0) {
 		if (v == NULL || strstr(v, "://") == NULL ||
 		    a->co.nconnect == 64) {
 			cli_error("sim: --connect: expected an address such "
@@ -136,7 +169,6 @@ sim_option(struct sim_args *a, int argc, char **argv, int *i, int *used)
 			cli_error("sim: --kind: expected random or llm");
 			return false;
 		}
-		a->kind_given = true;
 	} else if (strcmp(opt, "--csv") == 0) {
 		if (v == NULL) {
 			cli_error("sim: --csv needs a file");
@@ -148,7 +180,7 @@ sim_option(struct sim_args *a, int argc, char **argv, int *i, int *used)
 		return true;
 	}
 	(*i)++;
-	return ok;
+	return true;
 }
 
 static bool
@@ -199,8 +231,8 @@ sim_args_read(struct sim_args *a, int argc, char **argv, int *code)
 static bool
 sim_log_level_given(int argc, char **argv)
 {
-	if (getenv("AGORA_LOG_LEVEL") !=
-	    NULL) { /* NOLINT(concurrency-mt-unsafe) */
+	/* NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread */
+	if (getenv("AGORA_LOG_LEVEL") != NULL) {
 		return true;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -256,16 +288,41 @@ sim_play(struct sim_args *a, agora_sim *s, struct sim_printer *p)
 	return code;
 }
 
+/* Make the simulation, play it, print the summary; the exit code. */
+static int
+sim_run(struct sim_args *a, struct sim_printer *p)
+{
+	agora_sim *s = NULL;
+	char err[1024];
+	int code;
+	agora_err rv = agora_sim_new(&s, &a->o, err, sizeof(err));
+
+	if (rv != AGORA_OK) {
+		cli_error("sim: %s", err);
+		agora_sim_free(s);
+		return cli_signal_caught() != 0 ? 128 + cli_signal_caught()
+		                                : cli_exit_code(rv);
+	}
+	cli_signals_on(sim_interrupt, s);
+	sim_print_created(p, &a->o, agora_sim_create_seconds(s));
+	code = sim_play(a, s, p);
+	cli_signals_on(NULL, NULL);
+	if (code == EXIT_OK || code == EXIT_AGENTS) {
+		agora_sim_memory m;
+		agora_sim_memory_read(s, &m);
+		sim_print_summary(p, &a->o, agora_sim_create_seconds(s), &m);
+	}
+	agora_sim_free(s);
+	return code;
+}
+
 int
 cli_sim(int argc, char **argv)
 {
 	struct sim_args a = { 0 };
 	struct sim_printer p = { 0 };
 	agora_strv models = { 0 };
-	agora_sim *s = NULL;
-	char err[1024];
 	int code = EXIT_OK;
-	agora_err rv;
 
 	cli_signals_start();
 	agora_config_init(&a.co.cfg);
@@ -301,27 +358,9 @@ cli_sim(int argc, char **argv)
 	p.hist = !a.no_hist && !a.co.json;
 	if (!sim_print_open(&p, a.csv) || !cli_redis_prepare(&a.co)) {
 		code = EXIT_FAIL;
-		goto out;
+	} else {
+		code = sim_run(&a, &p);
 	}
-	rv = agora_sim_new(&s, &a.o, err, sizeof(err));
-	if (rv != AGORA_OK) {
-		cli_error("sim: %s", err);
-		code = cli_signal_caught() != 0 ? 128 + cli_signal_caught()
-		                                : cli_exit_code(rv);
-		goto out;
-	}
-	cli_signals_on(sim_interrupt, s);
-	sim_print_created(&p, &a.o, agora_sim_create_seconds(s));
-	code = sim_play(&a, s, &p);
-	cli_signals_on(NULL, NULL);
-	if (code == EXIT_OK || code == EXIT_AGENTS) {
-		agora_sim_memory m;
-		agora_sim_memory_read(s, &m);
-		sim_print_summary(&p, &a.o, agora_sim_create_seconds(s), &m);
-	}
-out:
-	cli_signals_on(NULL, NULL);
-	agora_sim_free(s);
 	sim_print_close(&p);
 	agora_strv_clear(&models);
 	cli_redis_release();

@@ -54,9 +54,9 @@ struct agora_listener {
 	bool guard_started; /* which an nng callback must not do */
 	bool guard_stop;    /* (lsn->lock) */
 	pthread_cond_t guard_cv;
-	atomic_ulong pres; /* connections that finished the handshake */
-	uint64_t failures; /* the listener's failed accepts seen so far */
-	bool probing;      /* probe is dialing */
+	atomic_ulong pres;    /* connections that finished the handshake */
+	uint64_t failures;    /* the listener's failed accepts seen so far */
+	bool probing;         /* probe is dialing */
 	atomic_bool probe_up; /* the probe's own end finished its handshake */
 	bool probe_seen;      /* through at the last tick: close at this one */
 	bool rebase;          /* take the failures now as the new baseline */

@@ -100,7 +100,7 @@ sim_group_create(struct sim_group *g, size_t from, size_t to, char *err,
 	if (rv != AGORA_OK) {
 		return rv;
 	}
-	v = agora_calloc(CREATE_CHUNK, sizeof(*v));
+	v = agora_calloc(CREATE_CHUNK, sizeof(agora_agent *));
 	for (size_t at = from; at < to && rv == AGORA_OK;) {
 		size_t n = 0;
 		for (; at < to && n < CREATE_CHUNK && rv == AGORA_OK; at++) {
@@ -225,7 +225,8 @@ group_answer(struct sim_group *g)
 		           (k = group_index(g, f->role)) != SIZE_MAX) {
 			agora_sim_why w = group_why(f->content);
 			if (g->r.why[k] == 0 &&
-			    g->r.failed[w]++ < AGORA_SIM_FAILURES_KEPT * 4) {
+			    g->r.failed[w]++ <
+			        (size_t)AGORA_SIM_FAILURES_KEPT * 4) {
 				char *line = agora_sprintf("%s: %s", f->role,
 				                           f->content);
 				agora_strv_push(&g->r.failures, line);

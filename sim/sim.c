@@ -490,7 +490,7 @@ agora_sim_memory_read(agora_sim *s, agora_sim_memory *m)
 {
 	struct rusage ru;
 	FILE *f;
-	long pages = 0, rss = 0;
+	char line[128];
 
 	memset(m, 0, sizeof(*m));
 	m->nservers = s->servers.n < 64 ? s->servers.n : 64;
@@ -505,7 +505,13 @@ agora_sim_memory_read(agora_sim *s, agora_sim_memory *m)
 	}
 	f = fopen("/proc/self/statm", "re");
 	if (f != NULL) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) == 2) {
+		char *end = NULL;
+		long rss = -1;
+		if (fgets(line, sizeof(line), f) != NULL) {
+			(void)strtol(line, &end, 10); /* the size; then rss */
+			rss = strtol(end, NULL, 10);
+		}
+		if (rss >= 0) {
 			m->self_kib = rss * (sysconf(_SC_PAGESIZE) / 1024);
 		}
 		fclose(f);

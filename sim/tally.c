@@ -107,79 +107,103 @@ tally_number(const char *text, size_t len, int64_t max, int64_t *out)
 	return true;
 }
 
+/* One turn's count of the share's answers. */
+struct tally_count {
+	size_t count, extra, stray, nn;
+	double sum;
+	uint8_t *seen;      /* a bit per participant of the share */
+	size_t *counts;     /* per value */
+	size_t *first;      /* per value: the first participant who gave it */
+	agora_buf nn_roles; /* the first roles without a number, JSON */
+};
+
 static void
-tally_act(void *state, agora_turn *turn)
+tally_read(const struct tally *t, struct tally_count *c, const agora_msg *m)
 {
-	struct tally *t = state;
-	size_t n = agora_turn_ninputs(turn), share = t->to - t->from;
-	size_t count = 0, extra = 0, stray = 0, nn = 0, listed = 0;
-	uint8_t *seen = agora_calloc(share / 8 + 1, 1);
-	size_t *counts = agora_calloc((size_t)t->max + 1, sizeof(size_t));
-	size_t *first = agora_calloc((size_t)t->max + 1, sizeof(size_t));
-	double sum = 0;
-	agora_buf b;
+	size_t k = tally_index(m->sent_from);
+	int64_t v;
 
-	agora_buf_init(&b, 0); /* grows: up to max + 1 values */
-	(void)agora_buf_adds(&b, "{\"no_number\":[");
-	for (size_t i = 0; i < n; i++) {
-		const agora_msg *m = agora_turn_input(turn, i);
-		size_t k = tally_index(m->sent_from);
-		int64_t v;
-
-		if (k == SIZE_MAX) {
-			continue; /* its own last report, a requirement */
-		}
-		if (k < t->from || k >= t->to) {
-			stray++;
-			continue;
-		}
-		k -= t->from;
-		if (seen[k / 8] & (1u << (k % 8))) {
-			extra++;
-			continue;
-		}
-		seen[k / 8] |= (uint8_t)(1u << (k % 8));
-		if (!tally_number(m->content, strlen(m->content), t->max, &v)) {
-			if (listed++ < AGORA_SIM_FAILURES_KEPT) {
-				(void)agora_buf_addf(&b, "%s\"%s\"",
-				                     listed > 1 ? "," : "",
-				                     m->sent_from);
-			}
-			nn++;
-			continue;
-		}
-		if (counts[v]++ == 0) {
-			first[v] = k + t->from;
-		}
-		sum += (double)v;
-		count++;
+	if (k == SIZE_MAX) {
+		return; /* its own last report, a requirement */
 	}
-	(void)agora_buf_addf(&b,
+	if (k < t->from || k >= t->to) {
+		c->stray++;
+		return;
+	}
+	k -= t->from;
+	if (c->seen[k / 8] & (1u << (k % 8))) {
+		c->extra++;
+		return;
+	}
+	c->seen[k / 8] |= (uint8_t)(1u << (k % 8));
+	if (!tally_number(m->content, strlen(m->content), t->max, &v)) {
+		if (c->nn++ < AGORA_SIM_FAILURES_KEPT) {
+			(void)agora_buf_adds(&c->nn_roles,
+			                     c->nn > 1 ? "," : "");
+			(void)agora_buf_json_str(&c->nn_roles, m->sent_from,
+			                         strlen(m->sent_from));
+		}
+		return;
+	}
+	if (c->counts[v]++ == 0) {
+		c->first[v] = k + t->from;
+	}
+	c->sum += (double)v;
+	c->count++;
+}
+
+static void
+tally_report(const struct tally *t, const struct tally_count *c, agora_buf *b)
+{
+	size_t share = t->to - t->from;
+
+	(void)agora_buf_adds(b, "{\"no_number\":[");
+	(void)agora_buf_add(b, c->nn_roles.data, c->nn_roles.len);
+	(void)agora_buf_addf(b,
 	                     "],\"nn\":%zu,\"count\":%zu,\"sum\":%.17g,"
 	                     "\"extra\":%zu,\"stray\":%zu,\"values\":[",
-	                     nn, count, sum, extra, stray);
+	                     c->nn, c->count, c->sum, c->extra, c->stray);
 	for (int64_t v = 0, k = 0; v <= t->max; v++) {
-		if (counts[v] > 0) {
-			(void)agora_buf_addf(&b, "%s[%lld,%zu,%zu]",
+		if (c->counts[v] > 0) {
+			(void)agora_buf_addf(b, "%s[%lld,%zu,%zu]",
 			                     k++ > 0 ? "," : "", (long long)v,
-			                     counts[v], first[v]);
+			                     c->counts[v], c->first[v]);
 		}
 	}
 	/* Who answered, a bit per participant of the share (hex, lowest
 	 * first): a turn the top took for lost whose answer still came is
 	 * then counted once, as answered. */
-	(void)agora_buf_adds(&b, "],\"seen\":\"");
+	(void)agora_buf_adds(b, "],\"seen\":\"");
 	for (size_t k = 0; k < share / 8 + 1; k++) {
 		static const char hex[] = "0123456789abcdef";
-		char two[2] = { hex[seen[k] >> 4], hex[seen[k] & 15] };
-		(void)agora_buf_add(&b, two, 2);
+		char two[2] = { hex[c->seen[k] >> 4], hex[c->seen[k] & 15] };
+		(void)agora_buf_add(b, two, 2);
 	}
-	(void)agora_buf_adds(&b, "\"}");
+	(void)agora_buf_adds(b, "\"}");
+}
+
+static void
+tally_act(void *state, agora_turn *turn)
+{
+	struct tally *t = state;
+	struct tally_count c = { 0 };
+	agora_buf b;
+
+	c.seen = agora_calloc((t->to - t->from) / 8 + 1, 1);
+	c.counts = agora_calloc((size_t)t->max + 1, sizeof(size_t));
+	c.first = agora_calloc((size_t)t->max + 1, sizeof(size_t));
+	agora_buf_init(&c.nn_roles, 0);
+	for (size_t i = 0; i < agora_turn_ninputs(turn); i++) {
+		tally_read(t, &c, agora_turn_input(turn, i));
+	}
+	agora_buf_init(&b, 0); /* grows: up to max + 1 values */
+	tally_report(t, &c, &b);
 	agora_turn_emit(turn, b.data, b.len);
 	agora_buf_fini(&b);
-	agora_free(seen);
-	agora_free(counts);
-	agora_free(first);
+	agora_buf_fini(&c.nn_roles);
+	agora_free(c.seen);
+	agora_free(c.counts);
+	agora_free(c.first);
 	agora_turn_done(turn);
 }
 
