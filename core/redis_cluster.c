@@ -69,9 +69,12 @@ cluster_crc16(const char *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		crc ^= (uint16_t)((uint16_t)(unsigned char)buf[i] << 8);
 		for (int b = 0; b < 8; b++) {
-			crc = (crc & 0x8000) != 0
-			          ? (uint16_t)((uint16_t)(crc << 1) ^ 0x1021)
-			          : (uint16_t)(crc << 1);
+			unsigned next = (unsigned)crc << 1;
+
+			if ((crc & 0x8000) != 0) {
+				next ^= 0x1021;
+			}
+			crc = (uint16_t)(next & 0xffff);
 		}
 	}
 	return crc;
