@@ -28,7 +28,7 @@ sim_usage(FILE *f)
 	    "to it)\n"
 	    "and how many did not answer and why.\n"
 	    "\n"
-	    "  --participants N   how many (1 to 100000000)\n"
+	    "  --participants N   how many (1 to 10000000)\n"
 	    "  --moderators M     shares, each in a session of its own "
 	    "(default one\n"
 	    "                     per 250000 participants)\n"
@@ -92,7 +92,7 @@ sim_num_option(struct sim_args *a, const char *opt, const char *v, bool *ok)
 		const char *name;
 		long lo, hi;
 	} nums[] = {
-		{ "--participants", 1, 100000000 },
+		{ "--participants", 1, AGORA_SIM_PARTICIPANTS_MAX },
 		{ "--moderators", 1, 1024 },
 		{ "--max", 1, AGORA_SIM_MAX_VALUE },
 		{ "--think-ms", 0, 3600000 },

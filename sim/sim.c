@@ -18,9 +18,8 @@
 #include "redis_cmd.h"
 #include "sim_int.h"
 
-#define SHARE_DEFAULT    250000 /* participants per moderator by default */
-#define PARTICIPANTS_MAX 100000000
-#define MODERATORS_MAX   1024
+#define SHARE_DEFAULT  250000 /* participants per moderator by default */
+#define MODERATORS_MAX 1024
 
 static const char *const why_names[AGORA_SIM_NWHY] = {
 	"timeout", "lost", "error", "no_number", "missing",
@@ -41,9 +40,10 @@ static const char participant_instruction[] =
 static agora_err
 sim_check(const agora_sim_opts *o, char *err, size_t errlen)
 {
-	if (o->participants == 0 || o->participants > PARTICIPANTS_MAX) {
+	if (o->participants == 0 ||
+	    o->participants > AGORA_SIM_PARTICIPANTS_MAX) {
 		snprintf(err, errlen, "participants: expected 1 to %d",
-		         PARTICIPANTS_MAX);
+		         AGORA_SIM_PARTICIPANTS_MAX);
 	} else if (o->moderators > MODERATORS_MAX ||
 	           o->moderators > o->participants) {
 		snprintf(err, errlen,

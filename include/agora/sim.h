@@ -20,9 +20,10 @@
 extern "C" {
 #endif
 
-#define AGORA_SIM_MAX_VALUE     10000 /* the largest --max */
-#define AGORA_SIM_HIST_BINS     10    /* the result's histogram */
-#define AGORA_SIM_FAILURES_KEPT 100   /* roles listed per cause */
+#define AGORA_SIM_MAX_VALUE        10000    /* the largest --max */
+#define AGORA_SIM_PARTICIPANTS_MAX 10000000 /* the most participants */
+#define AGORA_SIM_HIST_BINS        10       /* the result's histogram */
+#define AGORA_SIM_FAILURES_KEPT    100      /* roles listed per cause */
 
 typedef enum agora_sim_kind {
 	AGORA_SIM_RANDOM, /* kind random: a number drawn at once or after think
