@@ -361,7 +361,9 @@ cli_sim(int argc, char **argv)
 	} else {
 		code = sim_run(&a, &p);
 	}
-	sim_print_close(&p);
+	if (!sim_print_close(&p) && code != EXIT_USAGE) {
+		code = EXIT_FAIL;
+	}
 	agora_strv_clear(&models);
 	cli_redis_release();
 	agora_config_fini(&a.co.cfg);

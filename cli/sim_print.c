@@ -238,11 +238,18 @@ sim_print_summary(struct sim_printer *p, const agora_sim_opts *o,
 	       (double)m->self_kib / 1024);
 }
 
-void
+bool
 sim_print_close(struct sim_printer *p)
 {
-	if (p->csv != NULL && fclose(p->csv) != 0) {
+	bool ok = true;
+
+	if (p->csv != NULL) {
+		ok = !ferror(p->csv);
+		ok = fclose(p->csv) == 0 && ok;
+	}
+	if (!ok) {
 		cli_error("sim: --csv %s: write failed", p->csv_path);
 	}
 	p->csv = NULL;
+	return ok;
 }

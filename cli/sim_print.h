@@ -28,6 +28,7 @@ void sim_print_created(struct sim_printer *p, const agora_sim_opts *o,
 void sim_print_round(struct sim_printer *p, const agora_sim_round *r);
 void sim_print_summary(struct sim_printer *p, const agora_sim_opts *o,
                        double create_s, const agora_sim_memory *m);
-void sim_print_close(struct sim_printer *p);
+/* Close the CSV file; false (said) if writing it failed. */
+bool sim_print_close(struct sim_printer *p);
 
 #endif

@@ -18,8 +18,10 @@
 #include "redis_cmd.h"
 #include "sim_int.h"
 
-#define SHARE_DEFAULT  250000 /* participants per moderator by default */
-#define MODERATORS_MAX 1024
+#define SHARE_DEFAULT         250000 /* participants per moderator by default */
+#define SHARE_MAX             1000000 /* a report of 500 KiB at most */
+#define MODERATORS_MAX        1024
+#define SERVER_MODERATORS_MAX 64
 
 static const char *const why_names[AGORA_SIM_NWHY] = {
 	"timeout", "lost", "error", "no_number", "missing",
@@ -37,9 +39,20 @@ static const char participant_instruction[] =
     "closest to the average of all the numbers wins. Answer with your "
     "number.";
 
+/* The moderators: as asked, else one per SHARE_DEFAULT participants. */
+static size_t
+sim_moderators(const agora_sim_opts *o)
+{
+	return o->moderators > 0
+	           ? o->moderators
+	           : (o->participants + SHARE_DEFAULT - 1) / SHARE_DEFAULT;
+}
+
 static agora_err
 sim_check(const agora_sim_opts *o, char *err, size_t errlen)
 {
+	size_t m = sim_moderators(o), servers = o->servers + o->nconnect;
+
 	if (o->participants == 0 ||
 	    o->participants > AGORA_SIM_PARTICIPANTS_MAX) {
 		snprintf(err, errlen, "participants: expected 1 to %d",
@@ -50,6 +63,26 @@ sim_check(const agora_sim_opts *o, char *err, size_t errlen)
 		         "moderators: expected 1 to %d and at most one per "
 		         "participant",
 		         MODERATORS_MAX);
+	} else if (o->participants > m * SHARE_MAX) {
+		/* A moderator's report (a bit per participant, a count per
+		 * value) must fit a turn's reply (512 KiB). */
+		snprintf(err, errlen,
+		         "moderators: at most %d participants a moderator; "
+		         "give at least %zu",
+		         SHARE_MAX,
+		         (o->participants + SHARE_MAX - 1) / SHARE_MAX);
+	} else if (servers > 0 && m > SERVER_MODERATORS_MAX) {
+		/* Each moderator's center connects to every agent server,
+		 * which takes 128 connections by default. */
+		snprintf(err, errlen,
+		         "moderators: at most %d with agent servers (each "
+		         "connects to every server)",
+		         SERVER_MODERATORS_MAX);
+	} else if (o->servers > o->participants / m) {
+		snprintf(err, errlen,
+		         "servers: at most one per participant of the "
+		         "smallest share (%zu)",
+		         o->participants / m);
 	} else if (o->max < 0 || o->max > AGORA_SIM_MAX_VALUE) {
 		snprintf(err, errlen, "max: expected 1 to %d",
 		         AGORA_SIM_MAX_VALUE);
@@ -264,9 +297,7 @@ agora_sim_new(agora_sim **sp, const agora_sim_opts *o, char *err, size_t errlen)
 	s->o = *o;
 	s->o.max = o->max > 0 ? o->max : 100;
 	s->cfg = *o->cfg;
-	m = o->moderators > 0
-	        ? o->moderators
-	        : (o->participants + SHARE_DEFAULT - 1) / SHARE_DEFAULT;
+	m = sim_moderators(o);
 	if (s->cfg.redis_url == NULL || s->cfg.redis_url[0] == '\0') {
 		rv = agora_redis_server_start(&s->redis, s->cfg.redis_server,
 		                              err, errlen);
@@ -521,7 +552,6 @@ agora_sim_memory_read(agora_sim *s, agora_sim_memory *m)
 void
 agora_sim_interrupt(agora_sim *s)
 {
-	atomic_store(&s->stop, true);
 	for (size_t i = 0; i < s->ngroups; i++) {
 		if (s->groups[i].c != NULL) {
 			(void)agora_center_interrupt(s->groups[i].c);

@@ -105,7 +105,6 @@ struct agora_sim {
 	char *participant_opts; /* the kind's options, JSON */
 	atomic_size_t created;
 	atomic_size_t answered; /* this round's ended turns, so far */
-	atomic_bool stop;
 	uint32_t round;
 	double create_s;
 };

@@ -59,6 +59,7 @@ host_take(struct host *h, struct job ***batch, size_t *cap)
 		(*batch)[n++] = j;
 		h->head = j->next;
 		h->queued--;
+		h->steps_queued -= j->step != NULL;
 	}
 	if (h->head == NULL) {
 		h->tail = NULL;
@@ -181,6 +182,17 @@ host_get_locked(struct server *srv, const char *redis_url, const char *session)
 	return h;
 }
 
+bool
+host_steps_full(struct host *h)
+{
+	bool full;
+
+	pthread_mutex_lock(&h->srv->lock);
+	full = h->steps_queued >= HOST_STEPS_QUEUED_MAX;
+	pthread_mutex_unlock(&h->srv->lock);
+	return full;
+}
+
 void
 host_push(struct host *h, struct job *j)
 {
@@ -200,6 +212,7 @@ host_unshift(struct host *h, struct job **jobs, size_t n)
 			h->tail = jobs[i];
 		}
 		h->queued++;
+		h->steps_queued += jobs[i]->step != NULL;
 	}
 	pthread_mutex_unlock(&h->srv->lock);
 }
@@ -214,6 +227,7 @@ host_push_locked(struct host *h, struct job *j)
 	}
 	h->tail = j;
 	h->queued++;
+	h->steps_queued += j->step != NULL;
 	pthread_cond_signal(&h->cv);
 }
 

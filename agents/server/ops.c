@@ -210,6 +210,13 @@ op_session(struct server *srv, struct pending *p, size_t i,
 	j->op = op;
 	j->p = p;
 	j->idx = i;
+	if (run == host_step && host_steps_full(h)) {
+		srv_error(p, i, AGORA_EAGAIN,
+		          "session %s has %d steps queued already", session,
+		          HOST_STEPS_QUEUED_MAX);
+		agora_free(j);
+		return;
+	}
 	if (run == host_step && !step_accept(j)) {
 		agora_free(j);
 		return;

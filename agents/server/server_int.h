@@ -156,6 +156,7 @@ struct host {
 	pthread_cond_t cv;
 	struct job *head, *tail;
 	size_t queued;
+	size_t steps_queued; /* of them, steps (answered already) */
 	bool quit;
 	agora_strv roles, kinds; /* for list, under srv->lock */
 	size_t busy;             /* agents acting in the running step */
@@ -249,6 +250,11 @@ struct host *host_get(struct server *srv, const char *redis_url,
                       const char *session);
 struct host *host_get_locked(struct server *srv, const char *redis_url,
                              const char *session);
+/* At most this many steps queued on a session before another is refused
+ * (EAGAIN): steps are answered when queued, so the queue, not the request
+ * slots, is what a peer could fill. */
+#define HOST_STEPS_QUEUED_MAX 256
+bool host_steps_full(struct host *h);
 void host_push(struct host *h, struct job *j);
 void host_push_locked(struct host *h, struct job *j);
 /* Put jobs back at the head of the queue, in their order. */

@@ -194,6 +194,54 @@ client_ids_are_bounded_and_bound_to_their_connection(void **state)
 	agora_proc_free(p);
 }
 
+/* Steps are answered when they are queued, so the queue is bounded: with
+ * one step holding the session (an agent asleep), 256 more are queued and
+ * the rest refused (EAGAIN), the server answering all along. */
+static void
+queued_steps_are_bounded(void **state)
+{
+	char url[64], err[256], op[512];
+	agora_proc *p = t_spawn_tcp_server(NULL, NULL, url, sizeof(url));
+	const char *client = "0123456789abcdef0123456789abcdef";
+	agora_link *l = NULL;
+	agora_buf reply;
+	int accepted = 0, refused = 0;
+
+	(void)state;
+	agora_buf_init(&reply, 0);
+	AGORA_PASS(agora_link_open_now(&l, url, 0, err, sizeof(err)));
+	snprintf(op, sizeof(op),
+	         "{\"op\":\"create\",\"session\":\"q%d\",\"redis\":\"%s\","
+	         "\"role\":\"s1\",\"kind\":\"sleep\",\"options\":{"
+	         "\"seconds\":30}}",
+	         (int)getpid(), t_redis_url());
+	AGORA_PASS(as_client(l, client, op, &reply));
+	assert_non_null(strstr(reply.data, "\"ok\":true"));
+	for (int i = 0; i < 300; i++) {
+		snprintf(op, sizeof(op),
+		         "{\"op\":\"step\",\"session\":\"q%d\",\"redis\":"
+		         "\"%s\",\"sid\":\"q%d\",\"roles\":[\"s1\"]}",
+		         (int)getpid(), t_redis_url(), i);
+		AGORA_PASS(as_client(l, client, op, &reply));
+		accepted += strstr(reply.data, "\"ok\":true") != NULL;
+		refused += strstr(reply.data, "steps queued already") != NULL;
+		/* The first is running (its agent asleep) before the
+		 * others come. */
+		for (int k = 0;
+		     i == 0 && k < 1000 && info_field(url, "busy") != 1; k++) {
+			agora_sleep_ms(10);
+		}
+	}
+	/* The first runs (asleep), 256 wait, 43 are refused. */
+	assert_int_equal(accepted, 257);
+	assert_int_equal(refused, 43);
+	assert_true(info_field(url, "agents") == 1);
+	agora_link_close(l);
+	agora_buf_fini(&reply);
+	agora_proc_stop(p, 5000);
+	agora_proc_free(p);
+}
+
 /* Connect to the server and hang up at once, n times: on ipc:// a unix
  * socket, on tcp:// with a reset (SO_LINGER 0). */
 static void
@@ -299,6 +347,7 @@ main(void)
 		cmocka_unit_test(
 		    client_ids_are_bounded_and_bound_to_their_connection),
 		cmocka_unit_test(early_hang_ups_leave_the_server_answering),
+		cmocka_unit_test(queued_steps_are_bounded),
 	};
 
 	if (!t_servers_init("dos_test")) {

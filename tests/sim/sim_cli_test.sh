@@ -30,6 +30,13 @@ check "an unknown option is named" has "'--bogus'" err
 run sim --participants 10 --csv "$work/no/such/dir/x.csv"
 check "an unwritable csv exits 1" [ "$code" -eq 1 ]
 check "the csv file is named" has "x.csv" err
+run sim --participants 10 --csv /dev/full
+check "a csv that cannot be written exits 1" [ "$code" -eq 1 ]
+run sim --participants 2000001 --moderators 2
+check "over a million a moderator exits 2" [ "$code" -eq 2 ]
+check "and says how many moderators" has "give at least 3" err
+run sim --participants 8 --moderators 8 --servers 4
+check "more servers than a share exits 2" [ "$code" -eq 2 ]
 
 run sim --participants 300 --moderators 2 --seed 9 --rounds 2 --csv "$work/r.csv"
 check "a run exits 0" [ "$code" -eq 0 ]
