@@ -54,12 +54,9 @@ struct agora_listener {
 	bool guard_started; /* which an nng callback must not do */
 	bool guard_stop;    /* (lsn->lock) */
 	pthread_cond_t guard_cv;
-	atomic_ulong pres;    /* connections that finished the handshake */
-	uint64_t failures;    /* the listener's failed accepts seen so far */
-	bool probing;         /* probe is dialing */
-	atomic_bool probe_up; /* the probe's own end finished its handshake */
-	bool probe_seen;      /* through at the last tick: close at this one */
-	bool rebase;          /* take the failures now as the new baseline */
+	atomic_ulong pres; /* connections that finished the handshake */
+	uint64_t failures; /* the listener's failed accepts seen so far */
+	bool probing;      /* probe is dialing */
 	nng_socket probe;
 	unsigned long pres_at_probe;
 	int64_t probe_since;
@@ -251,17 +248,6 @@ guard_listen(agora_listener *lsn, nng_listener *nl, char *err, size_t errlen)
 	return rv;
 }
 
-/* The probe's end of its connection is up (an nng thread). */
-static void
-guard_probe_up(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	agora_listener *lsn = arg;
-
-	(void)p;
-	(void)ev;
-	atomic_store(&lsn->probe_up, true);
-}
-
 static void
 guard_probe_start(agora_listener *lsn)
 {
@@ -270,9 +256,6 @@ guard_probe_start(agora_listener *lsn)
 	if (nng_req0_open(&lsn->probe) != 0) {
 		return;
 	}
-	atomic_store(&lsn->probe_up, false);
-	lsn->probe_seen = false;
-	nng_pipe_notify(lsn->probe, NNG_PIPE_EV_ADD_POST, guard_probe_up, lsn);
 	if (nng_dialer_create(&d, lsn->probe, lsn->url) != 0 ||
 	    (agora__url_is_tls(lsn->url) &&
 	     nng_dialer_set_int(d, NNG_OPT_TLS_AUTH_MODE,
@@ -323,35 +306,18 @@ guard_tick(agora_listener *lsn)
 	int64_t now = agora_now_ms();
 
 	if (lsn->probing) {
-		/* Through: both ends of the probe's connection are up (the
-		 * listener's count alone may have been another peer's). */
-		bool through = atomic_load(&lsn->probe_up) &&
-		               atomic_load(&lsn->pres) != lsn->pres_at_probe;
+		bool through = atomic_load(&lsn->pres) != lsn->pres_at_probe;
 
-		if (through && !lsn->probe_seen) {
-			/* Closed a tick later: closing it at once could land
-			 * in the listener's half of the handshake, the very
-			 * hang-up that stops nng 1.5.2's accept loop. */
-			lsn->probe_seen = true;
-			return;
-		}
 		if (through || now - lsn->probe_since > GUARD_PROBE_MS) {
 			nng_close(lsn->probe);
 			lsn->probing = false;
-			lsn->rebase = true;
 			if (!through) {
 				guard_relisten(lsn);
 			}
 		}
 	} else {
 		failures = guard_failures(lsn->nl);
-		if (lsn->rebase && failures != UINT64_MAX) {
-			/* The probe's own close counts as a failed
-			 * connection: not a reason to probe again (it made
-			 * the guard probe once a second for ever). */
-			lsn->rebase = false;
-			lsn->failures = failures;
-		} else if (failures == UINT64_MAX) {
+		if (failures == UINT64_MAX) {
 			if (now >= lsn->next_blind_ms) {
 				lsn->next_blind_ms = now + GUARD_BLIND_MS;
 				guard_probe_start(lsn);
