@@ -224,6 +224,16 @@ agora_registry_list(agora_registry *reg, agora_agent_info **out, size_t *n)
 	return AGORA_OK;
 }
 
+/* Append HINCRBY key steps 1 (a turn taken) to the pipeline. */
+static agora_err
+reg_append_step(agora_registry *reg, const char *key)
+{
+	const char *inc[] = { "HINCRBY", key, "steps", "1" };
+	size_t il[] = { 7, strlen(key), 5, 1 };
+
+	return agora__redis_append(reg->r, 4, inc, il);
+}
+
 agora_err
 agora_registry_mark_many(agora_registry *reg, const char *const *roles,
                          size_t n, agora_agent_status status, bool step_done)
@@ -247,9 +257,7 @@ agora_registry_mark_many(agora_registry *reg, const char *const *roles,
 		rv = agora__redis_append(reg->r, 6, hset, hl);
 		sent += rv == AGORA_OK;
 		if (rv == AGORA_OK && step_done) {
-			const char *inc[] = { "HINCRBY", key, "steps", "1" };
-			size_t il[] = { 7, strlen(key), 5, 1 };
-			rv = agora__redis_append(reg->r, 4, inc, il);
+			rv = reg_append_step(reg, key);
 			sent += rv == AGORA_OK;
 		}
 		agora_free(key);
@@ -267,9 +275,7 @@ agora_registry_count_steps(agora_registry *reg, const char *const *roles,
 
 	for (size_t i = 0; i < n && rv == AGORA_OK; i++) {
 		char *key = agora_sprintf("%sagent:%s", reg->prefix, roles[i]);
-		const char *inc[] = { "HINCRBY", key, "steps", "1" };
-		size_t il[] = { 7, strlen(key), 5, 1 };
-		rv = agora__redis_append(reg->r, 4, inc, il);
+		rv = reg_append_step(reg, key);
 		sent += rv == AGORA_OK;
 		agora_free(key);
 	}
