@@ -28,10 +28,14 @@ stopped() { # pid: true once it has exited (killed after 5 s)
 	return 99
 }
 
-free_port() { # a port nobody listens on (bash's /dev/tcp probes it)
+# A port nobody listens on (bash's /dev/tcp probes it), below the kernel's
+# ephemeral range (32768 up), where outgoing connections and port-0 listeners
+# of the tests running beside this one take theirs: a port picked there was
+# once taken between the probe and the server's start.
+free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
@@ -42,8 +46,11 @@ start_server() { # args...; sets srv_pid; waits until it answers
 	pids+=("$srv_pid")
 	for _ in $(seq 100); do
 		"$agora" ctl "$addr" is-alive --timeout-ms 100 >/dev/null 2>&1 && return 0
+		kill -0 "$srv_pid" 2>/dev/null || break
 		sleep 0.05
 	done
+	echo "the server did not come up; its stderr:" >&2
+	cat "$work/srv.err" >&2
 	return 1
 }
 
@@ -126,6 +133,7 @@ gone() { # a pid given, and no such process (or only a zombie for init)
 check "the child server died with its killed parent" gone "$kid"
 
 # ---- a plain server: every ctl command ----
+port=$(free_port)
 addr="tcp://127.0.0.1:$port"
 start_server --port "$port" --plugin "$plugin" --redis "$redis"
 check "server with --plugin starts" [ $? -eq 0 ]
