@@ -19,6 +19,7 @@ struct server_args {
 	const char *plugins[64];
 	int nplugins;
 	long max_agents, workers, ready_fd, max_request, max_conns;
+	long redis_timeout_ms;
 	bool insecure;
 };
 
@@ -56,6 +57,9 @@ server_usage(FILE *f)
 	        "  --log-level L       error, warn (default), info or debug; "
 	        "also\n"
 	        "                      AGORA_LOG_LEVEL\n"
+	        "  --redis-timeout-ms N the time limit of one Redis command "
+	        "(default 5000;\n"
+	        "                      also AGORA_REDIS_TIMEOUT_MS)\n"
 	        "  --max-connections N connections at once (default 128); "
 	        "with --max-request,\n"
 	        "                      what a peer without a token can make "
@@ -127,6 +131,7 @@ server_value_option(struct server_args *a, const char *o, const char *v)
 		{ "--max-request", &a->max_request, 1024, 16L << 20 },
 		{ "--max-connections", &a->max_conns, 1, 65536 },
 		{ "--ready-fd", &a->ready_fd, 0, 1 << 20 },
+		{ "--redis-timeout-ms", &a->redis_timeout_ms, 10, 600000 },
 	};
 
 	for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
@@ -287,6 +292,7 @@ server_start(const struct server_args *a)
 	o.max_msg = (size_t)a->max_request;
 	o.max_conns = (size_t)a->max_conns;
 	o.ready_fd = (int)a->ready_fd;
+	o.redis_timeout_ms = a->redis_timeout_ms;
 	fprintf(stderr, "agora: agent server on %s\n", url);
 	rv = agora_server_run(&o, err, sizeof(err));
 	agora_free(redis);
@@ -302,7 +308,14 @@ int
 cli_server(int argc, char **argv)
 {
 	struct server_args a = { .ready_fd = -1 };
+	/* NOLINTNEXTLINE(concurrency-mt-unsafe): start-up */
+	const char *timeout = getenv("AGORA_REDIS_TIMEOUT_MS");
 
+	/* As redis.timeout_ms for the other commands; the option wins. */
+	if (timeout != NULL && !server_num("AGORA_REDIS_TIMEOUT_MS", timeout,
+	                                   10, 600000, &a.redis_timeout_ms)) {
+		return EXIT_USAGE;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {

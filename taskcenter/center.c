@@ -55,6 +55,7 @@ center_servers_config(agora_center *c, const agora_config *cfg, char *err,
 	char token[AGORA_TOKEN_MAX + 1];
 
 	c->server_timeout_ms = cfg->server_timeout_ms;
+	c->redis_timeout_ms = cfg->redis_timeout_ms;
 	c->children = cfg->server_children;
 	if (cfg->server_program != NULL && cfg->server_program[0] != '\0') {
 		c->server_program = agora_strdup(cfg->server_program);

@@ -118,11 +118,11 @@ place_ipc_dir(agora_center *c, char *err, size_t errlen)
 static agora_err
 place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 {
-	char prog[4096], path[256], url[300];
+	char prog[4096], path[256], url[300], timeout[24];
 	static const char *const levels[] = { "error", "warn", "info",
 		                              "debug" };
-	const char **argv = agora_calloc(10 + 2 * c->plugins.n, sizeof(char *));
-	size_t k = 6;
+	const char **argv = agora_calloc(12 + 2 * c->plugins.n, sizeof(char *));
+	size_t k = 8;
 	agora_proc_opts po = { 0 };
 	struct server_link *s;
 	agora_err rv;
@@ -145,6 +145,11 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	argv[5] =
 	    levels[agora_log_threshold <= AGORA_LOG_DEBUG ? agora_log_threshold
 	                                                  : AGORA_LOG_DEBUG];
+	/* ... and waits on Redis as long as its parent. */
+	snprintf(timeout, sizeof(timeout), "%lld",
+	         (long long)c->redis_timeout_ms);
+	argv[6] = "--redis-timeout-ms";
+	argv[7] = timeout;
 	/* No --redis: a child is its parent's alone, not in the registry
 	 * where `auto` would hand it to other applications. */
 	for (size_t i = 0; i < c->plugins.n; i++) {

@@ -145,7 +145,8 @@ struct agora_center {
 	agora_strv plugins; /* for child servers */
 	char *token;
 	int64_t server_timeout_ms;
-	int64_t children; /* server.children */
+	int64_t redis_timeout_ms; /* child servers are given it */
+	int64_t children;         /* server.children */
 	char errstr[512];
 };
 

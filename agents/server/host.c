@@ -77,6 +77,9 @@ host_open(struct host *h, char *err, size_t errlen)
 	agora_config_init(&cfg);
 	(void)agora_config_set(&cfg, "redis.url", h->redis_url, err, errlen);
 	(void)agora_config_set(&cfg, "session", h->session, err, errlen);
+	if (h->srv->o.redis_timeout_ms > 0) {
+		cfg.redis_timeout_ms = h->srv->o.redis_timeout_ms;
+	}
 	rv = agora_center_new(&h->c, &cfg, err, errlen);
 	agora_config_fini(&cfg);
 	if (rv == AGORA_OK) {

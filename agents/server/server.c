@@ -384,7 +384,10 @@ agora_server_run(const agora_server_opts *o, char *err, size_t errlen)
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.cv, NULL);
 	if (o->redis_url != NULL && o->redis_url[0] != '\0') {
-		rv = agora_redis_open(&reg, o->redis_url, 2000, err, errlen);
+		rv = agora_redis_open(
+		    &reg, o->redis_url,
+		    o->redis_timeout_ms > 0 ? o->redis_timeout_ms : 2000, err,
+		    errlen);
 	}
 	srv_signals();
 	/* Configs sent to a server reachable by others name no variables of

@@ -38,6 +38,9 @@ typedef struct agora_server_opts {
 	size_t max_msg;   /* largest request; 0: AGORA_SERVER_REQUEST_MAX */
 	size_t max_conns; /* connections at once; 0: 128 */
 	int ready_fd;     /* >= 0: write "ready\n" there once listening */
+	/* The time limit of one Redis command, for its sessions and the
+	 * registry; 0: redis.timeout_ms's default. */
+	int64_t redis_timeout_ms;
 } agora_server_opts;
 
 /* Run a server until a `stop` request or SIGTERM/SIGINT. Errors at start

@@ -73,6 +73,9 @@ check "server --help exits 0" [ "$code" -eq 0 ]
 check "server --help lists --token-file" has "token-file" out
 run server
 check "server without address exits 2" [ "$code" -eq 2 ]
+AGORA_REDIS_TIMEOUT_MS=5 run server --port 1
+check "a bad AGORA_REDIS_TIMEOUT_MS exits 2" [ "$code" -eq 2 ]
+check "a bad AGORA_REDIS_TIMEOUT_MS is named" has "AGORA_REDIS_TIMEOUT_MS" err
 run server --port 1 --bogus
 check "server bad option exits 2" [ "$code" -eq 2 ]
 run ctl --help
@@ -109,7 +112,8 @@ cat >"$work/long.json" <<EOF
 { "agents": [ { "role": "w", "kind": "sleep", "seconds": 30, "placement": "child" } ],
   "script": [ { "send_task_request": { "task": "wait" } }, { "step": {} } ] }
 EOF
-"$agora" run "$work/long.json" --redis "$redis" >/dev/null 2>&1 &
+"$agora" run "$work/long.json" --redis "$redis" \
+	--set redis.timeout_ms=1234 >/dev/null 2>&1 &
 parent=$!
 kid=""
 for _ in $(seq 200); do
@@ -118,6 +122,9 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 check "a child server started" [ -n "$kid" ]
+child_args() { tr '\0' ' ' <"/proc/$kid/cmdline"; }
+check "a child waits on Redis as long as its parent" \
+	grep -q -- "--redis-timeout-ms 1234 " <(child_args)
 kill -9 "$parent"
 wait "$parent" 2>/dev/null
 gone() { # a pid given, and no such process (or only a zombie for init)
