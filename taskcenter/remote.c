@@ -359,15 +359,26 @@ remote_begin(agora_step *st, agora_turn **turns, size_t n)
 {
 	agora_center *c = st->c;
 	agora_turn **mine = agora_calloc(n + 1, sizeof(agora_turn *));
+	bool *down = agora_calloc(c->nsrvs + 1, sizeof(bool));
 
 	for (size_t i = 0; i < n; i++) {
 		turns[i]->stored_elsewhere = true;
 		agora__turn_start(turns[i]);
 	}
-	/* Group by server; each server gets one request (or a few). */
+	/* Group by server; each server gets one request (or a few). The
+	 * servers that are up get theirs first: bringing back one that is
+	 * down can take server.timeout_ms (a stopped or cut-off host), and
+	 * nobody else's turns wait for that. Which were down is read once, so
+	 * a server lost meanwhile is not sent the step twice. */
 	for (size_t k = 0; k < c->nsrvs; k++) {
-		struct server_link *s = c->srvs[k];
+		down[k] = link_is_down(c->srvs[k]);
+	}
+	for (size_t k = 0; k < 2 * c->nsrvs; k++) {
+		struct server_link *s = c->srvs[k % c->nsrvs];
 		size_t m = 0;
+		if (down[k % c->nsrvs] != (k >= c->nsrvs)) {
+			continue;
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (turns[i]->agent->srv == s) {
 				mine[m++] = turns[i];
@@ -385,6 +396,7 @@ remote_begin(agora_step *st, agora_turn **turns, size_t n)
 		}
 		step_send(st, s, mine, m);
 	}
+	agora_free(down);
 	agora_free(mine);
 }
 

@@ -288,6 +288,17 @@ link_hello(struct server_link *s, const agora_json *alive)
 	pthread_mutex_unlock(&s->lock);
 }
 
+bool
+link_is_down(struct server_link *s)
+{
+	bool down;
+
+	pthread_mutex_lock(&s->lock);
+	down = s->down;
+	pthread_mutex_unlock(&s->lock);
+	return down;
+}
+
 size_t
 link_request_max(struct server_link *s)
 {

@@ -86,6 +86,8 @@ void link_poll(struct server_link *s);
 /* The server said hello (its alive result): a new epoch resets the events
  * seen, and its request limit bounds what we send it. */
 void link_hello(struct server_link *s, const agora_json *alive);
+/* Whether s was found lost and not brought back yet. */
+bool link_is_down(struct server_link *s);
 /* How big one request to s may be: a quarter of its limit, at most
  * AGORA_CLIENT_REQUEST_MAX; bigger work goes in several requests. */
 size_t link_request_max(struct server_link *s);

@@ -526,6 +526,56 @@ test_stopped_server(void **state)
 	agora_center_free(c);
 }
 
+/* A server found lost stays down: each step first tries to bring it back,
+ * which takes server.timeout_ms while it is stopped. The servers that are
+ * up get their step first, so their turns run while that is tried (they
+ * used to wait behind it: a round of everyone paid for one cut-off
+ * host). */
+static void
+test_down_server_delays_nobody(void **state)
+{
+	agora_center *c;
+	struct killer k = { .role = "ice", .sig = SIGSTOP };
+	pthread_t th;
+	t_frames f;
+	char *url;
+
+	(void)state;
+	t_server_timeout = "2000";
+	c = t_center_servers("down", "0");
+	t_server_timeout = "5000";
+	/* Each on a child of its own; ice's is the first server. */
+	t_add_placed(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
+	t_add_placed(c, "warm", "echo", NULL, "child");
+	url = t_where(c, "ice");
+	k.pid = t_server_pid(url);
+	k.c = c;
+	AGORA_PASS(agora_center_send_task_request(c, "one", NULL, 0, NULL));
+	/* Stopped mid-turn: its long poll goes unanswered, the server is
+	 * taken for lost. */
+	pthread_create(&th, NULL, kill_mid_turn, &k);
+	AGORA_PASS(t_step(c, NULL, &f));
+	pthread_join(th, NULL);
+	assert_true(k.running);
+	assert_non_null(
+	    strstr(f.v[t_first(&f, "ice", AGORA_FRAME_ERROR)].content,
+	           "stopped answering"));
+	assert_int_equal(t_count(&f, "warm", AGORA_FRAME_END), 1);
+	t_frames_free(&f);
+	/* ice's server is down now; bringing it back times out. */
+	AGORA_PASS(agora_center_send_task_request(c, "two", NULL, 0, NULL));
+	AGORA_PASS(t_step(c, NULL, &f));
+	/* warm's reply streamed in while ice's server was being tried (its
+	 * end frame comes as the round is stored, after every turn). */
+	assert_true(t_first(&f, "warm", AGORA_FRAME_CHUNK) <
+	            t_first(&f, "ice", AGORA_FRAME_ERROR));
+	assert_int_equal(t_count(&f, "warm", AGORA_FRAME_END), 1);
+	kill(k.pid, SIGCONT);
+	t_frames_free(&f);
+	agora_free(url);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -543,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_child_roleplay),
 		cmocka_unit_test(test_stop_mid_step),
 		cmocka_unit_test(test_stopped_server),
+		cmocka_unit_test(test_down_server_delays_nobody),
 	};
 
 	if (!t_servers_init("server_test")) {
