@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* sim_tally: the moderator of one share of agora sim's participants. Its turn
  * reads every answer in its inbox and reports, as JSON, how many answered
- * with a number in [0, max], their sum, each value's count and the first
- * participant who gave it (for the winner, chosen at the top), and who
- * answered without a number. An answer from a participant outside the
- * share is "stray"; a second answer from one participant is "extra" (a
- * late answer to an earlier question): neither enters the sum. Messages
- * from other roles (its own last report) are skipped. */
+ * with a number in [0, max], their sum, each value's count and the
+ * lowest-numbered participant who gave it (for the winner, chosen at the
+ * top), and who answered without a number. An answer from a participant
+ * outside the share is "stray"; an older answer from a participant who
+ * answered again is "extra" (a late answer to an earlier question, stored
+ * after that round was read): neither enters the sum, the newest answer
+ * does. Messages from other roles (its own last report) are skipped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,7 @@ tally_read(const struct tally *t, struct tally_count *c, const agora_msg *m)
 		}
 		return;
 	}
-	if (c->counts[v]++ == 0) {
+	if (c->counts[v]++ == 0 || k + t->from < c->first[v]) {
 		c->first[v] = k + t->from;
 	}
 	c->sum += (double)v;
@@ -193,7 +194,8 @@ tally_act(void *state, agora_turn *turn)
 	c.counts = agora_calloc((size_t)t->max + 1, sizeof(size_t));
 	c.first = agora_calloc((size_t)t->max + 1, sizeof(size_t));
 	agora_buf_init(&c.nn_roles, 0);
-	for (size_t i = 0; i < agora_turn_ninputs(turn); i++) {
+	/* Newest first: the inbox is in the order answers were stored. */
+	for (size_t i = agora_turn_ninputs(turn); i-- > 0;) {
 		tally_read(t, &c, agora_turn_input(turn, i));
 	}
 	agora_buf_init(&b, 0); /* grows: up to max + 1 values */

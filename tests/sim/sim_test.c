@@ -349,6 +349,47 @@ a_step_behind_a_long_one_is_not_lost(void **state)
 	agora_proc_free(srv);
 }
 
+/* The moderators' kind, which agora_sim_new registers (sim/tally.c). */
+extern const agora_kind agora__sim_tally;
+
+/* An answer stored after its round was read (a server taken for lost that
+ * still stored it) waits in the moderator's inbox. When the participant
+ * answers the next round too, the newer answer counts and the older is
+ * "extra"; the winner's index is the lowest of those nearest. */
+static void
+a_late_answer_gives_way_to_the_new_one(void **state)
+{
+	static const char *const mod[] = { "mod" };
+	static const char *const sent[][2] = {
+		{ "p0", "41" }, /* round 1's, late */
+		{ "p0", "7" },
+		{ "p1", "7" },
+	};
+	agora_step_opts o = { .allowed_roles = mod, .n_allowed = 1 };
+	agora_center *c;
+	t_frames f;
+	char *report;
+
+	(void)state;
+	(void)agora_kind_register(&agora__sim_tally);
+	c = t_center_with("late", NULL);
+	t_add(c, "mod", "sim_tally", "{\"max\":100,\"from\":0,\"to\":2}");
+	t_add(c, "p0", "echo", NULL);
+	t_add(c, "p1", "echo", NULL);
+	for (size_t i = 0; i < 3; i++) {
+		agora_msg *m = agora_msg_new(sent[i][0], "mod", sent[i][1]);
+		AGORA_PASS(agora_env_store(agora_center_env(c), m));
+		agora_msg_free(m);
+	}
+	AGORA_PASS(t_step(c, &o, &f));
+	report = t_text(&f, "mod");
+	assert_non_null(strstr(report, "\"count\":2,\"sum\":14,\"extra\":1,"));
+	assert_non_null(strstr(report, "\"values\":[[7,2,0]]"));
+	agora_free(report);
+	t_frames_free(&f);
+	agora_center_free(c);
+}
+
 int
 main(void)
 {
@@ -358,6 +399,7 @@ main(void)
 		cmocka_unit_test(
 		    a_dead_server_is_counted_and_the_next_round_counts_everyone),
 		cmocka_unit_test(a_step_behind_a_long_one_is_not_lost),
+		cmocka_unit_test(a_late_answer_gives_way_to_the_new_one),
 	};
 
 	if (!t_servers_init("sim_test")) {
