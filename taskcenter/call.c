@@ -404,6 +404,15 @@ call_queue(agora_center *c, const char *role, const char *content,
 	f = fut_new(task, s->url);
 	f->s = s;
 	pthread_mutex_lock(&s->lock);
+	if (s->down) {
+		/* Lost since agora__place_ready looked: no poll would bring
+		 * the call's result. */
+		tc_set_err(c, "%s: %s", role, s->lost);
+		pthread_mutex_unlock(&s->lock);
+		agora_buf_fini(&op);
+		fut_unref(f);
+		return AGORA_ETRANSPORT;
+	}
 	cq = queue_of(s);
 	if (agora_buf_add(&cq->q, op.data, op.len) != AGORA_OK) {
 		pthread_mutex_unlock(&s->lock);

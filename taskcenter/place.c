@@ -175,6 +175,7 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	if (rv != AGORA_OK) {
 		s->down = true;
 		snprintf(s->why, sizeof(s->why), "%s", err);
+		snprintf(s->lost, sizeof(s->lost), "%s", err);
 	}
 	*out = s;
 	return rv;
@@ -321,6 +322,7 @@ agora__place_ready(struct server_link *s)
 	if (rv != AGORA_OK) {
 		pthread_mutex_lock(&s->lock);
 		s->down = true;
+		snprintf(s->lost, sizeof(s->lost), "%s", err);
 		pthread_mutex_unlock(&s->lock);
 		snprintf(s->why, sizeof(s->why), "%s", err);
 	}

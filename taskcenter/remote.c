@@ -326,6 +326,16 @@ step_send(agora_step *st, struct server_link *s, agora_turn **turns, size_t n)
 	rv = agora_buf_adds(&req, "]}");
 	pthread_mutex_lock(&s->lock);
 	link_route_add(s, &d->route);
+	if (s->down) {
+		/* Lost since agora__place_ready looked: no poll goes to a
+		 * server that is down, so its events would never come and
+		 * the turns would wait for the step's deadline. */
+		dispatch_fail(d, 'l', s->lost);
+		agora_free(ref);
+		pthread_mutex_unlock(&s->lock);
+		agora_buf_fini(&req);
+		return;
+	}
 	if (rv == AGORA_OK) {
 		rv =
 		    agora_link_request(s->link, req.data, req.len,

@@ -151,6 +151,7 @@ static void
 link_lost(struct server_link *s, const char *why)
 {
 	s->down = true;
+	snprintf(s->lost, sizeof(s->lost), "%s", why);
 	while (s->routes != NULL) {
 		struct route *r = s->routes;
 		link_route_remove(s, r);

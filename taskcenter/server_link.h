@@ -46,8 +46,9 @@ struct server_link {
 	char why[512];        /* why it is not usable */
 	pthread_mutex_t lock; /* guards what follows */
 	bool down;
-	bool closed;  /* down because its connection ended */
-	bool waiting; /* a long poll is out */
+	char lost[600]; /* why it went down (link_lost) */
+	bool closed;    /* down because its connection ended */
+	bool waiting;   /* a long poll is out */
 	uint64_t acked;
 	struct route *routes;
 	struct call_queue *calls; /* call.c's, NULL until a call */
