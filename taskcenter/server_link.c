@@ -208,19 +208,36 @@ group_apply(struct server_link *s, const agora_json *g)
 	}
 }
 
+/* One long poll out: which connection of the link it was sent on. */
+struct poll_ref {
+	struct server_link *s;
+	uint64_t conn;
+};
+
 /* A long poll came back: its events, in order, then the next poll. */
 static void
 wait_done(void *arg, agora_err rv, const char *data, size_t len)
 {
-	struct server_link *s = arg;
+	struct poll_ref *p = arg;
+	struct server_link *s = p->s;
+	uint64_t conn = p->conn;
 	agora_json *doc = NULL;
 	const agora_json *res = NULL, *evs;
 	char err[200];
 
+	agora_free(p);
 	if (rv == AGORA_ECANCELED) {
 		return; /* closing */
 	}
 	pthread_mutex_lock(&s->lock);
+	if (conn != s->conn) {
+		/* Sent before the connection ended: nng sent it again on the
+		 * next one (a restarted server), and its deadline ran from
+		 * the first send. Its events and its silence are the old
+		 * server's; a poll of this connection is out or will be. */
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	s->waiting = false;
 	if (rv == AGORA_OK &&
 	    agora_json_parse(&doc, data, len, AGORA_TP_MAX_MSG, REPLY_MAX_DEPTH,
@@ -252,6 +269,7 @@ void
 link_poll(struct server_link *s)
 {
 	agora_buf req;
+	struct poll_ref *p;
 
 	if (s->waiting || s->down || s->routes == NULL) {
 		return;
@@ -262,10 +280,15 @@ link_poll(struct server_link *s)
 	                     "{\"op\":\"wait\",\"epoch\":\"%s\",\"ack\":%llu,"
 	                     "\"wait_ms\":%d}]}",
 	                     s->epoch, (unsigned long long)s->acked, WAIT_MS);
+	p = agora_calloc(1, sizeof(*p));
+	p->s = s;
+	p->conn = s->conn;
 	if (agora_link_request(s->link, req.data, req.len,
 	                       WAIT_MS + s->c->server_timeout_ms, wait_done,
-	                       s) == AGORA_OK) {
+	                       p) == AGORA_OK) {
 		s->waiting = true;
+	} else {
+		agora_free(p);
 	}
 	agora_buf_fini(&req);
 }
@@ -321,6 +344,10 @@ link_down(void *arg)
 	pthread_mutex_lock(&s->lock);
 	link_lost(s, why);
 	s->closed = true;
+	/* A poll still out is the old connection's (wait_done): the next
+	 * one goes out without waiting for it. */
+	s->conn++;
+	s->waiting = false;
 	/* The server dropped the id with the connection: the next one gets a
 	 * fresh id (and a fresh mailbox). */
 	link_new_client(s);

@@ -48,7 +48,8 @@ struct server_link {
 	bool down;
 	char lost[600]; /* why it went down (link_lost) */
 	bool closed;    /* down because its connection ended */
-	bool waiting;   /* a long poll is out */
+	bool waiting;   /* a long poll of this connection is out */
+	uint64_t conn;  /* connections ended so far (link_down) */
 	uint64_t acked;
 	struct route *routes;
 	struct call_queue *calls; /* call.c's, NULL until a call */

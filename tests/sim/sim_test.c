@@ -266,7 +266,7 @@ a_dead_server_is_counted_and_the_next_round_counts_everyone(void **state)
 	pthread_t t;
 
 	(void)state;
-	cfg_reset("3000");
+	cfg_reset("1000");
 	b.s = sim_new(&o);
 	/* p1 runs on the second child: once its turns are thinking, kill
 	 * that server. */
