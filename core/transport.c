@@ -20,6 +20,8 @@
 /* A request is resent only when its connection is remade (handlers are
  * idempotent); never on a timer while the peer is working on it. */
 #define LINK_RESEND_MS (24 * 3600 * 1000)
+/* How long closing a link waits for nng to close its socket. */
+#define LINK_CLOSE_WAIT_MS 2000
 
 /* ---- links ------------------------------------------------------------ */
 
@@ -271,6 +273,105 @@ agora_link_open_now(agora_link **lp, const char *url, int64_t wait_ms,
 	}
 }
 
+/* What is left of l once its socket is closed. */
+static void
+link_free(agora_link *l)
+{
+	for (size_t i = 0; i < l->nslots; i++) {
+		nng_aio_free(l->slots[i]->timer);
+		nng_aio_free(l->slots[i]->aio);
+		nng_ctx_close(l->slots[i]->ctx);
+		agora_free(l->slots[i]);
+	}
+	pthread_mutex_destroy(&l->lock);
+	agora_free(l->slots);
+	agora_free(l->url);
+	agora_free(l);
+}
+
+/* A link's socket being closed, by a thread of its own: nng 1.5.2's
+ * nng_close can wait for ever on a connection whose peer was stopped and
+ * went on again (nng issue 1543, fixed after 1.5.2; seen in server_test,
+ * the main thread in nng_close after a SIGSTOPped server got SIGCONT). The
+ * closer frees the link when nng_close returns; whichever of the caller
+ * and the closer lets go last frees this. */
+struct link_closer {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool done;
+	int refs;
+	agora_link *l;
+};
+
+static void
+closer_release(struct link_closer *k)
+{
+	bool last;
+
+	pthread_mutex_lock(&k->lock);
+	last = --k->refs == 0;
+	pthread_mutex_unlock(&k->lock);
+	if (last) {
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->lock);
+		agora_free(k);
+	}
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct link_closer *k = arg;
+
+	nng_close(k->l->sock);
+	link_free(k->l);
+	pthread_mutex_lock(&k->lock);
+	k->done = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->lock);
+	closer_release(k);
+	return NULL;
+}
+
+/* Close l's socket and free l, waiting at most LINK_CLOSE_WAIT_MS. */
+static void
+link_close_socket(agora_link *l)
+{
+	struct link_closer *k = agora_calloc(1, sizeof(*k));
+	int64_t deadline = agora_now_ms() + LINK_CLOSE_WAIT_MS;
+	pthread_attr_t attr;
+	pthread_t th;
+	char url[256];
+	bool done;
+
+	snprintf(url, sizeof(url), "%s", l->url);
+	pthread_mutex_init(&k->lock, NULL);
+	agora_cond_init(&k->cv);
+	k->refs = 2;
+	k->l = l;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, closer_main, k) != 0) {
+		k->refs = 1; /* no thread: close here, however long it takes */
+		closer_main(k);
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&k->lock);
+	while (!k->done && agora_cond_wait_until(&k->cv, &k->lock, deadline)) {
+	}
+	done = k->done;
+	pthread_mutex_unlock(&k->lock);
+	if (!done) {
+		agora_log(AGORA_LOG_WARN, "transport",
+		          "%s: the connection did not close in %d ms (nng "
+		          "1.5.2); it is left to close in the background",
+		          url, LINK_CLOSE_WAIT_MS);
+	}
+	closer_release(k);
+}
+
 void
 agora_link_close(agora_link *l)
 {
@@ -288,17 +389,7 @@ agora_link_close(agora_link *l)
 	for (size_t i = 0; i < l->nslots; i++) {
 		nng_aio_stop(l->slots[i]->aio);
 	}
-	nng_close(l->sock);
-	for (size_t i = 0; i < l->nslots; i++) {
-		nng_aio_free(l->slots[i]->timer);
-		nng_aio_free(l->slots[i]->aio);
-		nng_ctx_close(l->slots[i]->ctx);
-		agora_free(l->slots[i]);
-	}
-	pthread_mutex_destroy(&l->lock);
-	agora_free(l->slots);
-	agora_free(l->url);
-	agora_free(l);
+	link_close_socket(l);
 }
 
 const char *
