@@ -311,11 +311,6 @@ cli_server(int argc, char **argv)
 	/* NOLINTNEXTLINE(concurrency-mt-unsafe): start-up */
 	const char *timeout = getenv("AGORA_REDIS_TIMEOUT_MS");
 
-	/* As redis.timeout_ms for the other commands; the option wins. */
-	if (timeout != NULL && !server_num("AGORA_REDIS_TIMEOUT_MS", timeout,
-	                                   10, 600000, &a.redis_timeout_ms)) {
-		return EXIT_USAGE;
-	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
@@ -328,6 +323,12 @@ cli_server(int argc, char **argv)
 	}
 	if (a.ready_fd == 0) {
 		a.ready_fd = -1;
+	}
+	/* As redis.timeout_ms for the other commands; the option wins. */
+	if (a.redis_timeout_ms == 0 && timeout != NULL &&
+	    !server_num("AGORA_REDIS_TIMEOUT_MS", timeout, 10, 600000,
+	                &a.redis_timeout_ms)) {
+		return EXIT_USAGE;
 	}
 	return server_start(&a);
 }

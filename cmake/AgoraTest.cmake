@@ -1,6 +1,6 @@
 # agora_test(NAME SOURCE LABELS...): one cmocka executable, one ctest entry.
 # Each has the watchdog (tests/support/watchdog.c): 10 s before ctest's
-# TIMEOUT it prints the stacks of a hung test and its children. A test
+# TIMEOUT it prints the stack of each thread of a hung test. A test
 # given a longer TIMEOUT sets AGORA_TEST_WATCHDOG_S to match.
 function(agora_test name src)
 	add_executable(${name} ${src}

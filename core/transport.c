@@ -59,6 +59,8 @@ struct agora_link {
 	char refused_why[200];
 	void (*on_down)(void *arg);
 	void *down_arg;
+	int in_down; /* on_down calls running (under lock) */
+	pthread_cond_t down_done;
 };
 
 static void
@@ -192,11 +194,17 @@ link_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		if (!l->closing) {
 			fn = l->on_down;
 			fn_arg = l->down_arg;
+			l->in_down += fn != NULL;
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (fn != NULL) {
 		fn(fn_arg);
+		pthread_mutex_lock(&l->lock);
+		if (--l->in_down == 0) {
+			pthread_cond_broadcast(&l->down_done);
+		}
+		pthread_mutex_unlock(&l->lock);
 	}
 }
 
@@ -216,6 +224,7 @@ link_open(agora_link **lp, const char *url, int flags, char *err, size_t errlen)
 		return AGORA_ETRANSPORT;
 	}
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->down_done, NULL);
 	l->url = agora_strdup(url);
 	l->max_own = AGORA_TP_MAX_MSG;
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, AGORA_TP_MAX_MSG);
@@ -283,6 +292,7 @@ link_free(agora_link *l)
 		nng_ctx_close(l->slots[i]->ctx);
 		agora_free(l->slots[i]);
 	}
+	pthread_cond_destroy(&l->down_done);
 	pthread_mutex_destroy(&l->lock);
 	agora_free(l->slots);
 	agora_free(l->url);
@@ -380,6 +390,12 @@ agora_link_close(agora_link *l)
 	}
 	pthread_mutex_lock(&l->lock);
 	l->closing = true;
+	/* An on_down call past the closing check may still run: its owner
+	 * frees what it touches once this returns, and nng_close, which
+	 * used to wait for it, may now be left behind (link_close_socket). */
+	while (l->in_down > 0) {
+		pthread_cond_wait(&l->down_done, &l->lock);
+	}
 	pthread_mutex_unlock(&l->lock);
 	/* Stopping an aio runs its callback (ECANCELED) before returning;
 	 * timers first, as they may cancel a request. */

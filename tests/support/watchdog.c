@@ -37,12 +37,20 @@ watchdog_on_signal(int sig)
 {
 	void *frames[64];
 	int n = backtrace(frames, 64);
-	char head[64];
-	int len = snprintf(head, sizeof(head), "-- thread %ld\n",
-	                   (long)syscall(SYS_gettid));
+	char head[32] = "-- thread ", digits[24];
+	long tid = (long)syscall(SYS_gettid);
+	size_t len = strlen(head), k = 0;
 
 	(void)sig;
-	if (write(2, head, (size_t)len) < 0) {
+	do { /* no snprintf in a signal handler */
+		digits[k++] = (char)('0' + tid % 10);
+		tid /= 10;
+	} while (tid > 0 && k < sizeof(digits));
+	while (k > 0) {
+		head[len++] = digits[--k];
+	}
+	head[len++] = '\n';
+	if (write(2, head, len) < 0) {
 		/* nothing to do */
 	}
 	backtrace_symbols_fd(frames, n, 2);
