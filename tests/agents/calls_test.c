@@ -240,9 +240,7 @@ a_call_longer_than_a_request_succeeds(void **state)
 	char *v;
 
 	(void)state;
-	t_server_timeout = "1000";
-	c = t_center_servers("long", "1");
-	t_server_timeout = "5000";
+	c = t_center_servers_within("long", "1", "1000");
 	t_add_placed(c, "slow", "tally", "{\"delay_ms\":2500}", "child");
 	t_add_placed(c, "quick", "tally", NULL, "child");
 	AGORA_PASS(agora_center_call(c, "slow", "long", &slow));

@@ -505,9 +505,7 @@ test_stopped_server(void **state)
 	size_t e;
 
 	(void)state;
-	t_server_timeout = "1000";
-	c = t_center_servers("frozen", "0");
-	t_server_timeout = "5000";
+	c = t_center_servers_within("frozen", "0", "1000");
 	t_add_placed(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
 	url = t_where(c, "ice");
 	k.pid = t_server_pid(url);
@@ -541,9 +539,7 @@ test_down_server_delays_nobody(void **state)
 	char *url;
 
 	(void)state;
-	t_server_timeout = "2000";
-	c = t_center_servers("down", "0");
-	t_server_timeout = "5000";
+	c = t_center_servers_within("down", "0", "2000");
 	/* Each on a child of its own; ice's is the first server. */
 	t_add_placed(c, "ice", "tally", "{\"delay_ms\":2000}", "child");
 	t_add_placed(c, "warm", "echo", NULL, "child");

@@ -15,7 +15,6 @@
 
 /* Every server's log: sanitizer reports from them fail the run. */
 static char server_log[128];
-const char *t_server_timeout = "5000";
 
 bool
 t_servers_init(const char *prog)
@@ -47,6 +46,13 @@ t_server_log(void)
 agora_center *
 t_center_servers(const char *name, const char *children)
 {
+	return t_center_servers_within(name, children, "5000");
+}
+
+agora_center *
+t_center_servers_within(const char *name, const char *children,
+                        const char *timeout_ms)
+{
 	static int serial;
 	agora_config cfg;
 	agora_center *c = NULL;
@@ -65,7 +71,7 @@ t_center_servers(const char *name, const char *children)
 	agora_config_set(&cfg, "server.children", children, err, sizeof(err));
 	agora_config_set(&cfg, "step.deadline_ms", "60000", err, sizeof(err));
 	agora_config_set(&cfg, "server.log", server_log, err, sizeof(err));
-	agora_config_set(&cfg, "server.timeout_ms", t_server_timeout, err,
+	agora_config_set(&cfg, "server.timeout_ms", timeout_ms, err,
 	                 sizeof(err));
 	if (agora_center_new(&c, &cfg, err, sizeof(err)) != AGORA_OK) {
 		fail_msg("center: %s", err);

@@ -155,12 +155,13 @@ void t_cluster_move_slot(unsigned slot, int from, int to);
 /* Check the environment (AGORA_BIN, AGORA_PLUGIN; false: skip the program,
  * said on stdout) and load the test plugin here too. */
 bool t_servers_init(const char *prog);
-/* server.timeout_ms of the centers made next. */
-extern const char *t_server_timeout;
 const char *t_server_log(void);
 /* A center whose child servers load the test plugin and log to the shared
  * log; children: server.children ("0": one per agent). */
 agora_center *t_center_servers(const char *name, const char *children);
+/* The same with server.timeout_ms (t_center_servers: "5000"). */
+agora_center *t_center_servers_within(const char *name, const char *children,
+                                      const char *timeout_ms);
 /* Where an agent lives (registry), and its status. */
 char *t_where(agora_center *c, const char *role);
 agora_agent_status t_status_of(agora_center *c, const char *role);
