@@ -173,9 +173,8 @@ place_spawn(agora_center *c, struct server_link **out, char *err, size_t errlen)
 	rv = agora_proc_spawn(&s->proc, &po, err, errlen);
 	agora_free(argv);
 	if (rv != AGORA_OK) {
-		s->down = true;
+		link_mark_down(s, err);
 		snprintf(s->why, sizeof(s->why), "%s", err);
-		snprintf(s->lost, sizeof(s->lost), "%s", err);
 	}
 	*out = s;
 	return rv;
@@ -320,10 +319,7 @@ agora__place_ready(struct server_link *s)
 		    place_create(c, s, c->agents, c->nagents, err, sizeof(err));
 	}
 	if (rv != AGORA_OK) {
-		pthread_mutex_lock(&s->lock);
-		s->down = true;
-		snprintf(s->lost, sizeof(s->lost), "%s", err);
-		pthread_mutex_unlock(&s->lock);
+		link_mark_down(s, err);
 		snprintf(s->why, sizeof(s->why), "%s", err);
 	}
 	return rv;

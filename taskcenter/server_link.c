@@ -146,12 +146,28 @@ route_find(struct server_link *s, const char *id)
 	return NULL;
 }
 
+/* Down, and why (under s->lock): a step or call sent from now fails with
+ * the reason (remote.c, call.c). */
+static void
+link_set_down(struct server_link *s, const char *why)
+{
+	s->down = true;
+	snprintf(s->lost, sizeof(s->lost), "%s", why);
+}
+
+void
+link_mark_down(struct server_link *s, const char *why)
+{
+	pthread_mutex_lock(&s->lock);
+	link_set_down(s, why);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Every route hears the server is gone (under s->lock). */
 static void
 link_lost(struct server_link *s, const char *why)
 {
-	s->down = true;
-	snprintf(s->lost, sizeof(s->lost), "%s", why);
+	link_set_down(s, why);
 	while (s->routes != NULL) {
 		struct route *r = s->routes;
 		link_route_remove(s, r);

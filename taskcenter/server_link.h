@@ -88,6 +88,8 @@ void link_poll(struct server_link *s);
 /* The server said hello (its alive result): a new epoch resets the events
  * seen, and its request limit bounds what we send it. */
 void link_hello(struct server_link *s, const agora_json *alive);
+/* s cannot be used until brought back (agora__place_ready), for why. */
+void link_mark_down(struct server_link *s, const char *why);
 /* Whether s was found lost and not brought back yet. */
 bool link_is_down(struct server_link *s);
 /* How big one request to s may be: a quarter of its limit, at most
